@@ -1,0 +1,56 @@
+// The `graceful` command: one handler per subcommand, each parsing its own
+// options. Handlers return an exit code; errors become one line on stderr.
+#pragma once
+
+#include "graceful/registry/store.h"
+
+#include <boost/program_options.hpp>
+#include <llvm/Support/Error.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace graceful::cli {
+
+namespace po = boost::program_options;
+
+enum ExitCode { kSuccess = 0, kGateFailed = 1, kBadInput = 2, kConflict = 3 };
+
+// Options every subcommand accepts.
+struct CommonOptions {
+  std::string store;
+  std::string artifacts;
+  bool json = false;
+};
+
+// A parsed subcommand line: its variables plus the common options.
+struct ParsedArgs {
+  po::variables_map values;
+  CommonOptions common;
+  bool helpShown = false;
+};
+
+struct CommandSpec {
+  std::string name;
+  std::string usage;   // e.g. "NAME --onnx FILE [--parent NAME@V[:KIND]]..."
+  std::string summary; // one line for `graceful --help`
+  std::function<void(po::options_description &, po::positional_options_description &)> declare;
+  std::function<llvm::Expected<int>(const ParsedArgs &)> run;
+};
+
+// Every subcommand, in the order `graceful --help` lists them.
+const std::vector<CommandSpec> &allCommands();
+
+std::vector<CommandSpec> registryCommands();
+std::vector<CommandSpec> promotionCommands();
+
+// Opens the store the common options (or the environment) name.
+llvm::Expected<std::unique_ptr<registry::Store>> openStoreFor(const CommonOptions &options);
+
+// A required positional or option, with a usage error naming it.
+llvm::Expected<std::string> required(const ParsedArgs &args, const std::string &name);
+std::string optional(const ParsedArgs &args, const std::string &name);
+std::vector<std::string> many(const ParsedArgs &args, const std::string &name);
+
+} // namespace graceful::cli

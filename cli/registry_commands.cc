@@ -1,0 +1,398 @@
+// Commands that record and read the registry: init, register, tag, list,
+// show, lineage, history, audit, check.
+#include "command.h"
+#include "output.h"
+
+#include "graceful/support/error.h"
+#include "graceful/support/identity.h"
+
+#include <iostream>
+#include <set>
+
+namespace graceful::cli {
+namespace {
+
+using registry::VersionSelector;
+
+std::string versionName(const proto::VersionRef &ref) {
+  return ref.name() + "@" + std::to_string(ref.version());
+}
+
+std::string versionName(const proto::ModelVersion &version) {
+  return version.name() + "@" + std::to_string(version.version());
+}
+
+std::string joinAliases(const google::protobuf::RepeatedPtrField<std::string> &aliases) {
+  std::string text;
+  for (const std::string &alias : aliases)
+    text += (text.empty() ? "" : ", ") + alias;
+  return text;
+}
+
+void printVersion(const proto::ModelVersion &version) {
+  std::cout << versionName(version) << "\n"
+            << "  digest:      " << version.digest() << "\n"
+            << "  size:        " << version.size_bytes() << " bytes\n"
+            << "  created:     " << formatTime(version.created_at()) << " by "
+            << version.created_by() << "\n";
+  if (!version.description().empty())
+    std::cout << "  description: " << version.description() << "\n";
+  if (version.aliases_size() > 0)
+    std::cout << "  aliases:     " << joinAliases(version.aliases()) << "\n";
+  std::map<std::string, std::string> tags(version.tags().begin(), version.tags().end());
+  for (const auto &[key, value] : tags)
+    std::cout << "  tag:         " << key << "=" << value << "\n";
+  for (const proto::LineageEdge &edge : version.parents())
+    std::cout << "  parent:      " << versionName(edge.parent()) << " (" << edge.kind() << ")\n";
+}
+
+// ---- init ----------------------------------------------------------------
+
+llvm::Expected<int> runInit(const ParsedArgs &args) {
+  auto config = registry::storeConfigFromEnvironment(args.common.store, args.common.artifacts);
+  auto store = registry::initStore(config);
+  if (!store)
+    return store.takeError();
+  proto::CheckReport summary;
+  summary.set_ok(true);
+  emit(args.common.json, summary, [&] {
+    std::cout << "initialized registry " << (*store)->describe() << " (artifacts in "
+              << (*store)->artifacts().root() << ")\n";
+  });
+  return kSuccess;
+}
+
+// ---- register ------------------------------------------------------------
+
+llvm::Expected<int> runRegister(const ParsedArgs &args) {
+  registry::RegisterRequest request;
+  auto name = required(args, "name");
+  if (!name)
+    return name.takeError();
+  auto onnx = required(args, "onnx");
+  if (!onnx)
+    return onnx.takeError();
+  request.name = *name;
+  request.artifactPath = *onnx;
+  request.description = optional(args, "description");
+  request.actor = currentActor();
+  for (const std::string &text : many(args, "parent")) {
+    auto parent = registry::parseParentSpec(text);
+    if (!parent)
+      return parent.takeError();
+    request.parents.push_back(std::move(*parent));
+  }
+  for (const std::string &text : many(args, "tag")) {
+    auto tag = registry::parseTag(text);
+    if (!tag)
+      return tag.takeError();
+    request.tags[tag->first] = tag->second;
+  }
+  if (llvm::Error error = registry::validateModelName(request.name))
+    return error;
+  auto store = openStoreFor(args.common);
+  if (!store)
+    return store.takeError();
+  auto version = (*store)->registerVersion(request);
+  if (!version)
+    return version.takeError();
+  emit(args.common.json, *version, [&] {
+    std::cout << "registered " << versionName(*version) << " (" << version->digest() << ")\n";
+  });
+  return kSuccess;
+}
+
+// ---- tag -------------------------------------------------------------------
+
+llvm::Expected<int> runTag(const ParsedArgs &args) {
+  auto target = required(args, "target");
+  if (!target)
+    return target.takeError();
+  registry::TagRequest request;
+  auto selector = registry::parseSelector(*target);
+  if (!selector)
+    return selector.takeError();
+  request.target = *selector;
+  for (const std::string &text : many(args, "set")) {
+    auto tag = registry::parseTag(text);
+    if (!tag)
+      return tag.takeError();
+    request.set[tag->first] = tag->second;
+  }
+  request.remove = many(args, "remove");
+  if (request.set.empty() && request.remove.empty())
+    return makeError(ErrorKind::BadInput, "graceful tag: give K=V to set or --remove K");
+  request.actor = currentActor();
+  request.reason = optional(args, "reason");
+  auto store = openStoreFor(args.common);
+  if (!store)
+    return store.takeError();
+  auto version = (*store)->setTags(request);
+  if (!version)
+    return version.takeError();
+  emit(args.common.json, *version, [&] { printVersion(*version); });
+  return kSuccess;
+}
+
+// ---- list / show -------------------------------------------------------------
+
+llvm::Expected<int> runList(const ParsedArgs &args) {
+  auto store = openStoreFor(args.common);
+  if (!store)
+    return store.takeError();
+  auto models = (*store)->listModels();
+  if (!models)
+    return models.takeError();
+  emit(args.common.json, *models, [&] {
+    if (models->models().empty())
+      std::cout << "no models registered\n";
+    for (const proto::Model &model : models->models()) {
+      std::cout << model.name() << "  latest v" << model.latest_version();
+      std::map<std::string, int> aliases(model.aliases().begin(), model.aliases().end());
+      for (const auto &[alias, version] : aliases)
+        std::cout << "  " << alias << "=v" << version;
+      std::cout << "\n";
+    }
+  });
+  return kSuccess;
+}
+
+llvm::Expected<int> runShow(const ParsedArgs &args) {
+  auto target = required(args, "target");
+  if (!target)
+    return target.takeError();
+  auto selector = registry::parseSelector(*target);
+  if (!selector)
+    return selector.takeError();
+  auto store = openStoreFor(args.common);
+  if (!store)
+    return store.takeError();
+  if (selector->version || selector->alias) {
+    auto version = (*store)->getVersion(*selector);
+    if (!version)
+      return version.takeError();
+    emit(args.common.json, *version, [&] { printVersion(*version); });
+    return kSuccess;
+  }
+  auto detail = (*store)->describeModel(selector->name);
+  if (!detail)
+    return detail.takeError();
+  emit(args.common.json, *detail, [&] {
+    std::cout << "model " << detail->model().name() << " (created "
+              << formatTime(detail->model().created_at()) << ")\n";
+    for (const proto::ModelVersion &version : detail->versions())
+      printVersion(version);
+  });
+  return kSuccess;
+}
+
+// ---- lineage -------------------------------------------------------------------
+
+std::string dotQuote(const std::string &text) { return "\"" + text + "\""; }
+
+void printLineageDot(const proto::Lineage &lineage) {
+  std::cout << "digraph lineage {\n  rankdir=BT;\n  node [shape=box];\n";
+  for (const proto::ModelVersion &node : lineage.nodes()) {
+    std::string label = versionName(node);
+    if (node.aliases_size() > 0)
+      label += "\\n[" + joinAliases(node.aliases()) + "]";
+    std::cout << "  " << dotQuote(versionName(node)) << " [label=" << dotQuote(label) << "];\n";
+  }
+  for (const proto::Lineage::Edge &edge : lineage.edges())
+    std::cout << "  " << dotQuote(versionName(edge.child())) << " -> "
+              << dotQuote(versionName(edge.parent())) << " [label=" << dotQuote(edge.kind())
+              << "];\n";
+  std::cout << "}\n";
+}
+
+// Each version with its ancestors indented beneath it; an ancestor already
+// printed is marked instead of repeated (the lineage is a DAG).
+void printLineageTree(const proto::Lineage &lineage, const std::string &model) {
+  std::map<std::string, const proto::ModelVersion *> byName;
+  for (const proto::ModelVersion &node : lineage.nodes())
+    byName[versionName(node)] = &node;
+  std::set<std::string> printed;
+  std::function<void(const std::string &, const std::string &, int)> visit =
+      [&](const std::string &name, const std::string &kind, int depth) {
+        std::cout << std::string(static_cast<size_t>(depth) * 2, ' ')
+                  << (depth > 0 ? "<- " : "") << name;
+        if (!kind.empty())
+          std::cout << " (" << kind << ")";
+        const proto::ModelVersion *node = byName[name];
+        if (node != nullptr && node->aliases_size() > 0)
+          std::cout << " [" << joinAliases(node->aliases()) << "]";
+        bool repeat = !printed.insert(name).second;
+        std::cout << (repeat && node != nullptr && node->parents_size() > 0 ? " ...\n" : "\n");
+        if (repeat || node == nullptr)
+          return;
+        for (const proto::LineageEdge &edge : node->parents())
+          visit(versionName(edge.parent()), edge.kind(), depth + 1);
+      };
+  for (auto it = lineage.nodes().rbegin(); it != lineage.nodes().rend(); ++it)
+    if (it->name() == model || it->parents_size() > 0)
+      if (!printed.contains(versionName(*it)))
+        visit(versionName(*it), "", 0);
+}
+
+llvm::Expected<int> runLineage(const ParsedArgs &args) {
+  auto name = required(args, "name");
+  if (!name)
+    return name.takeError();
+  if (llvm::Error error = registry::validateModelName(*name))
+    return error;
+  auto store = openStoreFor(args.common);
+  if (!store)
+    return store.takeError();
+  auto lineage = (*store)->lineage(*name);
+  if (!lineage)
+    return lineage.takeError();
+  if (args.values["dot"].as<bool>())
+    printLineageDot(*lineage);
+  else
+    emit(args.common.json, *lineage, [&] { printLineageTree(*lineage, *name); });
+  return kSuccess;
+}
+
+// ---- history / audit -------------------------------------------------------------
+
+llvm::Expected<int> runHistory(const ParsedArgs &args) {
+  auto name = required(args, "name");
+  if (!name)
+    return name.takeError();
+  if (llvm::Error error = registry::validateModelName(*name))
+    return error;
+  auto store = openStoreFor(args.common);
+  if (!store)
+    return store.takeError();
+  auto history = (*store)->aliasHistory(*name);
+  if (!history)
+    return history.takeError();
+  emit(args.common.json, *history, [&] {
+    if (history->tenures().empty())
+      std::cout << *name << " has never had an alias\n";
+    for (const proto::AliasTenure &tenure : history->tenures()) {
+      std::cout << tenure.alias() << " -> v" << tenure.version() << "  "
+                << formatTime(tenure.since()) << " .. "
+                << (tenure.has_until() ? formatTime(tenure.until()) : std::string("now")) << "  ("
+                << tenure.action() << " by " << tenure.actor();
+      if (!tenure.reason().empty())
+        std::cout << ": " << tenure.reason();
+      std::cout << ")\n";
+    }
+  });
+  return kSuccess;
+}
+
+llvm::Expected<int> runAudit(const ParsedArgs &args) {
+  registry::AuditFilter filter;
+  filter.model = optional(args, "model");
+  filter.limit = args.values["limit"].as<int>();
+  auto store = openStoreFor(args.common);
+  if (!store)
+    return store.takeError();
+  auto log = (*store)->auditLog(filter);
+  if (!log)
+    return log.takeError();
+  emit(args.common.json, *log, [&] {
+    for (const proto::AuditEvent &event : log->events()) {
+      std::cout << "#" << event.id() << " " << formatTime(event.at()) << " " << event.actor()
+                << " " << event.action() << " " << event.model() << "@" << event.version();
+      if (!event.alias().empty())
+        std::cout << " alias " << event.alias() << ": " << (event.before().empty() ? "-" : event.before())
+                  << " -> " << event.after();
+      else if (!event.before().empty() || !event.after().empty())
+        std::cout << " [" << event.before() << "] -> [" << event.after() << "]";
+      if (!event.reason().empty())
+        std::cout << " (" << event.reason() << ")";
+      if (event.gate_report_id() != 0)
+        std::cout << " report #" << event.gate_report_id();
+      std::cout << "\n";
+    }
+  });
+  return kSuccess;
+}
+
+// ---- check -------------------------------------------------------------------------
+
+llvm::Expected<int> runCheck(const ParsedArgs &args) {
+  auto store = openStoreFor(args.common);
+  if (!store)
+    return store.takeError();
+  auto report = (*store)->check();
+  if (!report)
+    return report.takeError();
+  emit(args.common.json, *report, [&] {
+    std::cout << (report->ok() ? "ok" : "PROBLEMS") << ": " << report->models() << " models, "
+              << report->versions() << " versions, " << report->artifacts_verified()
+              << " artifacts verified, " << report->aliases() << " aliases, "
+              << report->audit_events() << " audit events, " << report->orphan_artifacts()
+              << " orphan artifacts\n";
+    for (const std::string &problem : report->problems())
+      std::cout << "  " << problem << "\n";
+  });
+  return report->ok() ? kSuccess : kGateFailed;
+}
+
+void noOptions(po::options_description &, po::positional_options_description &) {}
+
+void namePositional(po::options_description &options, po::positional_options_description &pos,
+                    const char *name, const char *help) {
+  options.add_options()(name, po::value<std::string>(), help);
+  pos.add(name, 1);
+}
+
+} // namespace
+
+std::vector<CommandSpec> registryCommands() {
+  return {
+      {"init", "", "create the registry (or migrate an older one)", noOptions, runInit},
+      {"register", "NAME --onnx FILE [--parent NAME@V[:KIND]]... [--tag K=V]...",
+       "record a new version of a model from an ONNX file",
+       [](po::options_description &options, po::positional_options_description &pos) {
+         namePositional(options, pos, "name", "model name");
+         options.add_options()("onnx", po::value<std::string>(), "ONNX model file")(
+             "parent", po::value<std::vector<std::string>>(),
+             "parent version NAME@V[:KIND]; KIND is fine-tuned-from, distilled-from, "
+             "retrained-from (default), rewritten-from or compatible-with")(
+             "tag", po::value<std::vector<std::string>>(), "tag K=V")(
+             "description", po::value<std::string>(), "free text");
+       },
+       runRegister},
+      {"tag", "NAME[@V|@ALIAS] [K=V]... [--remove K]... [--reason TEXT]",
+       "set or remove tags of a version (audited)",
+       [](po::options_description &options, po::positional_options_description &pos) {
+         options.add_options()("target", po::value<std::string>(), "the version")(
+             "set", po::value<std::vector<std::string>>(), "tag K=V")(
+             "remove", po::value<std::vector<std::string>>(), "tag key to remove")(
+             "reason", po::value<std::string>(), "why, for the audit log");
+         pos.add("target", 1).add("set", -1);
+       },
+       runTag},
+      {"list", "", "list models with their latest version and aliases", noOptions, runList},
+      {"show", "NAME[@V|@ALIAS]", "show a model's versions, or one version",
+       [](po::options_description &options, po::positional_options_description &pos) {
+         namePositional(options, pos, "target", "NAME, NAME@V or NAME@ALIAS");
+       },
+       runShow},
+      {"lineage", "NAME [--dot]", "show the lineage DAG of a model's versions",
+       [](po::options_description &options, po::positional_options_description &pos) {
+         namePositional(options, pos, "name", "model name");
+         options.add_options()("dot", po::bool_switch(), "print Graphviz dot");
+       },
+       runLineage},
+      {"history", "NAME", "which version held each alias, and when",
+       [](po::options_description &options, po::positional_options_description &pos) {
+         namePositional(options, pos, "name", "model name");
+       },
+       runHistory},
+      {"audit", "[--model NAME] [--limit N]", "show the append-only audit log",
+       [](po::options_description &options, po::positional_options_description &) {
+         options.add_options()("model", po::value<std::string>(), "only this model")(
+             "limit", po::value<int>()->default_value(0), "only the newest N events");
+       },
+       runAudit},
+      {"check", "", "verify artifacts, aliases and the audit log", noOptions, runCheck},
+  };
+}
+
+} // namespace graceful::cli

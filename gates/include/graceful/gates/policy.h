@@ -1,0 +1,28 @@
+// Policy files: which gates a promotion must pass. YAML; unknown keys and
+// unknown gates are errors naming the file and line.
+#pragma once
+
+#include <llvm/Support/Error.h>
+#include <yaml-cpp/yaml.h>
+
+#include <string>
+#include <vector>
+
+namespace graceful::gates {
+
+struct GateSpec {
+  std::string name;
+  YAML::Node config; // the gate's own settings, checked by the gate
+  int line = 0;      // 1-based line in the policy file, for messages
+};
+
+struct Policy {
+  std::string path;
+  std::string directory; // policy paths are relative to it
+  std::string digest;    // sha256 of the file's bytes
+  std::vector<GateSpec> gates;
+};
+
+llvm::Expected<Policy> loadPolicy(const std::string &path);
+
+} // namespace graceful::gates

@@ -1,0 +1,58 @@
+#include "graceful/gates/policy.h"
+
+#include "graceful/support/digest.h"
+#include "graceful/support/error.h"
+#include "graceful/support/files.h"
+
+#include <filesystem>
+
+namespace graceful::gates {
+namespace {
+
+llvm::Error policyError(const std::string &path, const YAML::Node &node, const std::string &what) {
+  std::string where = path;
+  if (node.Mark().line >= 0)
+    where += ":" + std::to_string(node.Mark().line + 1);
+  return makeError(ErrorKind::BadInput, where + ": " + what);
+}
+
+} // namespace
+
+llvm::Expected<Policy> loadPolicy(const std::string &path) {
+  llvm::Expected<std::string> text = readFile(path);
+  if (!text)
+    return text.takeError();
+  YAML::Node root;
+  try {
+    root = YAML::Load(*text);
+  } catch (const YAML::Exception &e) {
+    return makeError(ErrorKind::BadInput, path + ":" + std::to_string(e.mark.line + 1) +
+                                              ": invalid YAML: " + e.msg);
+  }
+  if (!root.IsMap())
+    return policyError(path, root, "a policy is a mapping with a 'gates' list");
+  Policy policy;
+  policy.path = path;
+  policy.directory = std::filesystem::path(path).parent_path().string();
+  policy.digest = sha256Digest(*text);
+  for (const auto &entry : root) {
+    std::string key = entry.first.as<std::string>();
+    if (key != "gates")
+      return policyError(path, entry.first, "unknown key '" + key + "' (expected 'gates')");
+  }
+  YAML::Node gates = root["gates"];
+  if (!gates)
+    return policyError(path, root, "missing 'gates' list");
+  if (!gates.IsSequence())
+    return policyError(path, gates, "'gates' must be a list");
+  for (const YAML::Node &gate : gates) {
+    if (!gate.IsMap() || gate.size() != 1)
+      return policyError(path, gate, "each gate is a mapping with one key, the gate's name");
+    auto only = gate.begin();
+    policy.gates.push_back(
+        GateSpec{only->first.as<std::string>(), only->second, only->first.Mark().line + 1});
+  }
+  return policy;
+}
+
+} // namespace graceful::gates

@@ -1,0 +1,41 @@
+// Content-addressed storage for model artifacts: a file's name is the
+// SHA-256 of its bytes, so identical bytes are stored once and corruption is
+// detectable on every read.
+#pragma once
+
+#include "graceful/support/digest.h"
+
+#include <llvm/Support/Error.h>
+
+#include <string>
+#include <vector>
+
+namespace graceful::registry {
+
+class ArtifactStore {
+public:
+  explicit ArtifactStore(std::string root);
+
+  const std::string &root() const { return root_; }
+
+  // Copies `sourcePath` in, hashing while copying; the copy is fsync'd and
+  // renamed into place, so a killed process never leaves a partial artifact.
+  llvm::Expected<FileDigest> put(const std::string &sourcePath) const;
+
+  // Where the artifact with `digest` lives (whether or not it exists).
+  std::string pathFor(std::string_view digest) const;
+
+  // The artifact exists and its bytes hash to `digest`.
+  llvm::Error verify(std::string_view digest) const;
+
+  // Copies a verified artifact out to `destinationPath`.
+  llvm::Error fetchTo(std::string_view digest, const std::string &destinationPath) const;
+
+  // Digests of every artifact present, for consistency checks.
+  llvm::Expected<std::vector<std::string>> listDigests() const;
+
+private:
+  std::string root_;
+};
+
+} // namespace graceful::registry

@@ -1,0 +1,119 @@
+// The lineage store: models, versions, lineage, aliases, gate reports and
+// the audit log, behind one interface with SQLite and PostgreSQL backends
+// of identical semantics. Every mutating call is one transaction: it
+// happens whole or not at all.
+#pragma once
+
+#include "graceful/registry/artifact_store.h"
+#include "graceful/registry/refs.h"
+
+#include "graceful/registry.pb.h"
+
+#include <llvm/Support/Error.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace graceful::registry {
+
+struct StoreConfig {
+  // sqlite:PATH or postgresql://user:password@host:port/database
+  std::string uri = "sqlite:.graceful/registry.db";
+  // Artifact directory; empty means <directory of the SQLite file>/artifacts
+  // (required for PostgreSQL).
+  std::string artifactsDir;
+  // How long to wait for a lock held by another process before failing.
+  int busyTimeoutMs = 30000;
+};
+
+// The configuration from GRACEFUL_STORE, GRACEFUL_ARTIFACTS and
+// GRACEFUL_BUSY_TIMEOUT_MS, each overridden by a non-empty argument.
+StoreConfig storeConfigFromEnvironment(const std::string &uri, const std::string &artifacts);
+
+struct RegisterRequest {
+  std::string name;
+  std::string artifactPath; // an ONNX file, validated and copied in
+  std::string description;
+  std::map<std::string, std::string> tags;
+  std::vector<ParentSpec> parents;
+  std::string actor;
+};
+
+struct TagRequest {
+  VersionSelector target;
+  std::map<std::string, std::string> set;
+  std::vector<std::string> remove;
+  std::string actor;
+  std::string reason;
+};
+
+// Which action an alias move records in the audit log.
+enum class AliasAction { Move, Promote, Override, Rollback };
+std::string_view aliasActionName(AliasAction action);
+
+struct AliasMoveRequest {
+  std::string model;
+  std::string alias;
+  int version = 0;
+  // Compare-and-set: the move happens only if the alias points at this
+  // version now (0: only if the alias does not exist yet).
+  std::optional<int> expectedVersion;
+  AliasAction action = AliasAction::Move;
+  std::string actor;
+  std::string reason;
+  // Stored with the move, in the same transaction (promotions).
+  std::optional<proto::GateReport> gateReport;
+};
+
+struct AuditFilter {
+  std::string model; // empty: all models
+  int limit = 0;     // 0: no limit; otherwise the newest `limit` events
+};
+
+class Store {
+public:
+  virtual ~Store() = default;
+
+  // Where the store lives, as users name it (for messages).
+  virtual std::string describe() const = 0;
+  virtual const ArtifactStore &artifacts() const = 0;
+
+  virtual llvm::Expected<proto::ModelVersion> registerVersion(const RegisterRequest &request) = 0;
+  virtual llvm::Expected<proto::ModelVersion> setTags(const TagRequest &request) = 0;
+
+  virtual llvm::Expected<proto::ModelList> listModels() = 0;
+  virtual llvm::Expected<proto::ModelDetail> describeModel(const std::string &name) = 0;
+  virtual llvm::Expected<proto::ModelVersion> getVersion(const VersionSelector &selector) = 0;
+  virtual llvm::Expected<proto::Lineage> lineage(const std::string &name) = 0;
+
+  // Moves an alias atomically; a failed compare-and-set is a Conflict error
+  // and changes nothing.
+  virtual llvm::Expected<proto::AliasMove> moveAlias(const AliasMoveRequest &request) = 0;
+  // Moves the alias back to the version that held it before the current
+  // holder was put there.
+  virtual llvm::Expected<proto::AliasMove> rollbackAlias(const std::string &model,
+                                                          const std::string &alias,
+                                                          const std::string &actor,
+                                                          const std::string &reason) = 0;
+  virtual llvm::Expected<proto::AliasHistory> aliasHistory(const std::string &model) = 0;
+  virtual llvm::Expected<proto::AuditLog> auditLog(const AuditFilter &filter) = 0;
+
+  // Gate reports are immutable once stored.
+  virtual llvm::Expected<proto::StoredGateReport> storeGateReport(const proto::GateReport &report,
+                                                                   const std::string &actor) = 0;
+  virtual llvm::Expected<proto::StoredGateReport> getGateReport(std::int64_t id) = 0;
+
+  // Verifies every artifact, every alias and that the audit log replays to
+  // the current alias state.
+  virtual llvm::Expected<proto::CheckReport> check() = 0;
+};
+
+// Opens an existing store; fails with a clear error if there is none.
+llvm::Expected<std::unique_ptr<Store>> openStore(const StoreConfig &config);
+// Creates the store (or migrates an older one) and opens it.
+llvm::Expected<std::unique_ptr<Store>> initStore(const StoreConfig &config);
+
+} // namespace graceful::registry

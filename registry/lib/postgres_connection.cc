@@ -1,0 +1,142 @@
+// PostgreSQL backend over libpqxx. The store serialises writers on a row
+// lock (SELECT ... FOR UPDATE), so READ COMMITTED transactions suffice.
+#include "sql_connection.h"
+
+#include "graceful/support/error.h"
+
+#include <pqxx/pqxx>
+
+namespace graceful::registry {
+namespace {
+
+// `?` placeholders become `$1`, `$2`, ... Our statements hold no `?` inside
+// string literals.
+std::string numberPlaceholders(std::string_view sql) {
+  std::string numbered;
+  int next = 1;
+  for (char c : sql) {
+    if (c == '?')
+      numbered += "$" + std::to_string(next++);
+    else
+      numbered.push_back(c);
+  }
+  return numbered;
+}
+
+// Connection URIs carry passwords; messages show them without.
+std::string redactPassword(const std::string &uri) {
+  size_t scheme = uri.find("://");
+  size_t at = uri.find('@');
+  if (scheme == std::string::npos || at == std::string::npos || at < scheme)
+    return uri;
+  size_t colon = uri.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at)
+    return uri;
+  return uri.substr(0, colon) + ":***" + uri.substr(at);
+}
+
+class PostgresConnection final : public SqlConnection {
+public:
+  PostgresConnection(std::unique_ptr<pqxx::connection> connection, std::string uri)
+      : connection_(std::move(connection)), uri_(redactPassword(uri)) {}
+
+  SqlDialect dialect() const override { return SqlDialect::Postgres; }
+  std::string describe() const override { return uri_; }
+
+  llvm::Error begin(TransactionMode) override {
+    return guarded([&] { work_ = std::make_unique<pqxx::work>(*connection_); });
+  }
+  llvm::Error commit() override {
+    llvm::Error error = guarded([&] { work_->commit(); });
+    work_.reset();
+    return error;
+  }
+  void rollback() override {
+    if (!work_)
+      return;
+    try {
+      work_->abort();
+    } catch (const std::exception &) {
+      // The connection is gone; the server rolls back on its own.
+    }
+    work_.reset();
+  }
+
+  llvm::Expected<SqlRows> query(std::string_view sql,
+                                const std::vector<SqlValue> &params) override {
+    if (!work_)
+      return makeError(ErrorKind::BadInput, uri_ + ": statement outside a transaction");
+    std::vector<std::string> texts(params.size());
+    std::vector<const char *> values(params.size(), nullptr);
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (const auto *integer = std::get_if<std::int64_t>(&params[i]))
+        texts[i] = std::to_string(*integer);
+      else if (const auto *text = std::get_if<std::string>(&params[i]))
+        texts[i] = *text;
+      else
+        continue;
+      values[i] = texts[i].c_str();
+    }
+    SqlRows rows;
+    llvm::Error error = guarded([&] {
+      pqxx::result result =
+          work_->exec_params(numberPlaceholders(sql), pqxx::prepare::make_dynamic_params(values));
+      for (const pqxx::row &row : result) {
+        std::vector<std::optional<std::string>> cells;
+        for (const pqxx::field &field : row)
+          cells.push_back(field.is_null() ? std::nullopt
+                                          : std::optional<std::string>(field.c_str()));
+        rows.emplace_back(std::move(cells));
+      }
+    });
+    if (error)
+      return error;
+    return rows;
+  }
+
+  // libpqxx reports failures as exceptions; they stop here.
+  template <typename Body> llvm::Error guarded(Body body) {
+    try {
+      body();
+      return llvm::Error::success();
+    } catch (const pqxx::integrity_constraint_violation &e) {
+      return makeError(ErrorKind::Conflict, uri_ + ": " + foldLines(e.what()));
+    } catch (const pqxx::broken_connection &e) {
+      return makeError(ErrorKind::StoreUnavailable,
+                       uri_ + ": connection to PostgreSQL lost: " + foldLines(e.what()));
+    } catch (const pqxx::sql_error &e) {
+      if (e.sqlstate() == "55P03")
+        return makeError(ErrorKind::StoreUnavailable,
+                         uri_ + ": store is locked by another session: " + foldLines(e.what()));
+      return makeError(ErrorKind::StoreUnavailable, uri_ + ": " + foldLines(e.what()));
+    } catch (const std::exception &e) {
+      return makeError(ErrorKind::StoreUnavailable, uri_ + ": " + foldLines(e.what()));
+    }
+  }
+
+private:
+  std::unique_ptr<pqxx::connection> connection_;
+  std::unique_ptr<pqxx::work> work_;
+  std::string uri_;
+};
+
+} // namespace
+
+llvm::Expected<std::unique_ptr<SqlConnection>> openPostgres(const std::string &uri,
+                                                            int lockTimeoutMs) {
+  try {
+    auto connection = std::make_unique<pqxx::connection>(uri);
+    // Fail rather than wait forever on a lock a stuck client holds.
+    pqxx::nontransaction setup(*connection);
+    setup.exec("SET lock_timeout = " + std::to_string(lockTimeoutMs));
+    setup.exec("SET client_min_messages = warning");
+    setup.commit();
+    return std::unique_ptr<SqlConnection>(
+        std::make_unique<PostgresConnection>(std::move(connection), uri));
+  } catch (const std::exception &e) {
+    return makeError(ErrorKind::StoreUnavailable,
+                     redactPassword(uri) + ": cannot connect to PostgreSQL: " + foldLines(e.what()));
+  }
+}
+
+} // namespace graceful::registry

@@ -1,0 +1,22 @@
+// The store's schema and its migrations, applied in order inside one write
+// transaction; the schema_version table records how far a store has come.
+#pragma once
+
+#include "sql_connection.h"
+
+namespace graceful::registry {
+
+// The schema version this build of graceful reads and writes.
+inline constexpr int kSchemaVersion = 1;
+
+// 0 for a database without our schema.
+llvm::Expected<int> readSchemaVersion(SqlConnection &connection);
+
+// Creates or upgrades the schema to kSchemaVersion; refuses a store written
+// by a newer graceful.
+llvm::Error migrate(SqlConnection &connection);
+
+// Fails unless the store is at kSchemaVersion.
+llvm::Error requireCurrentSchema(SqlConnection &connection);
+
+} // namespace graceful::registry

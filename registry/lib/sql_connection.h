@@ -1,0 +1,78 @@
+// The small SQL surface the store needs, implemented once per backend. The
+// store's logic is written once against it, so both backends share their
+// semantics by construction.
+#pragma once
+
+#include <llvm/Support/Error.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace graceful::registry {
+
+enum class SqlDialect { Sqlite, Postgres };
+
+// Statement parameters; statements use `?` placeholders for both backends.
+using SqlValue = std::variant<std::nullptr_t, std::int64_t, std::string>;
+
+// A result row; cells are text (NULL as nullopt).
+class SqlRow {
+public:
+  explicit SqlRow(std::vector<std::optional<std::string>> cells) : cells_(std::move(cells)) {}
+  bool isNull(size_t column) const { return !cells_.at(column).has_value(); }
+  const std::string &text(size_t column) const;
+  std::int64_t integer(size_t column) const;
+
+private:
+  std::vector<std::optional<std::string>> cells_;
+};
+using SqlRows = std::vector<SqlRow>;
+
+enum class TransactionMode { Read, Write };
+
+class SqlConnection {
+public:
+  virtual ~SqlConnection() = default;
+  virtual SqlDialect dialect() const = 0;
+  virtual std::string describe() const = 0;
+
+  virtual llvm::Error begin(TransactionMode mode) = 0;
+  virtual llvm::Error commit() = 0;
+  virtual void rollback() = 0;
+
+  virtual llvm::Expected<SqlRows> query(std::string_view sql,
+                                        const std::vector<SqlValue> &params = {}) = 0;
+  llvm::Error execute(std::string_view sql, const std::vector<SqlValue> &params = {});
+  // The single integer of a single-row, single-column query.
+  llvm::Expected<std::optional<std::int64_t>> queryInteger(std::string_view sql,
+                                                           const std::vector<SqlValue> &params);
+};
+
+// Open flags: whether a missing SQLite file may be created.
+enum class OpenMode { Existing, CreateIfMissing };
+
+llvm::Expected<std::unique_ptr<SqlConnection>>
+openSqlite(const std::string &path, OpenMode mode, int busyTimeoutMs);
+llvm::Expected<std::unique_ptr<SqlConnection>> openPostgres(const std::string &uri,
+                                                            int lockTimeoutMs);
+
+// Rolls back unless committed, so every early return leaves no trace.
+class Transaction {
+public:
+  static llvm::Expected<Transaction> begin(SqlConnection &connection, TransactionMode mode);
+  Transaction(Transaction &&other) noexcept;
+  Transaction &operator=(Transaction &&) = delete;
+  ~Transaction();
+  llvm::Error commit();
+
+private:
+  explicit Transaction(SqlConnection *connection) : connection_(connection) {}
+  SqlConnection *connection_;
+};
+
+} // namespace graceful::registry

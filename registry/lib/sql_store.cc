@@ -1,0 +1,977 @@
+// The store's logic, written once over SqlConnection for both backends.
+#include "graceful/registry/store.h"
+
+#include "graceful/registry/onnx_validation.h"
+#include "graceful/support/error.h"
+#include "graceful/support/files.h"
+#include "graceful/support/identity.h"
+#include "graceful/support/json.h"
+
+#include "schema.h"
+#include "sql_connection.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <set>
+
+namespace graceful::registry {
+namespace {
+
+using google::protobuf::Timestamp;
+using google::protobuf::util::TimeUtil;
+
+Timestamp timestampOf(std::int64_t micros) { return TimeUtil::MicrosecondsToTimestamp(micros); }
+
+bool isAliasAction(std::string_view action) {
+  return action == "alias-move" || action == "promote" || action == "override" ||
+         action == "rollback";
+}
+
+// A version as the database knows it.
+struct VersionRow {
+  std::int64_t id = 0;
+  std::int64_t modelId = 0;
+  int version = 0;
+};
+
+struct AuditRecord {
+  std::string action;
+  std::string model;
+  int version = 0;
+  std::string alias;
+  std::string before;
+  std::string after;
+  std::string reason;
+  std::int64_t gateReportId = 0;
+};
+
+class SqlStore final : public Store {
+public:
+  SqlStore(std::unique_ptr<SqlConnection> connection, std::string artifactsDir)
+      : db_(std::move(connection)), artifacts_(std::move(artifactsDir)) {}
+
+  std::string describe() const override { return db_->describe(); }
+  const ArtifactStore &artifacts() const override { return artifacts_; }
+
+  llvm::Expected<proto::ModelVersion> registerVersion(const RegisterRequest &request) override;
+  llvm::Expected<proto::ModelVersion> setTags(const TagRequest &request) override;
+  llvm::Expected<proto::ModelList> listModels() override;
+  llvm::Expected<proto::ModelDetail> describeModel(const std::string &name) override;
+  llvm::Expected<proto::ModelVersion> getVersion(const VersionSelector &selector) override;
+  llvm::Expected<proto::Lineage> lineage(const std::string &name) override;
+  llvm::Expected<proto::AliasMove> moveAlias(const AliasMoveRequest &request) override;
+  llvm::Expected<proto::AliasMove> rollbackAlias(const std::string &model,
+                                                  const std::string &alias,
+                                                  const std::string &actor,
+                                                  const std::string &reason) override;
+  llvm::Expected<proto::AliasHistory> aliasHistory(const std::string &model) override;
+  llvm::Expected<proto::AuditLog> auditLog(const AuditFilter &filter) override;
+  llvm::Expected<proto::StoredGateReport> storeGateReport(const proto::GateReport &report,
+                                                           const std::string &actor) override;
+  llvm::Expected<proto::StoredGateReport> getGateReport(std::int64_t id) override;
+  llvm::Expected<proto::CheckReport> check() override;
+
+private:
+  std::string forUpdate() const {
+    return db_->dialect() == SqlDialect::Postgres ? " FOR UPDATE" : "";
+  }
+
+  llvm::Expected<std::int64_t> lockModel(const std::string &name, bool createIfMissing);
+  llvm::Expected<std::int64_t> findModelId(const std::string &name);
+  llvm::Expected<VersionRow> resolve(const VersionSelector &selector);
+  llvm::Expected<proto::ModelVersion> loadVersion(std::int64_t versionId);
+  llvm::Expected<proto::Model> loadModel(std::int64_t modelId);
+  llvm::Expected<std::int64_t> appendAudit(const AuditRecord &record, const std::string &actor);
+  llvm::Expected<std::int64_t> insertGateReport(const proto::GateReport &report,
+                                                const std::string &actor);
+  llvm::Expected<std::optional<int>> currentAliasVersion(std::int64_t modelId,
+                                                         const std::string &alias);
+  llvm::Expected<proto::AliasMove> moveAliasInTransaction(std::int64_t modelId,
+                                                          const AliasMoveRequest &request);
+  llvm::Expected<std::vector<int>> aliasHolders(const std::string &model, const std::string &alias);
+  llvm::Expected<std::vector<proto::AuditEvent>> readAudit(const std::string &where,
+                                                           const std::vector<SqlValue> &params);
+  llvm::Error checkArtifacts(proto::CheckReport &report);
+  llvm::Error checkAliases(proto::CheckReport &report);
+  llvm::Error checkVersionsAndAudit(proto::CheckReport &report);
+
+  std::unique_ptr<SqlConnection> db_;
+  ArtifactStore artifacts_;
+};
+
+// ---- lookups -------------------------------------------------------------
+
+llvm::Expected<std::int64_t> SqlStore::findModelId(const std::string &name) {
+  auto id = db_->queryInteger("SELECT id FROM models WHERE name = ?", {name});
+  if (!id)
+    return id.takeError();
+  if (!*id)
+    return makeError(ErrorKind::NotFound, "no model named '" + name + "' in " + describe());
+  return **id;
+}
+
+// Writers on one model serialise on its row (PostgreSQL) or on the database
+// write lock taken at BEGIN IMMEDIATE (SQLite).
+llvm::Expected<std::int64_t> SqlStore::lockModel(const std::string &name, bool createIfMissing) {
+  if (createIfMissing)
+    if (llvm::Error error = db_->execute(
+            "INSERT INTO models (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+            {name, nowMicros()}))
+      return error;
+  auto id = db_->queryInteger("SELECT id FROM models WHERE name = ?" + forUpdate(), {name});
+  if (!id)
+    return id.takeError();
+  if (!*id)
+    return makeError(ErrorKind::NotFound, "no model named '" + name + "' in " + describe());
+  return **id;
+}
+
+llvm::Expected<VersionRow> SqlStore::resolve(const VersionSelector &selector) {
+  auto modelId = findModelId(selector.name);
+  if (!modelId)
+    return modelId.takeError();
+  llvm::Expected<SqlRows> rows = SqlRows{};
+  std::string missing;
+  if (selector.version) {
+    rows = db_->query("SELECT id, version FROM versions WHERE model_id = ? AND version = ?",
+                      {*modelId, std::int64_t{*selector.version}});
+    missing = "model '" + selector.name + "' has no version " + std::to_string(*selector.version);
+  } else if (selector.alias) {
+    rows = db_->query("SELECT v.id, v.version FROM aliases a JOIN versions v ON v.id = a.version_id"
+                      " WHERE a.model_id = ? AND a.alias = ?",
+                      {*modelId, *selector.alias});
+    missing = "model '" + selector.name + "' has no alias '" + *selector.alias + "'";
+  } else {
+    rows = db_->query(
+        "SELECT id, version FROM versions WHERE model_id = ? ORDER BY version DESC LIMIT 1",
+        {*modelId});
+    missing = "model '" + selector.name + "' has no versions";
+  }
+  if (!rows)
+    return rows.takeError();
+  if (rows->empty())
+    return makeError(ErrorKind::NotFound, missing);
+  return VersionRow{rows->front().integer(0), *modelId,
+                    static_cast<int>(rows->front().integer(1))};
+}
+
+llvm::Expected<proto::ModelVersion> SqlStore::loadVersion(std::int64_t versionId) {
+  auto rows = db_->query("SELECT m.name, v.version, v.digest, v.size_bytes, v.created_at,"
+                         " v.created_by, v.description, v.model_id FROM versions v"
+                         " JOIN models m ON m.id = v.model_id WHERE v.id = ?",
+                         {versionId});
+  if (!rows)
+    return rows.takeError();
+  if (rows->empty())
+    return makeError(ErrorKind::NotFound, "version row " + std::to_string(versionId) + " vanished");
+  const SqlRow &row = rows->front();
+  proto::ModelVersion version;
+  version.set_name(row.text(0));
+  version.set_version(static_cast<int>(row.integer(1)));
+  version.set_digest(row.text(2));
+  version.set_size_bytes(row.integer(3));
+  *version.mutable_created_at() = timestampOf(row.integer(4));
+  version.set_created_by(row.text(5));
+  version.set_description(row.text(6));
+  std::int64_t modelId = row.integer(7);
+
+  auto tags = db_->query("SELECT tag_key, tag_value FROM version_tags WHERE version_id = ?",
+                         {versionId});
+  if (!tags)
+    return tags.takeError();
+  for (const SqlRow &tag : *tags)
+    (*version.mutable_tags())[tag.text(0)] = tag.text(1);
+
+  auto parents = db_->query("SELECT m.name, v.version, l.kind FROM lineage l"
+                            " JOIN versions v ON v.id = l.parent_id"
+                            " JOIN models m ON m.id = v.model_id WHERE l.child_id = ?"
+                            " ORDER BY m.name, v.version, l.kind",
+                            {versionId});
+  if (!parents)
+    return parents.takeError();
+  for (const SqlRow &parent : *parents) {
+    proto::LineageEdge *edge = version.add_parents();
+    edge->mutable_parent()->set_name(parent.text(0));
+    edge->mutable_parent()->set_version(static_cast<int>(parent.integer(1)));
+    edge->set_kind(parent.text(2));
+  }
+
+  auto aliases = db_->query(
+      "SELECT alias FROM aliases WHERE model_id = ? AND version_id = ? ORDER BY alias",
+      {modelId, versionId});
+  if (!aliases)
+    return aliases.takeError();
+  for (const SqlRow &alias : *aliases)
+    version.add_aliases(alias.text(0));
+  return version;
+}
+
+llvm::Expected<proto::Model> SqlStore::loadModel(std::int64_t modelId) {
+  auto rows = db_->query("SELECT m.name, m.created_at, (SELECT max(version) FROM versions"
+                         " WHERE model_id = m.id) FROM models m WHERE m.id = ?",
+                         {modelId});
+  if (!rows)
+    return rows.takeError();
+  proto::Model model;
+  model.set_name(rows->at(0).text(0));
+  *model.mutable_created_at() = timestampOf(rows->at(0).integer(1));
+  model.set_latest_version(static_cast<int>(rows->at(0).integer(2)));
+  auto aliases = db_->query("SELECT a.alias, v.version FROM aliases a"
+                            " JOIN versions v ON v.id = a.version_id WHERE a.model_id = ?",
+                            {modelId});
+  if (!aliases)
+    return aliases.takeError();
+  for (const SqlRow &alias : *aliases)
+    (*model.mutable_aliases())[alias.text(0)] = static_cast<int>(alias.integer(1));
+  return model;
+}
+
+llvm::Expected<std::int64_t> SqlStore::appendAudit(const AuditRecord &record,
+                                                   const std::string &actor) {
+  SqlValue reportId = record.gateReportId == 0 ? SqlValue(nullptr) : SqlValue(record.gateReportId);
+  auto id = db_->queryInteger(
+      "INSERT INTO audit_log (occurred_at, actor, action, model, version, alias, state_before,"
+      " state_after, reason, gate_report_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+      {nowMicros(), actor, record.action, record.model, std::int64_t{record.version},
+       record.alias, record.before, record.after, record.reason, reportId});
+  if (!id)
+    return id.takeError();
+  return id->value_or(0);
+}
+
+// ---- registration and tags -------------------------------------------------
+
+llvm::Expected<proto::ModelVersion> SqlStore::registerVersion(const RegisterRequest &request) {
+  if (llvm::Error error = validateModelName(request.name))
+    return error;
+  for (const auto &[key, value] : request.tags)
+    if (llvm::Error error = validateTagKey(key))
+      return error;
+  if (llvm::Error error = validateOnnxFile(request.artifactPath))
+    return error;
+  // The artifact goes in first: if we die before the commit below, it is an
+  // orphan that nothing refers to, never a version without its bytes.
+  llvm::Expected<FileDigest> stored = artifacts_.put(request.artifactPath);
+  if (!stored)
+    return stored.takeError();
+
+  auto transaction = Transaction::begin(*db_, TransactionMode::Write);
+  if (!transaction)
+    return transaction.takeError();
+  std::vector<std::pair<VersionRow, std::string>> parents;
+  for (const ParentSpec &spec : request.parents) {
+    llvm::Expected<VersionRow> parent = resolve(spec.parent);
+    if (!parent)
+      return makeError(ErrorKind::NotFound, "parent " + spec.parent.text() + ": " +
+                                                describeError(parent.takeError()).message);
+    parents.emplace_back(*parent, spec.kind);
+  }
+  auto modelId = lockModel(request.name, /*createIfMissing=*/true);
+  if (!modelId)
+    return modelId.takeError();
+  auto latest = db_->queryInteger("SELECT max(version) FROM versions WHERE model_id = ?",
+                                  {*modelId});
+  if (!latest)
+    return latest.takeError();
+  std::int64_t number = latest->value_or(0) + 1;
+  auto versionId = db_->queryInteger(
+      "INSERT INTO versions (model_id, version, digest, size_bytes, created_at, created_by,"
+      " description) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+      {*modelId, number, stored->digest, stored->sizeBytes, nowMicros(), request.actor,
+       request.description});
+  if (!versionId)
+    return versionId.takeError();
+  for (const auto &[key, value] : request.tags)
+    if (llvm::Error error = db_->execute(
+            "INSERT INTO version_tags (version_id, tag_key, tag_value) VALUES (?, ?, ?)",
+            {**versionId, key, value}))
+      return error;
+  for (const auto &[parent, kind] : parents)
+    if (llvm::Error error = db_->execute(
+            "INSERT INTO lineage (child_id, parent_id, kind) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            {**versionId, parent.id, kind}))
+      return error;
+  AuditRecord audit{"register", request.name, static_cast<int>(number), "", "", stored->digest,
+                    request.description, 0};
+  if (auto id = appendAudit(audit, request.actor); !id)
+    return id.takeError();
+  auto version = loadVersion(**versionId);
+  if (!version)
+    return version.takeError();
+  if (llvm::Error error = transaction->commit())
+    return error;
+  return version;
+}
+
+std::string formatTags(const google::protobuf::Map<std::string, std::string> &tags) {
+  std::map<std::string, std::string> sorted(tags.begin(), tags.end());
+  std::string text;
+  for (const auto &[key, value] : sorted)
+    text += (text.empty() ? "" : ",") + key + "=" + value;
+  return text;
+}
+
+llvm::Expected<proto::ModelVersion> SqlStore::setTags(const TagRequest &request) {
+  for (const auto &[key, value] : request.set)
+    if (llvm::Error error = validateTagKey(key))
+      return error;
+  auto transaction = Transaction::begin(*db_, TransactionMode::Write);
+  if (!transaction)
+    return transaction.takeError();
+  auto modelId = lockModel(request.target.name, /*createIfMissing=*/false);
+  if (!modelId)
+    return modelId.takeError();
+  auto target = resolve(request.target);
+  if (!target)
+    return target.takeError();
+  auto before = loadVersion(target->id);
+  if (!before)
+    return before.takeError();
+  for (const std::string &key : request.remove) {
+    if (!before->tags().contains(key))
+      return makeError(ErrorKind::NotFound,
+                       request.target.text() + " has no tag '" + key + "' to remove");
+    if (llvm::Error error = db_->execute(
+            "DELETE FROM version_tags WHERE version_id = ? AND tag_key = ?", {target->id, key}))
+      return error;
+  }
+  for (const auto &[key, value] : request.set)
+    if (llvm::Error error = db_->execute(
+            "INSERT INTO version_tags (version_id, tag_key, tag_value) VALUES (?, ?, ?)"
+            " ON CONFLICT (version_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value",
+            {target->id, key, value}))
+      return error;
+  auto after = loadVersion(target->id);
+  if (!after)
+    return after.takeError();
+  AuditRecord audit{"tag",
+                    request.target.name,
+                    target->version,
+                    "",
+                    formatTags(before->tags()),
+                    formatTags(after->tags()),
+                    request.reason,
+                    0};
+  if (auto id = appendAudit(audit, request.actor); !id)
+    return id.takeError();
+  if (llvm::Error error = transaction->commit())
+    return error;
+  return after;
+}
+
+// ---- reading ---------------------------------------------------------------
+
+llvm::Expected<proto::ModelList> SqlStore::listModels() {
+  auto transaction = Transaction::begin(*db_, TransactionMode::Read);
+  if (!transaction)
+    return transaction.takeError();
+  auto ids = db_->query("SELECT id FROM models ORDER BY name");
+  if (!ids)
+    return ids.takeError();
+  proto::ModelList list;
+  for (const SqlRow &row : *ids) {
+    auto model = loadModel(row.integer(0));
+    if (!model)
+      return model.takeError();
+    *list.add_models() = std::move(*model);
+  }
+  if (llvm::Error error = transaction->commit())
+    return error;
+  return list;
+}
+
+llvm::Expected<proto::ModelDetail> SqlStore::describeModel(const std::string &name) {
+  auto transaction = Transaction::begin(*db_, TransactionMode::Read);
+  if (!transaction)
+    return transaction.takeError();
+  auto modelId = findModelId(name);
+  if (!modelId)
+    return modelId.takeError();
+  proto::ModelDetail detail;
+  auto model = loadModel(*modelId);
+  if (!model)
+    return model.takeError();
+  *detail.mutable_model() = std::move(*model);
+  auto ids = db_->query("SELECT id FROM versions WHERE model_id = ? ORDER BY version", {*modelId});
+  if (!ids)
+    return ids.takeError();
+  for (const SqlRow &row : *ids) {
+    auto version = loadVersion(row.integer(0));
+    if (!version)
+      return version.takeError();
+    *detail.add_versions() = std::move(*version);
+  }
+  if (llvm::Error error = transaction->commit())
+    return error;
+  return detail;
+}
+
+llvm::Expected<proto::ModelVersion> SqlStore::getVersion(const VersionSelector &selector) {
+  auto transaction = Transaction::begin(*db_, TransactionMode::Read);
+  if (!transaction)
+    return transaction.takeError();
+  auto row = resolve(selector);
+  if (!row)
+    return row.takeError();
+  auto version = loadVersion(row->id);
+  if (!version)
+    return version.takeError();
+  if (llvm::Error error = transaction->commit())
+    return error;
+  return version;
+}
+
+// The model's versions, their ancestors (in any model) and their direct
+// descendants in other models (an edge model derived from a cloud one).
+llvm::Expected<proto::Lineage> SqlStore::lineage(const std::string &name) {
+  auto transaction = Transaction::begin(*db_, TransactionMode::Read);
+  if (!transaction)
+    return transaction.takeError();
+  auto modelId = findModelId(name);
+  if (!modelId)
+    return modelId.takeError();
+  auto own = db_->query("SELECT id FROM versions WHERE model_id = ? ORDER BY version", {*modelId});
+  if (!own)
+    return own.takeError();
+  std::set<std::int64_t> seen;
+  std::deque<std::int64_t> pending;
+  for (const SqlRow &row : *own)
+    pending.push_back(row.integer(0));
+  auto children = db_->query("SELECT l.child_id FROM lineage l JOIN versions p ON p.id = l.parent_id"
+                             " JOIN versions c ON c.id = l.child_id"
+                             " WHERE p.model_id = ? AND c.model_id <> ?",
+                             {*modelId, *modelId});
+  if (!children)
+    return children.takeError();
+  for (const SqlRow &row : *children)
+    pending.push_back(row.integer(0));
+
+  proto::Lineage result;
+  while (!pending.empty()) {
+    std::int64_t id = pending.front();
+    pending.pop_front();
+    if (!seen.insert(id).second)
+      continue;
+    auto version = loadVersion(id);
+    if (!version)
+      return version.takeError();
+    for (const proto::LineageEdge &parent : version->parents()) {
+      proto::Lineage::Edge *edge = result.add_edges();
+      edge->mutable_child()->set_name(version->name());
+      edge->mutable_child()->set_version(version->version());
+      *edge->mutable_parent() = parent.parent();
+      edge->set_kind(parent.kind());
+    }
+    *result.add_nodes() = std::move(*version);
+    auto parents = db_->query("SELECT parent_id FROM lineage WHERE child_id = ?", {id});
+    if (!parents)
+      return parents.takeError();
+    for (const SqlRow &row : *parents)
+      pending.push_back(row.integer(0));
+  }
+  std::sort(result.mutable_nodes()->begin(), result.mutable_nodes()->end(),
+            [](const proto::ModelVersion &a, const proto::ModelVersion &b) {
+              return std::pair(a.name(), a.version()) < std::pair(b.name(), b.version());
+            });
+  if (llvm::Error error = transaction->commit())
+    return error;
+  return result;
+}
+
+// ---- aliases -----------------------------------------------------------------
+
+llvm::Expected<std::optional<int>> SqlStore::currentAliasVersion(std::int64_t modelId,
+                                                                 const std::string &alias) {
+  auto current = db_->queryInteger("SELECT v.version FROM aliases a JOIN versions v"
+                                   " ON v.id = a.version_id WHERE a.model_id = ? AND a.alias = ?",
+                                   {modelId, alias});
+  if (!current)
+    return current.takeError();
+  if (!*current)
+    return std::optional<int>();
+  return std::optional<int>(static_cast<int>(**current));
+}
+
+std::string describeHolder(std::optional<int> version) {
+  return version ? "version " + std::to_string(*version) : "nothing";
+}
+
+llvm::Expected<proto::AliasMove>
+SqlStore::moveAliasInTransaction(std::int64_t modelId, const AliasMoveRequest &request) {
+  auto target = resolve(VersionSelector{request.model, request.version, std::nullopt});
+  if (!target)
+    return target.takeError();
+  auto current = currentAliasVersion(modelId, request.alias);
+  if (!current)
+    return current.takeError();
+  if (request.expectedVersion && current->value_or(0) != *request.expectedVersion)
+    return makeError(ErrorKind::Conflict,
+                     request.model + ": alias '" + request.alias + "' points at " +
+                         describeHolder(*current) + ", not " +
+                         describeHolder(*request.expectedVersion == 0
+                                            ? std::nullopt
+                                            : std::optional<int>(*request.expectedVersion)) +
+                         " as expected; nothing changed");
+  std::int64_t reportId = 0;
+  if (request.gateReport) {
+    auto id = insertGateReport(*request.gateReport, request.actor);
+    if (!id)
+      return id.takeError();
+    reportId = *id;
+  }
+  if (llvm::Error error = db_->execute(
+          "INSERT INTO aliases (model_id, alias, version_id, updated_at) VALUES (?, ?, ?, ?)"
+          " ON CONFLICT (model_id, alias) DO UPDATE SET version_id = excluded.version_id,"
+          " updated_at = excluded.updated_at",
+          {modelId, request.alias, target->id, nowMicros()}))
+    return error;
+  AuditRecord audit{std::string(aliasActionName(request.action)),
+                    request.model,
+                    request.version,
+                    request.alias,
+                    *current ? std::to_string(**current) : "",
+                    std::to_string(request.version),
+                    request.reason,
+                    reportId};
+  auto auditId = appendAudit(audit, request.actor);
+  if (!auditId)
+    return auditId.takeError();
+  proto::AliasMove move;
+  move.set_model(request.model);
+  move.set_alias(request.alias);
+  move.set_before(current->value_or(0));
+  move.set_after(request.version);
+  move.set_action(audit.action);
+  move.set_gate_report_id(reportId);
+  move.set_audit_id(*auditId);
+  return move;
+}
+
+llvm::Expected<proto::AliasMove> SqlStore::moveAlias(const AliasMoveRequest &request) {
+  if (llvm::Error error = validateModelName(request.model))
+    return error;
+  if (llvm::Error error = validateAliasName(request.alias))
+    return error;
+  auto transaction = Transaction::begin(*db_, TransactionMode::Write);
+  if (!transaction)
+    return transaction.takeError();
+  auto modelId = lockModel(request.model, /*createIfMissing=*/false);
+  if (!modelId)
+    return modelId.takeError();
+  auto move = moveAliasInTransaction(*modelId, request);
+  if (!move)
+    return move.takeError();
+  if (llvm::Error error = transaction->commit())
+    return error;
+  return move;
+}
+
+// Replays the alias's audit trail: moves push a holder, rollbacks pop one.
+llvm::Expected<std::vector<int>> SqlStore::aliasHolders(const std::string &model,
+                                                        const std::string &alias) {
+  auto events = db_->query("SELECT action, state_after FROM audit_log WHERE model = ? AND alias = ?"
+                           " ORDER BY id",
+                           {model, alias});
+  if (!events)
+    return events.takeError();
+  std::vector<int> holders;
+  for (const SqlRow &event : *events) {
+    if (!isAliasAction(event.text(0)))
+      continue;
+    if (event.text(0) == "rollback" && !holders.empty())
+      holders.pop_back();
+    else
+      holders.push_back(static_cast<int>(event.integer(1)));
+  }
+  return holders;
+}
+
+llvm::Expected<proto::AliasMove> SqlStore::rollbackAlias(const std::string &model,
+                                                          const std::string &alias,
+                                                          const std::string &actor,
+                                                          const std::string &reason) {
+  if (llvm::Error error = validateAliasName(alias))
+    return error;
+  auto transaction = Transaction::begin(*db_, TransactionMode::Write);
+  if (!transaction)
+    return transaction.takeError();
+  auto modelId = lockModel(model, /*createIfMissing=*/false);
+  if (!modelId)
+    return modelId.takeError();
+  auto current = currentAliasVersion(*modelId, alias);
+  if (!current)
+    return current.takeError();
+  if (!*current)
+    return makeError(ErrorKind::NotFound, "model '" + model + "' has no alias '" + alias + "'");
+  auto holders = aliasHolders(model, alias);
+  if (!holders)
+    return holders.takeError();
+  if (holders->size() < 2)
+    return makeError(ErrorKind::BadInput, model + ": alias '" + alias +
+                                              "' has no previous holder to roll back to");
+  AliasMoveRequest request{model, alias,  (*holders)[holders->size() - 2], **current,
+                           AliasAction::Rollback, actor, reason, std::nullopt};
+  auto move = moveAliasInTransaction(*modelId, request);
+  if (!move)
+    return move.takeError();
+  if (llvm::Error error = transaction->commit())
+    return error;
+  return move;
+}
+
+llvm::Expected<std::vector<proto::AuditEvent>>
+SqlStore::readAudit(const std::string &where, const std::vector<SqlValue> &params) {
+  auto rows = db_->query("SELECT id, occurred_at, actor, action, model, version, alias,"
+                         " state_before, state_after, reason, gate_report_id FROM audit_log " +
+                             where,
+                         params);
+  if (!rows)
+    return rows.takeError();
+  std::vector<proto::AuditEvent> events;
+  for (const SqlRow &row : *rows) {
+    proto::AuditEvent event;
+    event.set_id(row.integer(0));
+    *event.mutable_at() = timestampOf(row.integer(1));
+    event.set_actor(row.text(2));
+    event.set_action(row.text(3));
+    event.set_model(row.text(4));
+    event.set_version(static_cast<int>(row.integer(5)));
+    event.set_alias(row.text(6));
+    event.set_before(row.text(7));
+    event.set_after(row.text(8));
+    event.set_reason(row.text(9));
+    event.set_gate_report_id(row.isNull(10) ? 0 : row.integer(10));
+    events.push_back(std::move(event));
+  }
+  return events;
+}
+
+llvm::Expected<proto::AliasHistory> SqlStore::aliasHistory(const std::string &model) {
+  auto transaction = Transaction::begin(*db_, TransactionMode::Read);
+  if (!transaction)
+    return transaction.takeError();
+  if (auto modelId = findModelId(model); !modelId)
+    return modelId.takeError();
+  auto events = readAudit("WHERE model = ? AND alias <> '' ORDER BY id", {model});
+  if (!events)
+    return events.takeError();
+  proto::AliasHistory history;
+  history.set_model(model);
+  std::map<std::string, proto::AliasTenure *> open;
+  for (const proto::AuditEvent &event : *events) {
+    if (!isAliasAction(event.action()))
+      continue;
+    if (auto it = open.find(event.alias()); it != open.end())
+      *it->second->mutable_until() = event.at();
+    proto::AliasTenure *tenure = history.add_tenures();
+    tenure->set_alias(event.alias());
+    tenure->set_version(std::stoi(event.after()));
+    *tenure->mutable_since() = event.at();
+    tenure->set_action(event.action());
+    tenure->set_actor(event.actor());
+    tenure->set_reason(event.reason());
+    open[event.alias()] = tenure;
+  }
+  if (llvm::Error error = transaction->commit())
+    return error;
+  return history;
+}
+
+llvm::Expected<proto::AuditLog> SqlStore::auditLog(const AuditFilter &filter) {
+  auto transaction = Transaction::begin(*db_, TransactionMode::Read);
+  if (!transaction)
+    return transaction.takeError();
+  std::string where = filter.model.empty() ? "" : "WHERE model = ? ";
+  std::vector<SqlValue> params;
+  if (!filter.model.empty())
+    params.emplace_back(filter.model);
+  where += "ORDER BY id DESC";
+  if (filter.limit > 0)
+    where += " LIMIT " + std::to_string(filter.limit);
+  auto events = readAudit(where, params);
+  if (!events)
+    return events.takeError();
+  proto::AuditLog log;
+  for (auto it = events->rbegin(); it != events->rend(); ++it)
+    *log.add_events() = std::move(*it);
+  if (llvm::Error error = transaction->commit())
+    return error;
+  return log;
+}
+
+// ---- gate reports ------------------------------------------------------------
+
+llvm::Expected<std::int64_t> SqlStore::insertGateReport(const proto::GateReport &report,
+                                                        const std::string &actor) {
+  auto candidateSelector = parseExactVersion(report.candidate());
+  if (!candidateSelector)
+    return candidateSelector.takeError();
+  auto candidate = resolve(*candidateSelector);
+  if (!candidate)
+    return candidate.takeError();
+  SqlValue baselineId = nullptr;
+  if (!report.baseline().empty()) {
+    auto baselineSelector = parseExactVersion(report.baseline());
+    if (!baselineSelector)
+      return baselineSelector.takeError();
+    auto baseline = resolve(*baselineSelector);
+    if (!baseline)
+      return baseline.takeError();
+    baselineId = baseline->id;
+  }
+  auto id = db_->queryInteger(
+      "INSERT INTO gate_reports (candidate_id, baseline_id, policy_digest, verdict, report,"
+      " created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+      {candidate->id, baselineId, report.policy_digest(), report.verdict(), toJson(report),
+       nowMicros(), actor});
+  if (!id)
+    return id.takeError();
+  AuditRecord audit{"gate-report", candidateSelector->name, candidate->version, "",
+                    report.baseline(), report.verdict(), report.policy_digest(), **id};
+  if (auto auditId = appendAudit(audit, actor); !auditId)
+    return auditId.takeError();
+  return **id;
+}
+
+llvm::Expected<proto::StoredGateReport> SqlStore::storeGateReport(const proto::GateReport &report,
+                                                                   const std::string &actor) {
+  auto transaction = Transaction::begin(*db_, TransactionMode::Write);
+  if (!transaction)
+    return transaction.takeError();
+  auto id = insertGateReport(report, actor);
+  if (!id)
+    return id.takeError();
+  if (llvm::Error error = transaction->commit())
+    return error;
+  return getGateReport(*id);
+}
+
+llvm::Expected<proto::StoredGateReport> SqlStore::getGateReport(std::int64_t id) {
+  auto transaction = Transaction::begin(*db_, TransactionMode::Read);
+  if (!transaction)
+    return transaction.takeError();
+  auto rows = db_->query("SELECT created_at, created_by, report FROM gate_reports WHERE id = ?",
+                         {id});
+  if (!rows)
+    return rows.takeError();
+  if (rows->empty())
+    return makeError(ErrorKind::NotFound, "no gate report " + std::to_string(id));
+  proto::StoredGateReport stored;
+  stored.set_id(id);
+  *stored.mutable_created_at() = timestampOf(rows->front().integer(0));
+  stored.set_created_by(rows->front().text(1));
+  auto status =
+      google::protobuf::util::JsonStringToMessage(rows->front().text(2), stored.mutable_report());
+  if (!status.ok())
+    return makeError(ErrorKind::Corrupt, "gate report " + std::to_string(id) +
+                                             " does not parse: " + std::string(status.message()));
+  if (llvm::Error error = transaction->commit())
+    return error;
+  return stored;
+}
+
+// ---- consistency check -------------------------------------------------------
+
+llvm::Error SqlStore::checkArtifacts(proto::CheckReport &report) {
+  auto versions = db_->query("SELECT m.name, v.version, v.digest FROM versions v"
+                             " JOIN models m ON m.id = v.model_id ORDER BY m.name, v.version");
+  if (!versions)
+    return versions.takeError();
+  std::set<std::string> referenced;
+  for (const SqlRow &row : *versions) {
+    referenced.insert(row.text(2));
+    if (llvm::Error error = artifacts_.verify(row.text(2)))
+      report.add_problems(row.text(0) + "@" + row.text(1) + ": " +
+                          describeError(std::move(error)).message);
+    else
+      report.set_artifacts_verified(report.artifacts_verified() + 1);
+  }
+  report.set_versions(static_cast<int>(versions->size()));
+  auto present = artifacts_.listDigests();
+  if (!present)
+    return present.takeError();
+  for (const std::string &digest : *present)
+    if (!referenced.contains(digest))
+      report.set_orphan_artifacts(report.orphan_artifacts() + 1);
+  return llvm::Error::success();
+}
+
+llvm::Error SqlStore::checkAliases(proto::CheckReport &report) {
+  auto aliases = db_->query("SELECT m.name, a.alias, v.version, v.model_id, a.model_id"
+                            " FROM aliases a JOIN models m ON m.id = a.model_id"
+                            " LEFT JOIN versions v ON v.id = a.version_id");
+  if (!aliases)
+    return aliases.takeError();
+  report.set_aliases(static_cast<int>(aliases->size()));
+  std::map<std::pair<std::string, std::string>, std::string> current;
+  for (const SqlRow &row : *aliases) {
+    std::string where = row.text(0) + "@" + row.text(1);
+    if (row.isNull(2))
+      report.add_problems(where + ": alias points at a version that does not exist");
+    else if (row.integer(3) != row.integer(4))
+      report.add_problems(where + ": alias points at a version of another model");
+    current[{row.text(0), row.text(1)}] = row.text(2);
+  }
+  auto events = db_->query("SELECT model, alias, action, state_after FROM audit_log"
+                           " WHERE alias <> '' ORDER BY id");
+  if (!events)
+    return events.takeError();
+  std::map<std::pair<std::string, std::string>, std::string> replayed;
+  for (const SqlRow &event : *events)
+    if (isAliasAction(event.text(2)))
+      replayed[{event.text(0), event.text(1)}] = event.text(3);
+  for (const auto &[key, version] : current)
+    if (replayed[key] != version)
+      report.add_problems(key.first + "@" + key.second + ": alias is at version " + version +
+                          " but the audit log replays to '" + replayed[key] + "'");
+  for (const auto &[key, version] : replayed)
+    if (!current.contains(key))
+      report.add_problems(key.first + "@" + key.second +
+                          ": the audit log moved this alias but it does not exist");
+  return llvm::Error::success();
+}
+
+llvm::Error SqlStore::checkVersionsAndAudit(proto::CheckReport &report) {
+  auto models = db_->query("SELECT m.name, count(v.id), coalesce(max(v.version), 0)"
+                           " FROM models m LEFT JOIN versions v ON v.model_id = m.id"
+                           " GROUP BY m.name ORDER BY m.name");
+  if (!models)
+    return models.takeError();
+  report.set_models(static_cast<int>(models->size()));
+  for (const SqlRow &row : *models)
+    if (row.integer(1) != row.integer(2))
+      report.add_problems(row.text(0) + ": versions are not numbered 1.." + row.text(1));
+  auto unaudited = db_->query(
+      "SELECT m.name, v.version FROM versions v JOIN models m ON m.id = v.model_id"
+      " WHERE NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.action = 'register'"
+      " AND a.model = m.name AND a.version = v.version)");
+  if (!unaudited)
+    return unaudited.takeError();
+  for (const SqlRow &row : *unaudited)
+    report.add_problems(row.text(0) + "@" + row.text(1) + ": no register event in the audit log");
+  auto events = db_->queryInteger("SELECT count(*) FROM audit_log", {});
+  if (!events)
+    return events.takeError();
+  report.set_audit_events(static_cast<int>(events->value_or(0)));
+  return llvm::Error::success();
+}
+
+llvm::Expected<proto::CheckReport> SqlStore::check() {
+  auto transaction = Transaction::begin(*db_, TransactionMode::Read);
+  if (!transaction)
+    return transaction.takeError();
+  proto::CheckReport report;
+  for (auto step : {&SqlStore::checkVersionsAndAudit, &SqlStore::checkArtifacts,
+                    &SqlStore::checkAliases})
+    if (llvm::Error error = (this->*step)(report))
+      return error;
+  report.set_ok(report.problems_size() == 0);
+  if (llvm::Error error = transaction->commit())
+    return error;
+  return report;
+}
+
+// ---- opening -----------------------------------------------------------------
+
+struct Location {
+  std::unique_ptr<SqlConnection> connection;
+  std::string artifactsDir;
+};
+
+llvm::Expected<Location> connect(const StoreConfig &config, OpenMode mode) {
+  constexpr std::string_view kSqlite = "sqlite:";
+  Location location;
+  location.artifactsDir = config.artifactsDir;
+  if (config.uri.starts_with(kSqlite)) {
+    std::string path = config.uri.substr(kSqlite.size());
+    if (path.empty())
+      return makeError(ErrorKind::BadInput, "store URI 'sqlite:' names no file");
+    std::string directory = std::filesystem::path(path).parent_path().string();
+    if (location.artifactsDir.empty())
+      location.artifactsDir =
+          (std::filesystem::path(directory.empty() ? "." : directory) / "artifacts").string();
+    if (mode == OpenMode::CreateIfMissing && !directory.empty())
+      if (llvm::Error error = createDirectories(directory))
+        return error;
+    auto connection = openSqlite(path, mode, config.busyTimeoutMs);
+    if (!connection)
+      return connection.takeError();
+    location.connection = std::move(*connection);
+    return location;
+  }
+  if (config.uri.starts_with("postgresql://") || config.uri.starts_with("postgres://")) {
+    if (location.artifactsDir.empty())
+      return makeError(ErrorKind::BadInput,
+                       "a PostgreSQL store needs an artifact directory: pass --artifacts DIR "
+                       "or set GRACEFUL_ARTIFACTS");
+    auto connection = openPostgres(config.uri, config.busyTimeoutMs);
+    if (!connection)
+      return connection.takeError();
+    location.connection = std::move(*connection);
+    return location;
+  }
+  return makeError(ErrorKind::BadInput, "unknown store URI '" + config.uri +
+                                            "': expected sqlite:PATH or postgresql://...");
+}
+
+} // namespace
+
+std::string_view aliasActionName(AliasAction action) {
+  switch (action) {
+  case AliasAction::Move:
+    return "alias-move";
+  case AliasAction::Promote:
+    return "promote";
+  case AliasAction::Override:
+    return "override";
+  case AliasAction::Rollback:
+    return "rollback";
+  }
+  return "alias-move";
+}
+
+StoreConfig storeConfigFromEnvironment(const std::string &uri, const std::string &artifacts) {
+  StoreConfig config;
+  auto pick = [](const std::string &given, const char *variable, std::string fallback) {
+    if (!given.empty())
+      return given;
+    const char *value = std::getenv(variable);
+    return value != nullptr && *value != '\0' ? std::string(value) : fallback;
+  };
+  config.uri = pick(uri, "GRACEFUL_STORE", config.uri);
+  config.artifactsDir = pick(artifacts, "GRACEFUL_ARTIFACTS", "");
+  std::string timeout = pick("", "GRACEFUL_BUSY_TIMEOUT_MS", "");
+  if (!timeout.empty())
+    config.busyTimeoutMs = std::max(1, std::atoi(timeout.c_str()));
+  return config;
+}
+
+llvm::Expected<std::unique_ptr<Store>> openStore(const StoreConfig &config) {
+  auto location = connect(config, OpenMode::Existing);
+  if (!location)
+    return location.takeError();
+  if (llvm::Error error = requireCurrentSchema(*location->connection))
+    return error;
+  return std::unique_ptr<Store>(
+      std::make_unique<SqlStore>(std::move(location->connection), location->artifactsDir));
+}
+
+llvm::Expected<std::unique_ptr<Store>> initStore(const StoreConfig &config) {
+  auto location = connect(config, OpenMode::CreateIfMissing);
+  if (!location)
+    return location.takeError();
+  if (llvm::Error error = migrate(*location->connection))
+    return error;
+  if (llvm::Error error = createDirectories(location->artifactsDir))
+    return error;
+  return std::unique_ptr<Store>(
+      std::make_unique<SqlStore>(std::move(location->connection), location->artifactsDir));
+}
+
+} // namespace graceful::registry

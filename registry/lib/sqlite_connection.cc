@@ -1,0 +1,128 @@
+// SQLite backend: one file in WAL mode. Writers take the write lock at BEGIN
+// (BEGIN IMMEDIATE), so concurrent writers queue on the busy timeout instead
+// of failing half way through a transaction.
+#include "sql_connection.h"
+
+#include "graceful/support/error.h"
+
+#include <sqlite3.h>
+
+#include <filesystem>
+
+namespace graceful::registry {
+namespace {
+
+class SqliteConnection final : public SqlConnection {
+public:
+  SqliteConnection(sqlite3 *db, std::string path, int busyTimeoutMs)
+      : db_(db), path_(std::move(path)), busyTimeoutMs_(busyTimeoutMs) {}
+  ~SqliteConnection() override { sqlite3_close_v2(db_); }
+
+  SqlDialect dialect() const override { return SqlDialect::Sqlite; }
+  std::string describe() const override { return "sqlite:" + path_; }
+
+  llvm::Error begin(TransactionMode mode) override {
+    return execute(mode == TransactionMode::Write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
+  }
+  llvm::Error commit() override { return execute("COMMIT"); }
+  void rollback() override {
+    if (!sqlite3_get_autocommit(db_))
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+
+  llvm::Expected<SqlRows> query(std::string_view sql,
+                                const std::vector<SqlValue> &params) override {
+    sqlite3_stmt *statement = nullptr;
+    int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &statement,
+                                nullptr);
+    if (rc != SQLITE_OK)
+      return failure(rc);
+    std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> guard(statement,
+                                                                     &sqlite3_finalize);
+    for (size_t i = 0; i < params.size(); ++i)
+      bind(statement, static_cast<int>(i + 1), params[i]);
+    SqlRows rows;
+    while ((rc = sqlite3_step(statement)) == SQLITE_ROW)
+      rows.push_back(readRow(statement));
+    if (rc != SQLITE_DONE)
+      return failure(rc);
+    return rows;
+  }
+
+private:
+  static void bind(sqlite3_stmt *statement, int index, const SqlValue &value) {
+    if (const auto *integer = std::get_if<std::int64_t>(&value))
+      sqlite3_bind_int64(statement, index, *integer);
+    else if (const auto *text = std::get_if<std::string>(&value))
+      sqlite3_bind_text(statement, index, text->data(), static_cast<int>(text->size()),
+                        SQLITE_TRANSIENT);
+    else
+      sqlite3_bind_null(statement, index);
+  }
+
+  static SqlRow readRow(sqlite3_stmt *statement) {
+    int columns = sqlite3_column_count(statement);
+    std::vector<std::optional<std::string>> cells;
+    cells.reserve(static_cast<size_t>(columns));
+    for (int c = 0; c < columns; ++c) {
+      if (sqlite3_column_type(statement, c) == SQLITE_NULL) {
+        cells.emplace_back();
+        continue;
+      }
+      const auto *text = reinterpret_cast<const char *>(sqlite3_column_text(statement, c));
+      cells.emplace_back(std::string(text, static_cast<size_t>(sqlite3_column_bytes(statement, c))));
+    }
+    return SqlRow(std::move(cells));
+  }
+
+  llvm::Error failure(int rc) const {
+    int primary = rc & 0xff;
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+      return makeError(ErrorKind::StoreUnavailable,
+                       describe() + ": store is locked by another process (waited " +
+                           std::to_string(busyTimeoutMs_) + " ms)");
+    if (primary == SQLITE_CONSTRAINT)
+      return makeError(ErrorKind::Conflict, describe() + ": " + sqlite3_errmsg(db_));
+    if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT || primary == SQLITE_CANTOPEN ||
+        primary == SQLITE_READONLY || primary == SQLITE_IOERR || primary == SQLITE_PERM)
+      return makeError(ErrorKind::StoreUnavailable, describe() + ": " + sqlite3_errmsg(db_));
+    return makeError(ErrorKind::BadInput, describe() + ": " + sqlite3_errmsg(db_));
+  }
+
+  sqlite3 *db_;
+  std::string path_;
+  int busyTimeoutMs_;
+};
+
+} // namespace
+
+llvm::Expected<std::unique_ptr<SqlConnection>>
+openSqlite(const std::string &path, OpenMode mode, int busyTimeoutMs) {
+  std::error_code ec;
+  if (mode == OpenMode::Existing && !std::filesystem::exists(path, ec))
+    return makeError(ErrorKind::NotFound,
+                     "sqlite:" + path + ": no registry here (run `graceful init` first)");
+  if (std::filesystem::is_directory(path, ec))
+    return makeError(ErrorKind::StoreUnavailable,
+                     "sqlite:" + path + ": is a directory, not a registry database");
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
+  if (mode == OpenMode::CreateIfMissing)
+    flags |= SQLITE_OPEN_CREATE;
+  sqlite3 *db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  auto connection = std::make_unique<SqliteConnection>(db, path, busyTimeoutMs);
+  if (rc != SQLITE_OK)
+    return makeError(ErrorKind::StoreUnavailable,
+                     "sqlite:" + path + ": cannot open: " + sqlite3_errstr(rc));
+  sqlite3_busy_timeout(db, busyTimeoutMs);
+  sqlite3_extended_result_codes(db, 1);
+  // WAL lets readers run beside the one writer; FULL makes each commit
+  // durable; foreign keys are off by default in SQLite.
+  for (const char *pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"})
+    if (llvm::Error error = connection->execute(pragma))
+      return error;
+  return std::unique_ptr<SqlConnection>(std::move(connection));
+}
+
+} // namespace graceful::registry

@@ -1,0 +1,54 @@
+// Errors that cross component boundaries. Every fallible API returns
+// llvm::Expected<T> or llvm::Error; the kind decides the CLI's exit code.
+#pragma once
+
+#include <llvm/Support/Error.h>
+
+#include <string>
+
+namespace graceful {
+
+enum class ErrorKind {
+  BadInput,         // malformed file, name, option or policy: exit 2
+  NotFound,         // a model, version, alias or file that does not exist: exit 2
+  StoreUnavailable, // store locked, down, unreadable, wrong credentials: exit 2
+  Corrupt,          // stored bytes no longer match their digest: exit 2
+  Conflict,         // lost a compare-and-set race: exit 3
+};
+
+class GracefulError : public llvm::ErrorInfo<GracefulError> {
+public:
+  static char ID;
+
+  GracefulError(ErrorKind kind, std::string message)
+      : kind_(kind), message_(std::move(message)) {}
+
+  ErrorKind kind() const { return kind_; }
+  std::string message() const override { return message_; }
+
+  void log(llvm::raw_ostream &os) const override { os << message_; }
+  std::error_code convertToErrorCode() const override { return llvm::inconvertibleErrorCode(); }
+
+private:
+  ErrorKind kind_;
+  std::string message_;
+};
+
+inline llvm::Error makeError(ErrorKind kind, std::string message) {
+  return llvm::make_error<GracefulError>(kind, std::move(message));
+}
+
+// What a caller shows a person: the most severe kind inside `error` and
+// all its messages on one line (newlines and runs of blanks folded).
+struct ErrorReport {
+  ErrorKind kind;
+  std::string message;
+};
+
+// Consumes `error`, which must hold a failure.
+ErrorReport describeError(llvm::Error error);
+
+// Folds a multi-line message from a library (libpq, protobuf) onto one line.
+std::string foldLines(std::string_view text);
+
+} // namespace graceful

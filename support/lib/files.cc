@@ -1,0 +1,125 @@
+#include "graceful/support/files.h"
+
+#include "graceful/support/error.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace graceful {
+namespace {
+
+llvm::Error ioError(const std::string &path, const std::string &what) {
+  return makeError(ErrorKind::BadInput, path + ": " + what + ": " + std::strerror(errno));
+}
+
+std::string temporaryNameFor(const std::string &path) {
+  static thread_local std::mt19937_64 random{std::random_device{}()};
+  std::ostringstream name;
+  name << path << ".tmp." << ::getpid() << "." << std::hex << random();
+  return name.str();
+}
+
+std::string directoryOf(const std::string &path) {
+  std::string parent = std::filesystem::path(path).parent_path().string();
+  return parent.empty() ? "." : parent;
+}
+
+} // namespace
+
+llvm::Error syncDirectory(const std::string &directory) {
+  int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return ioError(directory, "cannot open directory");
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0)
+    return ioError(directory, "fsync failed");
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::unique_ptr<AtomicFileWriter>>
+AtomicFileWriter::create(std::string destination) {
+  std::string temporary = temporaryNameFor(destination);
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return ioError(temporary, "cannot create file");
+  return std::unique_ptr<AtomicFileWriter>(
+      new AtomicFileWriter(std::move(destination), std::move(temporary), fd));
+}
+
+AtomicFileWriter::AtomicFileWriter(std::string destination, std::string temporary, int fd)
+    : destination_(std::move(destination)), temporary_(std::move(temporary)), fd_(fd) {}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0)
+    ::close(fd_);
+  if (!committed_)
+    ::unlink(temporary_.c_str());
+}
+
+llvm::Error AtomicFileWriter::append(std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t written = ::write(fd_, bytes.data(), bytes.size());
+    if (written < 0) {
+      if (errno == EINTR)
+        continue;
+      return ioError(temporary_, "write failed");
+    }
+    bytes.remove_prefix(static_cast<size_t>(written));
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error AtomicFileWriter::commit(const std::string &newDestination) {
+  if (!newDestination.empty())
+    destination_ = newDestination;
+  if (::fsync(fd_) != 0)
+    return ioError(temporary_, "fsync failed");
+  ::close(fd_);
+  fd_ = -1;
+  if (::rename(temporary_.c_str(), destination_.c_str()) != 0)
+    return ioError(destination_, "rename failed");
+  committed_ = true;
+  return syncDirectory(directoryOf(destination_));
+}
+
+llvm::Error writeFileAtomically(const std::string &path, std::string_view bytes) {
+  auto writer = AtomicFileWriter::create(path);
+  if (!writer)
+    return writer.takeError();
+  if (llvm::Error error = (*writer)->append(bytes))
+    return error;
+  return (*writer)->commit();
+}
+
+llvm::Expected<std::string> readFile(const std::string &path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return makeError(ErrorKind::BadInput, path + ": is a directory, expected a file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return makeError(ErrorKind::NotFound,
+                     path + ": cannot open file: " + std::strerror(errno));
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  if (in.bad())
+    return makeError(ErrorKind::BadInput, path + ": read error");
+  return bytes.str();
+}
+
+llvm::Error createDirectories(const std::string &path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec)
+    return makeError(ErrorKind::BadInput, path + ": cannot create directory: " + ec.message());
+  return llvm::Error::success();
+}
+
+} // namespace graceful
