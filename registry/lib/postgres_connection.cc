@@ -43,8 +43,16 @@ public:
   SqlDialect dialect() const override { return SqlDialect::Postgres; }
   std::string describe() const override { return uri_; }
 
-  llvm::Error begin(TransactionMode) override {
-    return guarded([&] { work_ = std::make_unique<pqxx::work>(*connection_); });
+  // Reads see one snapshot (a check must not see half of a commit that
+  // lands between its queries); writes lock what they change.
+  llvm::Error begin(TransactionMode mode) override {
+    return guarded([&] {
+      if (mode == TransactionMode::Read)
+        work_ = std::make_unique<pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>>(
+            *connection_);
+      else
+        work_ = std::make_unique<pqxx::work>(*connection_);
+    });
   }
   llvm::Error commit() override {
     llvm::Error error = guarded([&] { work_->commit(); });
@@ -116,7 +124,7 @@ public:
 
 private:
   std::unique_ptr<pqxx::connection> connection_;
-  std::unique_ptr<pqxx::work> work_;
+  std::unique_ptr<pqxx::dbtransaction> work_;
   std::string uri_;
 };
 

@@ -1,0 +1,293 @@
+// The Store's contract, run against both backends.
+#include "graceful/registry/store.h"
+#include "graceful/support/error.h"
+#include "graceful/testing/stores.h"
+
+#include "../lib/sql_connection.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace graceful::registry {
+namespace {
+
+using testing::Backend;
+
+class StoreTest : public ::testing::TestWithParam<Backend> {
+protected:
+  void SetUp() override {
+    auto location = testing::makeStore(GetParam(), directory_);
+    if (!location)
+      GTEST_SKIP() << "GRACEFUL_TEST_PG is not set; ctest sets it";
+    location_ = *location;
+    config_.uri = location_.uri;
+    config_.artifactsDir = location_.artifacts;
+    config_.busyTimeoutMs = 5000;
+    auto store = initStore(config_);
+    ASSERT_TRUE(bool(store)) << describeError(store.takeError()).message;
+    store_ = std::move(*store);
+    for (int seed : {1, 2, 3}) {
+      std::string path = directory_.file("model" + std::to_string(seed) + ".onnx");
+      testing::writeTinyOnnxModel(path, seed);
+      models_.push_back(path);
+    }
+  }
+
+  proto::ModelVersion registerModel(const std::string &name, int model,
+                                    std::vector<std::string> parents = {}) {
+    RegisterRequest request;
+    request.name = name;
+    request.artifactPath = models_.at(static_cast<size_t>(model));
+    request.actor = "tester";
+    for (const std::string &parent : parents)
+      request.parents.push_back(cantFail(parseParentSpec(parent)));
+    auto version = store_->registerVersion(request);
+    EXPECT_TRUE(bool(version));
+    if (!version)
+      return proto::ModelVersion();
+    return *version;
+  }
+
+  llvm::Expected<proto::AliasMove> move(const std::string &model, const std::string &alias,
+                                        int version, std::optional<int> expected) {
+    return store_->moveAlias(AliasMoveRequest{model, alias, version, expected,
+                                              AliasAction::Promote, "tester", "", std::nullopt});
+  }
+
+  int auditCount() { return cantFail(store_->auditLog({})).events_size(); }
+
+  std::unique_ptr<SqlConnection> rawConnection() {
+    if (GetParam() == Backend::Sqlite)
+      return cantFail(openSqlite(config_.uri.substr(7), OpenMode::Existing, 1000));
+    return cantFail(openPostgres(config_.uri, 1000));
+  }
+
+  testing::TemporaryDirectory directory_;
+  testing::TestStore location_;
+  StoreConfig config_;
+  std::unique_ptr<Store> store_;
+  std::vector<std::string> models_;
+};
+
+TEST_P(StoreTest, VersionsAreNumberedPerModel) {
+  EXPECT_EQ(registerModel("cloud", 0).version(), 1);
+  EXPECT_EQ(registerModel("cloud", 1).version(), 2);
+  EXPECT_EQ(registerModel("edge", 2).version(), 1);
+  auto models = cantFail(store_->listModels());
+  ASSERT_EQ(models.models_size(), 2);
+  EXPECT_EQ(models.models(0).name(), "cloud");
+  EXPECT_EQ(models.models(0).latest_version(), 2);
+}
+
+TEST_P(StoreTest, RecordsDigestSizeAuthorAndTags) {
+  RegisterRequest request{"cloud", models_[0], "baseline", {{"dataset", "digits"}}, {}, "alice"};
+  auto version = cantFail(store_->registerVersion(request));
+  auto bytes = std::filesystem::file_size(models_[0]);
+  EXPECT_EQ(version.size_bytes(), static_cast<std::int64_t>(bytes));
+  EXPECT_EQ(version.digest().substr(0, 7), "sha256:");
+  EXPECT_EQ(version.created_by(), "alice");
+  EXPECT_EQ(version.description(), "baseline");
+  EXPECT_EQ(version.tags().at("dataset"), "digits");
+  EXPECT_FALSE(store_->artifacts().verify(version.digest()));
+}
+
+TEST_P(StoreTest, IdenticalBytesAreStoredOnce) {
+  auto first = registerModel("a", 0);
+  auto second = registerModel("b", 0);
+  EXPECT_EQ(first.digest(), second.digest());
+  auto digests = cantFail(store_->artifacts().listDigests());
+  EXPECT_EQ(digests.size(), 1u);
+}
+
+TEST_P(StoreTest, LineageCrossesModels) {
+  registerModel("cloud", 0);
+  registerModel("cloud", 1, {"cloud@1:fine-tuned-from"});
+  auto edge = registerModel("edge", 2, {"cloud@2:distilled-from"});
+  ASSERT_EQ(edge.parents_size(), 1);
+  EXPECT_EQ(edge.parents(0).parent().name(), "cloud");
+  EXPECT_EQ(edge.parents(0).kind(), "distilled-from");
+  auto lineage = cantFail(store_->lineage("edge"));
+  EXPECT_EQ(lineage.nodes_size(), 3); // edge@1, cloud@2, cloud@1
+  EXPECT_EQ(lineage.edges_size(), 2);
+  auto cloudLineage = cantFail(store_->lineage("cloud"));
+  EXPECT_EQ(cloudLineage.nodes_size(), 3) << "descendants in other models are shown";
+}
+
+TEST_P(StoreTest, MissingParentChangesNothing) {
+  registerModel("cloud", 0);
+  int before = auditCount();
+  RegisterRequest request{"cloud", models_[1], "", {}, {cantFail(parseParentSpec("cloud@7"))}, "t"};
+  auto version = store_->registerVersion(request);
+  ASSERT_FALSE(bool(version));
+  ErrorReport report = describeError(version.takeError());
+  EXPECT_EQ(report.kind, ErrorKind::NotFound);
+  EXPECT_NE(report.message.find("cloud@7"), std::string::npos);
+  EXPECT_EQ(auditCount(), before);
+  EXPECT_EQ(cantFail(store_->describeModel("cloud")).versions_size(), 1);
+}
+
+TEST_P(StoreTest, NonOnnxFileIsRefusedBeforeAnythingIsRecorded) {
+  std::string bogus = directory_.file("bogus.onnx");
+  std::ofstream(bogus) << "this is not a model";
+  RegisterRequest request{"cloud", bogus, "", {}, {}, "t"};
+  auto version = store_->registerVersion(request);
+  ASSERT_FALSE(bool(version));
+  EXPECT_NE(describeError(version.takeError()).message.find("bogus.onnx"), std::string::npos);
+  EXPECT_EQ(auditCount(), 0);
+  EXPECT_TRUE(cantFail(store_->artifacts().listDigests()).empty());
+}
+
+TEST_P(StoreTest, AliasCompareAndSet) {
+  registerModel("m", 0);
+  registerModel("m", 1);
+  ASSERT_TRUE(bool(move("m", "production", 1, 0)));
+  auto conflict = move("m", "production", 2, 0);
+  ASSERT_FALSE(bool(conflict));
+  EXPECT_EQ(describeError(conflict.takeError()).kind, ErrorKind::Conflict);
+  auto moved = move("m", "production", 2, 1);
+  ASSERT_TRUE(bool(moved));
+  EXPECT_EQ(moved->before(), 1);
+  EXPECT_EQ(moved->after(), 2);
+  EXPECT_EQ(cantFail(store_->getVersion({"m", std::nullopt, "production"})).version(), 2);
+}
+
+TEST_P(StoreTest, AliasToMissingVersionIsRefused) {
+  registerModel("m", 0);
+  auto missing = move("m", "production", 5, std::nullopt);
+  ASSERT_FALSE(bool(missing));
+  EXPECT_EQ(describeError(missing.takeError()).kind, ErrorKind::NotFound);
+  auto unknownModel = move("nope", "production", 1, std::nullopt);
+  ASSERT_FALSE(bool(unknownModel));
+  EXPECT_EQ(describeError(unknownModel.takeError()).kind, ErrorKind::NotFound);
+}
+
+TEST_P(StoreTest, RollbackWalksBackThroughHolders) {
+  for (int i = 0; i < 3; ++i)
+    registerModel("m", i);
+  for (int v = 1; v <= 3; ++v)
+    ASSERT_TRUE(bool(move("m", "production", v, std::nullopt)));
+  auto first = cantFail(store_->rollbackAlias("m", "production", "ops", "bad latency"));
+  EXPECT_EQ(first.before(), 3);
+  EXPECT_EQ(first.after(), 2);
+  auto second = cantFail(store_->rollbackAlias("m", "production", "ops", ""));
+  EXPECT_EQ(second.after(), 1);
+  auto exhausted = store_->rollbackAlias("m", "production", "ops", "");
+  ASSERT_FALSE(bool(exhausted));
+  EXPECT_NE(describeError(exhausted.takeError()).message.find("no previous holder"),
+            std::string::npos);
+  auto history = cantFail(store_->aliasHistory("m"));
+  ASSERT_EQ(history.tenures_size(), 5);
+  EXPECT_EQ(history.tenures(3).action(), "rollback");
+  EXPECT_EQ(history.tenures(3).reason(), "bad latency");
+  EXPECT_FALSE(history.tenures(4).has_until());
+  EXPECT_TRUE(cantFail(store_->check()).ok());
+}
+
+TEST_P(StoreTest, TagsChangeIsAudited) {
+  registerModel("m", 0);
+  TagRequest request{{"m", 1, std::nullopt}, {{"stage", "canary"}}, {}, "bob", "rollout"};
+  auto tagged = cantFail(store_->setTags(request));
+  EXPECT_EQ(tagged.tags().at("stage"), "canary");
+  auto log = cantFail(store_->auditLog({"m", 1}));
+  ASSERT_EQ(log.events_size(), 1);
+  EXPECT_EQ(log.events(0).action(), "tag");
+  EXPECT_EQ(log.events(0).after(), "stage=canary");
+  EXPECT_EQ(log.events(0).actor(), "bob");
+  TagRequest removeMissing{{"m", 1, std::nullopt}, {}, {"nope"}, "bob", ""};
+  EXPECT_FALSE(bool(store_->setTags(removeMissing)));
+}
+
+TEST_P(StoreTest, GateReportsAreStoredAndImmutable) {
+  registerModel("m", 0);
+  registerModel("m", 1);
+  proto::GateReport report;
+  report.set_verdict("fail");
+  report.set_candidate("m@2");
+  report.set_baseline("m@1");
+  report.set_policy_digest("sha256:" + std::string(64, 'a'));
+  proto::GateResult *gate = report.add_gates();
+  gate->set_name("nfr");
+  gate->set_verdict("fail");
+  (*gate->mutable_metrics())["nfr"] = 0.025;
+  auto stored = cantFail(store_->storeGateReport(report, "ci"));
+  auto loaded = cantFail(store_->getGateReport(stored.id()));
+  EXPECT_EQ(loaded.report().gates(0).metrics().at("nfr"), 0.025);
+  EXPECT_EQ(loaded.report().baseline(), "m@1");
+  auto raw = rawConnection();
+  ASSERT_FALSE(raw->begin(TransactionMode::Write));
+  EXPECT_TRUE(bool(raw->execute("UPDATE gate_reports SET verdict = 'pass'")));
+  raw->rollback();
+  ASSERT_FALSE(raw->begin(TransactionMode::Write));
+  EXPECT_TRUE(bool(raw->execute("DELETE FROM audit_log")));
+  raw->rollback();
+}
+
+TEST_P(StoreTest, CheckFindsCorruptAndMissingArtifacts) {
+  auto version = registerModel("m", 0);
+  registerModel("m", 1);
+  EXPECT_TRUE(cantFail(store_->check()).ok());
+  std::string path = store_->artifacts().pathFor(version.digest());
+  std::ofstream(path, std::ios::app) << "flipped";
+  auto report = cantFail(store_->check());
+  EXPECT_FALSE(report.ok());
+  ASSERT_EQ(report.problems_size(), 1);
+  EXPECT_NE(report.problems(0).find("m@1"), std::string::npos);
+  EXPECT_NE(report.problems(0).find("corrupt"), std::string::npos);
+  std::filesystem::remove(path);
+  report = cantFail(store_->check());
+  EXPECT_NE(report.problems(0).find("missing"), std::string::npos);
+}
+
+TEST_P(StoreTest, CheckFindsAliasesTheAuditLogDoesNotExplain) {
+  registerModel("m", 0);
+  registerModel("m", 1);
+  ASSERT_TRUE(bool(move("m", "production", 1, std::nullopt)));
+  auto raw = rawConnection();
+  ASSERT_FALSE(raw->begin(TransactionMode::Write));
+  ASSERT_FALSE(raw->execute("UPDATE aliases SET version_id = (SELECT max(id) FROM versions)"));
+  ASSERT_FALSE(raw->commit());
+  auto report = cantFail(store_->check());
+  EXPECT_FALSE(report.ok());
+  ASSERT_EQ(report.problems_size(), 1);
+  EXPECT_NE(report.problems(0).find("replays"), std::string::npos);
+}
+
+TEST_P(StoreTest, ReopeningSeesTheSameState) {
+  registerModel("m", 0);
+  ASSERT_TRUE(bool(move("m", "staging", 1, std::nullopt)));
+  store_.reset();
+  auto reopened = openStore(config_);
+  ASSERT_TRUE(bool(reopened));
+  EXPECT_EQ(cantFail((*reopened)->getVersion({"m", std::nullopt, "staging"})).version(), 1);
+  // init on an initialised store is a no-op migration.
+  ASSERT_TRUE(bool(initStore(config_)));
+}
+
+TEST_P(StoreTest, RefusesAStoreFromANewerGraceful) {
+  auto raw = rawConnection();
+  ASSERT_FALSE(raw->begin(TransactionMode::Write));
+  ASSERT_FALSE(raw->execute("UPDATE schema_version SET version = 99"));
+  ASSERT_FALSE(raw->commit());
+  store_.reset();
+  auto reopened = openStore(config_);
+  ASSERT_FALSE(bool(reopened));
+  EXPECT_NE(describeError(reopened.takeError()).message.find("newer"), std::string::npos);
+}
+
+TEST_P(StoreTest, OpeningWithoutInitIsAClearError) {
+  testing::TemporaryDirectory other;
+  auto location = testing::makeStore(GetParam(), other);
+  StoreConfig config{location->uri, location->artifacts, 1000};
+  auto store = openStore(config);
+  ASSERT_FALSE(bool(store));
+  EXPECT_NE(describeError(store.takeError()).message.find("graceful init"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,
+                         ::testing::Values(Backend::Sqlite, Backend::Postgres),
+                         [](const auto &info) { return testing::backendName(info.param); });
+
+} // namespace
+} // namespace graceful::registry

@@ -1,0 +1,272 @@
+// The `graceful` command as pipelines use it: exit codes, one-line errors
+// naming what and where, and nothing changed by a refused command.
+#include "graceful/testing/process.h"
+#include "graceful/testing/stores.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace graceful::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+class CliTest : public ::testing::TestWithParam<Backend> {
+protected:
+  void SetUp() override {
+    auto store = makeStore(GetParam(), directory_);
+    if (!store)
+      GTEST_SKIP() << "GRACEFUL_TEST_PG is not set; ctest sets it";
+    store_ = *store;
+    env_ = store_.environment();
+    env_["GRACEFUL_ACTOR"] = "ci-bot";
+    ASSERT_EQ(run({"init"}).exitCode, 0);
+    for (int seed : {1, 2, 3}) {
+      models_.push_back(directory_.file("m" + std::to_string(seed) + ".onnx"));
+      writeTinyOnnxModel(models_.back(), seed);
+    }
+    policy_ = directory_.file("policy.yaml");
+    std::ofstream(policy_) << "gates: []\n";
+  }
+
+  ProcessResult run(const std::vector<std::string> &args) {
+    return runGraceful(args, env_, directory_.path());
+  }
+
+  // Everything a command could change, as the CLI reports it.
+  std::string snapshot() {
+    return run({"audit", "--json"}).out + run({"list", "--json"}).out;
+  }
+
+  // A refused command: exit 2, one line on stderr containing `needle`, and
+  // the store unchanged.
+  void expectRefused(const std::vector<std::string> &args, const std::string &needle,
+                     int exitCode = 2) {
+    std::string before = snapshot();
+    ProcessResult result = run(args);
+    EXPECT_EQ(result.exitCode, exitCode) << result.err;
+    EXPECT_THAT(result.err, HasSubstr(needle));
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+    EXPECT_EQ(snapshot(), before);
+  }
+
+  TemporaryDirectory directory_;
+  TestStore store_;
+  Environment env_;
+  std::vector<std::string> models_;
+  std::string policy_;
+};
+
+TEST_P(CliTest, RegisterPromoteRollbackWalkThrough) {
+  ASSERT_EQ(run({"register", "cloud", "--onnx", models_[0], "--tag", "data=digits"}).exitCode, 0);
+  ASSERT_EQ(run({"register", "cloud", "--onnx", models_[1], "--parent", "cloud@1:fine-tuned-from"})
+                .exitCode,
+            0);
+  ASSERT_EQ(run({"register", "edge", "--onnx", models_[2], "--parent", "cloud@2:distilled-from"})
+                .exitCode,
+            0);
+  EXPECT_EQ(run({"promote", "cloud@1", "--to", "production", "--policy", policy_}).exitCode, 0);
+  ProcessResult promoted =
+      run({"promote", "cloud@2", "--to", "production", "--policy", policy_, "--expect", "1",
+           "--json"});
+  ASSERT_EQ(promoted.exitCode, 0) << promoted.err;
+  EXPECT_THAT(promoted.out, HasSubstr("\"verdict\":\"pass\""));
+  EXPECT_THAT(promoted.out, HasSubstr("\"baseline\":\"cloud@1\""));
+  EXPECT_THAT(promoted.out, HasSubstr("\"promoted\":true"));
+
+  EXPECT_THAT(run({"show", "cloud@production"}).out, HasSubstr("cloud@2"));
+  EXPECT_THAT(run({"lineage", "edge"}).out, HasSubstr("<- cloud@2 (distilled-from)"));
+  EXPECT_THAT(run({"lineage", "edge", "--dot"}).out,
+              HasSubstr("\"edge@1\" -> \"cloud@2\" [label=\"distilled-from\"]"));
+  ProcessResult rolled = run({"rollback", "cloud", "--alias", "production", "--reason", "latency"});
+  ASSERT_EQ(rolled.exitCode, 0) << rolled.err;
+  EXPECT_THAT(rolled.out, HasSubstr("v2 -> v1"));
+  ProcessResult history = run({"history", "cloud", "--json"});
+  EXPECT_THAT(history.out, HasSubstr("\"action\":\"rollback\""));
+  ProcessResult audit = run({"audit"});
+  EXPECT_THAT(audit.out, HasSubstr("ci-bot rollback cloud@1 alias production: 2 -> 1 (latency)"));
+  EXPECT_EQ(run({"check"}).exitCode, 0);
+}
+
+TEST_P(CliTest, ConcurrentMoveIsAConflict) {
+  run({"register", "m", "--onnx", models_[0]});
+  run({"register", "m", "--onnx", models_[1]});
+  ASSERT_EQ(run({"promote", "m@1", "--to", "production", "--policy", policy_}).exitCode, 0);
+  expectRefused({"promote", "m@2", "--to", "production", "--policy", policy_, "--expect", "none"},
+                "points at version 1, not nothing", 3);
+  expectRefused({"promote", "m@2", "--to", "production", "--policy", policy_, "--expect", "2"},
+                "not version 2", 3);
+}
+
+TEST_P(CliTest, BadModelName) {
+  expectRefused({"register", "bad name", "--onnx", models_[0]}, "invalid model name 'bad name'");
+}
+
+TEST_P(CliTest, NonOnnxFile) {
+  std::string text = directory_.file("notes.onnx");
+  std::ofstream(text) << "hello, not a model";
+  expectRefused({"register", "m", "--onnx", text}, "notes.onnx: not an ONNX model");
+}
+
+TEST_P(CliTest, TruncatedOnnxFile) {
+  std::string truncated = directory_.file("truncated.onnx");
+  std::filesystem::copy_file(models_[0], truncated);
+  std::filesystem::resize_file(truncated, std::filesystem::file_size(truncated) / 2);
+  expectRefused({"register", "m", "--onnx", truncated}, "truncated.onnx");
+}
+
+TEST_P(CliTest, MissingOnnxFile) {
+  expectRefused({"register", "m", "--onnx", directory_.file("absent.onnx")}, "absent.onnx");
+}
+
+TEST_P(CliTest, MissingParent) {
+  run({"register", "m", "--onnx", models_[0]});
+  expectRefused({"register", "m", "--onnx", models_[1], "--parent", "m@4"}, "parent m@4");
+  expectRefused({"register", "m", "--onnx", models_[1], "--parent", "ghost@1"}, "ghost");
+  expectRefused({"register", "m", "--onnx", models_[1], "--parent", "m@1:copied-from"},
+                "unknown lineage kind 'copied-from'");
+}
+
+TEST_P(CliTest, UnknownAlias) {
+  run({"register", "m", "--onnx", models_[0]});
+  expectRefused({"show", "m@staging"}, "model 'm' has no alias 'staging'");
+  expectRefused({"rollback", "m", "--alias", "staging"}, "no alias 'staging'");
+  expectRefused({"promote", "m@1", "--to", "Production", "--policy", policy_}, "invalid alias");
+}
+
+TEST_P(CliTest, PolicyWithATypo) {
+  run({"register", "m", "--onnx", models_[0]});
+  std::string typo = directory_.file("typo.yaml");
+  std::ofstream(typo) << "gates: []\nmax_nfr: 0.01\n";
+  expectRefused({"promote", "m@1", "--to", "production", "--policy", typo},
+                "typo.yaml:2: unknown key 'max_nfr'");
+  expectRefused({"promote", "m@1", "--to", "production", "--policy", directory_.file("none.yaml")},
+                "none.yaml");
+}
+
+TEST_P(CliTest, UsageErrors) {
+  expectRefused({"frobnicate"}, "unknown command 'frobnicate'");
+  expectRefused({"register", "m", "--onnx", models_[0], "--colour", "red"}, "colour");
+  expectRefused({"register", "m"}, "missing onnx");
+  expectRefused({"promote", "m", "--to", "production", "--policy", policy_}, "NAME@VERSION");
+}
+
+TEST_P(CliTest, EveryCommandHasHelp) {
+  for (std::string command : {"init", "register", "tag", "list", "show", "lineage", "history",
+                              "audit", "check", "promote", "rollback"}) {
+    ProcessResult help = run({command, "--help"});
+    EXPECT_EQ(help.exitCode, 0) << command;
+    EXPECT_THAT(help.out, HasSubstr("Usage: graceful " + command)) << command;
+  }
+  EXPECT_THAT(run({"gate", "run", "--help"}).out, HasSubstr("Usage: graceful gate run"));
+}
+
+TEST_P(CliTest, CheckFailsOnACorruptArtifact) {
+  run({"register", "m", "--onnx", models_[0]});
+  for (const auto &entry : std::filesystem::recursive_directory_iterator(store_.artifacts))
+    if (entry.is_regular_file())
+      std::ofstream(entry.path(), std::ios::app) << "bitrot";
+  ProcessResult check = run({"check"});
+  EXPECT_EQ(check.exitCode, 1);
+  EXPECT_THAT(check.out, HasSubstr("m@1: artifact sha256:"));
+  EXPECT_THAT(check.out, HasSubstr("is corrupt"));
+}
+
+TEST_P(CliTest, LockedStore) {
+  run({"register", "m", "--onnx", models_[0]});
+  env_["GRACEFUL_BUSY_TIMEOUT_MS"] = "300";
+  if (GetParam() == Backend::Sqlite) {
+    sqlite3 *db = nullptr;
+    ASSERT_EQ(sqlite3_open(store_.uri.substr(7).c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+    ProcessResult result = run({"register", "m", "--onnx", models_[1]});
+    EXPECT_EQ(result.exitCode, 2);
+    EXPECT_THAT(result.err, HasSubstr("locked"));
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+  } else {
+    pqxx::connection holder(store_.uri);
+    pqxx::work lock(holder);
+    lock.exec("LOCK TABLE models IN ACCESS EXCLUSIVE MODE");
+    ProcessResult result = run({"register", "m", "--onnx", models_[1]});
+    EXPECT_EQ(result.exitCode, 2);
+    EXPECT_THAT(result.err, HasSubstr("locked"));
+    lock.abort();
+  }
+  EXPECT_THAT(run({"show", "m"}).out, ::testing::Not(HasSubstr("m@2")));
+  EXPECT_EQ(run({"check"}).exitCode, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CliTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
+                         [](const auto &info) { return backendName(info.param); });
+
+// Faults of one backend only.
+
+TEST(CliSqlite, StoreThatIsNotADatabase) {
+  TemporaryDirectory directory;
+  std::string path = directory.file("registry.db");
+  std::ofstream(path) << std::string(4096, 'x');
+  ProcessResult result =
+      runGraceful({"list"}, {{"GRACEFUL_STORE", "sqlite:" + path}}, directory.path());
+  EXPECT_EQ(result.exitCode, 2);
+  EXPECT_THAT(result.err, HasSubstr(path));
+  EXPECT_THAT(result.err, HasSubstr("not a database"));
+}
+
+TEST(CliSqlite, StoreThatDoesNotExist) {
+  TemporaryDirectory directory;
+  ProcessResult result = runGraceful({"list"}, {{"GRACEFUL_STORE", "sqlite:nothing/here.db"}},
+                                     directory.path());
+  EXPECT_EQ(result.exitCode, 2);
+  EXPECT_THAT(result.err, HasSubstr("run `graceful init` first"));
+  EXPECT_FALSE(std::filesystem::exists(directory.file("nothing")));
+}
+
+TEST(CliSqlite, UnknownStoreScheme) {
+  ProcessResult result = runGraceful({"list"}, {{"GRACEFUL_STORE", "mysql://x"}});
+  EXPECT_EQ(result.exitCode, 2);
+  EXPECT_THAT(result.err, HasSubstr("unknown store URI 'mysql://x'"));
+}
+
+TEST(CliPostgres, ServerDown) {
+  TemporaryDirectory directory;
+  ProcessResult result = runGraceful(
+      {"list"}, {{"GRACEFUL_STORE", "postgresql://graceful:x@127.0.0.1:9/none"},
+                 {"GRACEFUL_ARTIFACTS", directory.file("a")}});
+  EXPECT_EQ(result.exitCode, 2);
+  EXPECT_THAT(result.err, HasSubstr("cannot connect to PostgreSQL"));
+  EXPECT_THAT(result.err, HasSubstr("127.0.0.1:9"));
+  EXPECT_THAT(result.err, ::testing::Not(HasSubstr(":x@")));
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1);
+}
+
+TEST(CliPostgres, WrongCredentials) {
+  auto admin = postgresAdminUri();
+  if (!admin)
+    GTEST_SKIP() << "GRACEFUL_TEST_PG is not set; ctest sets it";
+  std::string wrong = *admin;
+  wrong.replace(wrong.find(":graceful-test@"), 15, ":wrong-password@");
+  TemporaryDirectory directory;
+  ProcessResult result = runGraceful(
+      {"list"}, {{"GRACEFUL_STORE", wrong}, {"GRACEFUL_ARTIFACTS", directory.file("a")}});
+  EXPECT_EQ(result.exitCode, 2);
+  EXPECT_THAT(result.err, HasSubstr("password authentication failed"));
+  EXPECT_THAT(result.err, ::testing::Not(HasSubstr("wrong-password")));
+}
+
+TEST(CliPostgres, ArtifactsDirectoryIsRequired) {
+  auto admin = postgresAdminUri();
+  if (!admin)
+    GTEST_SKIP() << "GRACEFUL_TEST_PG is not set; ctest sets it";
+  ProcessResult result = runGraceful({"list"}, {{"GRACEFUL_STORE", *admin}, {"GRACEFUL_ARTIFACTS", ""}});
+  EXPECT_EQ(result.exitCode, 2);
+  EXPECT_THAT(result.err, HasSubstr("--artifacts"));
+}
+
+} // namespace
+} // namespace graceful::testing
