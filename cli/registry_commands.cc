@@ -298,10 +298,15 @@ llvm::Expected<int> runAudit(const ParsedArgs &args) {
       std::cout << "#" << event.id() << " " << formatTime(event.at()) << " " << event.actor()
                 << " " << event.action() << " " << event.model() << "@" << event.version();
       if (!event.alias().empty())
-        std::cout << " alias " << event.alias() << ": " << (event.before().empty() ? "-" : event.before())
-                  << " -> " << event.after();
-      else if (!event.before().empty() || !event.after().empty())
-        std::cout << " [" << event.before() << "] -> [" << event.after() << "]";
+        std::cout << " alias " << event.alias() << ": "
+                  << (event.before().empty() ? "-" : event.before()) << " -> " << event.after();
+      else if (event.action() == "register")
+        std::cout << " " << event.after();
+      else if (event.action() == "gate-report")
+        std::cout << " verdict " << event.after()
+                  << (event.before().empty() ? "" : " against " + event.before());
+      else
+        std::cout << " tags [" << event.before() << "] -> [" << event.after() << "]";
       if (!event.reason().empty())
         std::cout << " (" << event.reason() << ")";
       if (event.gate_report_id() != 0)

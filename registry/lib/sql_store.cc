@@ -733,7 +733,7 @@ llvm::Expected<std::int64_t> SqlStore::insertGateReport(const proto::GateReport 
   if (!id)
     return id.takeError();
   AuditRecord audit{"gate-report", candidateSelector->name, candidate->version, "",
-                    report.baseline(), report.verdict(), report.policy_digest(), **id};
+                    report.baseline(), report.verdict(), "policy " + report.policy_digest(), **id};
   if (auto auditId = appendAudit(audit, actor); !auditId)
     return auditId.takeError();
   return **id;
