@@ -6,9 +6,8 @@
 #include "graceful/support/error.h"
 #include "graceful/testing/stores.h"
 
-#include <boost/program_options.hpp>
-
 #include <atomic>
+#include <boost/program_options.hpp>
 #include <chrono>
 #include <iostream>
 #include <thread>
@@ -79,16 +78,21 @@ int main(int argc, char **argv) {
     testing::writeTinyOnnxModel(files.back(), i);
   }
   double registrations = measure(options, [&](registry::Store &store, int client, int i) {
-    registry::RegisterRequest request{"bench", files[static_cast<size_t>(client * options.ops + i)],
-                                      "", {}, {}, "bench"};
+    registry::RegisterRequest request{
+        "bench", files[static_cast<size_t>(client * options.ops + i)], "", {}, {}, "bench"};
     auto version = store.registerVersion(request);
     if (!version)
       llvm::consumeError(version.takeError());
     return bool(version);
   });
   double moves = measure(options, [&](registry::Store &store, int client, int i) {
-    registry::AliasMoveRequest request{"bench", "alias-" + std::to_string(client), 1 + i % 10,
-                                       std::nullopt, registry::AliasAction::Move, "bench", "",
+    registry::AliasMoveRequest request{"bench",
+                                       "alias-" + std::to_string(client),
+                                       1 + i % 10,
+                                       std::nullopt,
+                                       registry::AliasAction::Move,
+                                       "bench",
+                                       "",
                                        std::nullopt};
     auto move = store.moveAlias(request);
     if (!move)

@@ -15,7 +15,8 @@ const std::vector<CommandSpec> &allCommands() {
 }
 
 llvm::Expected<std::unique_ptr<registry::Store>> openStoreFor(const CommonOptions &options) {
-  return registry::openStore(registry::storeConfigFromEnvironment(options.store, options.artifacts));
+  return registry::openStore(
+      registry::storeConfigFromEnvironment(options.store, options.artifacts));
 }
 
 llvm::Expected<std::string> required(const ParsedArgs &args, const std::string &name) {

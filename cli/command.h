@@ -5,9 +5,8 @@
 #include "graceful/registry/store.h"
 
 #include <boost/program_options.hpp>
-#include <llvm/Support/Error.h>
-
 #include <functional>
+#include <llvm/Support/Error.h>
 #include <string>
 #include <vector>
 

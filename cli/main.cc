@@ -1,6 +1,5 @@
 // graceful: a model registry with update gating.
 #include "command.h"
-
 #include "graceful/support/error.h"
 
 #include <iostream>

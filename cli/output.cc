@@ -2,10 +2,8 @@
 
 #include "graceful/support/json.h"
 
-#include <google/protobuf/util/time_util.h>
-
 #include <algorithm>
-
+#include <google/protobuf/util/time_util.h>
 #include <iostream>
 
 namespace graceful::cli {

@@ -1,10 +1,9 @@
 // Printing records for people (text) or machines (protobuf JSON).
 #pragma once
 
+#include <functional>
 #include <google/protobuf/message.h>
 #include <google/protobuf/timestamp.pb.h>
-
-#include <functional>
 #include <string>
 
 namespace graceful::cli {

@@ -1,10 +1,9 @@
 // Commands that move aliases behind gates: gate run, promote, rollback.
 #include "command.h"
-#include "output.h"
-
 #include "graceful/gates/gate.h"
 #include "graceful/support/error.h"
 #include "graceful/support/identity.h"
+#include "output.h"
 
 #include <charconv>
 #include <iostream>
@@ -137,8 +136,8 @@ llvm::Expected<int> runPromote(const ParsedArgs &args) {
   if (*expect && **expect != observed)
     return makeError(ErrorKind::Conflict,
                      target->name + ": alias '" + *alias + "' points at " +
-                         (observed ? "version " + std::to_string(observed) : "nothing") +
-                         ", not " + (**expect ? "version " + std::to_string(**expect) : "nothing") +
+                         (observed ? "version " + std::to_string(observed) : "nothing") + ", not " +
+                         (**expect ? "version " + std::to_string(**expect) : "nothing") +
                          " as --expect says; nothing changed");
   auto report = gates::evaluatePolicy(*policy, **store, *candidate, *baseline);
   if (!report)
@@ -216,8 +215,8 @@ std::vector<CommandSpec> promotionCommands() {
        "move an alias to a version if the policy's gates pass",
        [](po::options_description &options, po::positional_options_description &pos) {
          options.add_options()("target", po::value<std::string>(), "the version NAME@V")(
-             "to", po::value<std::string>(), "alias to move")(
-             "policy", po::value<std::string>(), "policy file (YAML)")(
+             "to", po::value<std::string>(), "alias to move")("policy", po::value<std::string>(),
+                                                              "policy file (YAML)")(
              "expect", po::value<std::string>(),
              "only if the alias points at this version now ('none': does not exist)")(
              "override", po::bool_switch(), "promote even if gates fail (audited)")(
@@ -229,8 +228,8 @@ std::vector<CommandSpec> promotionCommands() {
        "move an alias back to its previous holder",
        [](po::options_description &options, po::positional_options_description &pos) {
          options.add_options()("name", po::value<std::string>(), "model name")(
-             "alias", po::value<std::string>(), "alias to roll back")(
-             "reason", po::value<std::string>(), "why, for the audit log");
+             "alias", po::value<std::string>(),
+             "alias to roll back")("reason", po::value<std::string>(), "why, for the audit log");
          pos.add("name", 1);
        },
        runRollback},

@@ -1,10 +1,9 @@
 // Commands that record and read the registry: init, register, tag, list,
 // show, lineage, history, audit, check.
 #include "command.h"
-#include "output.h"
-
 #include "graceful/support/error.h"
 #include "graceful/support/identity.h"
+#include "output.h"
 
 #include <iostream>
 #include <set>
@@ -214,8 +213,8 @@ void printLineageTree(const proto::Lineage &lineage, const std::string &model) {
   std::set<std::string> printed;
   std::function<void(const std::string &, const std::string &, int)> visit =
       [&](const std::string &name, const std::string &kind, int depth) {
-        std::cout << std::string(static_cast<size_t>(depth) * 2, ' ')
-                  << (depth > 0 ? "<- " : "") << name;
+        std::cout << std::string(static_cast<size_t>(depth) * 2, ' ') << (depth > 0 ? "<- " : "")
+                  << name;
         if (!kind.empty())
           std::cout << " (" << kind << ")";
         const proto::ModelVersion *node = byName[name];
@@ -295,8 +294,8 @@ llvm::Expected<int> runAudit(const ParsedArgs &args) {
     return log.takeError();
   emit(args.common.json, *log, [&] {
     for (const proto::AuditEvent &event : log->events()) {
-      std::cout << "#" << event.id() << " " << formatTime(event.at()) << " " << event.actor()
-                << " " << event.action() << " " << event.model() << "@" << event.version();
+      std::cout << "#" << event.id() << " " << formatTime(event.at()) << " " << event.actor() << " "
+                << event.action() << " " << event.model() << "@" << event.version();
       if (!event.alias().empty())
         std::cout << " alias " << event.alias() << ": "
                   << (event.before().empty() ? "-" : event.before()) << " -> " << event.after();
@@ -359,16 +358,16 @@ std::vector<CommandSpec> registryCommands() {
              "parent", po::value<std::vector<std::string>>(),
              "parent version NAME@V[:KIND]; KIND is fine-tuned-from, distilled-from, "
              "retrained-from (default), rewritten-from or compatible-with")(
-             "tag", po::value<std::vector<std::string>>(), "tag K=V")(
-             "description", po::value<std::string>(), "free text");
+             "tag", po::value<std::vector<std::string>>(),
+             "tag K=V")("description", po::value<std::string>(), "free text");
        },
        runRegister},
       {"tag", "NAME[@V|@ALIAS] [K=V]... [--remove K]... [--reason TEXT]",
        "set or remove tags of a version (audited)",
        [](po::options_description &options, po::positional_options_description &pos) {
          options.add_options()("target", po::value<std::string>(), "the version")(
-             "set", po::value<std::vector<std::string>>(), "tag K=V")(
-             "remove", po::value<std::vector<std::string>>(), "tag key to remove")(
+             "set", po::value<std::vector<std::string>>(),
+             "tag K=V")("remove", po::value<std::vector<std::string>>(), "tag key to remove")(
              "reason", po::value<std::string>(), "why, for the audit log");
          pos.add("target", 1).add("set", -1);
        },

@@ -3,13 +3,12 @@
 #include "graceful/testing/process.h"
 #include "graceful/testing/stores.h"
 
+#include <filesystem>
+#include <fstream>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 #include <sqlite3.h>
-
-#include <filesystem>
-#include <fstream>
 
 namespace graceful::testing {
 namespace {
@@ -39,9 +38,7 @@ protected:
   }
 
   // Everything a command could change, as the CLI reports it.
-  std::string snapshot() {
-    return run({"audit", "--json"}).out + run({"list", "--json"}).out;
-  }
+  std::string snapshot() { return run({"audit", "--json"}).out + run({"list", "--json"}).out; }
 
   // A refused command: exit 2, one line on stderr containing `needle`, and
   // the store unchanged.
@@ -71,9 +68,8 @@ TEST_P(CliTest, RegisterPromoteRollbackWalkThrough) {
                 .exitCode,
             0);
   EXPECT_EQ(run({"promote", "cloud@1", "--to", "production", "--policy", policy_}).exitCode, 0);
-  ProcessResult promoted =
-      run({"promote", "cloud@2", "--to", "production", "--policy", policy_, "--expect", "1",
-           "--json"});
+  ProcessResult promoted = run(
+      {"promote", "cloud@2", "--to", "production", "--policy", policy_, "--expect", "1", "--json"});
   ASSERT_EQ(promoted.exitCode, 0) << promoted.err;
   EXPECT_THAT(promoted.out, HasSubstr("\"verdict\":\"pass\""));
   EXPECT_THAT(promoted.out, HasSubstr("\"baseline\":\"cloud@1\""));
@@ -220,8 +216,8 @@ TEST(CliSqlite, StoreThatIsNotADatabase) {
 
 TEST(CliSqlite, StoreThatDoesNotExist) {
   TemporaryDirectory directory;
-  ProcessResult result = runGraceful({"list"}, {{"GRACEFUL_STORE", "sqlite:nothing/here.db"}},
-                                     directory.path());
+  ProcessResult result =
+      runGraceful({"list"}, {{"GRACEFUL_STORE", "sqlite:nothing/here.db"}}, directory.path());
   EXPECT_EQ(result.exitCode, 2);
   EXPECT_THAT(result.err, HasSubstr("run `graceful init` first"));
   EXPECT_FALSE(std::filesystem::exists(directory.file("nothing")));
@@ -235,9 +231,9 @@ TEST(CliSqlite, UnknownStoreScheme) {
 
 TEST(CliPostgres, ServerDown) {
   TemporaryDirectory directory;
-  ProcessResult result = runGraceful(
-      {"list"}, {{"GRACEFUL_STORE", "postgresql://graceful:x@127.0.0.1:9/none"},
-                 {"GRACEFUL_ARTIFACTS", directory.file("a")}});
+  ProcessResult result =
+      runGraceful({"list"}, {{"GRACEFUL_STORE", "postgresql://graceful:x@127.0.0.1:9/none"},
+                             {"GRACEFUL_ARTIFACTS", directory.file("a")}});
   EXPECT_EQ(result.exitCode, 2);
   EXPECT_THAT(result.err, HasSubstr("cannot connect to PostgreSQL"));
   EXPECT_THAT(result.err, HasSubstr("127.0.0.1:9"));
@@ -263,7 +259,8 @@ TEST(CliPostgres, ArtifactsDirectoryIsRequired) {
   auto admin = postgresAdminUri();
   if (!admin)
     GTEST_SKIP() << "GRACEFUL_TEST_PG is not set; ctest sets it";
-  ProcessResult result = runGraceful({"list"}, {{"GRACEFUL_STORE", *admin}, {"GRACEFUL_ARTIFACTS", ""}});
+  ProcessResult result =
+      runGraceful({"list"}, {{"GRACEFUL_STORE", *admin}, {"GRACEFUL_ARTIFACTS", ""}});
   EXPECT_EQ(result.exitCode, 2);
   EXPECT_THAT(result.err, HasSubstr("--artifacts"));
 }

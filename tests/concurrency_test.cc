@@ -2,10 +2,9 @@
 #include "graceful/testing/process.h"
 #include "graceful/testing/stores.h"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <fstream>
+#include <gtest/gtest.h>
 
 namespace graceful::testing {
 namespace {
@@ -68,8 +67,8 @@ TEST_P(ConcurrencyTest, RegistrationsGetDistinctConsecutiveVersions) {
 TEST_P(ConcurrencyTest, ExactlyOnePromotionWinsTheCompareAndSet) {
   for (const std::string &model : models_)
     ASSERT_EQ(runGraceful({"register", "m", "--onnx", model}, env_).exitCode, 0);
-  ASSERT_EQ(runGraceful({"promote", "m@1", "--to", "production", "--policy", policy_}, env_).exitCode,
-            0);
+  ASSERT_EQ(
+      runGraceful({"promote", "m@1", "--to", "production", "--policy", policy_}, env_).exitCode, 0);
   std::vector<std::vector<std::string>> commands;
   // Versions 2..17 race to replace version 1.
   for (int v = 2; v <= kProcesses + 1; ++v)

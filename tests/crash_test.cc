@@ -3,14 +3,12 @@
 #include "graceful/testing/process.h"
 #include "graceful/testing/stores.h"
 
-#include <gtest/gtest.h>
-
-#include <signal.h>
-
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <random>
+#include <signal.h>
 #include <thread>
 
 namespace graceful::testing {
@@ -36,12 +34,15 @@ protected:
     policy_ = directory_.file("policy.yaml");
     std::ofstream(policy_) << "gates: []\n";
     for (int i = 0; i < 3; ++i)
-      ASSERT_EQ(runGraceful({"register", "m", "--onnx", models_[static_cast<size_t>(i)]}, env_).exitCode, 0);
+      ASSERT_EQ(
+          runGraceful({"register", "m", "--onnx", models_[static_cast<size_t>(i)]}, env_).exitCode,
+          0);
   }
 
   void expectCheckPasses(int iteration) {
     ProcessResult check = runGraceful({"check"}, env_);
-    ASSERT_EQ(check.exitCode, 0) << "after iteration " << iteration << ":\n" << check.out << check.err;
+    ASSERT_EQ(check.exitCode, 0) << "after iteration " << iteration << ":\n"
+                                 << check.out << check.err;
   }
 
   TemporaryDirectory directory_;
@@ -70,9 +71,12 @@ TEST_P(CrashTest, KilledRegistrationsAndPromotionsLeaveAConsistentStore) {
   for (int i = 0; i < total; ++i) {
     std::vector<std::string> args;
     if (i % 2 == 0)
-      args = {"register", "m", "--onnx", models_[pick(random)], "--tag", "iteration=" + std::to_string(i)};
+      args = {"register", "m",
+              "--onnx",   models_[pick(random)],
+              "--tag",    "iteration=" + std::to_string(i)};
     else
-      args = {"promote", "m@" + std::to_string(1 + pick(random) % 3), "--to", "production",
+      args = {"promote",  "m@" + std::to_string(1 + pick(random) % 3),
+              "--to",     "production",
               "--policy", policy_};
     pid_t pid = spawnGraceful(args, env_);
     // Every tenth command runs to completion, every tenth dies at once, the

@@ -26,8 +26,8 @@ llvm::Expected<Policy> loadPolicy(const std::string &path) {
   try {
     root = YAML::Load(*text);
   } catch (const YAML::Exception &e) {
-    return makeError(ErrorKind::BadInput, path + ":" + std::to_string(e.mark.line + 1) +
-                                              ": invalid YAML: " + e.msg);
+    return makeError(ErrorKind::BadInput,
+                     path + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
   }
   if (!root.IsMap())
     return policyError(path, root, "a policy is a mapping with a 'gates' list");

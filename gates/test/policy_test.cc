@@ -4,9 +4,8 @@
 #include "graceful/support/error.h"
 #include "graceful/testing/stores.h"
 
-#include <gtest/gtest.h>
-
 #include <fstream>
+#include <gtest/gtest.h>
 
 namespace graceful::gates {
 namespace {

@@ -61,8 +61,8 @@ llvm::Error ArtifactStore::verify(std::string_view digest) const {
   std::string path = pathFor(digest);
   std::error_code ec;
   if (!fs::exists(path, ec))
-    return makeError(ErrorKind::Corrupt, "artifact " + std::string(digest) + " is missing (" +
-                                             path + ")");
+    return makeError(ErrorKind::Corrupt,
+                     "artifact " + std::string(digest) + " is missing (" + path + ")");
   llvm::Expected<FileDigest> actual = sha256File(path);
   if (!actual)
     return actual.takeError();
@@ -76,8 +76,8 @@ llvm::Error ArtifactStore::fetchTo(std::string_view digest,
                                    const std::string &destinationPath) const {
   llvm::Expected<std::string> bytes = readFile(pathFor(digest));
   if (!bytes)
-    return makeError(ErrorKind::Corrupt, "artifact " + std::string(digest) + " is missing (" +
-                                             pathFor(digest) + ")");
+    return makeError(ErrorKind::Corrupt,
+                     "artifact " + std::string(digest) + " is missing (" + pathFor(digest) + ")");
   if (sha256Digest(*bytes) != digest)
     return makeError(ErrorKind::Corrupt, "artifact " + std::string(digest) + " is corrupt: " +
                                              pathFor(digest) + " no longer matches its digest");

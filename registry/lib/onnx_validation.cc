@@ -2,10 +2,9 @@
 
 #include "graceful/support/error.h"
 
+#include <fstream>
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
-
-#include <fstream>
 
 namespace graceful::registry {
 
@@ -19,8 +18,7 @@ llvm::Error validateOnnxFile(const std::string &path) {
                      path + ": not an ONNX model (the protobuf does not parse; truncated or "
                             "another format?)");
   if (!model.has_graph() || model.ir_version() == 0)
-    return makeError(ErrorKind::BadInput,
-                     path + ": not an ONNX model (no graph or IR version)");
+    return makeError(ErrorKind::BadInput, path + ": not an ONNX model (no graph or IR version)");
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception &e) {

@@ -1,8 +1,7 @@
 // PostgreSQL backend over libpqxx. The store serialises writers on a row
 // lock (SELECT ... FOR UPDATE), so READ COMMITTED transactions suffice.
-#include "sql_connection.h"
-
 #include "graceful/support/error.h"
+#include "sql_connection.h"
 
 #include <pqxx/pqxx>
 
@@ -143,7 +142,8 @@ llvm::Expected<std::unique_ptr<SqlConnection>> openPostgres(const std::string &u
         std::make_unique<PostgresConnection>(std::move(connection), uri));
   } catch (const std::exception &e) {
     return makeError(ErrorKind::StoreUnavailable,
-                     redactPassword(uri) + ": cannot connect to PostgreSQL: " + foldLines(e.what()));
+                     redactPassword(uri) +
+                         ": cannot connect to PostgreSQL: " + foldLines(e.what()));
   }
 }
 

@@ -9,20 +9,22 @@
 namespace graceful::registry {
 namespace {
 
-bool isLowerOrDigit(char c) { return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)); }
+bool isLowerOrDigit(char c) {
+  return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c));
+}
 bool isAlnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 
 llvm::Error validateWord(std::string_view what, std::string_view word, size_t maxLength,
-                         bool (*first)(char), std::string_view punctuation,
-                         bool (*body)(char), std::string_view rule) {
+                         bool (*first)(char), std::string_view punctuation, bool (*body)(char),
+                         std::string_view rule) {
   bool ok = !word.empty() && word.size() <= maxLength && first(word.front()) &&
             std::all_of(word.begin(), word.end(), [&](char c) {
               return body(c) || punctuation.find(c) != std::string_view::npos;
             });
   if (ok)
     return llvm::Error::success();
-  return makeError(ErrorKind::BadInput, "invalid " + std::string(what) + " '" +
-                                            std::string(word) + "': " + std::string(rule));
+  return makeError(ErrorKind::BadInput, "invalid " + std::string(what) + " '" + std::string(word) +
+                                            "': " + std::string(rule));
 }
 
 llvm::Expected<int> parseVersionNumber(std::string_view text, std::string_view whole) {
@@ -56,9 +58,8 @@ llvm::Error validateTagKey(std::string_view key) {
 }
 
 const std::vector<std::string> &lineageKinds() {
-  static const std::vector<std::string> kinds = {"fine-tuned-from", "distilled-from",
-                                                 "retrained-from", "rewritten-from",
-                                                 "compatible-with"};
+  static const std::vector<std::string> kinds = {
+      "fine-tuned-from", "distilled-from", "retrained-from", "rewritten-from", "compatible-with"};
   return kinds;
 }
 
@@ -108,8 +109,8 @@ llvm::Expected<VersionSelector> parseExactVersion(std::string_view text) {
   if (!selector)
     return selector.takeError();
   if (!selector->version)
-    return makeError(ErrorKind::BadInput,
-                     "expected NAME@VERSION with a version number, got '" + std::string(text) + "'");
+    return makeError(ErrorKind::BadInput, "expected NAME@VERSION with a version number, got '" +
+                                              std::string(text) + "'");
   return selector;
 }
 
@@ -123,8 +124,8 @@ llvm::Expected<ParentSpec> parseParentSpec(std::string_view text) {
   if (!parent)
     return parent.takeError();
   if (!parent->version && !parent->alias)
-    return makeError(ErrorKind::BadInput, "parent '" + std::string(text) +
-                                              "' must name a version: NAME@V[:KIND]");
+    return makeError(ErrorKind::BadInput,
+                     "parent '" + std::string(text) + "' must name a version: NAME@V[:KIND]");
   return ParentSpec{std::move(*parent), std::move(kind)};
 }
 

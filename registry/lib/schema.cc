@@ -66,8 +66,8 @@ const char *const kPostgresImmutability[] = {
 
 std::string forDialect(std::string statement, SqlDialect dialect) {
   const std::string placeholder = "{ID}";
-  const std::string id = dialect == SqlDialect::Sqlite ? "INTEGER PRIMARY KEY"
-                                                       : "BIGSERIAL PRIMARY KEY";
+  const std::string id =
+      dialect == SqlDialect::Sqlite ? "INTEGER PRIMARY KEY" : "BIGSERIAL PRIMARY KEY";
   for (size_t at = statement.find(placeholder); at != std::string::npos;
        at = statement.find(placeholder))
     statement.replace(at, placeholder.size(), id);
@@ -157,8 +157,8 @@ llvm::Error requireCurrentSchema(SqlConnection &connection) {
     return makeError(ErrorKind::NotFound,
                      connection.describe() + ": no registry here (run `graceful init` first)");
   std::string relation = *version < kSchemaVersion ? "older" : "newer";
-  std::string advice = *version < kSchemaVersion ? "run `graceful init` to migrate it"
-                                                 : "upgrade graceful";
+  std::string advice =
+      *version < kSchemaVersion ? "run `graceful init` to migrate it" : "upgrade graceful";
   return makeError(ErrorKind::StoreUnavailable,
                    connection.describe() + ": store has schema version " +
                        std::to_string(*version) + ", " + relation + " than this graceful's " +

@@ -4,6 +4,12 @@
 
 namespace graceful::registry {
 
+SqlValue nullOrInteger(std::int64_t value) {
+  if (value == 0)
+    return SqlValue(nullptr);
+  return SqlValue(value);
+}
+
 const std::string &SqlRow::text(size_t column) const {
   static const std::string kEmpty;
   const auto &cell = cells_.at(column);

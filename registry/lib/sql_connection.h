@@ -3,9 +3,8 @@
 // semantics by construction.
 #pragma once
 
-#include <llvm/Support/Error.h>
-
 #include <cstdint>
+#include <llvm/Support/Error.h>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +18,9 @@ enum class SqlDialect { Sqlite, Postgres };
 
 // Statement parameters; statements use `?` placeholders for both backends.
 using SqlValue = std::variant<std::nullptr_t, std::int64_t, std::string>;
+
+// 0 stands for NULL in optional references (e.g. no gate report).
+SqlValue nullOrInteger(std::int64_t value);
 
 // A result row; cells are text (NULL as nullopt).
 class SqlRow {
@@ -56,8 +58,8 @@ public:
 // Open flags: whether a missing SQLite file may be created.
 enum class OpenMode { Existing, CreateIfMissing };
 
-llvm::Expected<std::unique_ptr<SqlConnection>>
-openSqlite(const std::string &path, OpenMode mode, int busyTimeoutMs);
+llvm::Expected<std::unique_ptr<SqlConnection>> openSqlite(const std::string &path, OpenMode mode,
+                                                          int busyTimeoutMs);
 llvm::Expected<std::unique_ptr<SqlConnection>> openPostgres(const std::string &uri,
                                                             int lockTimeoutMs);
 

@@ -1,22 +1,19 @@
 // The store's logic, written once over SqlConnection for both backends.
-#include "graceful/registry/store.h"
-
 #include "graceful/registry/onnx_validation.h"
+#include "graceful/registry/store.h"
 #include "graceful/support/error.h"
 #include "graceful/support/files.h"
 #include "graceful/support/identity.h"
 #include "graceful/support/json.h"
-
 #include "schema.h"
 #include "sql_connection.h"
-
-#include <google/protobuf/util/json_util.h>
-#include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
 #include <set>
 
 namespace graceful::registry {
@@ -65,18 +62,32 @@ public:
   llvm::Expected<proto::ModelVersion> getVersion(const VersionSelector &selector) override;
   llvm::Expected<proto::Lineage> lineage(const std::string &name) override;
   llvm::Expected<proto::AliasMove> moveAlias(const AliasMoveRequest &request) override;
-  llvm::Expected<proto::AliasMove> rollbackAlias(const std::string &model,
-                                                  const std::string &alias,
-                                                  const std::string &actor,
-                                                  const std::string &reason) override;
+  llvm::Expected<proto::AliasMove> rollbackAlias(const std::string &model, const std::string &alias,
+                                                 const std::string &actor,
+                                                 const std::string &reason) override;
   llvm::Expected<proto::AliasHistory> aliasHistory(const std::string &model) override;
   llvm::Expected<proto::AuditLog> auditLog(const AuditFilter &filter) override;
   llvm::Expected<proto::StoredGateReport> storeGateReport(const proto::GateReport &report,
-                                                           const std::string &actor) override;
+                                                          const std::string &actor) override;
   llvm::Expected<proto::StoredGateReport> getGateReport(std::int64_t id) override;
   llvm::Expected<proto::CheckReport> check() override;
 
 private:
+  // Runs `body` in one transaction, committed only if `body` succeeds.
+  template <typename T>
+  llvm::Expected<T> inTransaction(TransactionMode mode,
+                                  llvm::function_ref<llvm::Expected<T>()> body) {
+    auto transaction = Transaction::begin(*db_, mode);
+    if (!transaction)
+      return transaction.takeError();
+    llvm::Expected<T> result = body();
+    if (!result)
+      return result.takeError();
+    if (llvm::Error error = transaction->commit())
+      return error;
+    return result;
+  }
+
   std::string forUpdate() const {
     return db_->dialect() == SqlDialect::Postgres ? " FOR UPDATE" : "";
   }
@@ -156,8 +167,7 @@ llvm::Expected<VersionRow> SqlStore::resolve(const VersionSelector &selector) {
     return rows.takeError();
   if (rows->empty())
     return makeError(ErrorKind::NotFound, missing);
-  return VersionRow{rows->front().integer(0), *modelId,
-                    static_cast<int>(rows->front().integer(1))};
+  return VersionRow{rows->front().integer(0), *modelId, static_cast<int>(rows->front().integer(1))};
 }
 
 llvm::Expected<proto::ModelVersion> SqlStore::loadVersion(std::int64_t versionId) {
@@ -180,8 +190,8 @@ llvm::Expected<proto::ModelVersion> SqlStore::loadVersion(std::int64_t versionId
   version.set_description(row.text(6));
   std::int64_t modelId = row.integer(7);
 
-  auto tags = db_->query("SELECT tag_key, tag_value FROM version_tags WHERE version_id = ?",
-                         {versionId});
+  auto tags =
+      db_->query("SELECT tag_key, tag_value FROM version_tags WHERE version_id = ?", {versionId});
   if (!tags)
     return tags.takeError();
   for (const SqlRow &tag : *tags)
@@ -201,9 +211,9 @@ llvm::Expected<proto::ModelVersion> SqlStore::loadVersion(std::int64_t versionId
     edge->set_kind(parent.text(2));
   }
 
-  auto aliases = db_->query(
-      "SELECT alias FROM aliases WHERE model_id = ? AND version_id = ? ORDER BY alias",
-      {modelId, versionId});
+  auto aliases =
+      db_->query("SELECT alias FROM aliases WHERE model_id = ? AND version_id = ? ORDER BY alias",
+                 {modelId, versionId});
   if (!aliases)
     return aliases.takeError();
   for (const SqlRow &alias : *aliases)
@@ -233,12 +243,12 @@ llvm::Expected<proto::Model> SqlStore::loadModel(std::int64_t modelId) {
 
 llvm::Expected<std::int64_t> SqlStore::appendAudit(const AuditRecord &record,
                                                    const std::string &actor) {
-  SqlValue reportId = record.gateReportId == 0 ? SqlValue(nullptr) : SqlValue(record.gateReportId);
+  SqlValue reportId = nullOrInteger(record.gateReportId);
   auto id = db_->queryInteger(
       "INSERT INTO audit_log (occurred_at, actor, action, model, version, alias, state_before,"
       " state_after, reason, gate_report_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-      {nowMicros(), actor, record.action, record.model, std::int64_t{record.version},
-       record.alias, record.before, record.after, record.reason, reportId});
+      {nowMicros(), actor, record.action, record.model, std::int64_t{record.version}, record.alias,
+       record.before, record.after, record.reason, reportId});
   if (!id)
     return id.takeError();
   return id->value_or(0);
@@ -260,53 +270,51 @@ llvm::Expected<proto::ModelVersion> SqlStore::registerVersion(const RegisterRequ
   if (!stored)
     return stored.takeError();
 
-  auto transaction = Transaction::begin(*db_, TransactionMode::Write);
-  if (!transaction)
-    return transaction.takeError();
-  std::vector<std::pair<VersionRow, std::string>> parents;
-  for (const ParentSpec &spec : request.parents) {
-    llvm::Expected<VersionRow> parent = resolve(spec.parent);
-    if (!parent)
-      return makeError(ErrorKind::NotFound, "parent " + spec.parent.text() + ": " +
-                                                describeError(parent.takeError()).message);
-    parents.emplace_back(*parent, spec.kind);
-  }
-  auto modelId = lockModel(request.name, /*createIfMissing=*/true);
-  if (!modelId)
-    return modelId.takeError();
-  auto latest = db_->queryInteger("SELECT max(version) FROM versions WHERE model_id = ?",
-                                  {*modelId});
-  if (!latest)
-    return latest.takeError();
-  std::int64_t number = latest->value_or(0) + 1;
-  auto versionId = db_->queryInteger(
-      "INSERT INTO versions (model_id, version, digest, size_bytes, created_at, created_by,"
-      " description) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-      {*modelId, number, stored->digest, stored->sizeBytes, nowMicros(), request.actor,
-       request.description});
-  if (!versionId)
-    return versionId.takeError();
-  for (const auto &[key, value] : request.tags)
-    if (llvm::Error error = db_->execute(
-            "INSERT INTO version_tags (version_id, tag_key, tag_value) VALUES (?, ?, ?)",
-            {**versionId, key, value}))
-      return error;
-  for (const auto &[parent, kind] : parents)
-    if (llvm::Error error = db_->execute(
-            "INSERT INTO lineage (child_id, parent_id, kind) VALUES (?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
-            {**versionId, parent.id, kind}))
-      return error;
-  AuditRecord audit{"register", request.name, static_cast<int>(number), "", "", stored->digest,
-                    request.description, 0};
-  if (auto id = appendAudit(audit, request.actor); !id)
-    return id.takeError();
-  auto version = loadVersion(**versionId);
-  if (!version)
-    return version.takeError();
-  if (llvm::Error error = transaction->commit())
-    return error;
-  return version;
+  return inTransaction<proto::ModelVersion>(
+      TransactionMode::Write, [&]() -> llvm::Expected<proto::ModelVersion> {
+        std::vector<std::pair<VersionRow, std::string>> parents;
+        for (const ParentSpec &spec : request.parents) {
+          llvm::Expected<VersionRow> parent = resolve(spec.parent);
+          if (!parent)
+            return makeError(ErrorKind::NotFound, "parent " + spec.parent.text() + ": " +
+                                                      describeError(parent.takeError()).message);
+          parents.emplace_back(*parent, spec.kind);
+        }
+        auto modelId = lockModel(request.name, /*createIfMissing=*/true);
+        if (!modelId)
+          return modelId.takeError();
+        auto latest =
+            db_->queryInteger("SELECT max(version) FROM versions WHERE model_id = ?", {*modelId});
+        if (!latest)
+          return latest.takeError();
+        std::int64_t number = latest->value_or(0) + 1;
+        auto versionId = db_->queryInteger(
+            "INSERT INTO versions (model_id, version, digest, size_bytes, created_at, created_by,"
+            " description) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            {*modelId, number, stored->digest, stored->sizeBytes, nowMicros(), request.actor,
+             request.description});
+        if (!versionId)
+          return versionId.takeError();
+        for (const auto &[key, value] : request.tags)
+          if (llvm::Error error = db_->execute(
+                  "INSERT INTO version_tags (version_id, tag_key, tag_value) VALUES (?, ?, ?)",
+                  {**versionId, key, value}))
+            return error;
+        for (const auto &[parent, kind] : parents)
+          if (llvm::Error error =
+                  db_->execute("INSERT INTO lineage (child_id, parent_id, kind) VALUES (?, ?, ?)"
+                               " ON CONFLICT DO NOTHING",
+                               {**versionId, parent.id, kind}))
+            return error;
+        AuditRecord audit{"register", request.name,   static_cast<int>(number), "",
+                          "",         stored->digest, request.description,      0};
+        if (auto id = appendAudit(audit, request.actor); !id)
+          return id.takeError();
+        auto version = loadVersion(**versionId);
+        if (!version)
+          return version.takeError();
+        return version;
+      });
 }
 
 std::string formatTags(const google::protobuf::Map<std::string, std::string> &tags) {
@@ -321,167 +329,161 @@ llvm::Expected<proto::ModelVersion> SqlStore::setTags(const TagRequest &request)
   for (const auto &[key, value] : request.set)
     if (llvm::Error error = validateTagKey(key))
       return error;
-  auto transaction = Transaction::begin(*db_, TransactionMode::Write);
-  if (!transaction)
-    return transaction.takeError();
-  auto modelId = lockModel(request.target.name, /*createIfMissing=*/false);
-  if (!modelId)
-    return modelId.takeError();
-  auto target = resolve(request.target);
-  if (!target)
-    return target.takeError();
-  auto before = loadVersion(target->id);
-  if (!before)
-    return before.takeError();
-  for (const std::string &key : request.remove) {
-    if (!before->tags().contains(key))
-      return makeError(ErrorKind::NotFound,
-                       request.target.text() + " has no tag '" + key + "' to remove");
-    if (llvm::Error error = db_->execute(
-            "DELETE FROM version_tags WHERE version_id = ? AND tag_key = ?", {target->id, key}))
-      return error;
-  }
-  for (const auto &[key, value] : request.set)
-    if (llvm::Error error = db_->execute(
-            "INSERT INTO version_tags (version_id, tag_key, tag_value) VALUES (?, ?, ?)"
-            " ON CONFLICT (version_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value",
-            {target->id, key, value}))
-      return error;
-  auto after = loadVersion(target->id);
-  if (!after)
-    return after.takeError();
-  AuditRecord audit{"tag",
-                    request.target.name,
-                    target->version,
-                    "",
-                    formatTags(before->tags()),
-                    formatTags(after->tags()),
-                    request.reason,
-                    0};
-  if (auto id = appendAudit(audit, request.actor); !id)
-    return id.takeError();
-  if (llvm::Error error = transaction->commit())
-    return error;
-  return after;
+  return inTransaction<proto::ModelVersion>(
+      TransactionMode::Write, [&]() -> llvm::Expected<proto::ModelVersion> {
+        auto modelId = lockModel(request.target.name, /*createIfMissing=*/false);
+        if (!modelId)
+          return modelId.takeError();
+        auto target = resolve(request.target);
+        if (!target)
+          return target.takeError();
+        auto before = loadVersion(target->id);
+        if (!before)
+          return before.takeError();
+        for (const std::string &key : request.remove) {
+          if (!before->tags().contains(key))
+            return makeError(ErrorKind::NotFound,
+                             request.target.text() + " has no tag '" + key + "' to remove");
+          if (llvm::Error error =
+                  db_->execute("DELETE FROM version_tags WHERE version_id = ? AND tag_key = ?",
+                               {target->id, key}))
+            return error;
+        }
+        for (const auto &[key, value] : request.set)
+          if (llvm::Error error = db_->execute(
+                  "INSERT INTO version_tags (version_id, tag_key, tag_value) VALUES (?, ?, ?)"
+                  " ON CONFLICT (version_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value",
+                  {target->id, key, value}))
+            return error;
+        auto after = loadVersion(target->id);
+        if (!after)
+          return after.takeError();
+        AuditRecord audit{"tag",
+                          request.target.name,
+                          target->version,
+                          "",
+                          formatTags(before->tags()),
+                          formatTags(after->tags()),
+                          request.reason,
+                          0};
+        if (auto id = appendAudit(audit, request.actor); !id)
+          return id.takeError();
+        return after;
+      });
 }
 
 // ---- reading ---------------------------------------------------------------
 
 llvm::Expected<proto::ModelList> SqlStore::listModels() {
-  auto transaction = Transaction::begin(*db_, TransactionMode::Read);
-  if (!transaction)
-    return transaction.takeError();
-  auto ids = db_->query("SELECT id FROM models ORDER BY name");
-  if (!ids)
-    return ids.takeError();
-  proto::ModelList list;
-  for (const SqlRow &row : *ids) {
-    auto model = loadModel(row.integer(0));
-    if (!model)
-      return model.takeError();
-    *list.add_models() = std::move(*model);
-  }
-  if (llvm::Error error = transaction->commit())
-    return error;
-  return list;
+  return inTransaction<proto::ModelList>(
+      TransactionMode::Read, [&]() -> llvm::Expected<proto::ModelList> {
+        auto ids = db_->query("SELECT id FROM models ORDER BY name");
+        if (!ids)
+          return ids.takeError();
+        proto::ModelList list;
+        for (const SqlRow &row : *ids) {
+          auto model = loadModel(row.integer(0));
+          if (!model)
+            return model.takeError();
+          *list.add_models() = std::move(*model);
+        }
+        return list;
+      });
 }
 
 llvm::Expected<proto::ModelDetail> SqlStore::describeModel(const std::string &name) {
-  auto transaction = Transaction::begin(*db_, TransactionMode::Read);
-  if (!transaction)
-    return transaction.takeError();
-  auto modelId = findModelId(name);
-  if (!modelId)
-    return modelId.takeError();
-  proto::ModelDetail detail;
-  auto model = loadModel(*modelId);
-  if (!model)
-    return model.takeError();
-  *detail.mutable_model() = std::move(*model);
-  auto ids = db_->query("SELECT id FROM versions WHERE model_id = ? ORDER BY version", {*modelId});
-  if (!ids)
-    return ids.takeError();
-  for (const SqlRow &row : *ids) {
-    auto version = loadVersion(row.integer(0));
-    if (!version)
-      return version.takeError();
-    *detail.add_versions() = std::move(*version);
-  }
-  if (llvm::Error error = transaction->commit())
-    return error;
-  return detail;
+  return inTransaction<proto::ModelDetail>(
+      TransactionMode::Read, [&]() -> llvm::Expected<proto::ModelDetail> {
+        auto modelId = findModelId(name);
+        if (!modelId)
+          return modelId.takeError();
+        proto::ModelDetail detail;
+        auto model = loadModel(*modelId);
+        if (!model)
+          return model.takeError();
+        *detail.mutable_model() = std::move(*model);
+        auto ids =
+            db_->query("SELECT id FROM versions WHERE model_id = ? ORDER BY version", {*modelId});
+        if (!ids)
+          return ids.takeError();
+        for (const SqlRow &row : *ids) {
+          auto version = loadVersion(row.integer(0));
+          if (!version)
+            return version.takeError();
+          *detail.add_versions() = std::move(*version);
+        }
+        return detail;
+      });
 }
 
 llvm::Expected<proto::ModelVersion> SqlStore::getVersion(const VersionSelector &selector) {
-  auto transaction = Transaction::begin(*db_, TransactionMode::Read);
-  if (!transaction)
-    return transaction.takeError();
-  auto row = resolve(selector);
-  if (!row)
-    return row.takeError();
-  auto version = loadVersion(row->id);
-  if (!version)
-    return version.takeError();
-  if (llvm::Error error = transaction->commit())
-    return error;
-  return version;
+  return inTransaction<proto::ModelVersion>(TransactionMode::Read,
+                                            [&]() -> llvm::Expected<proto::ModelVersion> {
+                                              auto row = resolve(selector);
+                                              if (!row)
+                                                return row.takeError();
+                                              auto version = loadVersion(row->id);
+                                              if (!version)
+                                                return version.takeError();
+                                              return version;
+                                            });
 }
 
 // The model's versions, their ancestors (in any model) and their direct
 // descendants in other models (an edge model derived from a cloud one).
 llvm::Expected<proto::Lineage> SqlStore::lineage(const std::string &name) {
-  auto transaction = Transaction::begin(*db_, TransactionMode::Read);
-  if (!transaction)
-    return transaction.takeError();
-  auto modelId = findModelId(name);
-  if (!modelId)
-    return modelId.takeError();
-  auto own = db_->query("SELECT id FROM versions WHERE model_id = ? ORDER BY version", {*modelId});
-  if (!own)
-    return own.takeError();
-  std::set<std::int64_t> seen;
-  std::deque<std::int64_t> pending;
-  for (const SqlRow &row : *own)
-    pending.push_back(row.integer(0));
-  auto children = db_->query("SELECT l.child_id FROM lineage l JOIN versions p ON p.id = l.parent_id"
-                             " JOIN versions c ON c.id = l.child_id"
-                             " WHERE p.model_id = ? AND c.model_id <> ?",
-                             {*modelId, *modelId});
-  if (!children)
-    return children.takeError();
-  for (const SqlRow &row : *children)
-    pending.push_back(row.integer(0));
+  return inTransaction<proto::Lineage>(
+      TransactionMode::Read, [&]() -> llvm::Expected<proto::Lineage> {
+        auto modelId = findModelId(name);
+        if (!modelId)
+          return modelId.takeError();
+        auto own =
+            db_->query("SELECT id FROM versions WHERE model_id = ? ORDER BY version", {*modelId});
+        if (!own)
+          return own.takeError();
+        std::set<std::int64_t> seen;
+        std::deque<std::int64_t> pending;
+        for (const SqlRow &row : *own)
+          pending.push_back(row.integer(0));
+        auto children =
+            db_->query("SELECT l.child_id FROM lineage l JOIN versions p ON p.id = l.parent_id"
+                       " JOIN versions c ON c.id = l.child_id"
+                       " WHERE p.model_id = ? AND c.model_id <> ?",
+                       {*modelId, *modelId});
+        if (!children)
+          return children.takeError();
+        for (const SqlRow &row : *children)
+          pending.push_back(row.integer(0));
 
-  proto::Lineage result;
-  while (!pending.empty()) {
-    std::int64_t id = pending.front();
-    pending.pop_front();
-    if (!seen.insert(id).second)
-      continue;
-    auto version = loadVersion(id);
-    if (!version)
-      return version.takeError();
-    for (const proto::LineageEdge &parent : version->parents()) {
-      proto::Lineage::Edge *edge = result.add_edges();
-      edge->mutable_child()->set_name(version->name());
-      edge->mutable_child()->set_version(version->version());
-      *edge->mutable_parent() = parent.parent();
-      edge->set_kind(parent.kind());
-    }
-    *result.add_nodes() = std::move(*version);
-    auto parents = db_->query("SELECT parent_id FROM lineage WHERE child_id = ?", {id});
-    if (!parents)
-      return parents.takeError();
-    for (const SqlRow &row : *parents)
-      pending.push_back(row.integer(0));
-  }
-  std::sort(result.mutable_nodes()->begin(), result.mutable_nodes()->end(),
-            [](const proto::ModelVersion &a, const proto::ModelVersion &b) {
-              return std::pair(a.name(), a.version()) < std::pair(b.name(), b.version());
-            });
-  if (llvm::Error error = transaction->commit())
-    return error;
-  return result;
+        proto::Lineage result;
+        while (!pending.empty()) {
+          std::int64_t id = pending.front();
+          pending.pop_front();
+          if (!seen.insert(id).second)
+            continue;
+          auto version = loadVersion(id);
+          if (!version)
+            return version.takeError();
+          for (const proto::LineageEdge &parent : version->parents()) {
+            proto::Lineage::Edge *edge = result.add_edges();
+            edge->mutable_child()->set_name(version->name());
+            edge->mutable_child()->set_version(version->version());
+            *edge->mutable_parent() = parent.parent();
+            edge->set_kind(parent.kind());
+          }
+          *result.add_nodes() = std::move(*version);
+          auto parents = db_->query("SELECT parent_id FROM lineage WHERE child_id = ?", {id});
+          if (!parents)
+            return parents.takeError();
+          for (const SqlRow &row : *parents)
+            pending.push_back(row.integer(0));
+        }
+        std::sort(result.mutable_nodes()->begin(), result.mutable_nodes()->end(),
+                  [](const proto::ModelVersion &a, const proto::ModelVersion &b) {
+                    return std::pair(a.name(), a.version()) < std::pair(b.name(), b.version());
+                  });
+        return result;
+      });
 }
 
 // ---- aliases -----------------------------------------------------------------
@@ -502,8 +504,8 @@ std::string describeHolder(std::optional<int> version) {
   return version ? "version " + std::to_string(*version) : "nothing";
 }
 
-llvm::Expected<proto::AliasMove>
-SqlStore::moveAliasInTransaction(std::int64_t modelId, const AliasMoveRequest &request) {
+llvm::Expected<proto::AliasMove> SqlStore::moveAliasInTransaction(std::int64_t modelId,
+                                                                  const AliasMoveRequest &request) {
   auto target = resolve(VersionSelector{request.model, request.version, std::nullopt});
   if (!target)
     return target.takeError();
@@ -558,18 +560,16 @@ llvm::Expected<proto::AliasMove> SqlStore::moveAlias(const AliasMoveRequest &req
     return error;
   if (llvm::Error error = validateAliasName(request.alias))
     return error;
-  auto transaction = Transaction::begin(*db_, TransactionMode::Write);
-  if (!transaction)
-    return transaction.takeError();
-  auto modelId = lockModel(request.model, /*createIfMissing=*/false);
-  if (!modelId)
-    return modelId.takeError();
-  auto move = moveAliasInTransaction(*modelId, request);
-  if (!move)
-    return move.takeError();
-  if (llvm::Error error = transaction->commit())
-    return error;
-  return move;
+  return inTransaction<proto::AliasMove>(
+      TransactionMode::Write, [&]() -> llvm::Expected<proto::AliasMove> {
+        auto modelId = lockModel(request.model, /*createIfMissing=*/false);
+        if (!modelId)
+          return modelId.takeError();
+        auto move = moveAliasInTransaction(*modelId, request);
+        if (!move)
+          return move.takeError();
+        return move;
+      });
 }
 
 // Replays the alias's audit trail: moves push a holder, rollbacks pop one.
@@ -593,36 +593,41 @@ llvm::Expected<std::vector<int>> SqlStore::aliasHolders(const std::string &model
 }
 
 llvm::Expected<proto::AliasMove> SqlStore::rollbackAlias(const std::string &model,
-                                                          const std::string &alias,
-                                                          const std::string &actor,
-                                                          const std::string &reason) {
+                                                         const std::string &alias,
+                                                         const std::string &actor,
+                                                         const std::string &reason) {
   if (llvm::Error error = validateAliasName(alias))
     return error;
-  auto transaction = Transaction::begin(*db_, TransactionMode::Write);
-  if (!transaction)
-    return transaction.takeError();
-  auto modelId = lockModel(model, /*createIfMissing=*/false);
-  if (!modelId)
-    return modelId.takeError();
-  auto current = currentAliasVersion(*modelId, alias);
-  if (!current)
-    return current.takeError();
-  if (!*current)
-    return makeError(ErrorKind::NotFound, "model '" + model + "' has no alias '" + alias + "'");
-  auto holders = aliasHolders(model, alias);
-  if (!holders)
-    return holders.takeError();
-  if (holders->size() < 2)
-    return makeError(ErrorKind::BadInput, model + ": alias '" + alias +
-                                              "' has no previous holder to roll back to");
-  AliasMoveRequest request{model, alias,  (*holders)[holders->size() - 2], **current,
-                           AliasAction::Rollback, actor, reason, std::nullopt};
-  auto move = moveAliasInTransaction(*modelId, request);
-  if (!move)
-    return move.takeError();
-  if (llvm::Error error = transaction->commit())
-    return error;
-  return move;
+  return inTransaction<proto::AliasMove>(
+      TransactionMode::Write, [&]() -> llvm::Expected<proto::AliasMove> {
+        auto modelId = lockModel(model, /*createIfMissing=*/false);
+        if (!modelId)
+          return modelId.takeError();
+        auto current = currentAliasVersion(*modelId, alias);
+        if (!current)
+          return current.takeError();
+        if (!*current)
+          return makeError(ErrorKind::NotFound,
+                           "model '" + model + "' has no alias '" + alias + "'");
+        auto holders = aliasHolders(model, alias);
+        if (!holders)
+          return holders.takeError();
+        if (holders->size() < 2)
+          return makeError(ErrorKind::BadInput, model + ": alias '" + alias +
+                                                    "' has no previous holder to roll back to");
+        AliasMoveRequest request{model,
+                                 alias,
+                                 (*holders)[holders->size() - 2],
+                                 **current,
+                                 AliasAction::Rollback,
+                                 actor,
+                                 reason,
+                                 std::nullopt};
+        auto move = moveAliasInTransaction(*modelId, request);
+        if (!move)
+          return move.takeError();
+        return move;
+      });
 }
 
 llvm::Expected<std::vector<proto::AuditEvent>>
@@ -653,56 +658,52 @@ SqlStore::readAudit(const std::string &where, const std::vector<SqlValue> &param
 }
 
 llvm::Expected<proto::AliasHistory> SqlStore::aliasHistory(const std::string &model) {
-  auto transaction = Transaction::begin(*db_, TransactionMode::Read);
-  if (!transaction)
-    return transaction.takeError();
-  if (auto modelId = findModelId(model); !modelId)
-    return modelId.takeError();
-  auto events = readAudit("WHERE model = ? AND alias <> '' ORDER BY id", {model});
-  if (!events)
-    return events.takeError();
-  proto::AliasHistory history;
-  history.set_model(model);
-  std::map<std::string, proto::AliasTenure *> open;
-  for (const proto::AuditEvent &event : *events) {
-    if (!isAliasAction(event.action()))
-      continue;
-    if (auto it = open.find(event.alias()); it != open.end())
-      *it->second->mutable_until() = event.at();
-    proto::AliasTenure *tenure = history.add_tenures();
-    tenure->set_alias(event.alias());
-    tenure->set_version(std::stoi(event.after()));
-    *tenure->mutable_since() = event.at();
-    tenure->set_action(event.action());
-    tenure->set_actor(event.actor());
-    tenure->set_reason(event.reason());
-    open[event.alias()] = tenure;
-  }
-  if (llvm::Error error = transaction->commit())
-    return error;
-  return history;
+  return inTransaction<proto::AliasHistory>(
+      TransactionMode::Read, [&]() -> llvm::Expected<proto::AliasHistory> {
+        if (auto modelId = findModelId(model); !modelId)
+          return modelId.takeError();
+        auto events = readAudit("WHERE model = ? AND alias <> '' ORDER BY id", {model});
+        if (!events)
+          return events.takeError();
+        proto::AliasHistory history;
+        history.set_model(model);
+        std::map<std::string, proto::AliasTenure *> open;
+        for (const proto::AuditEvent &event : *events) {
+          if (!isAliasAction(event.action()))
+            continue;
+          if (auto it = open.find(event.alias()); it != open.end())
+            *it->second->mutable_until() = event.at();
+          proto::AliasTenure *tenure = history.add_tenures();
+          tenure->set_alias(event.alias());
+          tenure->set_version(std::stoi(event.after()));
+          *tenure->mutable_since() = event.at();
+          tenure->set_action(event.action());
+          tenure->set_actor(event.actor());
+          tenure->set_reason(event.reason());
+          open[event.alias()] = tenure;
+        }
+        return history;
+      });
 }
 
 llvm::Expected<proto::AuditLog> SqlStore::auditLog(const AuditFilter &filter) {
-  auto transaction = Transaction::begin(*db_, TransactionMode::Read);
-  if (!transaction)
-    return transaction.takeError();
-  std::string where = filter.model.empty() ? "" : "WHERE model = ? ";
-  std::vector<SqlValue> params;
-  if (!filter.model.empty())
-    params.emplace_back(filter.model);
-  where += "ORDER BY id DESC";
-  if (filter.limit > 0)
-    where += " LIMIT " + std::to_string(filter.limit);
-  auto events = readAudit(where, params);
-  if (!events)
-    return events.takeError();
-  proto::AuditLog log;
-  for (auto it = events->rbegin(); it != events->rend(); ++it)
-    *log.add_events() = std::move(*it);
-  if (llvm::Error error = transaction->commit())
-    return error;
-  return log;
+  return inTransaction<proto::AuditLog>(
+      TransactionMode::Read, [&]() -> llvm::Expected<proto::AuditLog> {
+        std::string where = filter.model.empty() ? "" : "WHERE model = ? ";
+        std::vector<SqlValue> params;
+        if (!filter.model.empty())
+          params.emplace_back(filter.model);
+        where += "ORDER BY id DESC";
+        if (filter.limit > 0)
+          where += " LIMIT " + std::to_string(filter.limit);
+        auto events = readAudit(where, params);
+        if (!events)
+          return events.takeError();
+        proto::AuditLog log;
+        for (auto it = events->rbegin(); it != events->rend(); ++it)
+          *log.add_events() = std::move(*it);
+        return log;
+      });
 }
 
 // ---- gate reports ------------------------------------------------------------
@@ -732,48 +733,49 @@ llvm::Expected<std::int64_t> SqlStore::insertGateReport(const proto::GateReport 
        nowMicros(), actor});
   if (!id)
     return id.takeError();
-  AuditRecord audit{"gate-report", candidateSelector->name, candidate->version, "",
-                    report.baseline(), report.verdict(), "policy " + report.policy_digest(), **id};
+  AuditRecord audit{"gate-report",
+                    candidateSelector->name,
+                    candidate->version,
+                    "",
+                    report.baseline(),
+                    report.verdict(),
+                    "policy " + report.policy_digest(),
+                    **id};
   if (auto auditId = appendAudit(audit, actor); !auditId)
     return auditId.takeError();
   return **id;
 }
 
 llvm::Expected<proto::StoredGateReport> SqlStore::storeGateReport(const proto::GateReport &report,
-                                                                   const std::string &actor) {
-  auto transaction = Transaction::begin(*db_, TransactionMode::Write);
-  if (!transaction)
-    return transaction.takeError();
-  auto id = insertGateReport(report, actor);
+                                                                  const std::string &actor) {
+  auto id = inTransaction<std::int64_t>(TransactionMode::Write,
+                                        [&] { return insertGateReport(report, actor); });
   if (!id)
     return id.takeError();
-  if (llvm::Error error = transaction->commit())
-    return error;
   return getGateReport(*id);
 }
 
 llvm::Expected<proto::StoredGateReport> SqlStore::getGateReport(std::int64_t id) {
-  auto transaction = Transaction::begin(*db_, TransactionMode::Read);
-  if (!transaction)
-    return transaction.takeError();
-  auto rows = db_->query("SELECT created_at, created_by, report FROM gate_reports WHERE id = ?",
-                         {id});
-  if (!rows)
-    return rows.takeError();
-  if (rows->empty())
-    return makeError(ErrorKind::NotFound, "no gate report " + std::to_string(id));
-  proto::StoredGateReport stored;
-  stored.set_id(id);
-  *stored.mutable_created_at() = timestampOf(rows->front().integer(0));
-  stored.set_created_by(rows->front().text(1));
-  auto status =
-      google::protobuf::util::JsonStringToMessage(rows->front().text(2), stored.mutable_report());
-  if (!status.ok())
-    return makeError(ErrorKind::Corrupt, "gate report " + std::to_string(id) +
-                                             " does not parse: " + std::string(status.message()));
-  if (llvm::Error error = transaction->commit())
-    return error;
-  return stored;
+  return inTransaction<proto::StoredGateReport>(
+      TransactionMode::Read, [&]() -> llvm::Expected<proto::StoredGateReport> {
+        auto rows = db_->query(
+            "SELECT created_at, created_by, report FROM gate_reports WHERE id = ?", {id});
+        if (!rows)
+          return rows.takeError();
+        if (rows->empty())
+          return makeError(ErrorKind::NotFound, "no gate report " + std::to_string(id));
+        proto::StoredGateReport stored;
+        stored.set_id(id);
+        *stored.mutable_created_at() = timestampOf(rows->front().integer(0));
+        stored.set_created_by(rows->front().text(1));
+        auto status = google::protobuf::util::JsonStringToMessage(rows->front().text(2),
+                                                                  stored.mutable_report());
+        if (!status.ok())
+          return makeError(ErrorKind::Corrupt,
+                           "gate report " + std::to_string(id) +
+                               " does not parse: " + std::string(status.message()));
+        return stored;
+      });
 }
 
 // ---- consistency check -------------------------------------------------------
@@ -847,10 +849,10 @@ llvm::Error SqlStore::checkVersionsAndAudit(proto::CheckReport &report) {
   for (const SqlRow &row : *models)
     if (row.integer(1) != row.integer(2))
       report.add_problems(row.text(0) + ": versions are not numbered 1.." + row.text(1));
-  auto unaudited = db_->query(
-      "SELECT m.name, v.version FROM versions v JOIN models m ON m.id = v.model_id"
-      " WHERE NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.action = 'register'"
-      " AND a.model = m.name AND a.version = v.version)");
+  auto unaudited =
+      db_->query("SELECT m.name, v.version FROM versions v JOIN models m ON m.id = v.model_id"
+                 " WHERE NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.action = 'register'"
+                 " AND a.model = m.name AND a.version = v.version)");
   if (!unaudited)
     return unaudited.takeError();
   for (const SqlRow &row : *unaudited)
@@ -863,18 +865,16 @@ llvm::Error SqlStore::checkVersionsAndAudit(proto::CheckReport &report) {
 }
 
 llvm::Expected<proto::CheckReport> SqlStore::check() {
-  auto transaction = Transaction::begin(*db_, TransactionMode::Read);
-  if (!transaction)
-    return transaction.takeError();
-  proto::CheckReport report;
-  for (auto step : {&SqlStore::checkVersionsAndAudit, &SqlStore::checkArtifacts,
-                    &SqlStore::checkAliases})
-    if (llvm::Error error = (this->*step)(report))
-      return error;
-  report.set_ok(report.problems_size() == 0);
-  if (llvm::Error error = transaction->commit())
-    return error;
-  return report;
+  return inTransaction<proto::CheckReport>(
+      TransactionMode::Read, [&]() -> llvm::Expected<proto::CheckReport> {
+        proto::CheckReport report;
+        for (auto step :
+             {&SqlStore::checkVersionsAndAudit, &SqlStore::checkArtifacts, &SqlStore::checkAliases})
+          if (llvm::Error error = (this->*step)(report))
+            return error;
+        report.set_ok(report.problems_size() == 0);
+        return report;
+      });
 }
 
 // ---- opening -----------------------------------------------------------------

@@ -1,13 +1,11 @@
 // SQLite backend: one file in WAL mode. Writers take the write lock at BEGIN
 // (BEGIN IMMEDIATE), so concurrent writers queue on the busy timeout instead
 // of failing half way through a transaction.
+#include "graceful/support/error.h"
 #include "sql_connection.h"
 
-#include "graceful/support/error.h"
-
-#include <sqlite3.h>
-
 #include <filesystem>
+#include <sqlite3.h>
 
 namespace graceful::registry {
 namespace {
@@ -33,12 +31,10 @@ public:
   llvm::Expected<SqlRows> query(std::string_view sql,
                                 const std::vector<SqlValue> &params) override {
     sqlite3_stmt *statement = nullptr;
-    int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &statement,
-                                nullptr);
+    int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &statement, nullptr);
     if (rc != SQLITE_OK)
       return failure(rc);
-    std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> guard(statement,
-                                                                     &sqlite3_finalize);
+    std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> guard(statement, &sqlite3_finalize);
     for (size_t i = 0; i < params.size(); ++i)
       bind(statement, static_cast<int>(i + 1), params[i]);
     SqlRows rows;
@@ -70,7 +66,8 @@ private:
         continue;
       }
       const auto *text = reinterpret_cast<const char *>(sqlite3_column_text(statement, c));
-      cells.emplace_back(std::string(text, static_cast<size_t>(sqlite3_column_bytes(statement, c))));
+      cells.emplace_back(
+          std::string(text, static_cast<size_t>(sqlite3_column_bytes(statement, c))));
     }
     return SqlRow(std::move(cells));
   }
@@ -96,8 +93,8 @@ private:
 
 } // namespace
 
-llvm::Expected<std::unique_ptr<SqlConnection>>
-openSqlite(const std::string &path, OpenMode mode, int busyTimeoutMs) {
+llvm::Expected<std::unique_ptr<SqlConnection>> openSqlite(const std::string &path, OpenMode mode,
+                                                          int busyTimeoutMs) {
   std::error_code ec;
   if (mode == OpenMode::Existing && !std::filesystem::exists(path, ec))
     return makeError(ErrorKind::NotFound,

@@ -1,14 +1,12 @@
 // The Store's contract, run against both backends.
+#include "../lib/sql_connection.h"
 #include "graceful/registry/store.h"
 #include "graceful/support/error.h"
 #include "graceful/testing/stores.h"
 
-#include "../lib/sql_connection.h"
-
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <fstream>
+#include <gtest/gtest.h>
 
 namespace graceful::registry {
 namespace {
@@ -52,8 +50,8 @@ protected:
 
   llvm::Expected<proto::AliasMove> move(const std::string &model, const std::string &alias,
                                         int version, std::optional<int> expected) {
-    return store_->moveAlias(AliasMoveRequest{model, alias, version, expected,
-                                              AliasAction::Promote, "tester", "", std::nullopt});
+    return store_->moveAlias(AliasMoveRequest{model, alias, version, expected, AliasAction::Promote,
+                                              "tester", "", std::nullopt});
   }
 
   int auditCount() { return cantFail(store_->auditLog({})).events_size(); }
@@ -285,8 +283,7 @@ TEST_P(StoreTest, OpeningWithoutInitIsAClearError) {
   EXPECT_NE(describeError(store.takeError()).message.find("graceful init"), std::string::npos);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,
-                         ::testing::Values(Backend::Sqlite, Backend::Postgres),
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
                          [](const auto &info) { return testing::backendName(info.param); });
 
 } // namespace

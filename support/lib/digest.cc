@@ -2,10 +2,9 @@
 
 #include "graceful/support/error.h"
 
-#include <openssl/evp.h>
-
 #include <array>
 #include <fstream>
+#include <openssl/evp.h>
 
 namespace graceful {
 

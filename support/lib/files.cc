@@ -2,15 +2,14 @@
 
 #include "graceful/support/error.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <unistd.h>
 
 namespace graceful {
 namespace {
@@ -105,8 +104,7 @@ llvm::Expected<std::string> readFile(const std::string &path) {
     return makeError(ErrorKind::BadInput, path + ": is a directory, expected a file");
   std::ifstream in(path, std::ios::binary);
   if (!in)
-    return makeError(ErrorKind::NotFound,
-                     path + ": cannot open file: " + std::strerror(errno));
+    return makeError(ErrorKind::NotFound, path + ": cannot open file: " + std::strerror(errno));
   std::ostringstream bytes;
   bytes << in.rdbuf();
   if (in.bad())

@@ -1,10 +1,9 @@
 #include "graceful/support/identity.h"
 
-#include <pwd.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdlib>
+#include <pwd.h>
+#include <unistd.h>
 
 namespace graceful {
 

@@ -2,10 +2,9 @@
 #include "graceful/support/error.h"
 #include "graceful/support/files.h"
 
-#include <gtest/gtest.h>
-
 #include <cstdlib>
 #include <filesystem>
+#include <gtest/gtest.h>
 
 namespace graceful {
 namespace {
@@ -47,7 +46,8 @@ TEST(Errors, DescribeKeepsKindAndMessage) {
 }
 
 TEST(Files, AtomicWriteReplacesWholeFileAndLeavesNoTemporaries) {
-  auto directory = std::filesystem::temp_directory_path() / ("graceful-files-" + std::to_string(::getpid()));
+  auto directory =
+      std::filesystem::temp_directory_path() / ("graceful-files-" + std::to_string(::getpid()));
   std::filesystem::create_directories(directory);
   std::string path = (directory / "f").string();
   ASSERT_FALSE(writeFileAtomically(path, "first"));
@@ -62,7 +62,8 @@ TEST(Files, AtomicWriteReplacesWholeFileAndLeavesNoTemporaries) {
 }
 
 TEST(Files, UncommittedWriterLeavesNothing) {
-  auto directory = std::filesystem::temp_directory_path() / ("graceful-uncommitted-" + std::to_string(::getpid()));
+  auto directory = std::filesystem::temp_directory_path() /
+                   ("graceful-uncommitted-" + std::to_string(::getpid()));
   std::filesystem::create_directories(directory);
   {
     auto writer = AtomicFileWriter::create((directory / "f").string());

@@ -1,13 +1,12 @@
 #include "graceful/testing/process.h"
 
+#include <cstring>
 #include <fcntl.h>
 #include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstring>
 #include <stdexcept>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 
 extern char **environ;
 

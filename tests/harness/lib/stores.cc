@@ -1,15 +1,14 @@
 #include "graceful/testing/stores.h"
 
-#include <onnx/onnx_pb.h>
-#include <pqxx/pqxx>
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <onnx/onnx_pb.h>
+#include <pqxx/pqxx>
 #include <random>
 #include <stdexcept>
+#include <unistd.h>
 
 namespace graceful::testing {
 

@@ -3,9 +3,8 @@
 #pragma once
 
 #include "graceful/gates/policy.h"
-#include "graceful/registry/store.h"
-
 #include "graceful/registry.pb.h"
+#include "graceful/registry/store.h"
 
 #include <functional>
 #include <memory>
@@ -28,8 +27,8 @@ public:
 };
 
 // Builds a gate from its policy entry; rejects bad settings up front.
-using GateFactory =
-    std::function<llvm::Expected<std::unique_ptr<Gate>>(const GateSpec &spec, const Policy &policy)>;
+using GateFactory = std::function<llvm::Expected<std::unique_ptr<Gate>>(const GateSpec &spec,
+                                                                        const Policy &policy)>;
 
 void registerGate(const std::string &name, GateFactory factory);
 // Names of the registered gates, sorted.
@@ -37,8 +36,8 @@ std::vector<std::string> registeredGates();
 
 // Builds every gate of the policy (all settings are checked before any gate
 // runs), runs them and combines their verdicts: pass only if all pass.
-llvm::Expected<proto::GateReport> evaluatePolicy(const Policy &policy, registry::Store &store,
-                                                 const proto::ModelVersion &candidate,
-                                                 const std::optional<proto::ModelVersion> &baseline);
+llvm::Expected<proto::GateReport>
+evaluatePolicy(const Policy &policy, registry::Store &store, const proto::ModelVersion &candidate,
+               const std::optional<proto::ModelVersion> &baseline);
 
 } // namespace graceful::gates

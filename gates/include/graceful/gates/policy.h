@@ -3,10 +3,9 @@
 #pragma once
 
 #include <llvm/Support/Error.h>
-#include <yaml-cpp/yaml.h>
-
 #include <string>
 #include <vector>
+#include <yaml-cpp/yaml.h>
 
 namespace graceful::gates {
 

@@ -6,7 +6,6 @@
 #include "graceful/support/digest.h"
 
 #include <llvm/Support/Error.h>
-
 #include <string>
 #include <vector>
 

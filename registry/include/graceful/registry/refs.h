@@ -3,7 +3,6 @@
 #pragma once
 
 #include <llvm/Support/Error.h>
-
 #include <optional>
 #include <string>
 #include <string_view>

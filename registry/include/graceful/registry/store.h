@@ -4,13 +4,11 @@
 // happens whole or not at all.
 #pragma once
 
+#include "graceful/registry.pb.h"
 #include "graceful/registry/artifact_store.h"
 #include "graceful/registry/refs.h"
 
-#include "graceful/registry.pb.h"
-
 #include <llvm/Support/Error.h>
-
 #include <map>
 #include <memory>
 #include <optional>
@@ -95,15 +93,15 @@ public:
   // Moves the alias back to the version that held it before the current
   // holder was put there.
   virtual llvm::Expected<proto::AliasMove> rollbackAlias(const std::string &model,
-                                                          const std::string &alias,
-                                                          const std::string &actor,
-                                                          const std::string &reason) = 0;
+                                                         const std::string &alias,
+                                                         const std::string &actor,
+                                                         const std::string &reason) = 0;
   virtual llvm::Expected<proto::AliasHistory> aliasHistory(const std::string &model) = 0;
   virtual llvm::Expected<proto::AuditLog> auditLog(const AuditFilter &filter) = 0;
 
   // Gate reports are immutable once stored.
   virtual llvm::Expected<proto::StoredGateReport> storeGateReport(const proto::GateReport &report,
-                                                                   const std::string &actor) = 0;
+                                                                  const std::string &actor) = 0;
   virtual llvm::Expected<proto::StoredGateReport> getGateReport(std::int64_t id) = 0;
 
   // Verifies every artifact, every alias and that the audit log replays to

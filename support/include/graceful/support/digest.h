@@ -1,9 +1,8 @@
 // SHA-256 digests, written "sha256:<64 hex digits>" everywhere.
 #pragma once
 
-#include <llvm/Support/Error.h>
-
 #include <cstdint>
+#include <llvm/Support/Error.h>
 #include <string>
 #include <string_view>
 

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <llvm/Support/Error.h>
-
 #include <string>
 
 namespace graceful {
@@ -20,8 +19,7 @@ class GracefulError : public llvm::ErrorInfo<GracefulError> {
 public:
   static char ID;
 
-  GracefulError(ErrorKind kind, std::string message)
-      : kind_(kind), message_(std::move(message)) {}
+  GracefulError(ErrorKind kind, std::string message) : kind_(kind), message_(std::move(message)) {}
 
   ErrorKind kind() const { return kind_; }
   std::string message() const override { return message_; }

@@ -1,10 +1,9 @@
 // Running the real `graceful` binary from tests, as a pipeline would.
 #pragma once
 
-#include <sys/types.h>
-
 #include <map>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace graceful::testing {

@@ -1,0 +1,45 @@
+// ONNX -> MLIR at the ONNX level (the `onnx` dialect).
+#pragma once
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <llvm/Support/Error.h>
+
+#include <string>
+
+namespace onnx {
+class ModelProto;
+}
+
+namespace graceful::compiler {
+
+// Every dialect the compiler's ONNX level uses.
+void registerCompilerDialects(mlir::DialectRegistry &registry);
+
+struct ImportOptions {
+  // Models below this default-domain opset are upgraded with ONNX's version
+  // converter before import, so the rest of the compiler sees one semantics
+  // per op.
+  int minimumOpset = 13;
+};
+
+// Reads a binary ModelProto (or its protobuf text form, for files ending in
+// .onnxtxt), runs ONNX's checker, version converter and shape inference, and
+// builds a module with one func.func @main. Errors name the file and, for a
+// node, its name and op type.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+importOnnxFile(const std::string &path, mlir::MLIRContext &context, ImportOptions options = {});
+
+// The same for a model already in memory; `sourceName` is used in locations
+// and messages.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>> importOnnxModel(onnx::ModelProto model,
+                                                                  const std::string &sourceName,
+                                                                  mlir::MLIRContext &context,
+                                                                  ImportOptions options = {});
+
+// Reads the ModelProto only (binary or .onnxtxt), with errors naming the file.
+llvm::Error readOnnxModel(const std::string &path, onnx::ModelProto &model);
+
+} // namespace graceful::compiler

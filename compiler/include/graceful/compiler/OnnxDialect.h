@@ -1,0 +1,14 @@
+// The ONNX-level dialect (see OnnxOps.td).
+#pragma once
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "graceful/compiler/OnnxOpsDialect.h.inc"
+
+#define GET_OP_CLASSES
+#include "graceful/compiler/OnnxOps.h.inc"

@@ -1,0 +1,192 @@
+#include "graceful/compiler/Analysis.h"
+
+#include "graceful/compiler/OnnxDialect.h"
+#include "graceful/support/error.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+namespace graceful::compiler {
+
+using namespace mlir;
+
+namespace {
+
+// A dimension the model leaves open counts as 1.
+int64_t elementCount(ShapedType type) {
+  if (!type.hasRank())
+    return 1;
+  int64_t count = 1;
+  for (int64_t dim : type.getShape())
+    count *= ShapedType::isDynamic(dim) ? 1 : dim;
+  return count;
+}
+
+int64_t byteSize(Type type) {
+  auto shaped = dyn_cast<ShapedType>(type);
+  if (!shaped)
+    return 0;
+  Type element = shaped.getElementType();
+  int64_t width = element.isIntOrFloat() ? (element.getIntOrFloatBitWidth() + 7) / 8 : 0;
+  return elementCount(shaped) * width;
+}
+
+int64_t dimOf(Value value, int64_t index) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || index >= type.getRank())
+    return 1;
+  int64_t dim = type.getDimSize(index < 0 ? type.getRank() + index : index);
+  return ShapedType::isDynamic(dim) ? 1 : dim;
+}
+
+int64_t rankOf(Value value) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  return type ? type.getRank() : 0;
+}
+
+int64_t outputElements(ir::NodeOp node) {
+  return node.getNumResults() == 0 ? 0
+                                   : elementCount(cast<ShapedType>(node.getResult(0).getType()));
+}
+
+// Multiply-accumulates of one node; 0 for ops that do no products.
+int64_t nodeMacs(ir::NodeOp node) {
+  StringRef op = node.getOpType();
+  auto inputs = node.getInputs();
+  if (op == "Conv" && inputs.size() >= 2) {
+    // Each output element sums (Cin/group) * kernel-area products.
+    Value weight = inputs[1];
+    int64_t perOutput = 1;
+    for (int64_t i = 1; i < rankOf(weight); ++i)
+      perOutput *= dimOf(weight, i);
+    return outputElements(node) * perOutput;
+  }
+  if (op == "ConvTranspose" && inputs.size() >= 2) {
+    // Each input element scatters into (Cout/group) * kernel-area outputs.
+    Value input = inputs[0], weight = inputs[1];
+    int64_t perInput = 1;
+    for (int64_t i = 1; i < rankOf(weight); ++i)
+      perInput *= dimOf(weight, i);
+    return elementCount(cast<ShapedType>(input.getType())) * perInput;
+  }
+  if (op == "Gemm" && !inputs.empty()) {
+    int64_t k = node.intAttr("transA", 0) ? dimOf(inputs[0], 0) : dimOf(inputs[0], 1);
+    return outputElements(node) * k;
+  }
+  if (op == "MatMul" && !inputs.empty())
+    return outputElements(node) * dimOf(inputs[0], -1);
+  return 0;
+}
+
+bool isFloatTensor(Type type) {
+  auto shaped = dyn_cast<ShapedType>(type);
+  return shaped && isa<FloatType>(shaped.getElementType());
+}
+
+std::string typeName(Type type) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << type;
+  return text;
+}
+
+void countParameters(func::FuncOp function, ModelAnalysis &analysis) {
+  function.walk([&](ir::ConstantOp constant) {
+    auto type = cast<ShapedType>(constant.getType());
+    analysis.weightBytes += byteSize(type);
+    if (!isFloatTensor(type) || type.getRank() == 0)
+      return;
+    bool runningStatistic = llvm::any_of(constant->getUses(), [](OpOperand &use) {
+      auto node = dyn_cast<ir::NodeOp>(use.getOwner());
+      return node && node.getOpType() == "BatchNormalization" && use.getOperandNumber() >= 3;
+    });
+    (runningStatistic ? analysis.buffers : analysis.parameters) += type.getNumElements();
+  });
+}
+
+// Liveness over the node order: a value is alive from its definition (the
+// start, for graph inputs) to its last use (the end, for graph outputs).
+int64_t peakActivationBytes(func::FuncOp function) {
+  Block &body = function.getBody().front();
+  llvm::DenseMap<Operation *, int64_t> position;
+  int64_t index = 0;
+  for (Operation &op : body)
+    position[&op] = index++;
+  int64_t end = index;
+  std::vector<int64_t> delta(static_cast<size_t>(end) + 2, 0);
+  auto track = [&](Value value, int64_t from) {
+    int64_t last = from;
+    for (Operation *user : value.getUsers())
+      last = std::max(last, isa<func::ReturnOp>(user) ? end : position.lookup(user));
+    int64_t bytes = byteSize(value.getType());
+    delta[static_cast<size_t>(from)] += bytes;
+    delta[static_cast<size_t>(last) + 1] -= bytes;
+  };
+  for (BlockArgument argument : body.getArguments())
+    track(argument, 0);
+  for (Operation &op : body)
+    if (isa<ir::NodeOp>(op))
+      for (Value result : op.getResults())
+        track(result, position[&op]);
+  int64_t alive = 0, peak = 0;
+  for (int64_t step : delta) {
+    alive += step;
+    peak = std::max(peak, alive);
+  }
+  return peak;
+}
+
+void listDynamicDimensions(func::FuncOp function, ModelAnalysis &analysis) {
+  for (BlockArgument argument : function.getArguments()) {
+    auto type = dyn_cast<RankedTensorType>(argument.getType());
+    DictionaryAttr attributes = function.getArgAttrDict(argument.getArgNumber());
+    auto name = attributes ? attributes.getAs<StringAttr>("onnx.name") : StringAttr();
+    auto params = attributes ? attributes.getAs<ArrayAttr>("onnx.dim_params") : ArrayAttr();
+    std::string input = name ? name.str() : "#" + std::to_string(argument.getArgNumber());
+    if (!type) {
+      analysis.dynamicDimensions.push_back("input '" + input + "' has no fixed rank");
+      continue;
+    }
+    for (int64_t i = 0; i < type.getRank(); ++i) {
+      if (!type.isDynamicDim(i))
+        continue;
+      std::string text = "input '" + input + "' dim " + std::to_string(i);
+      if (params && i < static_cast<int64_t>(params.size()) &&
+          !cast<StringAttr>(params[i]).getValue().empty())
+        text += " (" + cast<StringAttr>(params[i]).str() + ")";
+      analysis.dynamicDimensions.push_back(text);
+    }
+  }
+}
+
+} // namespace
+
+llvm::Expected<ModelAnalysis> analyzeModule(ModuleOp module) {
+  auto function = module.lookupSymbol<func::FuncOp>("main");
+  if (!function || function.getBody().empty())
+    return makeError(ErrorKind::BadInput, "analysis: the module has no func.func @main body");
+  ModelAnalysis analysis;
+  if (auto opsets = module->getAttrOfType<DictionaryAttr>("onnx.opset_import"))
+    for (NamedAttribute opset : opsets)
+      analysis.opsets[opset.getName().str()] = cast<IntegerAttr>(opset.getValue()).getInt();
+  countParameters(function, analysis);
+  function.walk([&](ir::NodeOp node) {
+    ++analysis.opCounts[node.getOpType().str()];
+    int64_t macs = nodeMacs(node);
+    if (macs > 0) {
+      analysis.macs += macs;
+      analysis.macsByOpType[node.getOpType().str()] += macs;
+    }
+    for (Value result : node.getResults())
+      if (auto shaped = dyn_cast<ShapedType>(result.getType()))
+        analysis.dtypes.insert(typeName(shaped.getElementType()));
+  });
+  for (BlockArgument argument : function.getArguments())
+    if (auto shaped = dyn_cast<ShapedType>(argument.getType()))
+      analysis.dtypes.insert(typeName(shaped.getElementType()));
+  analysis.peakActivationBytes = peakActivationBytes(function);
+  listDynamicDimensions(function, analysis);
+  return analysis;
+}
+
+} // namespace graceful::compiler
