@@ -7,8 +7,9 @@ namespace graceful::cli {
 const std::vector<CommandSpec> &allCommands() {
   static const std::vector<CommandSpec> commands = [] {
     std::vector<CommandSpec> all = registryCommands();
-    for (CommandSpec &command : promotionCommands())
-      all.push_back(std::move(command));
+    for (auto group : {promotionCommands(), compilerCommands()})
+      for (CommandSpec &command : group)
+        all.push_back(std::move(command));
     return all;
   }();
   return commands;

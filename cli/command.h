@@ -43,6 +43,7 @@ const std::vector<CommandSpec> &allCommands();
 
 std::vector<CommandSpec> registryCommands();
 std::vector<CommandSpec> promotionCommands();
+std::vector<CommandSpec> compilerCommands();
 
 // Opens the store the common options (or the environment) name.
 llvm::Expected<std::unique_ptr<registry::Store>> openStoreFor(const CommonOptions &options);

@@ -154,12 +154,23 @@ TEST_P(CliTest, UsageErrors) {
 
 TEST_P(CliTest, EveryCommandHasHelp) {
   for (std::string command : {"init", "register", "tag", "list", "show", "lineage", "history",
-                              "audit", "check", "promote", "rollback"}) {
+                              "audit", "check", "promote", "rollback", "inspect"}) {
     ProcessResult help = run({command, "--help"});
     EXPECT_EQ(help.exitCode, 0) << command;
     EXPECT_THAT(help.out, HasSubstr("Usage: graceful " + command)) << command;
   }
   EXPECT_THAT(run({"gate", "run", "--help"}).out, HasSubstr("Usage: graceful gate run"));
+}
+
+TEST_P(CliTest, InspectReportsAndRefusesGarbage) {
+  ProcessResult inspect = run({"inspect", models_[0], "--json"});
+  ASSERT_EQ(inspect.exitCode, 0) << inspect.err;
+  // The tiny model is one 4x3 MatMul: 12 parameters, 12 MACs per row.
+  EXPECT_THAT(inspect.out, HasSubstr("\"params\":12"));
+  EXPECT_THAT(inspect.out, HasSubstr("\"macs\":12"));
+  std::string garbage = directory_.file("garbage.onnx");
+  std::ofstream(garbage) << "not a model";
+  expectRefused({"inspect", garbage}, "garbage.onnx: not an ONNX model");
 }
 
 TEST_P(CliTest, CheckFailsOnACorruptArtifact) {

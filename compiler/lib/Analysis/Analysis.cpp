@@ -90,17 +90,42 @@ std::string typeName(Type type) {
   return text;
 }
 
+bool isIdentity(Operation *op) {
+  auto node = dyn_cast<ir::NodeOp>(op);
+  return node && node.getOpType() == "Identity";
+}
+
+// Classifies one weight tensor by the ops that read it (through Identity).
+void countWeight(Value weight, ModelAnalysis &analysis) {
+  auto type = cast<ShapedType>(weight.getType());
+  bool read = false, runningStatistic = false;
+  for (OpOperand &use : weight.getUses()) {
+    if (isIdentity(use.getOwner()))
+      continue;
+    read = true;
+    auto node = dyn_cast<ir::NodeOp>(use.getOwner());
+    runningStatistic = runningStatistic || (node && node.getOpType() == "BatchNormalization" &&
+                                            use.getOperandNumber() >= 3);
+  }
+  if (!read || !isFloatTensor(type) || type.getRank() == 0)
+    return;
+  (runningStatistic ? analysis.buffers : analysis.parameters) += type.getNumElements();
+}
+
+// Exporters store equal initializers once and fan them out through Identity
+// nodes (torch does, for freshly initialised BatchNorm layers); each
+// Identity output is a tensor of its own, as it was in the framework.
 void countParameters(func::FuncOp function, ModelAnalysis &analysis) {
   function.walk([&](ir::ConstantOp constant) {
-    auto type = cast<ShapedType>(constant.getType());
-    analysis.weightBytes += byteSize(type);
-    if (!isFloatTensor(type) || type.getRank() == 0)
-      return;
-    bool runningStatistic = llvm::any_of(constant->getUses(), [](OpOperand &use) {
-      auto node = dyn_cast<ir::NodeOp>(use.getOwner());
-      return node && node.getOpType() == "BatchNormalization" && use.getOperandNumber() >= 3;
-    });
-    (runningStatistic ? analysis.buffers : analysis.parameters) += type.getNumElements();
+    analysis.weightBytes += byteSize(constant.getType());
+    SmallVector<Value> pending{constant.getResult()};
+    while (!pending.empty()) {
+      Value weight = pending.pop_back_val();
+      countWeight(weight, analysis);
+      for (Operation *user : weight.getUsers())
+        if (isIdentity(user))
+          pending.push_back(user->getResult(0));
+    }
   });
 }
 
