@@ -5,6 +5,10 @@
 #include "graceful/analysis.pb.h"
 #include "graceful/compiler/Analysis.h"
 #include "graceful/compiler/Importer.h"
+#include "graceful/compiler/Jit.h"
+#include "graceful/support/error.h"
+#include "graceful/support/progress.h"
+#include "graceful/support/tensor.h"
 
 #include "mlir/IR/MLIRContext.h"
 
@@ -97,6 +101,68 @@ llvm::Expected<int> runInspect(const ParsedArgs &args) {
   return kSuccess;
 }
 
+// Batches when every input has the model's open sample axis first;
+// otherwise compiles for the arrays' exact shapes.
+llvm::Expected<std::vector<Tensor>> execute(const std::string &path,
+                                            const std::vector<Tensor> &inputs, int64_t batch) {
+  auto signature = compiler::readSignature(path);
+  if (!signature)
+    return signature.takeError();
+  if (signature->inputs.size() != inputs.size())
+    return makeError(ErrorKind::BadInput, path + ": the model has " +
+                                              std::to_string(signature->inputs.size()) +
+                                              " inputs, " + std::to_string(inputs.size()) +
+                                              " --input files were given");
+  bool batchable = batch > 0;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    batchable = batchable && !signature->inputs[i].shape.empty() &&
+                signature->inputs[i].shape[0] < 0 && !inputs[i].shape.empty() &&
+                inputs[i].shape[0] == inputs[0].shape[0];
+  if (batchable && inputs[0].shape[0] > batch) {
+    ProgressBar bar("run " + path, inputs[0].shape[0]);
+    return compiler::runBatched(path, inputs, batch,
+                                [&](int64_t done, int64_t) { bar.update(done); });
+  }
+  std::vector<std::vector<int64_t>> shapes;
+  for (const Tensor &tensor : inputs)
+    shapes.push_back(tensor.shape);
+  auto model = compiler::CompiledModel::compile(path, shapes);
+  if (!model)
+    return model.takeError();
+  return (*model)->run(inputs);
+}
+
+llvm::Expected<int> runRun(const ParsedArgs &args) {
+  auto path = required(args, "model");
+  if (!path)
+    return path.takeError();
+  std::vector<std::string> inputPaths = many(args, "input"), outputPaths = many(args, "output");
+  if (inputPaths.empty() || outputPaths.empty())
+    return makeError(ErrorKind::BadInput, "graceful run needs --input and --output files");
+  std::vector<Tensor> inputs;
+  for (const std::string &input : inputPaths) {
+    auto tensor = readNpy(input);
+    if (!tensor)
+      return tensor.takeError();
+    inputs.push_back(std::move(*tensor));
+  }
+  auto outputs = execute(*path, inputs, args.values["batch"].as<int64_t>());
+  if (!outputs)
+    return outputs.takeError();
+  if (outputs->size() != outputPaths.size())
+    return makeError(ErrorKind::BadInput, *path + ": the model has " +
+                                              std::to_string(outputs->size()) + " outputs, " +
+                                              std::to_string(outputPaths.size()) +
+                                              " --output files were given");
+  for (size_t i = 0; i < outputs->size(); ++i)
+    if (llvm::Error error = writeNpy(outputPaths[i], (*outputs)[i]))
+      return error;
+  if (!args.common.json)
+    for (size_t i = 0; i < outputs->size(); ++i)
+      std::cout << "wrote " << outputPaths[i] << " " << (*outputs)[i].describe() << "\n";
+  return kSuccess;
+}
+
 } // namespace
 
 std::vector<CommandSpec> compilerCommands() {
@@ -108,6 +174,18 @@ std::vector<CommandSpec> compilerCommands() {
          pos.add("model", 1);
        },
        runInspect},
+      {"run", "FILE.onnx --input X.npy [--input X2.npy]... --output Y.npy [--output Y2.npy]...",
+       "run a model on .npy arrays with the graceful compiler",
+       [](po::options_description &options, po::positional_options_description &pos) {
+         options.add_options()("model", po::value<std::string>(), "ONNX model file")(
+             "input", po::value<std::vector<std::string>>(), "one .npy per graph input, in order")(
+             "output", po::value<std::vector<std::string>>(),
+             "one .npy per graph output, in order")(
+             "batch", po::value<int64_t>()->default_value(256),
+             "samples per compiled batch when the model's first axis is open");
+         pos.add("model", 1);
+       },
+       runRun},
   };
 }
 

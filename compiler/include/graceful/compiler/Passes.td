@@ -14,4 +14,27 @@ def GracefulAnalyze : Pass<"graceful-analyze", "mlir::ModuleOp"> {
   ];
 }
 
+def GracefulLowerOnnx : Pass<"graceful-lower-onnx", "mlir::ModuleOp"> {
+  let summary = "Lower statically shaped onnx.node ops to linalg, tensor, arith and math";
+  let description = [{
+    Replaces every onnx.node by the lowering registered for its op type and
+    every onnx.constant by arith.constant. Fails with an error naming the
+    node, its op type and what is unsupported; needs static shapes (the JIT
+    specialises inputs to the shapes being run before import).
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
+                           "mlir::math::MathDialect", "mlir::tensor::TensorDialect"];
+}
+
+def GracefulOutputsToArguments : Pass<"graceful-outputs-to-arguments", "mlir::ModuleOp"> {
+  let summary = "Make @main write its results into caller-provided buffers";
+  let description = [{
+    Appends one memref argument per result, materialises each result into
+    it, returns nothing and asks for a C interface, so the caller owns every
+    output buffer and nothing the JIT allocates escapes.
+  }];
+  let dependentDialects = ["mlir::bufferization::BufferizationDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
 #endif // GRACEFUL_COMPILER_PASSES

@@ -1,0 +1,57 @@
+// Compile an ONNX model for the shapes being run and execute it: lowering
+// to linalg, bufferization, LLVM, and MLIR's ExecutionEngine.
+#pragma once
+
+#include "graceful/support/tensor.h"
+
+#include <llvm/Support/Error.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace graceful::compiler {
+
+struct TensorSpec {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> shape; // -1 for a dimension the model leaves open
+};
+
+// The graph inputs and outputs of an ONNX file, without compiling it.
+struct ModelSignature {
+  std::vector<TensorSpec> inputs, outputs;
+};
+llvm::Expected<ModelSignature> readSignature(const std::string &onnxPath);
+
+class CompiledModel {
+public:
+  // Compiles `onnxPath` with its open dimensions set to `inputShapes` (one
+  // per graph input). Errors name the file and, for a node, its name, op
+  // type and what is unsupported.
+  static llvm::Expected<std::unique_ptr<CompiledModel>>
+  compile(const std::string &onnxPath, const std::vector<std::vector<int64_t>> &inputShapes);
+  ~CompiledModel();
+
+  const std::vector<TensorSpec> &inputs() const;
+  const std::vector<TensorSpec> &outputs() const;
+
+  // Runs once; inputs must match the compiled shapes and types exactly.
+  llvm::Expected<std::vector<Tensor>> run(const std::vector<Tensor> &inputs);
+
+private:
+  struct State;
+  explicit CompiledModel(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+// Runs a model over inputs whose first axis is the sample axis, in batches
+// of `batchSize` (the last batch may be smaller and is compiled for its own
+// size), concatenating outputs along the first axis. `progress` is told how
+// many samples are done after each batch.
+llvm::Expected<std::vector<Tensor>>
+runBatched(const std::string &onnxPath, const std::vector<Tensor> &inputs, int64_t batchSize,
+           const std::function<void(int64_t done, int64_t total)> &progress = {});
+
+} // namespace graceful::compiler

@@ -1,0 +1,338 @@
+#include "graceful/compiler/Jit.h"
+
+#include "graceful/compiler/Importer.h"
+#include "graceful/compiler/OnnxTypes.h"
+#include "graceful/compiler/Passes.h"
+#include "graceful/support/error.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+
+#include <llvm/Support/TargetSelect.h>
+#include <onnx/onnx_pb.h>
+
+#include <cstring>
+#include <mutex>
+
+namespace graceful::compiler {
+
+using namespace mlir;
+
+namespace {
+
+// Bufferize, free what is allocated, lower to loops and then to LLVM.
+constexpr const char *kLoweringPipeline =
+    "graceful-lower-onnx, graceful-outputs-to-arguments, canonicalize, cse,"
+    "func.func(linalg-fuse-elementwise-ops),"
+    "one-shot-bufferize{bufferize-function-boundaries "
+    "function-boundary-type-conversion=identity-layout-map},"
+    "buffer-deallocation-pipeline,"
+    "func.func(convert-linalg-to-loops), convert-scf-to-cf, expand-strided-metadata,"
+    "lower-affine, finalize-memref-to-llvm, convert-math-to-llvm, convert-math-to-libm,"
+    "convert-arith-to-llvm, convert-index-to-llvm, convert-func-to-llvm, convert-cf-to-llvm,"
+    "reconcile-unrealized-casts";
+
+void initializeOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    registerAllPasses();
+    registerGracefulPasses();
+  });
+}
+
+DialectRegistry &jitRegistry() {
+  static DialectRegistry registry = [] {
+    DialectRegistry r;
+    registerAllDialects(r);
+    registerAllExtensions(r);
+    registerCompilerDialects(r);
+    registerBuiltinDialectTranslation(r);
+    registerLLVMDialectTranslation(r);
+    return r;
+  }();
+  return registry;
+}
+
+std::optional<DType> dtypeOf(int32_t onnxType) {
+  switch (onnxType) {
+  case onnx::TensorProto::FLOAT:
+  case onnx::TensorProto::DOUBLE:
+  case onnx::TensorProto::INT64:
+  case onnx::TensorProto::INT32:
+  case onnx::TensorProto::INT16:
+  case onnx::TensorProto::INT8:
+  case onnx::TensorProto::UINT8:
+  case onnx::TensorProto::BOOL:
+    return static_cast<DType>(onnxType);
+  default:
+    return std::nullopt;
+  }
+}
+
+llvm::Expected<TensorSpec> specOf(const onnx::ValueInfoProto &value, const std::string &where) {
+  const auto &tensor = value.type().tensor_type();
+  auto dtype = dtypeOf(tensor.elem_type());
+  if (!value.type().has_tensor_type() || !dtype)
+    return makeError(ErrorKind::BadInput, where + " '" + value.name() + "' has element type " +
+                                              onnxElementTypeName(tensor.elem_type()) +
+                                              ", which the compiler does not run");
+  TensorSpec spec{value.name(), *dtype, {}};
+  for (const auto &dim : tensor.shape().dim())
+    spec.shape.push_back(dim.has_dim_value() ? dim.dim_value() : -1);
+  return spec;
+}
+
+llvm::Expected<ModelSignature> signatureOf(const onnx::ModelProto &model,
+                                           const std::string &source) {
+  std::set<std::string> initializers;
+  for (const auto &tensor : model.graph().initializer())
+    initializers.insert(tensor.name());
+  ModelSignature signature;
+  for (const auto &value : model.graph().input()) {
+    if (initializers.contains(value.name()))
+      continue;
+    auto spec = specOf(value, source + ": graph input");
+    if (!spec)
+      return spec.takeError();
+    signature.inputs.push_back(*spec);
+  }
+  for (const auto &value : model.graph().output()) {
+    auto spec = specOf(value, source + ": graph output");
+    if (!spec)
+      return spec.takeError();
+    signature.outputs.push_back(*spec);
+  }
+  return signature;
+}
+
+// Sets the graph inputs to the shapes being run and forgets every derived
+// shape, so ONNX shape inference makes the whole graph static.
+llvm::Error specialize(onnx::ModelProto &model, const std::vector<TensorSpec> &inputs,
+                       const std::vector<std::vector<int64_t>> &shapes,
+                       const std::string &source) {
+  if (shapes.size() != inputs.size())
+    return makeError(ErrorKind::BadInput, source + ": the model has " +
+                                              std::to_string(inputs.size()) + " inputs, " +
+                                              std::to_string(shapes.size()) + " were given");
+  auto *graph = model.mutable_graph();
+  for (auto &value : *graph->mutable_input()) {
+    auto it = std::find_if(inputs.begin(), inputs.end(),
+                           [&](const TensorSpec &spec) { return spec.name == value.name(); });
+    if (it == inputs.end())
+      continue;
+    const std::vector<int64_t> &shape = shapes[static_cast<size_t>(it - inputs.begin())];
+    if (shape.size() != it->shape.size())
+      return makeError(ErrorKind::BadInput,
+                       source + ": input '" + it->name + "' has rank " +
+                           std::to_string(it->shape.size()) + ", got an array of rank " +
+                           std::to_string(shape.size()));
+    auto *dims = value.mutable_type()->mutable_tensor_type()->mutable_shape();
+    for (size_t d = 0; d < shape.size(); ++d) {
+      if (it->shape[d] >= 0 && it->shape[d] != shape[d])
+        return makeError(ErrorKind::BadInput, source + ": input '" + it->name + "' dim " +
+                                                  std::to_string(d) + " must be " +
+                                                  std::to_string(it->shape[d]) + ", got " +
+                                                  std::to_string(shape[d]));
+      dims->mutable_dim(static_cast<int>(d))->set_dim_value(shape[d]);
+    }
+  }
+  graph->clear_value_info();
+  for (auto &value : *graph->mutable_output())
+    for (auto &dim : *value.mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim())
+      dim.Clear();
+  return llvm::Error::success();
+}
+
+// A memref descriptor as the C interface lays it out: allocated and
+// aligned pointers, offset, sizes, strides.
+std::vector<int64_t> descriptorFor(void *data, const std::vector<int64_t> &shape) {
+  std::vector<int64_t> descriptor{reinterpret_cast<int64_t>(data),
+                                  reinterpret_cast<int64_t>(data), 0};
+  descriptor.insert(descriptor.end(), shape.begin(), shape.end());
+  int64_t stride = 1;
+  std::vector<int64_t> strides(shape.size());
+  for (size_t d = shape.size(); d-- > 0;) {
+    strides[d] = stride;
+    stride *= shape[d];
+  }
+  descriptor.insert(descriptor.end(), strides.begin(), strides.end());
+  return descriptor;
+}
+
+} // namespace
+
+struct CompiledModel::State {
+  std::unique_ptr<ExecutionEngine> engine;
+  std::vector<TensorSpec> inputs, outputs;
+};
+
+CompiledModel::CompiledModel(std::unique_ptr<State> state) : state_(std::move(state)) {}
+CompiledModel::~CompiledModel() = default;
+const std::vector<TensorSpec> &CompiledModel::inputs() const { return state_->inputs; }
+const std::vector<TensorSpec> &CompiledModel::outputs() const { return state_->outputs; }
+
+llvm::Expected<ModelSignature> readSignature(const std::string &onnxPath) {
+  onnx::ModelProto model;
+  if (llvm::Error error = readOnnxModel(onnxPath, model))
+    return error;
+  return signatureOf(model, onnxPath);
+}
+
+llvm::Expected<std::unique_ptr<CompiledModel>>
+CompiledModel::compile(const std::string &onnxPath,
+                       const std::vector<std::vector<int64_t>> &inputShapes) {
+  initializeOnce();
+  onnx::ModelProto model;
+  if (llvm::Error error = readOnnxModel(onnxPath, model))
+    return error;
+  auto signature = signatureOf(model, onnxPath);
+  if (!signature)
+    return signature.takeError();
+  if (llvm::Error error = specialize(model, signature->inputs, inputShapes, onnxPath))
+    return error;
+
+  auto state = std::make_unique<State>();
+  MLIRContext context(jitRegistry());
+  std::string diagnostic;
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
+    if (d.getSeverity() == DiagnosticSeverity::Error && diagnostic.empty())
+      diagnostic = d.str();
+    return success();
+  });
+  auto module = importOnnxModel(std::move(model), onnxPath, context);
+  if (!module)
+    return module.takeError();
+  for (BlockArgument argument : (*module)->lookupSymbol<func::FuncOp>("main").getArguments()) {
+    auto type = cast<RankedTensorType>(argument.getType());
+    std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
+    state->inputs.push_back(signature->inputs[argument.getArgNumber()]);
+    state->inputs.back().shape = shape;
+  }
+  auto function = (*module)->lookupSymbol<func::FuncOp>("main");
+  for (auto [index, type] : llvm::enumerate(function.getResultTypes())) {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    if (!tensor || !tensor.hasStaticShape())
+      return makeError(ErrorKind::BadInput, onnxPath + ": output '" +
+                                                signature->outputs[index].name +
+                                                "' has no static shape after shape inference");
+    state->outputs.push_back(signature->outputs[index]);
+    state->outputs.back().shape.assign(tensor.getShape().begin(), tensor.getShape().end());
+  }
+
+  PassManager manager(&context);
+  if (failed(parsePassPipeline(kLoweringPipeline, manager)))
+    return makeError(ErrorKind::BadInput, "internal: the lowering pipeline does not parse");
+  if (failed(manager.run(**module)))
+    return makeError(ErrorKind::BadInput,
+                     onnxPath + ": " + (diagnostic.empty() ? "lowering failed" : diagnostic));
+
+  ExecutionEngineOptions options;
+  options.transformer = makeOptimizingTransformer(3, 0, nullptr);
+  auto engine = ExecutionEngine::create(**module, options);
+  if (!engine)
+    return makeError(ErrorKind::BadInput,
+                     onnxPath + ": JIT compilation failed: " + llvm::toString(engine.takeError()));
+  state->engine = std::move(*engine);
+  return std::unique_ptr<CompiledModel>(new CompiledModel(std::move(state)));
+}
+
+llvm::Expected<std::vector<Tensor>> CompiledModel::run(const std::vector<Tensor> &inputs) {
+  if (inputs.size() != state_->inputs.size())
+    return makeError(ErrorKind::BadInput, "the model takes " +
+                                              std::to_string(state_->inputs.size()) +
+                                              " inputs, got " + std::to_string(inputs.size()));
+  std::vector<std::vector<int64_t>> descriptors;
+  std::vector<Tensor> outputs;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const TensorSpec &spec = state_->inputs[i];
+    if (inputs[i].dtype != spec.dtype || inputs[i].shape != spec.shape) {
+      Tensor expected{spec.dtype, spec.shape, {}};
+      return makeError(ErrorKind::BadInput, "input '" + spec.name + "' must be " +
+                                                expected.describe() + ", got " +
+                                                inputs[i].describe());
+    }
+    descriptors.push_back(
+        descriptorFor(const_cast<char *>(inputs[i].bytes.data()), inputs[i].shape));
+  }
+  for (const TensorSpec &spec : state_->outputs) {
+    outputs.push_back(makeTensor(spec.dtype, spec.shape));
+    descriptors.push_back(descriptorFor(outputs.back().bytes.data(), spec.shape));
+  }
+  std::vector<void *> pointers, arguments;
+  for (auto &descriptor : descriptors)
+    pointers.push_back(descriptor.data());
+  for (void *&pointer : pointers)
+    arguments.push_back(&pointer);
+  if (llvm::Error error = state_->engine->invokePacked("_mlir_ciface_main", arguments))
+    return makeError(ErrorKind::BadInput, "running the model failed: " +
+                                              llvm::toString(std::move(error)));
+  return outputs;
+}
+
+llvm::Expected<std::vector<Tensor>>
+runBatched(const std::string &onnxPath, const std::vector<Tensor> &inputs, int64_t batchSize,
+           const std::function<void(int64_t, int64_t)> &progress) {
+  if (inputs.empty() || inputs[0].shape.empty())
+    return makeError(ErrorKind::BadInput, "runBatched needs inputs with a sample axis");
+  int64_t total = inputs[0].shape[0];
+  for (const Tensor &tensor : inputs)
+    if (tensor.shape.empty() || tensor.shape[0] != total)
+      return makeError(ErrorKind::BadInput, "every input must have " + std::to_string(total) +
+                                                " samples along its first axis, got " +
+                                                tensor.describe());
+  std::map<int64_t, std::unique_ptr<CompiledModel>> compiled;
+  std::vector<Tensor> outputs;
+  for (int64_t start = 0; start < total; start += batchSize) {
+    int64_t count = std::min(batchSize, total - start);
+    std::vector<Tensor> batch;
+    std::vector<std::vector<int64_t>> shapes;
+    for (const Tensor &tensor : inputs) {
+      std::vector<int64_t> shape = tensor.shape;
+      shape[0] = count;
+      Tensor slice = makeTensor(tensor.dtype, shape);
+      size_t rowBytes = slice.bytes.size() / static_cast<size_t>(count);
+      std::memcpy(slice.bytes.data(), tensor.bytes.data() + static_cast<size_t>(start) * rowBytes,
+                  slice.bytes.size());
+      shapes.push_back(shape);
+      batch.push_back(std::move(slice));
+    }
+    auto &model = compiled[count];
+    if (!model) {
+      auto fresh = CompiledModel::compile(onnxPath, shapes);
+      if (!fresh)
+        return fresh.takeError();
+      model = std::move(*fresh);
+    }
+    auto results = model->run(batch);
+    if (!results)
+      return results.takeError();
+    if (outputs.empty())
+      for (const Tensor &result : *results) {
+        std::vector<int64_t> shape = result.shape;
+        shape[0] = total;
+        outputs.push_back(makeTensor(result.dtype, shape));
+      }
+    for (size_t o = 0; o < results->size(); ++o) {
+      size_t rowBytes = outputs[o].bytes.size() / static_cast<size_t>(total);
+      std::memcpy(outputs[o].bytes.data() + static_cast<size_t>(start) * rowBytes,
+                  (*results)[o].bytes.data(), (*results)[o].bytes.size());
+    }
+    if (progress)
+      progress(start + count, total);
+  }
+  return outputs;
+}
+
+} // namespace graceful::compiler

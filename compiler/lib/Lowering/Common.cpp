@@ -1,0 +1,292 @@
+#include "Lowering.h"
+
+#include "graceful/compiler/OnnxTypes.h"
+
+#include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+
+#include <cstring>
+
+namespace graceful::compiler::lowering {
+
+using namespace mlir;
+
+namespace {
+llvm::StringMap<LowerFn> &table() {
+  static llvm::StringMap<LowerFn> lowerings;
+  return lowerings;
+}
+} // namespace
+
+void registerLowering(llvm::StringRef opType, LowerFn lower) {
+  table()[opType] = std::move(lower);
+}
+
+const LowerFn *findLowering(llvm::StringRef opType) {
+  auto it = table().find(opType);
+  return it == table().end() ? nullptr : &it->second;
+}
+
+RankedTensorType resultType(ir::NodeOp node, unsigned index) {
+  return dyn_cast<RankedTensorType>(node.getResult(index).getType());
+}
+
+bool hasInput(ir::NodeOp node, unsigned index) {
+  return index < node.getInputs().size() && !isa<NoneType>(node.getInputs()[index].getType());
+}
+
+Value input(ir::NodeOp node, unsigned index) {
+  return hasInput(node, index) ? node.getInputs()[index] : Value();
+}
+
+LogicalResult unsupported(ir::NodeOp node, const llvm::Twine &what) {
+  std::string name = node.nodeName();
+  return node.emitError() << "node " << (name.empty() ? std::string("(unnamed)") : "'" + name + "'")
+                          << " (" << node.getOpType() << "): " << what;
+}
+
+Value emptyTensor(OpBuilder &builder, Location loc, RankedTensorType type) {
+  return builder.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
+}
+
+Value filledTensor(OpBuilder &builder, Location loc, RankedTensorType type, Value scalar) {
+  return builder.create<linalg::FillOp>(loc, scalar, emptyTensor(builder, loc, type)).getResult(0);
+}
+
+Value scalarConstant(OpBuilder &builder, Location loc, Type type, double value) {
+  if (auto floatType = dyn_cast<FloatType>(type))
+    return builder.create<arith::ConstantOp>(loc, builder.getFloatAttr(floatType, value));
+  return builder.create<arith::ConstantOp>(
+      loc, builder.getIntegerAttr(type, static_cast<int64_t>(value)));
+}
+
+namespace {
+std::optional<std::string> constantBytes(Value value, Type &elementType) {
+  auto constant = value ? value.getDefiningOp<arith::ConstantOp>() : arith::ConstantOp();
+  if (!constant)
+    return std::nullopt;
+  auto elements = dyn_cast<ElementsAttr>(constant.getValue());
+  if (!elements)
+    return std::nullopt;
+  elementType = elements.getElementType();
+  return rawElementBytes(elements);
+}
+
+template <typename T> T load(const char *data) {
+  T value;
+  std::memcpy(&value, data, sizeof(T));
+  return value;
+}
+} // namespace
+
+std::optional<SmallVector<int64_t>> constantInts(Value value) {
+  Type element;
+  auto bytes = constantBytes(value, element);
+  if (!bytes || !element.isInteger() || element.getIntOrFloatBitWidth() < 8)
+    return std::nullopt;
+  size_t width = element.getIntOrFloatBitWidth() / 8;
+  SmallVector<int64_t> ints;
+  for (size_t at = 0; at + width <= bytes->size(); at += width)
+    ints.push_back(width == 8 ? load<int64_t>(bytes->data() + at)
+                              : static_cast<int64_t>(load<int32_t>(bytes->data() + at)));
+  return ints;
+}
+
+std::optional<SmallVector<double>> constantFloats(Value value) {
+  Type element;
+  auto bytes = constantBytes(value, element);
+  if (!bytes || !(element.isF32() || element.isF64()))
+    return std::nullopt;
+  size_t width = element.isF32() ? 4 : 8;
+  SmallVector<double> floats;
+  for (size_t at = 0; at + width <= bytes->size(); at += width)
+    floats.push_back(width == 4 ? load<float>(bytes->data() + at)
+                                : load<double>(bytes->data() + at));
+  return floats;
+}
+
+AffineMap broadcastMap(MLIRContext *context, ArrayRef<int64_t> outputShape,
+                       ArrayRef<int64_t> inputShape) {
+  size_t offset = outputShape.size() - inputShape.size();
+  SmallVector<AffineExpr> exprs;
+  for (size_t i = 0; i < inputShape.size(); ++i) {
+    bool stretched = inputShape[i] == 1 && outputShape[offset + i] != 1;
+    exprs.push_back(stretched ? getAffineConstantExpr(0, context)
+                              : getAffineDimExpr(static_cast<unsigned>(offset + i), context));
+  }
+  return AffineMap::get(static_cast<unsigned>(outputShape.size()), 0, exprs, context);
+}
+
+Value broadcastElementwise(OpBuilder &builder, Location loc, RankedTensorType resultType,
+                           ValueRange inputs, const ScalarBody &body) {
+  MLIRContext *context = builder.getContext();
+  SmallVector<AffineMap> maps;
+  for (Value in : inputs)
+    maps.push_back(
+        broadcastMap(context, resultType.getShape(), cast<ShapedType>(in.getType()).getShape()));
+  maps.push_back(builder.getMultiDimIdentityMap(static_cast<unsigned>(resultType.getRank())));
+  SmallVector<utils::IteratorType> iterators(resultType.getRank(), utils::IteratorType::parallel);
+  auto generic = builder.create<linalg::GenericOp>(
+      loc, TypeRange{resultType}, inputs, ValueRange{emptyTensor(builder, loc, resultType)}, maps,
+      iterators, [&](OpBuilder &b, Location l, ValueRange args) {
+        b.create<linalg::YieldOp>(l, body(b, l, args.drop_back()));
+      });
+  return generic.getResult(0);
+}
+
+Value add(OpBuilder &b, Location loc, Value x, Value y) {
+  return isa<FloatType>(x.getType()) ? b.create<arith::AddFOp>(loc, x, y).getResult()
+                                     : b.create<arith::AddIOp>(loc, x, y).getResult();
+}
+Value sub(OpBuilder &b, Location loc, Value x, Value y) {
+  return isa<FloatType>(x.getType()) ? b.create<arith::SubFOp>(loc, x, y).getResult()
+                                     : b.create<arith::SubIOp>(loc, x, y).getResult();
+}
+Value mul(OpBuilder &b, Location loc, Value x, Value y) {
+  return isa<FloatType>(x.getType()) ? b.create<arith::MulFOp>(loc, x, y).getResult()
+                                     : b.create<arith::MulIOp>(loc, x, y).getResult();
+}
+// ONNX Max/Min propagate NaN, like arith.maximumf/minimumf.
+Value maximum(OpBuilder &b, Location loc, Value x, Value y) {
+  return isa<FloatType>(x.getType()) ? b.create<arith::MaximumFOp>(loc, x, y).getResult()
+                                     : b.create<arith::MaxSIOp>(loc, x, y).getResult();
+}
+Value minimum(OpBuilder &b, Location loc, Value x, Value y) {
+  return isa<FloatType>(x.getType()) ? b.create<arith::MinimumFOp>(loc, x, y).getResult()
+                                     : b.create<arith::MinSIOp>(loc, x, y).getResult();
+}
+
+Value convertScalar(OpBuilder &b, Location loc, Value x, Type to) {
+  Type from = x.getType();
+  if (from == to)
+    return x;
+  bool fromFloat = isa<FloatType>(from), toFloat = isa<FloatType>(to);
+  if (fromFloat && toFloat)
+    return from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth()
+               ? b.create<arith::ExtFOp>(loc, to, x).getResult()
+               : b.create<arith::TruncFOp>(loc, to, x).getResult();
+  if (fromFloat) {
+    if (to.isInteger(1))
+      return b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNE, x,
+                                     scalarConstant(b, loc, from, 0.0));
+    return b.create<arith::FPToSIOp>(loc, to, x);
+  }
+  if (toFloat)
+    return from.isInteger(1) ? b.create<arith::UIToFPOp>(loc, to, x).getResult()
+                             : b.create<arith::SIToFPOp>(loc, to, x).getResult();
+  if (to.isInteger(1))
+    return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, x,
+                                   scalarConstant(b, loc, from, 0));
+  unsigned fromWidth = from.getIntOrFloatBitWidth(), toWidth = to.getIntOrFloatBitWidth();
+  if (fromWidth < toWidth)
+    return from.isInteger(1) ? b.create<arith::ExtUIOp>(loc, to, x).getResult()
+                             : b.create<arith::ExtSIOp>(loc, to, x).getResult();
+  return b.create<arith::TruncIOp>(loc, to, x);
+}
+
+Value reduce(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes, bool keepDims,
+             Value init, const ScalarBody &combine) {
+  auto inputType = cast<RankedTensorType>(input.getType());
+  int64_t rank = inputType.getRank();
+  SmallVector<int64_t> reducedShape, keptShape;
+  SmallVector<AffineExpr> outputExprs;
+  SmallVector<utils::IteratorType> iterators;
+  for (int64_t d = 0; d < rank; ++d) {
+    bool reduced = llvm::is_contained(axes, d);
+    iterators.push_back(reduced ? utils::IteratorType::reduction : utils::IteratorType::parallel);
+    keptShape.push_back(reduced ? 1 : inputType.getDimSize(d));
+    if (!reduced) {
+      reducedShape.push_back(inputType.getDimSize(d));
+      outputExprs.push_back(b.getAffineDimExpr(static_cast<unsigned>(d)));
+    }
+  }
+  auto reducedType = RankedTensorType::get(reducedShape, inputType.getElementType());
+  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(static_cast<unsigned>(rank)),
+                              AffineMap::get(static_cast<unsigned>(rank), 0, outputExprs,
+                                             b.getContext())};
+  Value result =
+      b.create<linalg::GenericOp>(loc, TypeRange{reducedType}, ValueRange{input},
+                                  ValueRange{filledTensor(b, loc, reducedType, init)}, maps,
+                                  iterators,
+                                  [&](OpBuilder &nb, Location l, ValueRange args) {
+                                    nb.create<linalg::YieldOp>(
+                                        l, combine(nb, l, ValueRange{args[1], args[0]}));
+                                  })
+          .getResult(0);
+  if (!keepDims)
+    return result;
+  auto keptType = RankedTensorType::get(keptShape, inputType.getElementType());
+  SmallVector<ReassociationIndices> groups;
+  // Each kept dim takes the reduced size-1 dims before it (and trailing ones
+  // join the last group).
+  ReassociationIndices current;
+  for (int64_t d = 0; d < rank; ++d) {
+    current.push_back(d);
+    if (!llvm::is_contained(axes, d)) {
+      groups.push_back(current);
+      current.clear();
+    }
+  }
+  if (!current.empty()) {
+    if (groups.empty())
+      groups.push_back({});
+    groups.back().append(current.begin(), current.end());
+  }
+  if (reducedShape.empty())
+    groups.clear();
+  return b.create<tensor::ExpandShapeOp>(loc, keptType, result, groups);
+}
+
+Value reshape(OpBuilder &b, Location loc, Value value, ArrayRef<int64_t> shape) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (type.getShape() == shape)
+    return value;
+  Type element = type.getElementType();
+  Value flat = value;
+  int64_t count = type.getNumElements();
+  if (type.getRank() != 1) {
+    SmallVector<ReassociationIndices> all;
+    if (type.getRank() > 0) {
+      all.emplace_back();
+      for (int64_t d = 0; d < type.getRank(); ++d)
+        all.back().push_back(d);
+    }
+    auto flatType = RankedTensorType::get({count}, element);
+    flat = type.getRank() == 0
+               ? b.create<tensor::ExpandShapeOp>(loc, flatType, value, all).getResult()
+               : b.create<tensor::CollapseShapeOp>(loc, flatType, value, all).getResult();
+  }
+  if (shape.size() == 1)
+    return flat;
+  auto target = RankedTensorType::get(shape, element);
+  SmallVector<ReassociationIndices> all;
+  if (!shape.empty()) {
+    all.emplace_back();
+    for (size_t d = 0; d < shape.size(); ++d)
+      all.back().push_back(static_cast<int64_t>(d));
+  }
+  if (shape.empty())
+    return b.create<tensor::CollapseShapeOp>(loc, target, flat, all);
+  return b.create<tensor::ExpandShapeOp>(loc, target, flat, all);
+}
+
+Value pad(OpBuilder &b, Location loc, Value value, ArrayRef<int64_t> low, ArrayRef<int64_t> high,
+          Value padValue) {
+  if (llvm::all_of(low, [](int64_t p) { return p == 0; }) &&
+      llvm::all_of(high, [](int64_t p) { return p == 0; }))
+    return value;
+  auto type = cast<RankedTensorType>(value.getType());
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    shape.push_back(type.getDimSize(d) + low[d] + high[d]);
+  auto padded = RankedTensorType::get(shape, type.getElementType());
+  SmallVector<OpFoldResult> lowAttrs, highAttrs;
+  for (int64_t p : low)
+    lowAttrs.push_back(b.getIndexAttr(p));
+  for (int64_t p : high)
+    highAttrs.push_back(b.getIndexAttr(p));
+  return b.create<tensor::PadOp>(loc, padded, value, lowAttrs, highAttrs, padValue);
+}
+
+int64_t normalizeAxis(int64_t axis, int64_t rank) { return axis < 0 ? axis + rank : axis; }
+
+} // namespace graceful::compiler::lowering

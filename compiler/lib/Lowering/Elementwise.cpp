@@ -1,0 +1,308 @@
+// Elementwise ONNX ops: arithmetic with numpy broadcasting, comparisons,
+// logic, activations, Cast, Where, Clip.
+#include "Lowering.h"
+
+#include <cmath>
+
+namespace graceful::compiler::lowering {
+
+using namespace mlir;
+
+namespace {
+
+// A node whose result is body(inputs...) element by element.
+LowerFn pointwise(ScalarBody body) {
+  return [body](ir::NodeOp node, OpBuilder &b) -> FailureOr<SmallVector<Value>> {
+    RankedTensorType type = resultType(node);
+    SmallVector<Value> inputs;
+    for (unsigned i = 0; i < node.getInputs().size(); ++i)
+      if (hasInput(node, i))
+        inputs.push_back(input(node, i));
+    return SmallVector<Value>{broadcastElementwise(b, node.getLoc(), type, inputs, body)};
+  };
+}
+
+// A variadic fold (Sum, Max, Min, Mean's sum) over all inputs.
+ScalarBody fold(Value (*combine)(OpBuilder &, Location, Value, Value)) {
+  return [combine](OpBuilder &b, Location loc, ValueRange args) {
+    Value acc = args[0];
+    for (Value x : args.drop_front())
+      acc = combine(b, loc, acc, x);
+    return acc;
+  };
+}
+
+Value constantLike(OpBuilder &b, Location loc, Value like, double value) {
+  return scalarConstant(b, loc, like.getType(), value);
+}
+
+template <typename FloatOp> ScalarBody unaryFloat() {
+  return [](OpBuilder &b, Location loc, ValueRange args) -> Value {
+    return b.create<FloatOp>(loc, args[0]);
+  };
+}
+
+Value sigmoid(OpBuilder &b, Location loc, Value x) {
+  Value one = constantLike(b, loc, x, 1.0);
+  Value negExp = b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, x));
+  return b.create<arith::DivFOp>(loc, one, b.create<arith::AddFOp>(loc, one, negExp));
+}
+
+Value select(OpBuilder &b, Location loc, Value condition, Value x, Value y) {
+  return b.create<arith::SelectOp>(loc, condition, x, y);
+}
+
+Value isPositive(OpBuilder &b, Location loc, Value x) {
+  return b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, constantLike(b, loc, x, 0.0));
+}
+
+// Clamp without losing NaN: NaN compares false, so it falls through.
+Value clamp(OpBuilder &b, Location loc, Value x, Value low, Value high) {
+  if (isa<FloatType>(x.getType())) {
+    Value below = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, x, low);
+    Value above = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, high);
+    return select(b, loc, below, low, select(b, loc, above, high, x));
+  }
+  return b.create<arith::MinSIOp>(loc, b.create<arith::MaxSIOp>(loc, x, low), high);
+}
+
+LowerFn compare(arith::CmpFPredicate floatPredicate, arith::CmpIPredicate intPredicate) {
+  return [=](ir::NodeOp node, OpBuilder &b) -> FailureOr<SmallVector<Value>> {
+    return SmallVector<Value>{broadcastElementwise(
+        b, node.getLoc(), resultType(node), {input(node, 0), input(node, 1)},
+        [=](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+          if (isa<FloatType>(args[0].getType()))
+            return nb.create<arith::CmpFOp>(loc, floatPredicate, args[0], args[1]);
+          return nb.create<arith::CmpIOp>(loc, intPredicate, args[0], args[1]);
+        })};
+  };
+}
+
+// An activation with float attributes read once per node.
+using ActivationBody = std::function<Value(OpBuilder &, Location, Value, ir::NodeOp)>;
+LowerFn activation(ActivationBody body) {
+  return [body](ir::NodeOp node, OpBuilder &b) -> FailureOr<SmallVector<Value>> {
+    if (!isa<FloatType>(resultType(node).getElementType()))
+      return unsupported(node, "only floating-point inputs are supported");
+    return SmallVector<Value>{broadcastElementwise(
+        b, node.getLoc(), resultType(node), {input(node, 0)},
+        [&](OpBuilder &nb, Location loc, ValueRange args) { return body(nb, loc, args[0], node); })};
+  };
+}
+
+Value attrConstant(OpBuilder &b, Location loc, Value like, ir::NodeOp node, StringRef name,
+                   double fallback) {
+  return constantLike(b, loc, like, node.floatAttr(name, static_cast<float>(fallback)));
+}
+
+FailureOr<SmallVector<Value>> lowerClip(ir::NodeOp node, OpBuilder &b) {
+  RankedTensorType type = resultType(node);
+  Type element = type.getElementType();
+  auto bound = [&](unsigned index, const char *attr, double fallback) -> std::optional<double> {
+    if (hasInput(node, index)) {
+      if (auto floats = constantFloats(input(node, index)); floats && floats->size() == 1)
+        return (*floats)[0];
+      if (auto ints = constantInts(input(node, index)); ints && ints->size() == 1)
+        return static_cast<double>((*ints)[0]);
+      return std::nullopt;
+    }
+    return node.floatAttr(attr, static_cast<float>(fallback));
+  };
+  double lowest = isa<FloatType>(element) ? -INFINITY : static_cast<double>(INT64_MIN);
+  double highest = isa<FloatType>(element) ? INFINITY : static_cast<double>(INT64_MAX);
+  auto low = bound(1, "min", lowest), high = bound(2, "max", highest);
+  if (!low || !high)
+    return unsupported(node, "min and max must be constants");
+  return SmallVector<Value>{broadcastElementwise(
+      b, node.getLoc(), type, {input(node, 0)}, [&](OpBuilder &nb, Location loc, ValueRange args) {
+        return clamp(nb, loc, args[0], scalarConstant(nb, loc, element, *low),
+                     scalarConstant(nb, loc, element, *high));
+      })};
+}
+
+FailureOr<SmallVector<Value>> lowerDiv(ir::NodeOp node, OpBuilder &b) {
+  return pointwise([](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+    if (isa<FloatType>(args[0].getType()))
+      return nb.create<arith::DivFOp>(loc, args[0], args[1]);
+    return nb.create<arith::DivSIOp>(loc, args[0], args[1]);
+  })(node, b);
+}
+
+FailureOr<SmallVector<Value>> lowerMean(ir::NodeOp node, OpBuilder &b) {
+  double count = static_cast<double>(node.getInputs().size());
+  return pointwise([count](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+    Value sum = fold(add)(nb, loc, args);
+    return nb.create<arith::DivFOp>(loc, sum, scalarConstant(nb, loc, sum.getType(), count));
+  })(node, b);
+}
+
+FailureOr<SmallVector<Value>> lowerCast(ir::NodeOp node, OpBuilder &b) {
+  Type to = resultType(node).getElementType();
+  return pointwise([to](OpBuilder &nb, Location loc, ValueRange args) {
+    return convertScalar(nb, loc, args[0], to);
+  })(node, b);
+}
+
+FailureOr<SmallVector<Value>> lowerPow(ir::NodeOp node, OpBuilder &b) {
+  Type element = resultType(node).getElementType();
+  if (!isa<FloatType>(element))
+    return unsupported(node, "only floating-point bases are supported");
+  return pointwise([element](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+    return nb.create<math::PowFOp>(loc, args[0], convertScalar(nb, loc, args[1], element));
+  })(node, b);
+}
+
+void registerArithmetic() {
+  registerLowering("Add", pointwise(fold(add)));
+  registerLowering("Sum", pointwise(fold(add)));
+  registerLowering("Sub", pointwise(fold(sub)));
+  registerLowering("Mul", pointwise(fold(mul)));
+  registerLowering("Max", pointwise(fold(maximum)));
+  registerLowering("Min", pointwise(fold(minimum)));
+  registerLowering("Div", lowerDiv);
+  registerLowering("Mean", lowerMean);
+  registerLowering("Pow", lowerPow);
+  registerLowering("Cast", lowerCast);
+  registerLowering("Clip", lowerClip);
+  registerLowering("Where", pointwise([](OpBuilder &b, Location loc, ValueRange args) {
+                     return select(b, loc, args[0], args[1], args[2]);
+                   }));
+  registerLowering("Equal", compare(arith::CmpFPredicate::OEQ, arith::CmpIPredicate::eq));
+  registerLowering("Less", compare(arith::CmpFPredicate::OLT, arith::CmpIPredicate::slt));
+  registerLowering("LessOrEqual", compare(arith::CmpFPredicate::OLE, arith::CmpIPredicate::sle));
+  registerLowering("Greater", compare(arith::CmpFPredicate::OGT, arith::CmpIPredicate::sgt));
+  registerLowering("GreaterOrEqual",
+                   compare(arith::CmpFPredicate::OGE, arith::CmpIPredicate::sge));
+  registerLowering("And", pointwise([](OpBuilder &b, Location loc, ValueRange args) -> Value {
+                     return b.create<arith::AndIOp>(loc, args[0], args[1]);
+                   }));
+  registerLowering("Or", pointwise([](OpBuilder &b, Location loc, ValueRange args) -> Value {
+                     return b.create<arith::OrIOp>(loc, args[0], args[1]);
+                   }));
+  registerLowering("Xor", pointwise([](OpBuilder &b, Location loc, ValueRange args) -> Value {
+                     return b.create<arith::XOrIOp>(loc, args[0], args[1]);
+                   }));
+  registerLowering("Not", pointwise([](OpBuilder &b, Location loc, ValueRange args) -> Value {
+                     return b.create<arith::XOrIOp>(loc, args[0],
+                                                    scalarConstant(b, loc, args[0].getType(), 1));
+                   }));
+}
+
+void registerUnary() {
+  registerLowering("Identity", [](ir::NodeOp node, OpBuilder &) -> FailureOr<SmallVector<Value>> {
+    return SmallVector<Value>{input(node, 0)};
+  });
+  registerLowering("Neg", pointwise([](OpBuilder &b, Location loc, ValueRange args) -> Value {
+                     if (isa<FloatType>(args[0].getType()))
+                       return b.create<arith::NegFOp>(loc, args[0]);
+                     return b.create<arith::SubIOp>(loc, scalarConstant(b, loc, args[0].getType(), 0),
+                                                    args[0]);
+                   }));
+  registerLowering("Abs", pointwise([](OpBuilder &b, Location loc, ValueRange args) -> Value {
+                     if (isa<FloatType>(args[0].getType()))
+                       return b.create<math::AbsFOp>(loc, args[0]);
+                     return b.create<math::AbsIOp>(loc, args[0]);
+                   }));
+  registerLowering("Exp", pointwise(unaryFloat<math::ExpOp>()));
+  registerLowering("Log", pointwise(unaryFloat<math::LogOp>()));
+  registerLowering("Sqrt", pointwise(unaryFloat<math::SqrtOp>()));
+  registerLowering("Tanh", pointwise(unaryFloat<math::TanhOp>()));
+  registerLowering("Erf", pointwise(unaryFloat<math::ErfOp>()));
+  registerLowering("Floor", pointwise(unaryFloat<math::FloorOp>()));
+  registerLowering("Ceil", pointwise(unaryFloat<math::CeilOp>()));
+  registerLowering("Reciprocal", pointwise([](OpBuilder &b, Location loc, ValueRange args) -> Value {
+                     return b.create<arith::DivFOp>(loc, constantLike(b, loc, args[0], 1.0), args[0]);
+                   }));
+}
+
+void registerActivations() {
+  registerLowering("Relu", activation([](OpBuilder &b, Location loc, Value x, ir::NodeOp) {
+                     return select(b, loc, isPositive(b, loc, x), x, constantLike(b, loc, x, 0.0));
+                   }));
+  registerLowering("LeakyRelu", activation([](OpBuilder &b, Location loc, Value x, ir::NodeOp n) {
+                     Value alpha = attrConstant(b, loc, x, n, "alpha", 0.01);
+                     return select(b, loc, isPositive(b, loc, x), x,
+                                   b.create<arith::MulFOp>(loc, alpha, x));
+                   }));
+  registerLowering("Sigmoid", activation([](OpBuilder &b, Location loc, Value x, ir::NodeOp) {
+                     return sigmoid(b, loc, x);
+                   }));
+  registerLowering("Elu", activation([](OpBuilder &b, Location loc, Value x, ir::NodeOp n) {
+                     Value alpha = attrConstant(b, loc, x, n, "alpha", 1.0);
+                     Value negative = b.create<arith::MulFOp>(
+                         loc, alpha,
+                         b.create<arith::SubFOp>(loc, b.create<math::ExpOp>(loc, x),
+                                                 constantLike(b, loc, x, 1.0)));
+                     return select(b, loc, isPositive(b, loc, x), x, negative);
+                   }));
+  registerLowering("Selu", activation([](OpBuilder &b, Location loc, Value x, ir::NodeOp n) {
+                     Value alpha = attrConstant(b, loc, x, n, "alpha", 1.67326319217681884765625);
+                     Value gamma = attrConstant(b, loc, x, n, "gamma", 1.05070102214813232421875);
+                     Value negative = b.create<arith::MulFOp>(
+                         loc, alpha,
+                         b.create<arith::SubFOp>(loc, b.create<math::ExpOp>(loc, x),
+                                                 constantLike(b, loc, x, 1.0)));
+                     return b.create<arith::MulFOp>(
+                         loc, gamma, select(b, loc, isPositive(b, loc, x), x, negative));
+                   }));
+  registerLowering("Softplus", activation([](OpBuilder &b, Location loc, Value x, ir::NodeOp) {
+                     return b.create<math::Log1pOp>(loc, b.create<math::ExpOp>(loc, x));
+                   }));
+  registerLowering("Softsign", activation([](OpBuilder &b, Location loc, Value x, ir::NodeOp) {
+                     Value one = constantLike(b, loc, x, 1.0);
+                     return b.create<arith::DivFOp>(
+                         loc, x, b.create<arith::AddFOp>(loc, one, b.create<math::AbsFOp>(loc, x)));
+                   }));
+  registerLowering("HardSigmoid", activation([](OpBuilder &b, Location loc, Value x, ir::NodeOp n) {
+                     Value alpha = attrConstant(b, loc, x, n, "alpha", 0.2);
+                     Value beta = attrConstant(b, loc, x, n, "beta", 0.5);
+                     Value linear = b.create<arith::AddFOp>(
+                         loc, b.create<arith::MulFOp>(loc, alpha, x), beta);
+                     return clamp(b, loc, linear, constantLike(b, loc, x, 0.0),
+                                  constantLike(b, loc, x, 1.0));
+                   }));
+  registerLowering("HardSwish", activation([](OpBuilder &b, Location loc, Value x, ir::NodeOp) {
+                     Value linear = b.create<arith::AddFOp>(
+                         loc, b.create<arith::MulFOp>(loc, constantLike(b, loc, x, 1.0 / 6.0), x),
+                         constantLike(b, loc, x, 0.5));
+                     Value gate = clamp(b, loc, linear, constantLike(b, loc, x, 0.0),
+                                        constantLike(b, loc, x, 1.0));
+                     return b.create<arith::MulFOp>(loc, x, gate);
+                   }));
+  registerLowering("Gelu", activation([](OpBuilder &b, Location loc, Value x, ir::NodeOp) {
+                     Value half = constantLike(b, loc, x, 0.5);
+                     Value scaled = b.create<arith::MulFOp>(loc, x, constantLike(b, loc, x, M_SQRT1_2));
+                     Value cdf = b.create<arith::AddFOp>(loc, constantLike(b, loc, x, 1.0),
+                                                         b.create<math::ErfOp>(loc, scaled));
+                     return b.create<arith::MulFOp>(loc, b.create<arith::MulFOp>(loc, half, x), cdf);
+                   }));
+  registerLowering("ThresholdedRelu", activation([](OpBuilder &b, Location loc, Value x, ir::NodeOp n) {
+                     Value alpha = attrConstant(b, loc, x, n, "alpha", 1.0);
+                     Value above = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, alpha);
+                     return select(b, loc, above, x, constantLike(b, loc, x, 0.0));
+                   }));
+  registerLowering("PRelu", pointwise([](OpBuilder &b, Location loc, ValueRange args) {
+                     return select(b, loc, isPositive(b, loc, args[0]), args[0],
+                                   b.create<arith::MulFOp>(loc, args[1], args[0]));
+                   }));
+  registerLowering("Dropout", [](ir::NodeOp node, OpBuilder &b) -> FailureOr<SmallVector<Value>> {
+    // Inference: the identity, and an all-true mask if asked for.
+    SmallVector<Value> results{input(node, 0)};
+    if (node.getNumResults() > 1) {
+      RankedTensorType maskType = resultType(node, 1);
+      results.push_back(filledTensor(b, node.getLoc(), maskType,
+                                     scalarConstant(b, node.getLoc(), maskType.getElementType(), 1)));
+    }
+    return results;
+  });
+}
+
+} // namespace
+
+void registerElementwiseLowerings() {
+  registerArithmetic();
+  registerUnary();
+  registerActivations();
+}
+
+} // namespace graceful::compiler::lowering

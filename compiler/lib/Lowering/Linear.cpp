@@ -1,0 +1,248 @@
+// Products: MatMul, Gemm and N-dimensional grouped Conv.
+#include "Lowering.h"
+
+namespace graceful::compiler::lowering {
+
+using namespace mlir;
+
+namespace {
+
+using utils::IteratorType;
+
+// ONNX MatMul: numpy matmul with broadcast batch dims; 1-D operands are
+// promoted to matrices and the promoted dim dropped from the result.
+FailureOr<SmallVector<Value>> lowerMatMul(ir::NodeOp node, OpBuilder &b) {
+  Location loc = node.getLoc();
+  Value lhs = input(node, 0), rhs = input(node, 1);
+  auto lhsType = cast<RankedTensorType>(lhs.getType());
+  auto rhsType = cast<RankedTensorType>(rhs.getType());
+  RankedTensorType outType = resultType(node);
+  if (lhsType.getRank() == 1)
+    lhs = reshape(b, loc, lhs, {1, lhsType.getDimSize(0)});
+  if (rhsType.getRank() == 1)
+    rhs = reshape(b, loc, rhs, {rhsType.getDimSize(0), 1});
+  ArrayRef<int64_t> lhsShape = cast<RankedTensorType>(lhs.getType()).getShape();
+  ArrayRef<int64_t> rhsShape = cast<RankedTensorType>(rhs.getType()).getShape();
+  int64_t batchRank = std::max<int64_t>(lhsShape.size(), rhsShape.size()) - 2;
+  SmallVector<int64_t> batch(static_cast<size_t>(batchRank), 1);
+  auto mergeBatch = [&](ArrayRef<int64_t> shape) {
+    int64_t offset = batchRank - static_cast<int64_t>(shape.size() - 2);
+    for (size_t i = 0; i + 2 < shape.size(); ++i)
+      batch[offset + i] = std::max(batch[offset + i], shape[i]);
+  };
+  mergeBatch(lhsShape);
+  mergeBatch(rhsShape);
+  int64_t m = lhsShape[lhsShape.size() - 2], n = rhsShape.back();
+  SmallVector<int64_t> fullShape(batch);
+  fullShape.append({m, n});
+  // Iteration space: batch..., m, n, k.
+  unsigned dims = static_cast<unsigned>(batchRank + 3);
+  MLIRContext *context = b.getContext();
+  auto operandMap = [&](ArrayRef<int64_t> shape, unsigned row, unsigned column) {
+    SmallVector<AffineExpr> exprs;
+    int64_t offset = batchRank - static_cast<int64_t>(shape.size() - 2);
+    for (size_t i = 0; i + 2 < shape.size(); ++i)
+      exprs.push_back(shape[i] == 1 && batch[offset + i] != 1
+                          ? getAffineConstantExpr(0, context)
+                          : getAffineDimExpr(static_cast<unsigned>(offset + i), context));
+    exprs.push_back(getAffineDimExpr(row, context));
+    exprs.push_back(getAffineDimExpr(column, context));
+    return AffineMap::get(dims, 0, exprs, context);
+  };
+  unsigned mDim = static_cast<unsigned>(batchRank), nDim = mDim + 1, kDim = mDim + 2;
+  SmallVector<AffineExpr> outExprs;
+  for (unsigned d = 0; d < kDim; ++d)
+    outExprs.push_back(getAffineDimExpr(d, context));
+  SmallVector<AffineMap> maps{operandMap(lhsShape, mDim, kDim), operandMap(rhsShape, kDim, nDim),
+                              AffineMap::get(dims, 0, outExprs, context)};
+  SmallVector<IteratorType> iterators(kDim, IteratorType::parallel);
+  iterators.push_back(IteratorType::reduction);
+  auto fullType = RankedTensorType::get(fullShape, outType.getElementType());
+  Value zero = scalarConstant(b, loc, outType.getElementType(), 0.0);
+  Value product =
+      b.create<linalg::GenericOp>(loc, TypeRange{fullType}, ValueRange{lhs, rhs},
+                                  ValueRange{filledTensor(b, loc, fullType, zero)}, maps, iterators,
+                                  [](OpBuilder &nb, Location l, ValueRange args) {
+                                    nb.create<linalg::YieldOp>(
+                                        l, add(nb, l, args[2], mul(nb, l, args[0], args[1])));
+                                  })
+          .getResult(0);
+  return SmallVector<Value>{reshape(b, loc, product, outType.getShape())};
+}
+
+// Gemm: alpha * op(A) * op(B) + beta * C.
+FailureOr<SmallVector<Value>> lowerGemm(ir::NodeOp node, OpBuilder &b) {
+  Location loc = node.getLoc();
+  RankedTensorType outType = resultType(node);
+  Type element = outType.getElementType();
+  bool transA = node.intAttr("transA", 0) != 0, transB = node.intAttr("transB", 0) != 0;
+  MLIRContext *context = b.getContext();
+  AffineExpr m = getAffineDimExpr(0, context), n = getAffineDimExpr(1, context),
+             k = getAffineDimExpr(2, context);
+  SmallVector<AffineMap> maps{
+      AffineMap::get(3, 0, transA ? ArrayRef<AffineExpr>{k, m} : ArrayRef<AffineExpr>{m, k},
+                     context),
+      AffineMap::get(3, 0, transB ? ArrayRef<AffineExpr>{n, k} : ArrayRef<AffineExpr>{k, n},
+                     context),
+      AffineMap::get(3, 0, {m, n}, context)};
+  Value zero = scalarConstant(b, loc, element, 0.0);
+  Value product =
+      b.create<linalg::GenericOp>(
+           loc, TypeRange{outType}, ValueRange{input(node, 0), input(node, 1)},
+           ValueRange{filledTensor(b, loc, outType, zero)}, maps,
+           ArrayRef<IteratorType>{IteratorType::parallel, IteratorType::parallel,
+                                  IteratorType::reduction},
+           [](OpBuilder &nb, Location l, ValueRange args) {
+             nb.create<linalg::YieldOp>(l, add(nb, l, args[2], mul(nb, l, args[0], args[1])));
+           })
+          .getResult(0);
+  double alpha = node.floatAttr("alpha", 1.0f), beta = node.floatAttr("beta", 1.0f);
+  SmallVector<Value> operands{product};
+  if (hasInput(node, 2) && beta != 0.0)
+    operands.push_back(input(node, 2));
+  return SmallVector<Value>{broadcastElementwise(
+      b, loc, outType, operands, [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value y = alpha == 1.0 ? args[0]
+                               : mul(nb, l, args[0], scalarConstant(nb, l, element, alpha));
+        if (args.size() == 1)
+          return y;
+        Value c = beta == 1.0 ? args[1] : mul(nb, l, args[1], scalarConstant(nb, l, element, beta));
+        return add(nb, l, y, c);
+      })};
+}
+
+// Begin and end pads of each spatial dim, from `pads` or `auto_pad`.
+struct Padding {
+  SmallVector<int64_t> begin, end;
+};
+
+FailureOr<Padding> spatialPadding(ir::NodeOp node, ArrayRef<int64_t> inputSpatial,
+                                  ArrayRef<int64_t> outputSpatial, ArrayRef<int64_t> kernel,
+                                  ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations) {
+  size_t rank = inputSpatial.size();
+  Padding padding{SmallVector<int64_t>(rank, 0), SmallVector<int64_t>(rank, 0)};
+  auto autoPad = dyn_cast_or_null<StringAttr>(node.attr("auto_pad"));
+  StringRef mode = autoPad ? autoPad.getValue() : "NOTSET";
+  if (mode == "NOTSET") {
+    SmallVector<int64_t> pads = node.intsAttr("pads");
+    if (!pads.empty() && pads.size() != 2 * rank) {
+      (void)unsupported(node, "pads must have 2 entries per spatial dim");
+      return failure();
+    }
+    for (size_t i = 0; i < rank && !pads.empty(); ++i) {
+      padding.begin[i] = pads[i];
+      padding.end[i] = pads[rank + i];
+    }
+  } else if (mode == "SAME_UPPER" || mode == "SAME_LOWER") {
+    for (size_t i = 0; i < rank; ++i) {
+      int64_t needed = (outputSpatial[i] - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1;
+      int64_t total = std::max<int64_t>(0, needed - inputSpatial[i]);
+      padding.begin[i] = mode == "SAME_UPPER" ? total / 2 : total - total / 2;
+      padding.end[i] = total - padding.begin[i];
+    }
+  } else if (mode != "VALID") {
+    (void)unsupported(node, "auto_pad '" + mode + "' is not supported");
+    return failure();
+  }
+  return padding;
+}
+
+SmallVector<int64_t> intsOr(ir::NodeOp node, StringRef name, size_t rank, int64_t fallback) {
+  SmallVector<int64_t> values = node.intsAttr(name);
+  if (values.empty())
+    values.assign(rank, fallback);
+  return values;
+}
+
+// Conv over any number of spatial dims, with groups, strides, dilations and
+// pads: out[n, g, m, o...] = sum_{c, k...} x[n, g, c, o*s + k*d] * w[g, m, c, k...].
+FailureOr<SmallVector<Value>> lowerConv(ir::NodeOp node, OpBuilder &b) {
+  Location loc = node.getLoc();
+  Value x = input(node, 0), w = input(node, 1);
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto wType = cast<RankedTensorType>(w.getType());
+  RankedTensorType outType = resultType(node);
+  Type element = outType.getElementType();
+  if (!isa<FloatType>(element))
+    return unsupported(node, "only floating-point convolutions are supported");
+  size_t spatial = static_cast<size_t>(xType.getRank() - 2);
+  int64_t groups = node.intAttr("group", 1);
+  SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
+  SmallVector<int64_t> strides = intsOr(node, "strides", spatial, 1);
+  SmallVector<int64_t> dilations = intsOr(node, "dilations", spatial, 1);
+  auto padding = spatialPadding(node, xType.getShape().drop_front(2),
+                                outType.getShape().drop_front(2), kernel, strides, dilations);
+  if (failed(padding))
+    return failure();
+  SmallVector<int64_t> low{0, 0}, high{0, 0};
+  low.append(padding->begin);
+  high.append(padding->end);
+  Value padded = pad(b, loc, x, low, high, scalarConstant(b, loc, element, 0.0));
+  auto paddedShape = cast<RankedTensorType>(padded.getType()).getShape();
+
+  int64_t batch = xType.getDimSize(0), channels = xType.getDimSize(1);
+  int64_t filters = wType.getDimSize(0);
+  int64_t channelsPerGroup = channels / groups, filtersPerGroup = filters / groups;
+  SmallVector<int64_t> groupedX{batch, groups, channelsPerGroup};
+  groupedX.append(paddedShape.begin() + 2, paddedShape.end());
+  SmallVector<int64_t> groupedW{groups, filtersPerGroup, channelsPerGroup};
+  groupedW.append(kernel);
+  SmallVector<int64_t> groupedOut{batch, groups, filtersPerGroup};
+  groupedOut.append(outType.getShape().begin() + 2, outType.getShape().end());
+
+  // Iteration dims: n, g, m, o_0.., c, k_0..
+  MLIRContext *context = b.getContext();
+  unsigned dims = static_cast<unsigned>(4 + 2 * spatial);
+  auto dim = [&](size_t i) { return getAffineDimExpr(static_cast<unsigned>(i), context); };
+  size_t firstOut = 3, channel = 3 + spatial, firstKernel = 4 + spatial;
+  SmallVector<AffineExpr> xExprs{dim(0), dim(1), dim(channel)};
+  SmallVector<AffineExpr> wExprs{dim(1), dim(2), dim(channel)};
+  SmallVector<AffineExpr> outExprs{dim(0), dim(1), dim(2)};
+  for (size_t i = 0; i < spatial; ++i) {
+    xExprs.push_back(dim(firstOut + i) * strides[i] + dim(firstKernel + i) * dilations[i]);
+    wExprs.push_back(dim(firstKernel + i));
+    outExprs.push_back(dim(firstOut + i));
+  }
+  SmallVector<AffineMap> maps{AffineMap::get(dims, 0, xExprs, context),
+                              AffineMap::get(dims, 0, wExprs, context),
+                              AffineMap::get(dims, 0, outExprs, context)};
+  SmallVector<IteratorType> iterators(3 + spatial, IteratorType::parallel);
+  iterators.append(1 + spatial, IteratorType::reduction);
+
+  auto groupedOutType = RankedTensorType::get(groupedOut, element);
+  Value init = filledTensor(b, loc, groupedOutType, scalarConstant(b, loc, element, 0.0));
+  if (hasInput(node, 2)) {
+    // Start the sums from the bias: out[n, g, m, ...] = bias[g * M/g + m].
+    Value bias = reshape(b, loc, input(node, 2), {groups, filtersPerGroup});
+    SmallVector<AffineMap> biasMaps{
+        AffineMap::get(static_cast<unsigned>(groupedOut.size()), 0, {dim(1), dim(2)}, context),
+        b.getMultiDimIdentityMap(static_cast<unsigned>(groupedOut.size()))};
+    init = b.create<linalg::GenericOp>(
+                loc, TypeRange{groupedOutType}, ValueRange{bias}, ValueRange{init}, biasMaps,
+                SmallVector<IteratorType>(groupedOut.size(), IteratorType::parallel),
+                [](OpBuilder &nb, Location l, ValueRange args) {
+                  nb.create<linalg::YieldOp>(l, args[0]);
+                })
+               .getResult(0);
+  }
+  Value sums = b.create<linalg::GenericOp>(
+                    loc, TypeRange{groupedOutType},
+                    ValueRange{reshape(b, loc, padded, groupedX), reshape(b, loc, w, groupedW)},
+                    ValueRange{init}, maps, iterators,
+                    [](OpBuilder &nb, Location l, ValueRange args) {
+                      nb.create<linalg::YieldOp>(
+                          l, add(nb, l, args[2], mul(nb, l, args[0], args[1])));
+                    })
+                   .getResult(0);
+  return SmallVector<Value>{reshape(b, loc, sums, outType.getShape())};
+}
+
+} // namespace
+
+void registerLinearLowerings() {
+  registerLowering("MatMul", lowerMatMul);
+  registerLowering("Gemm", lowerGemm);
+  registerLowering("Conv", lowerConv);
+}
+
+} // namespace graceful::compiler::lowering

@@ -1,0 +1,97 @@
+#include "Lowering.h"
+
+#include "graceful/compiler/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+#include <mutex>
+
+namespace graceful::compiler {
+
+#define GEN_PASS_DEF_GRACEFULLOWERONNX
+#include "graceful/compiler/Passes.h.inc"
+
+namespace {
+
+using namespace mlir;
+
+void registerAllLowerings() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    lowering::registerElementwiseLowerings();
+    lowering::registerLinearLowerings();
+    lowering::registerWindowLowerings();
+    lowering::registerShapeLowerings();
+  });
+}
+
+// Types the generated code handles: static shapes of signless integers,
+// booleans and floats.
+LogicalResult checkType(ir::NodeOp node, Type type) {
+  if (isa<NoneType>(type))
+    return success();
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || !tensor.hasStaticShape())
+    return lowering::unsupported(node, "a value has no static shape when compiling");
+  Type element = tensor.getElementType();
+  if (element.isUnsignedInteger() || element.isF16() || element.isBF16())
+    return lowering::unsupported(node, "element type is not supported by the compiler");
+  return success();
+}
+
+LogicalResult lowerNode(ir::NodeOp node) {
+  if (!node.getDomain().empty() && node.getDomain() != "ai.onnx")
+    return lowering::unsupported(node, "domain '" + node.getDomain() + "' is not supported");
+  const lowering::LowerFn *lower = lowering::findLowering(node.getOpType());
+  if (lower == nullptr)
+    return lowering::unsupported(node, "op type is not supported by the compiler");
+  for (Type type : node->getOperandTypes())
+    if (failed(checkType(node, type)))
+      return failure();
+  for (Type type : node->getResultTypes())
+    if (failed(checkType(node, type)))
+      return failure();
+  OpBuilder builder(node);
+  FailureOr<SmallVector<Value>> results = (*lower)(node, builder);
+  if (failed(results))
+    return failure();
+  if (results->size() != node.getNumResults())
+    return lowering::unsupported(node, "produces " + Twine(results->size()) + " of " +
+                                           Twine(node.getNumResults()) + " outputs");
+  for (auto [result, replacement] : llvm::zip(node.getResults(), *results)) {
+    if (result.getType() != replacement.getType())
+      return node.emitError() << "internal: lowering produced " << replacement.getType()
+                              << " for " << result.getType();
+    result.replaceAllUsesWith(replacement);
+  }
+  node.erase();
+  return success();
+}
+
+struct LowerOnnxPass : impl::GracefulLowerOnnxBase<LowerOnnxPass> {
+  void runOnOperation() override {
+    registerAllLowerings();
+    ModuleOp module = getOperation();
+    for (auto constant : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
+      for (Operation &op : llvm::make_early_inc_range(constant.getBody().getOps()))
+        if (auto onnxConstant = dyn_cast<ir::ConstantOp>(op)) {
+          OpBuilder builder(onnxConstant);
+          auto replacement = builder.create<arith::ConstantOp>(
+              onnxConstant.getLoc(), cast<TypedAttr>(onnxConstant.getValue()));
+          onnxConstant.replaceAllUsesWith(replacement.getResult());
+          onnxConstant.erase();
+        }
+    SmallVector<ir::NodeOp> nodes;
+    module.walk([&](ir::NodeOp node) { nodes.push_back(node); });
+    for (ir::NodeOp node : nodes)
+      if (failed(lowerNode(node)))
+        return signalPassFailure();
+    module.walk([](ir::NoneOp none) {
+      if (none->use_empty())
+        none.erase();
+    });
+  }
+};
+
+} // namespace
+} // namespace graceful::compiler

@@ -1,0 +1,88 @@
+// Internal: the ONNX -> linalg/tensor/arith/math lowering, one function per
+// ONNX op type, registered in a table keyed by op type (as torch-mlir keys
+// its ONNX patterns). Every tensor is statically shaped by the time this
+// runs: inputs are specialised to the shapes being run before import.
+#pragma once
+
+#include "graceful/compiler/OnnxDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+
+#include <functional>
+#include <optional>
+
+namespace graceful::compiler::lowering {
+
+using mlir::FailureOr;
+using mlir::OpBuilder;
+using mlir::RankedTensorType;
+using mlir::SmallVector;
+using mlir::Value;
+
+// Lowers one node; on failure it has emitted an error on the node saying
+// what is unsupported.
+using LowerFn = std::function<FailureOr<SmallVector<Value>>(ir::NodeOp, OpBuilder &)>;
+
+void registerLowering(llvm::StringRef opType, LowerFn lower);
+const LowerFn *findLowering(llvm::StringRef opType);
+
+void registerElementwiseLowerings();
+void registerLinearLowerings();
+void registerWindowLowerings();
+void registerShapeLowerings();
+
+// ---- helpers shared by the lowerings ---------------------------------------
+
+RankedTensorType resultType(ir::NodeOp node, unsigned index = 0);
+Value input(ir::NodeOp node, unsigned index);
+bool hasInput(ir::NodeOp node, unsigned index);
+
+// An error on the node: "node 'name' (Op): what".
+mlir::LogicalResult unsupported(ir::NodeOp node, const llvm::Twine &what);
+
+Value emptyTensor(OpBuilder &builder, mlir::Location loc, RankedTensorType type);
+Value filledTensor(OpBuilder &builder, mlir::Location loc, RankedTensorType type, Value scalar);
+Value scalarConstant(OpBuilder &builder, mlir::Location loc, mlir::Type type, double value);
+
+// Element i of an int constant tensor (onnx.constant or arith.constant).
+std::optional<SmallVector<int64_t>> constantInts(Value value);
+std::optional<SmallVector<double>> constantFloats(Value value);
+
+// A map from the output's iteration space to an input of rank `rank`
+// broadcast numpy-style (right-aligned; size-1 dims read index 0).
+mlir::AffineMap broadcastMap(mlir::MLIRContext *context, llvm::ArrayRef<int64_t> outputShape,
+                             llvm::ArrayRef<int64_t> inputShape);
+
+// out[i...] = body(in0[bcast(i)], in1[bcast(i)], ...), numpy broadcasting.
+using ScalarBody = std::function<Value(OpBuilder &, mlir::Location, mlir::ValueRange)>;
+Value broadcastElementwise(OpBuilder &builder, mlir::Location loc, RankedTensorType resultType,
+                           mlir::ValueRange inputs, const ScalarBody &body);
+
+// Arithmetic that picks the float or integer op from the type.
+Value add(OpBuilder &b, mlir::Location loc, Value x, Value y);
+Value sub(OpBuilder &b, mlir::Location loc, Value x, Value y);
+Value mul(OpBuilder &b, mlir::Location loc, Value x, Value y);
+Value maximum(OpBuilder &b, mlir::Location loc, Value x, Value y);
+Value minimum(OpBuilder &b, mlir::Location loc, Value x, Value y);
+Value convertScalar(OpBuilder &b, mlir::Location loc, Value x, mlir::Type to);
+
+// A reduction over `axes` (sorted, non-negative) keeping them as size 1 if
+// keepDims. combine(acc, x) folds; init is the identity.
+Value reduce(OpBuilder &b, mlir::Location loc, Value input, llvm::ArrayRef<int64_t> axes,
+             bool keepDims, Value init, const ScalarBody &combine);
+
+// Any static reshape (collapse to 1-D, expand to the target).
+Value reshape(OpBuilder &b, mlir::Location loc, Value value, llvm::ArrayRef<int64_t> shape);
+
+// Pads with `padValue`: low[i] before and high[i] after dim i.
+Value pad(OpBuilder &b, mlir::Location loc, Value value, llvm::ArrayRef<int64_t> low,
+          llvm::ArrayRef<int64_t> high, Value padValue);
+
+// Normalises a possibly negative axis against `rank`.
+int64_t normalizeAxis(int64_t axis, int64_t rank);
+
+} // namespace graceful::compiler::lowering

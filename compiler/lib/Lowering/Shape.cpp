@@ -1,0 +1,316 @@
+// Data movement: reshapes, transposes, slicing, gathering, padding, tiling
+// and constants. Shapes are static here, so result types say what to build.
+#include "Lowering.h"
+
+#include "graceful/compiler/OnnxTypes.h"
+
+namespace graceful::compiler::lowering {
+
+using namespace mlir;
+
+namespace {
+
+using utils::IteratorType;
+
+// out[i...] = in[map(i...)] for an affine map over the output's dims.
+Value gatherAffine(OpBuilder &b, Location loc, Value in, RankedTensorType outType,
+                   ArrayRef<AffineExpr> exprs) {
+  unsigned rank = static_cast<unsigned>(outType.getRank());
+  SmallVector<AffineMap> maps{AffineMap::get(rank, 0, exprs, b.getContext()),
+                              b.getMultiDimIdentityMap(rank)};
+  return b
+      .create<linalg::GenericOp>(loc, TypeRange{outType}, ValueRange{in},
+                                 ValueRange{emptyTensor(b, loc, outType)}, maps,
+                                 SmallVector<IteratorType>(rank, IteratorType::parallel),
+                                 [](OpBuilder &nb, Location l, ValueRange args) {
+                                   nb.create<linalg::YieldOp>(l, args[0]);
+                                 })
+      .getResult(0);
+}
+
+FailureOr<SmallVector<Value>> lowerReshapeLike(ir::NodeOp node, OpBuilder &b) {
+  RankedTensorType type = resultType(node);
+  if (!type || !type.hasStaticShape())
+    return unsupported(node, "the result shape must be known when compiling");
+  return SmallVector<Value>{reshape(b, node.getLoc(), input(node, 0), type.getShape())};
+}
+
+FailureOr<SmallVector<Value>> lowerTranspose(ir::NodeOp node, OpBuilder &b) {
+  RankedTensorType outType = resultType(node);
+  int64_t rank = outType.getRank();
+  SmallVector<int64_t> perm = node.intsAttr("perm");
+  if (perm.empty())
+    for (int64_t d = rank - 1; d >= 0; --d)
+      perm.push_back(d);
+  // out[i] = in[j] with j[perm[k]] = i[k].
+  SmallVector<AffineExpr> exprs(static_cast<size_t>(rank));
+  for (int64_t k = 0; k < rank; ++k)
+    exprs[perm[k]] = b.getAffineDimExpr(static_cast<unsigned>(k));
+  return SmallVector<Value>{gatherAffine(b, node.getLoc(), input(node, 0), outType, exprs)};
+}
+
+FailureOr<SmallVector<Value>> lowerConcat(ir::NodeOp node, OpBuilder &b) {
+  Location loc = node.getLoc();
+  RankedTensorType outType = resultType(node);
+  int64_t rank = outType.getRank();
+  int64_t axis = normalizeAxis(node.intAttr("axis", 0), rank);
+  Value result = emptyTensor(b, loc, outType);
+  int64_t offset = 0;
+  for (Value part : node.getInputs()) {
+    auto partType = cast<RankedTensorType>(part.getType());
+    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes, strides(rank, b.getIndexAttr(1));
+    for (int64_t d = 0; d < rank; ++d)
+      sizes.push_back(b.getIndexAttr(partType.getDimSize(d)));
+    offsets[axis] = b.getIndexAttr(offset);
+    result = b.create<tensor::InsertSliceOp>(loc, part, result, offsets, sizes, strides);
+    offset += partType.getDimSize(axis);
+  }
+  return SmallVector<Value>{result};
+}
+
+FailureOr<SmallVector<Value>> lowerSplit(ir::NodeOp node, OpBuilder &b) {
+  Location loc = node.getLoc();
+  Value in = input(node, 0);
+  int64_t rank = cast<RankedTensorType>(in.getType()).getRank();
+  int64_t axis = normalizeAxis(node.intAttr("axis", 0), rank);
+  SmallVector<Value> results;
+  int64_t offset = 0;
+  for (Value result : node.getResults()) {
+    auto type = cast<RankedTensorType>(result.getType());
+    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes, strides(rank, b.getIndexAttr(1));
+    for (int64_t d = 0; d < rank; ++d)
+      sizes.push_back(b.getIndexAttr(type.getDimSize(d)));
+    offsets[axis] = b.getIndexAttr(offset);
+    results.push_back(b.create<tensor::ExtractSliceOp>(loc, type, in, offsets, sizes, strides));
+    offset += type.getDimSize(axis);
+  }
+  return results;
+}
+
+// Slice with constant starts/ends/axes/steps (negative steps too): out[i]
+// on a sliced axis reads in[start + i * step].
+FailureOr<SmallVector<Value>> lowerSlice(ir::NodeOp node, OpBuilder &b) {
+  Value in = input(node, 0);
+  auto inType = cast<RankedTensorType>(in.getType());
+  int64_t rank = inType.getRank();
+  auto starts = constantInts(input(node, 1));
+  auto ends = constantInts(input(node, 2));
+  if (!starts || !ends)
+    return unsupported(node, "starts and ends must be constants");
+  SmallVector<int64_t> axes, steps(starts->size(), 1);
+  for (int64_t i = 0; i < static_cast<int64_t>(starts->size()); ++i)
+    axes.push_back(i);
+  if (hasInput(node, 3)) {
+    auto given = constantInts(input(node, 3));
+    if (!given)
+      return unsupported(node, "axes must be a constant");
+    axes = *given;
+  }
+  if (hasInput(node, 4)) {
+    auto given = constantInts(input(node, 4));
+    if (!given)
+      return unsupported(node, "steps must be a constant");
+    steps = *given;
+  }
+  SmallVector<AffineExpr> exprs;
+  for (int64_t d = 0; d < rank; ++d)
+    exprs.push_back(b.getAffineDimExpr(static_cast<unsigned>(d)));
+  for (size_t i = 0; i < axes.size(); ++i) {
+    int64_t axis = normalizeAxis(axes[i], rank);
+    int64_t size = inType.getDimSize(axis), step = steps[i], start = (*starts)[i];
+    if (start < 0)
+      start += size;
+    start = step > 0 ? std::clamp<int64_t>(start, 0, size) : std::clamp<int64_t>(start, 0, size - 1);
+    exprs[axis] = b.getAffineDimExpr(static_cast<unsigned>(axis)) * step + start;
+  }
+  return SmallVector<Value>{gatherAffine(b, node.getLoc(), in, resultType(node), exprs)};
+}
+
+FailureOr<SmallVector<Value>> lowerExpand(ir::NodeOp node, OpBuilder &b) {
+  return SmallVector<Value>{broadcastElementwise(
+      b, node.getLoc(), resultType(node), {input(node, 0)},
+      [](OpBuilder &, Location, ValueRange args) { return args[0]; })};
+}
+
+FailureOr<SmallVector<Value>> lowerTile(ir::NodeOp node, OpBuilder &b) {
+  Value in = input(node, 0);
+  auto inType = cast<RankedTensorType>(in.getType());
+  SmallVector<AffineExpr> exprs;
+  for (int64_t d = 0; d < inType.getRank(); ++d)
+    exprs.push_back(b.getAffineDimExpr(static_cast<unsigned>(d)) % inType.getDimSize(d));
+  return SmallVector<Value>{gatherAffine(b, node.getLoc(), in, resultType(node), exprs)};
+}
+
+// Gather along `axis` with runtime indices (negative ones count from the end).
+FailureOr<SmallVector<Value>> lowerGather(ir::NodeOp node, OpBuilder &b) {
+  Location loc = node.getLoc();
+  Value data = input(node, 0), indices = input(node, 1);
+  auto dataType = cast<RankedTensorType>(data.getType());
+  auto indicesType = cast<RankedTensorType>(indices.getType());
+  RankedTensorType outType = resultType(node);
+  int64_t axis = normalizeAxis(node.intAttr("axis", 0), dataType.getRank());
+  int64_t q = indicesType.getRank();
+  unsigned rank = static_cast<unsigned>(outType.getRank());
+  SmallVector<AffineExpr> indexExprs;
+  for (int64_t j = 0; j < q; ++j)
+    indexExprs.push_back(b.getAffineDimExpr(static_cast<unsigned>(axis + j)));
+  SmallVector<AffineMap> maps{AffineMap::get(rank, 0, indexExprs, b.getContext()),
+                              b.getMultiDimIdentityMap(rank)};
+  int64_t axisSize = dataType.getDimSize(axis);
+  return SmallVector<Value>{
+      b.create<linalg::GenericOp>(
+           loc, TypeRange{outType}, ValueRange{indices}, ValueRange{emptyTensor(b, loc, outType)},
+           maps, SmallVector<IteratorType>(rank, IteratorType::parallel),
+           [&](OpBuilder &nb, Location l, ValueRange args) {
+             Value index = nb.create<arith::IndexCastOp>(l, nb.getIndexType(), args[0]);
+             Value size = nb.create<arith::ConstantIndexOp>(l, axisSize);
+             Value zero = nb.create<arith::ConstantIndexOp>(l, 0);
+             Value negative = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, index, zero);
+             index = nb.create<arith::SelectOp>(l, negative,
+                                                nb.create<arith::AddIOp>(l, index, size), index);
+             SmallVector<Value> coordinates;
+             for (int64_t d = 0; d < dataType.getRank(); ++d) {
+               if (d == axis)
+                 coordinates.push_back(index);
+               else
+                 coordinates.push_back(nb.create<linalg::IndexOp>(
+                     l, static_cast<uint64_t>(d < axis ? d : d + q - 1)));
+             }
+             nb.create<linalg::YieldOp>(
+                 l, nb.create<tensor::ExtractOp>(l, data, coordinates).getResult());
+           })
+          .getResult(0)};
+}
+
+FailureOr<SmallVector<Value>> lowerPad(ir::NodeOp node, OpBuilder &b) {
+  Location loc = node.getLoc();
+  Value in = input(node, 0);
+  auto inType = cast<RankedTensorType>(in.getType());
+  int64_t rank = inType.getRank();
+  auto mode = dyn_cast_or_null<StringAttr>(node.attr("mode"));
+  if (mode && mode.getValue() != "constant")
+    return unsupported(node, "mode '" + mode.getValue() + "' is not supported (only constant)");
+  SmallVector<int64_t> pads = node.intsAttr("pads");
+  if (hasInput(node, 1)) {
+    auto given = constantInts(input(node, 1));
+    if (!given)
+      return unsupported(node, "pads must be a constant");
+    pads = *given;
+  }
+  SmallVector<int64_t> axes;
+  if (hasInput(node, 3)) {
+    auto given = constantInts(input(node, 3));
+    if (!given)
+      return unsupported(node, "axes must be a constant");
+    axes = *given;
+  } else {
+    for (int64_t d = 0; d < rank; ++d)
+      axes.push_back(d);
+  }
+  SmallVector<int64_t> low(rank, 0), high(rank, 0);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    low[normalizeAxis(axes[i], rank)] = pads[i];
+    high[normalizeAxis(axes[i], rank)] = pads[axes.size() + i];
+  }
+  if (llvm::any_of(pads, [](int64_t p) { return p < 0; }))
+    return unsupported(node, "negative pads are not supported");
+  Type element = inType.getElementType();
+  Value padValue = scalarConstant(b, loc, element, node.floatAttr("value", 0.0f));
+  if (hasInput(node, 2)) {
+    Value given = input(node, 2);
+    if (auto floats = constantFloats(given); floats && floats->size() == 1)
+      padValue = scalarConstant(b, loc, element, (*floats)[0]);
+    else if (auto ints = constantInts(given); ints && ints->size() == 1)
+      padValue = scalarConstant(b, loc, element, static_cast<double>((*ints)[0]));
+    else
+      return unsupported(node, "constant_value must be a constant");
+  }
+  return SmallVector<Value>{pad(b, loc, in, low, high, padValue)};
+}
+
+// A compile-time constant result (Shape, Size, Constant, ConstantOfShape).
+Value denseConstant(OpBuilder &b, Location loc, RankedTensorType type, ArrayRef<int64_t> values) {
+  return b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(type, values));
+}
+
+FailureOr<SmallVector<Value>> lowerShape(ir::NodeOp node, OpBuilder &b) {
+  auto inType = cast<RankedTensorType>(input(node, 0).getType());
+  int64_t rank = inType.getRank();
+  int64_t start = node.intAttr("start", 0), end = node.intAttr("end", rank);
+  start = std::clamp<int64_t>(normalizeAxis(start, rank), 0, rank);
+  end = std::clamp<int64_t>(normalizeAxis(end, rank), 0, rank);
+  SmallVector<int64_t> dims(inType.getShape().begin() + start,
+                            inType.getShape().begin() + std::max(start, end));
+  return SmallVector<Value>{denseConstant(b, node.getLoc(), resultType(node), dims)};
+}
+
+FailureOr<SmallVector<Value>> lowerSize(ir::NodeOp node, OpBuilder &b) {
+  auto inType = cast<RankedTensorType>(input(node, 0).getType());
+  return SmallVector<Value>{
+      denseConstant(b, node.getLoc(), resultType(node), {inType.getNumElements()})};
+}
+
+FailureOr<SmallVector<Value>> lowerConstant(ir::NodeOp node, OpBuilder &b) {
+  Location loc = node.getLoc();
+  RankedTensorType type = resultType(node);
+  if (auto value = dyn_cast_or_null<ElementsAttr>(node.attr("value")))
+    return SmallVector<Value>{b.create<arith::ConstantOp>(loc, cast<TypedAttr>(value))};
+  if (auto value = dyn_cast_or_null<FloatAttr>(node.attr("value_float")))
+    return SmallVector<Value>{b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(type, ArrayRef<float>{static_cast<float>(value.getValueAsDouble())}))};
+  if (auto value = dyn_cast_or_null<DenseF32ArrayAttr>(node.attr("value_floats")))
+    return SmallVector<Value>{
+        b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(type, value.asArrayRef()))};
+  if (auto value = dyn_cast_or_null<IntegerAttr>(node.attr("value_int")))
+    return SmallVector<Value>{denseConstant(b, loc, type, {value.getInt()})};
+  if (auto value = dyn_cast_or_null<DenseI64ArrayAttr>(node.attr("value_ints")))
+    return SmallVector<Value>{denseConstant(b, loc, type, value.asArrayRef())};
+  return unsupported(node, "only value, value_float(s) and value_int(s) are supported");
+}
+
+FailureOr<SmallVector<Value>> lowerConstantOfShape(ir::NodeOp node, OpBuilder &b) {
+  Location loc = node.getLoc();
+  RankedTensorType type = resultType(node);
+  double fill = 0.0;
+  if (auto value = dyn_cast_or_null<ElementsAttr>(node.attr("value"))) {
+    auto bytes = rawElementBytes(value);
+    Type element = value.getElementType();
+    if (!bytes || bytes->empty())
+      return unsupported(node, "value must hold one element");
+    if (element.isF32())
+      fill = *reinterpret_cast<const float *>(bytes->data());
+    else if (element.isF64())
+      fill = *reinterpret_cast<const double *>(bytes->data());
+    else if (element.isInteger(64))
+      fill = static_cast<double>(*reinterpret_cast<const int64_t *>(bytes->data()));
+    else if (element.isInteger(32))
+      fill = *reinterpret_cast<const int32_t *>(bytes->data());
+    else if (element.isInteger(1) || element.isInteger(8))
+      fill = static_cast<double>(static_cast<unsigned char>((*bytes)[0]));
+    else
+      return unsupported(node, "value has an unsupported element type");
+  }
+  return SmallVector<Value>{
+      filledTensor(b, loc, type, scalarConstant(b, loc, type.getElementType(), fill))};
+}
+
+} // namespace
+
+void registerShapeLowerings() {
+  for (StringRef op : {"Reshape", "Flatten", "Squeeze", "Unsqueeze"})
+    registerLowering(op, lowerReshapeLike);
+  registerLowering("Transpose", lowerTranspose);
+  registerLowering("Concat", lowerConcat);
+  registerLowering("Split", lowerSplit);
+  registerLowering("Slice", lowerSlice);
+  registerLowering("Expand", lowerExpand);
+  registerLowering("Tile", lowerTile);
+  registerLowering("Gather", lowerGather);
+  registerLowering("Pad", lowerPad);
+  registerLowering("Shape", lowerShape);
+  registerLowering("Size", lowerSize);
+  registerLowering("Constant", lowerConstant);
+  registerLowering("ConstantOfShape", lowerConstantOfShape);
+}
+
+} // namespace graceful::compiler::lowering
