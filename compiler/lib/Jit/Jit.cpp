@@ -238,8 +238,15 @@ CompiledModel::compile(const std::string &onnxPath,
     return makeError(ErrorKind::BadInput,
                      onnxPath + ": " + (diagnostic.empty() ? "lowering failed" : diagnostic));
 
+  // The options hold a function_ref: the transformer must outlive create().
+  std::function<llvm::Error(llvm::Module *)> optimize = makeOptimizingTransformer(3, 0, nullptr);
   ExecutionEngineOptions options;
-  options.transformer = makeOptimizingTransformer(3, 0, nullptr);
+  options.transformer = optimize;
+  // memref.copy between strided views calls memrefCopy from MLIR's runtime.
+  static const std::string runtime = std::string(GRACEFUL_MLIR_LIBRARY_DIR) +
+                                     "/libmlir_c_runner_utils.so";
+  static const llvm::StringRef libraries[] = {runtime};
+  options.sharedLibPaths = libraries;
   auto engine = ExecutionEngine::create(**module, options);
   if (!engine)
     return makeError(ErrorKind::BadInput,
