@@ -1,7 +1,5 @@
 // Commands that read models through the compiler: inspect.
 #include "command.h"
-#include "output.h"
-
 #include "graceful/analysis.pb.h"
 #include "graceful/compiler/Analysis.h"
 #include "graceful/compiler/Importer.h"
@@ -9,8 +7,8 @@
 #include "graceful/support/error.h"
 #include "graceful/support/progress.h"
 #include "graceful/support/tensor.h"
-
 #include "mlir/IR/MLIRContext.h"
+#include "output.h"
 
 #include <filesystem>
 #include <iomanip>
@@ -75,8 +73,7 @@ void printInspection(const proto::ModelInspection &inspection) {
   std::map<std::string, int32_t> ops(inspection.ops().begin(), inspection.ops().end());
   std::cout << "  ops:\n";
   for (const auto &[op, count] : ops) {
-    std::cout << "    " << std::left << std::setw(24) << op << std::right << std::setw(6)
-              << count;
+    std::cout << "    " << std::left << std::setw(24) << op << std::right << std::setw(6) << count;
     if (auto it = inspection.macs_by_op().find(op); it != inspection.macs_by_op().end())
       std::cout << "   " << humanCount(it->second) << "MACs";
     std::cout << "\n";
@@ -109,10 +106,9 @@ llvm::Expected<std::vector<Tensor>> execute(const std::string &path,
   if (!signature)
     return signature.takeError();
   if (signature->inputs.size() != inputs.size())
-    return makeError(ErrorKind::BadInput, path + ": the model has " +
-                                              std::to_string(signature->inputs.size()) +
-                                              " inputs, " + std::to_string(inputs.size()) +
-                                              " --input files were given");
+    return makeError(ErrorKind::BadInput,
+                     path + ": the model has " + std::to_string(signature->inputs.size()) +
+                         " inputs, " + std::to_string(inputs.size()) + " --input files were given");
   bool batchable = batch > 0;
   for (size_t i = 0; i < inputs.size(); ++i)
     batchable = batchable && !signature->inputs[i].shape.empty() &&
@@ -150,10 +146,9 @@ llvm::Expected<int> runRun(const ParsedArgs &args) {
   if (!outputs)
     return outputs.takeError();
   if (outputs->size() != outputPaths.size())
-    return makeError(ErrorKind::BadInput, *path + ": the model has " +
-                                              std::to_string(outputs->size()) + " outputs, " +
-                                              std::to_string(outputPaths.size()) +
-                                              " --output files were given");
+    return makeError(ErrorKind::BadInput,
+                     *path + ": the model has " + std::to_string(outputs->size()) + " outputs, " +
+                         std::to_string(outputPaths.size()) + " --output files were given");
   for (size_t i = 0; i < outputs->size(); ++i)
     if (llvm::Error error = writeNpy(outputPaths[i], (*outputs)[i]))
       return error;
@@ -178,9 +173,9 @@ std::vector<CommandSpec> compilerCommands() {
        "run a model on .npy arrays with the graceful compiler",
        [](po::options_description &options, po::positional_options_description &pos) {
          options.add_options()("model", po::value<std::string>(), "ONNX model file")(
-             "input", po::value<std::vector<std::string>>(), "one .npy per graph input, in order")(
-             "output", po::value<std::vector<std::string>>(),
-             "one .npy per graph output, in order")(
+             "input", po::value<std::vector<std::string>>(),
+             "one .npy per graph input, in order")("output", po::value<std::vector<std::string>>(),
+                                                   "one .npy per graph output, in order")(
              "batch", po::value<int64_t>()->default_value(256),
              "samples per compiled batch when the model's first axis is open");
          pos.add("model", 1);

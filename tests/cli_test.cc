@@ -1,5 +1,6 @@
 // The `graceful` command as pipelines use it: exit codes, one-line errors
 // naming what and where, and nothing changed by a refused command.
+#include "graceful/support/tensor.h"
 #include "graceful/testing/process.h"
 #include "graceful/testing/stores.h"
 
@@ -7,6 +8,7 @@
 #include <fstream>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
 #include <pqxx/pqxx>
 #include <sqlite3.h>
 
@@ -171,6 +173,37 @@ TEST_P(CliTest, InspectReportsAndRefusesGarbage) {
   std::string garbage = directory_.file("garbage.onnx");
   std::ofstream(garbage) << "not a model";
   expectRefused({"inspect", garbage}, "garbage.onnx: not an ONNX model");
+}
+
+TEST_P(CliTest, RunComputesTheModelAndRefusesMismatchedInputs) {
+  // y = x W for the tiny model; x is all ones, so y holds W's column sums.
+  Tensor x = makeTensor(DType::Float32, {2, 4});
+  for (int i = 0; i < 8; ++i)
+    x.data<float>()[i] = 1.0f;
+  std::string xPath = directory_.file("x.npy"), yPath = directory_.file("y.npy");
+  ASSERT_FALSE(writeNpy(xPath, x));
+  ProcessResult result = run({"run", models_[0], "--input", xPath, "--output", yPath});
+  ASSERT_EQ(result.exitCode, 0) << result.err;
+  onnx::ModelProto model;
+  std::ifstream in(models_[0], std::ios::binary);
+  ASSERT_TRUE(model.ParseFromIstream(&in));
+  const auto &w = model.graph().initializer(0).float_data();
+  auto y = readNpy(yPath);
+  ASSERT_TRUE(bool(y));
+  ASSERT_EQ(y->shape, (std::vector<int64_t>{2, 3}));
+  for (int row = 0; row < 2; ++row)
+    for (int column = 0; column < 3; ++column) {
+      float expected = 0;
+      for (int k = 0; k < 4; ++k)
+        expected += w.Get(k * 3 + column);
+      EXPECT_NEAR(y->data<float>()[row * 3 + column], expected, 1e-5);
+    }
+  Tensor wrong = makeTensor(DType::Float32, {2, 5});
+  ASSERT_FALSE(writeNpy(xPath, wrong));
+  expectRefused({"run", models_[0], "--input", xPath, "--output", yPath},
+                "input 'x' dim 1 must be 4, got 5");
+  expectRefused({"run", models_[0], "--input", directory_.file("absent.npy"), "--output", yPath},
+                "absent.npy");
 }
 
 TEST_P(CliTest, CheckFailsOnACorruptArtifact) {

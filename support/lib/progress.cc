@@ -1,8 +1,7 @@
 #include "graceful/support/progress.h"
 
-#include <unistd.h>
-
 #include <cstdio>
+#include <unistd.h>
 
 namespace graceful {
 
@@ -17,14 +16,13 @@ void ProgressBar::update(int64_t done, const std::string &note) {
     return;
   constexpr int kWidth = 30;
   int filled = static_cast<int>(kWidth * done / total_);
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   std::string bar(static_cast<size_t>(filled), '#');
   bar.append(static_cast<size_t>(kWidth - filled), '-');
   std::fprintf(stderr, "\r%s [%s] %3d%% %lld/%lld %.1f/s %s\033[K", label_.c_str(), bar.c_str(),
                static_cast<int>(100 * done / total_), static_cast<long long>(done),
-               static_cast<long long>(total_), seconds > 0 ? static_cast<double>(done) / seconds : 0.0,
-               note.c_str());
+               static_cast<long long>(total_),
+               seconds > 0 ? static_cast<double>(done) / seconds : 0.0, note.c_str());
   std::fflush(stderr);
 }
 

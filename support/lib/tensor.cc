@@ -102,8 +102,8 @@ llvm::Expected<Tensor> readNpy(const std::string &path) {
     return npyError(path, "Fortran-order arrays are not supported; save with C order");
   const DTypeInfo *info = nullptr;
   for (const DTypeInfo &candidate : kDTypes)
-    if (descr[1] == candidate.npy || (candidate.size == 1 && descr[1] == std::string("<") +
-                                                                              (candidate.npy + 1)))
+    if (descr[1] == candidate.npy ||
+        (candidate.size == 1 && descr[1] == std::string("<") + (candidate.npy + 1)))
       info = &candidate;
   if (info == nullptr)
     return npyError(path, "dtype '" + descr[1].str() + "' is not supported");

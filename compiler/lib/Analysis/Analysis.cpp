@@ -2,7 +2,6 @@
 
 #include "graceful/compiler/OnnxDialect.h"
 #include "graceful/support/error.h"
-
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 

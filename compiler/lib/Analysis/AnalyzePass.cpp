@@ -1,7 +1,6 @@
 #include "graceful/compiler/Analysis.h"
 #include "graceful/compiler/Passes.h"
 #include "graceful/support/error.h"
-
 #include "mlir/IR/Builders.h"
 
 namespace graceful::compiler {

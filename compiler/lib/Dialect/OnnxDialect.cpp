@@ -44,8 +44,7 @@ llvm::SmallVector<int64_t> NodeOp::intsAttr(llvm::StringRef name) {
   return {};
 }
 
-LogicalResult ConstantOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
-                                           Adaptor adaptor,
+LogicalResult ConstantOp::inferReturnTypes(MLIRContext *, std::optional<Location>, Adaptor adaptor,
                                            SmallVectorImpl<Type> &inferredReturnTypes) {
   inferredReturnTypes.push_back(adaptor.getValue().getShapedType());
   return success();

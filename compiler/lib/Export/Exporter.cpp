@@ -5,12 +5,10 @@
 #include "graceful/compiler/OnnxTypes.h"
 #include "graceful/support/error.h"
 #include "graceful/support/files.h"
-
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 
 #include <onnx/onnx_pb.h>
-
 #include <set>
 
 namespace graceful::compiler {
@@ -227,8 +225,8 @@ llvm::Error exportOnnxModel(ModuleOp module, onnx::ModelProto &model) {
           return error;
       }
     } else if (!isa<ir::NoneOp>(op)) {
-      return exportError(&op, "op '" + op.getName().getStringRef().str() +
-                                  "' is not at the ONNX level");
+      return exportError(&op,
+                         "op '" + op.getName().getStringRef().str() + "' is not at the ONNX level");
     }
   }
   return llvm::Error::success();

@@ -5,7 +5,6 @@
 #include "graceful/compiler/OnnxTypes.h"
 #include "graceful/support/error.h"
 #include "graceful/support/files.h"
-
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -13,12 +12,11 @@
 #include "mlir/IR/Verifier.h"
 
 #include <google/protobuf/text_format.h>
+#include <map>
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 #include <onnx/version_converter/convert.h>
-
-#include <map>
 
 namespace graceful::compiler {
 
@@ -223,8 +221,8 @@ llvm::Expected<Attribute> ModelImporter::attribute(const onnx::AttributeProto &a
   case onnx::AttributeProto::GRAPHS:
     return importError(what, "is a subgraph; control flow (If, Loop, Scan) is not supported");
   default:
-    return importError(what, "has type " + onnx::AttributeProto::AttributeType_Name(
-                                               attribute.type()) +
+    return importError(what, "has type " +
+                                 onnx::AttributeProto::AttributeType_Name(attribute.type()) +
                                  ", which is not supported");
   }
 }
@@ -338,9 +336,9 @@ llvm::Error ModelImporter::importGraph(const onnx::GraphProto &graph, ModuleOp m
     outputTypes.push_back(*type);
   }
   builder_.setInsertionPointToEnd(module.getBody());
-  auto function = builder_.create<func::FuncOp>(FileLineColLoc::get(&context_, source_, 0, 0),
-                                                "main",
-                                                builder_.getFunctionType(inputTypes, outputTypes));
+  auto function =
+      builder_.create<func::FuncOp>(FileLineColLoc::get(&context_, source_, 0, 0), "main",
+                                    builder_.getFunctionType(inputTypes, outputTypes));
   auto argumentAttributes = [&](const onnx::ValueInfoProto &value) {
     SmallVector<NamedAttribute> attributes{
         builder_.getNamedAttr("onnx.name", builder_.getStringAttr(value.name()))};
@@ -361,9 +359,9 @@ llvm::Error ModelImporter::importGraph(const onnx::GraphProto &graph, ModuleOp m
     auto value = tensorValue(tensor, source_ + ": initializer '" + tensor.name() + "'");
     if (!value)
       return value.takeError();
-    auto constant = builder_.create<ir::ConstantOp>(
-        NameLoc::get(builder_.getStringAttr(tensor.name())), builder_.getStringAttr(tensor.name()),
-        *value);
+    auto constant =
+        builder_.create<ir::ConstantOp>(NameLoc::get(builder_.getStringAttr(tensor.name())),
+                                        builder_.getStringAttr(tensor.name()), *value);
     values_[tensor.name()] = constant;
   }
   for (auto [index, node] : llvm::enumerate(graph.node()))
@@ -411,19 +409,22 @@ llvm::Error readOnnxModel(const std::string &path, onnx::ModelProto &model) {
 
 llvm::Expected<OwningOpRef<ModuleOp>> importOnnxModel(onnx::ModelProto model,
                                                       const std::string &sourceName,
-                                                      MLIRContext &context,
-                                                      ImportOptions options) {
+                                                      MLIRContext &context, ImportOptions options) {
   context.loadDialect<ir::OnnxDialect, func::FuncDialect>();
   // ONNX reports problems by throwing; they stop here.
   try {
     ::onnx::checker::check_model(model);
     int64_t opset = defaultOpset(model);
     if (opset == 0)
-      return importError(sourceName, "the model imports no default-domain opset");
-    if (opset < options.minimumOpset)
-      model = ::onnx::version_conversion::ConvertVersion(model, options.minimumOpset);
+      return importError(sourceName,
+                         "models without the default ONNX domain (opset import) are not supported");
     ::onnx::ShapeInferenceOptions inference{/*check_type=*/false, /*error_mode=*/0,
                                             /*enable_data_propagation=*/true};
+    // The version converter's adapters read shapes: infer them first.
+    if (opset < options.minimumOpset) {
+      ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(), inference);
+      model = ::onnx::version_conversion::ConvertVersion(model, options.minimumOpset);
+    }
     ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(), inference);
   } catch (const std::exception &e) {
     return importError(sourceName, foldLines(e.what()));
@@ -432,8 +433,7 @@ llvm::Expected<OwningOpRef<ModuleOp>> importOnnxModel(onnx::ModelProto model,
   return importer.run(model);
 }
 
-llvm::Expected<OwningOpRef<ModuleOp>> importOnnxFile(const std::string &path,
-                                                     MLIRContext &context,
+llvm::Expected<OwningOpRef<ModuleOp>> importOnnxFile(const std::string &path, MLIRContext &context,
                                                      ImportOptions options) {
   onnx::ModelProto model;
   if (llvm::Error error = readOnnxModel(path, model))

@@ -4,7 +4,6 @@
 #include "graceful/compiler/OnnxTypes.h"
 #include "graceful/compiler/Passes.h"
 #include "graceful/support/error.h"
-
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -18,11 +17,10 @@
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 
-#include <llvm/Support/TargetSelect.h>
-#include <onnx/onnx_pb.h>
-
 #include <cstring>
+#include <llvm/Support/TargetSelect.h>
 #include <mutex>
+#include <onnx/onnx_pb.h>
 
 namespace graceful::compiler {
 
@@ -87,7 +85,7 @@ llvm::Expected<TensorSpec> specOf(const onnx::ValueInfoProto &value, const std::
   if (!value.type().has_tensor_type() || !dtype)
     return makeError(ErrorKind::BadInput, where + " '" + value.name() + "' has element type " +
                                               onnxElementTypeName(tensor.elem_type()) +
-                                              ", which the compiler does not run");
+                                              ", which is not supported by the compiler");
   TensorSpec spec{value.name(), *dtype, {}};
   for (const auto &dim : tensor.shape().dim())
     spec.shape.push_back(dim.has_dim_value() ? dim.dim_value() : -1);
@@ -120,8 +118,7 @@ llvm::Expected<ModelSignature> signatureOf(const onnx::ModelProto &model,
 // Sets the graph inputs to the shapes being run and forgets every derived
 // shape, so ONNX shape inference makes the whole graph static.
 llvm::Error specialize(onnx::ModelProto &model, const std::vector<TensorSpec> &inputs,
-                       const std::vector<std::vector<int64_t>> &shapes,
-                       const std::string &source) {
+                       const std::vector<std::vector<int64_t>> &shapes, const std::string &source) {
   if (shapes.size() != inputs.size())
     return makeError(ErrorKind::BadInput, source + ": the model has " +
                                               std::to_string(inputs.size()) + " inputs, " +
@@ -134,10 +131,10 @@ llvm::Error specialize(onnx::ModelProto &model, const std::vector<TensorSpec> &i
       continue;
     const std::vector<int64_t> &shape = shapes[static_cast<size_t>(it - inputs.begin())];
     if (shape.size() != it->shape.size())
-      return makeError(ErrorKind::BadInput,
-                       source + ": input '" + it->name + "' has rank " +
-                           std::to_string(it->shape.size()) + ", got an array of rank " +
-                           std::to_string(shape.size()));
+      return makeError(ErrorKind::BadInput, source + ": input '" + it->name + "' has rank " +
+                                                std::to_string(it->shape.size()) +
+                                                ", got an array of rank " +
+                                                std::to_string(shape.size()));
     auto *dims = value.mutable_type()->mutable_tensor_type()->mutable_shape();
     for (size_t d = 0; d < shape.size(); ++d) {
       if (it->shape[d] >= 0 && it->shape[d] != shape[d])
@@ -158,8 +155,8 @@ llvm::Error specialize(onnx::ModelProto &model, const std::vector<TensorSpec> &i
 // A memref descriptor as the C interface lays it out: allocated and
 // aligned pointers, offset, sizes, strides.
 std::vector<int64_t> descriptorFor(void *data, const std::vector<int64_t> &shape) {
-  std::vector<int64_t> descriptor{reinterpret_cast<int64_t>(data),
-                                  reinterpret_cast<int64_t>(data), 0};
+  std::vector<int64_t> descriptor{reinterpret_cast<int64_t>(data), reinterpret_cast<int64_t>(data),
+                                  0};
   descriptor.insert(descriptor.end(), shape.begin(), shape.end());
   int64_t stride = 1;
   std::vector<int64_t> strides(shape.size());
@@ -226,7 +223,8 @@ CompiledModel::compile(const std::string &onnxPath,
     if (!tensor || !tensor.hasStaticShape())
       return makeError(ErrorKind::BadInput, onnxPath + ": output '" +
                                                 signature->outputs[index].name +
-                                                "' has no static shape after shape inference");
+                                                "' has no static shape after shape inference: "
+                                                "data-dependent shapes are not supported");
     state->outputs.push_back(signature->outputs[index]);
     state->outputs.back().shape.assign(tensor.getShape().begin(), tensor.getShape().end());
   }
@@ -243,8 +241,8 @@ CompiledModel::compile(const std::string &onnxPath,
   ExecutionEngineOptions options;
   options.transformer = optimize;
   // memref.copy between strided views calls memrefCopy from MLIR's runtime.
-  static const std::string runtime = std::string(GRACEFUL_MLIR_LIBRARY_DIR) +
-                                     "/libmlir_c_runner_utils.so";
+  static const std::string runtime =
+      std::string(GRACEFUL_MLIR_LIBRARY_DIR) + "/libmlir_c_runner_utils.so";
   static const llvm::StringRef libraries[] = {runtime};
   options.sharedLibPaths = libraries;
   auto engine = ExecutionEngine::create(**module, options);
@@ -283,8 +281,8 @@ llvm::Expected<std::vector<Tensor>> CompiledModel::run(const std::vector<Tensor>
   for (void *&pointer : pointers)
     arguments.push_back(&pointer);
   if (llvm::Error error = state_->engine->invokePacked("_mlir_ciface_main", arguments))
-    return makeError(ErrorKind::BadInput, "running the model failed: " +
-                                              llvm::toString(std::move(error)));
+    return makeError(ErrorKind::BadInput,
+                     "running the model failed: " + llvm::toString(std::move(error)));
   return outputs;
 }
 

@@ -1,7 +1,5 @@
 #include "Lowering.h"
-
 #include "graceful/compiler/OnnxTypes.h"
-
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 
 #include <cstring>
@@ -17,9 +15,7 @@ llvm::StringMap<LowerFn> &table() {
 }
 } // namespace
 
-void registerLowering(llvm::StringRef opType, LowerFn lower) {
-  table()[opType] = std::move(lower);
-}
+void registerLowering(llvm::StringRef opType, LowerFn lower) { table()[opType] = std::move(lower); }
 
 const LowerFn *findLowering(llvm::StringRef opType) {
   auto it = table().find(opType);
@@ -41,7 +37,7 @@ Value input(ir::NodeOp node, unsigned index) {
 LogicalResult unsupported(ir::NodeOp node, const llvm::Twine &what) {
   std::string name = node.nodeName();
   return node.emitError() << "node " << (name.empty() ? std::string("(unnamed)") : "'" + name + "'")
-                          << " (" << node.getOpType() << "): " << what;
+                          << " (" << node.getOpType() << "): unsupported: " << what;
 }
 
 Value emptyTensor(OpBuilder &builder, Location loc, RankedTensorType type) {
@@ -81,13 +77,21 @@ template <typename T> T load(const char *data) {
 std::optional<SmallVector<int64_t>> constantInts(Value value) {
   Type element;
   auto bytes = constantBytes(value, element);
-  if (!bytes || !element.isInteger() || element.getIntOrFloatBitWidth() < 8)
+  if (!bytes || !element.isInteger())
     return std::nullopt;
-  size_t width = element.getIntOrFloatBitWidth() / 8;
+  // Booleans come one byte each from rawElementBytes.
+  size_t width = std::max<size_t>(1, element.getIntOrFloatBitWidth() / 8);
   SmallVector<int64_t> ints;
-  for (size_t at = 0; at + width <= bytes->size(); at += width)
-    ints.push_back(width == 8 ? load<int64_t>(bytes->data() + at)
-                              : static_cast<int64_t>(load<int32_t>(bytes->data() + at)));
+  for (size_t at = 0; at + width <= bytes->size(); at += width) {
+    if (width == 8)
+      ints.push_back(load<int64_t>(bytes->data() + at));
+    else if (width == 4)
+      ints.push_back(load<int32_t>(bytes->data() + at));
+    else if (width == 2)
+      ints.push_back(load<int16_t>(bytes->data() + at));
+    else
+      ints.push_back(static_cast<int8_t>(bytes->data()[at]));
+  }
   return ints;
 }
 
@@ -200,18 +204,16 @@ Value reduce(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes, bo
     }
   }
   auto reducedType = RankedTensorType::get(reducedShape, inputType.getElementType());
-  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(static_cast<unsigned>(rank)),
-                              AffineMap::get(static_cast<unsigned>(rank), 0, outputExprs,
-                                             b.getContext())};
-  Value result =
-      b.create<linalg::GenericOp>(loc, TypeRange{reducedType}, ValueRange{input},
-                                  ValueRange{filledTensor(b, loc, reducedType, init)}, maps,
-                                  iterators,
-                                  [&](OpBuilder &nb, Location l, ValueRange args) {
-                                    nb.create<linalg::YieldOp>(
-                                        l, combine(nb, l, ValueRange{args[1], args[0]}));
-                                  })
-          .getResult(0);
+  SmallVector<AffineMap> maps{
+      b.getMultiDimIdentityMap(static_cast<unsigned>(rank)),
+      AffineMap::get(static_cast<unsigned>(rank), 0, outputExprs, b.getContext())};
+  Value result = b.create<linalg::GenericOp>(
+                      loc, TypeRange{reducedType}, ValueRange{input},
+                      ValueRange{filledTensor(b, loc, reducedType, init)}, maps, iterators,
+                      [&](OpBuilder &nb, Location l, ValueRange args) {
+                        nb.create<linalg::YieldOp>(l, combine(nb, l, ValueRange{args[1], args[0]}));
+                      })
+                     .getResult(0);
   if (!keepDims)
     return result;
   auto keptType = RankedTensorType::get(keptShape, inputType.getElementType());

@@ -83,10 +83,12 @@ using ActivationBody = std::function<Value(OpBuilder &, Location, Value, ir::Nod
 LowerFn activation(ActivationBody body) {
   return [body](ir::NodeOp node, OpBuilder &b) -> FailureOr<SmallVector<Value>> {
     if (!isa<FloatType>(resultType(node).getElementType()))
-      return unsupported(node, "only floating-point inputs are supported");
-    return SmallVector<Value>{broadcastElementwise(
-        b, node.getLoc(), resultType(node), {input(node, 0)},
-        [&](OpBuilder &nb, Location loc, ValueRange args) { return body(nb, loc, args[0], node); })};
+      return unsupported(node, "non-floating-point input");
+    return SmallVector<Value>{
+        broadcastElementwise(b, node.getLoc(), resultType(node), {input(node, 0)},
+                             [&](OpBuilder &nb, Location loc, ValueRange args) {
+                               return body(nb, loc, args[0], node);
+                             })};
   };
 }
 
@@ -95,28 +97,32 @@ Value attrConstant(OpBuilder &b, Location loc, Value like, ir::NodeOp node, Stri
   return constantLike(b, loc, like, node.floatAttr(name, static_cast<float>(fallback)));
 }
 
+// Clip's bounds are optional inputs (opset 11+) or attributes (before).
 FailureOr<SmallVector<Value>> lowerClip(ir::NodeOp node, OpBuilder &b) {
   RankedTensorType type = resultType(node);
   Type element = type.getElementType();
-  auto bound = [&](unsigned index, const char *attr, double fallback) -> std::optional<double> {
-    if (hasInput(node, index)) {
-      if (auto floats = constantFloats(input(node, index)); floats && floats->size() == 1)
-        return (*floats)[0];
-      if (auto ints = constantInts(input(node, index)); ints && ints->size() == 1)
-        return static_cast<double>((*ints)[0]);
-      return std::nullopt;
-    }
-    return node.floatAttr(attr, static_cast<float>(fallback));
-  };
-  double lowest = isa<FloatType>(element) ? -INFINITY : static_cast<double>(INT64_MIN);
-  double highest = isa<FloatType>(element) ? INFINITY : static_cast<double>(INT64_MAX);
-  auto low = bound(1, "min", lowest), high = bound(2, "max", highest);
-  if (!low || !high)
-    return unsupported(node, "min and max must be constants");
+  bool isFloat = isa<FloatType>(element);
+  // Unbounded means the type's own range (an int8 clip must not see INT64_MIN).
+  unsigned width = isFloat ? 64 : element.getIntOrFloatBitWidth();
+  double lowest = isFloat
+                      ? -INFINITY
+                      : static_cast<double>(llvm::APInt::getSignedMinValue(width).getSExtValue());
+  double highest = isFloat
+                       ? INFINITY
+                       : static_cast<double>(llvm::APInt::getSignedMaxValue(width).getSExtValue());
+  SmallVector<Value> operands{input(node, 0)};
+  bool hasLow = hasInput(node, 1), hasHigh = hasInput(node, 2);
+  if (hasLow)
+    operands.push_back(input(node, 1));
+  if (hasHigh)
+    operands.push_back(input(node, 2));
+  double lowAttr = node.floatAttr("min", static_cast<float>(lowest));
+  double highAttr = node.floatAttr("max", static_cast<float>(highest));
   return SmallVector<Value>{broadcastElementwise(
-      b, node.getLoc(), type, {input(node, 0)}, [&](OpBuilder &nb, Location loc, ValueRange args) {
-        return clamp(nb, loc, args[0], scalarConstant(nb, loc, element, *low),
-                     scalarConstant(nb, loc, element, *high));
+      b, node.getLoc(), type, operands, [&](OpBuilder &nb, Location loc, ValueRange args) {
+        Value low = hasLow ? args[1] : scalarConstant(nb, loc, element, lowAttr);
+        Value high = hasHigh ? args[hasLow ? 2 : 1] : scalarConstant(nb, loc, element, highAttr);
+        return clamp(nb, loc, args[0], low, high);
       })};
 }
 
@@ -146,10 +152,32 @@ FailureOr<SmallVector<Value>> lowerCast(ir::NodeOp node, OpBuilder &b) {
 FailureOr<SmallVector<Value>> lowerPow(ir::NodeOp node, OpBuilder &b) {
   Type element = resultType(node).getElementType();
   if (!isa<FloatType>(element))
-    return unsupported(node, "only floating-point bases are supported");
+    return unsupported(node, "integer bases");
   return pointwise([element](OpBuilder &nb, Location loc, ValueRange args) -> Value {
     return nb.create<math::PowFOp>(loc, args[0], convertScalar(nb, loc, args[1], element));
   })(node, b);
+}
+
+// Models from opset 6 and before give a per-channel slope as [C]; newer
+// opsets broadcast numpy-style, so [C] then means the last axis. The
+// version converter keeps [C]: when it cannot broadcast, it is per channel.
+FailureOr<SmallVector<Value>> lowerPRelu(ir::NodeOp node, OpBuilder &b) {
+  Value x = input(node, 0), slope = input(node, 1);
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto slopeType = cast<RankedTensorType>(slope.getType());
+  if (slopeType.getRank() == 1 && xType.getRank() > 2 && slopeType.getDimSize(0) != 1 &&
+      slopeType.getDimSize(0) != xType.getShape().back() &&
+      slopeType.getDimSize(0) == xType.getDimSize(1)) {
+    SmallVector<int64_t> shape{slopeType.getDimSize(0)};
+    shape.append(static_cast<size_t>(xType.getRank() - 2), 1);
+    slope = reshape(b, node.getLoc(), slope, shape);
+  }
+  return SmallVector<Value>{
+      broadcastElementwise(b, node.getLoc(), resultType(node), {x, slope},
+                           [](OpBuilder &nb, Location loc, ValueRange args) {
+                             return select(nb, loc, isPositive(nb, loc, args[0]), args[0],
+                                           nb.create<arith::MulFOp>(loc, args[1], args[0]));
+                           })};
 }
 
 void registerArithmetic() {
@@ -171,8 +199,7 @@ void registerArithmetic() {
   registerLowering("Less", compare(arith::CmpFPredicate::OLT, arith::CmpIPredicate::slt));
   registerLowering("LessOrEqual", compare(arith::CmpFPredicate::OLE, arith::CmpIPredicate::sle));
   registerLowering("Greater", compare(arith::CmpFPredicate::OGT, arith::CmpIPredicate::sgt));
-  registerLowering("GreaterOrEqual",
-                   compare(arith::CmpFPredicate::OGE, arith::CmpIPredicate::sge));
+  registerLowering("GreaterOrEqual", compare(arith::CmpFPredicate::OGE, arith::CmpIPredicate::sge));
   registerLowering("And", pointwise([](OpBuilder &b, Location loc, ValueRange args) -> Value {
                      return b.create<arith::AndIOp>(loc, args[0], args[1]);
                    }));
@@ -195,8 +222,8 @@ void registerUnary() {
   registerLowering("Neg", pointwise([](OpBuilder &b, Location loc, ValueRange args) -> Value {
                      if (isa<FloatType>(args[0].getType()))
                        return b.create<arith::NegFOp>(loc, args[0]);
-                     return b.create<arith::SubIOp>(loc, scalarConstant(b, loc, args[0].getType(), 0),
-                                                    args[0]);
+                     return b.create<arith::SubIOp>(
+                         loc, scalarConstant(b, loc, args[0].getType(), 0), args[0]);
                    }));
   registerLowering("Abs", pointwise([](OpBuilder &b, Location loc, ValueRange args) -> Value {
                      if (isa<FloatType>(args[0].getType()))
@@ -210,9 +237,10 @@ void registerUnary() {
   registerLowering("Erf", pointwise(unaryFloat<math::ErfOp>()));
   registerLowering("Floor", pointwise(unaryFloat<math::FloorOp>()));
   registerLowering("Ceil", pointwise(unaryFloat<math::CeilOp>()));
-  registerLowering("Reciprocal", pointwise([](OpBuilder &b, Location loc, ValueRange args) -> Value {
-                     return b.create<arith::DivFOp>(loc, constantLike(b, loc, args[0], 1.0), args[0]);
-                   }));
+  registerLowering(
+      "Reciprocal", pointwise([](OpBuilder &b, Location loc, ValueRange args) -> Value {
+        return b.create<arith::DivFOp>(loc, constantLike(b, loc, args[0], 1.0), args[0]);
+      }));
 }
 
 void registerActivations() {
@@ -253,14 +281,13 @@ void registerActivations() {
                      return b.create<arith::DivFOp>(
                          loc, x, b.create<arith::AddFOp>(loc, one, b.create<math::AbsFOp>(loc, x)));
                    }));
-  registerLowering("HardSigmoid", activation([](OpBuilder &b, Location loc, Value x, ir::NodeOp n) {
-                     Value alpha = attrConstant(b, loc, x, n, "alpha", 0.2);
-                     Value beta = attrConstant(b, loc, x, n, "beta", 0.5);
-                     Value linear = b.create<arith::AddFOp>(
-                         loc, b.create<arith::MulFOp>(loc, alpha, x), beta);
-                     return clamp(b, loc, linear, constantLike(b, loc, x, 0.0),
-                                  constantLike(b, loc, x, 1.0));
-                   }));
+  registerLowering(
+      "HardSigmoid", activation([](OpBuilder &b, Location loc, Value x, ir::NodeOp n) {
+        Value alpha = attrConstant(b, loc, x, n, "alpha", 0.2);
+        Value beta = attrConstant(b, loc, x, n, "beta", 0.5);
+        Value linear = b.create<arith::AddFOp>(loc, b.create<arith::MulFOp>(loc, alpha, x), beta);
+        return clamp(b, loc, linear, constantLike(b, loc, x, 0.0), constantLike(b, loc, x, 1.0));
+      }));
   registerLowering("HardSwish", activation([](OpBuilder &b, Location loc, Value x, ir::NodeOp) {
                      Value linear = b.create<arith::AddFOp>(
                          loc, b.create<arith::MulFOp>(loc, constantLike(b, loc, x, 1.0 / 6.0), x),
@@ -269,29 +296,34 @@ void registerActivations() {
                                         constantLike(b, loc, x, 1.0));
                      return b.create<arith::MulFOp>(loc, x, gate);
                    }));
-  registerLowering("Gelu", activation([](OpBuilder &b, Location loc, Value x, ir::NodeOp) {
-                     Value half = constantLike(b, loc, x, 0.5);
-                     Value scaled = b.create<arith::MulFOp>(loc, x, constantLike(b, loc, x, M_SQRT1_2));
-                     Value cdf = b.create<arith::AddFOp>(loc, constantLike(b, loc, x, 1.0),
-                                                         b.create<math::ErfOp>(loc, scaled));
-                     return b.create<arith::MulFOp>(loc, b.create<arith::MulFOp>(loc, half, x), cdf);
-                   }));
-  registerLowering("ThresholdedRelu", activation([](OpBuilder &b, Location loc, Value x, ir::NodeOp n) {
-                     Value alpha = attrConstant(b, loc, x, n, "alpha", 1.0);
-                     Value above = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, alpha);
-                     return select(b, loc, above, x, constantLike(b, loc, x, 0.0));
-                   }));
-  registerLowering("PRelu", pointwise([](OpBuilder &b, Location loc, ValueRange args) {
-                     return select(b, loc, isPositive(b, loc, args[0]), args[0],
-                                   b.create<arith::MulFOp>(loc, args[1], args[0]));
-                   }));
+  registerLowering(
+      "Gelu", activation([](OpBuilder &b, Location loc, Value x, ir::NodeOp) {
+        Value half = constantLike(b, loc, x, 0.5);
+        Value scaled = b.create<arith::MulFOp>(loc, x, constantLike(b, loc, x, M_SQRT1_2));
+        Value cdf = b.create<arith::AddFOp>(loc, constantLike(b, loc, x, 1.0),
+                                            b.create<math::ErfOp>(loc, scaled));
+        return b.create<arith::MulFOp>(loc, b.create<arith::MulFOp>(loc, half, x), cdf);
+      }));
+  registerLowering(
+      "ThresholdedRelu", activation([](OpBuilder &b, Location loc, Value x, ir::NodeOp n) {
+        Value alpha = attrConstant(b, loc, x, n, "alpha", 1.0);
+        Value above = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, alpha);
+        return select(b, loc, above, x, constantLike(b, loc, x, 0.0));
+      }));
+  registerLowering("PRelu", lowerPRelu);
   registerLowering("Dropout", [](ir::NodeOp node, OpBuilder &b) -> FailureOr<SmallVector<Value>> {
+    if (hasInput(node, 2)) {
+      auto training = constantInts(input(node, 2));
+      if (!training || training->size() != 1 || (*training)[0] != 0)
+        return unsupported(node, "training mode (random dropout)");
+    }
     // Inference: the identity, and an all-true mask if asked for.
     SmallVector<Value> results{input(node, 0)};
     if (node.getNumResults() > 1) {
       RankedTensorType maskType = resultType(node, 1);
-      results.push_back(filledTensor(b, node.getLoc(), maskType,
-                                     scalarConstant(b, node.getLoc(), maskType.getElementType(), 1)));
+      results.push_back(
+          filledTensor(b, node.getLoc(), maskType,
+                       scalarConstant(b, node.getLoc(), maskType.getElementType(), 1)));
     }
     return results;
   });

@@ -102,8 +102,8 @@ FailureOr<SmallVector<Value>> lowerGemm(ir::NodeOp node, OpBuilder &b) {
     operands.push_back(input(node, 2));
   return SmallVector<Value>{broadcastElementwise(
       b, loc, outType, operands, [&](OpBuilder &nb, Location l, ValueRange args) {
-        Value y = alpha == 1.0 ? args[0]
-                               : mul(nb, l, args[0], scalarConstant(nb, l, element, alpha));
+        Value y =
+            alpha == 1.0 ? args[0] : mul(nb, l, args[0], scalarConstant(nb, l, element, alpha));
         if (args.size() == 1)
           return y;
         Value c = beta == 1.0 ? args[1] : mul(nb, l, args[1], scalarConstant(nb, l, element, beta));
@@ -141,7 +141,7 @@ FailureOr<Padding> spatialPadding(ir::NodeOp node, ArrayRef<int64_t> inputSpatia
       padding.end[i] = total - padding.begin[i];
     }
   } else if (mode != "VALID") {
-    (void)unsupported(node, "auto_pad '" + mode + "' is not supported");
+    (void)unsupported(node, "auto_pad '" + mode + "'");
     return failure();
   }
   return padding;
@@ -164,7 +164,7 @@ FailureOr<SmallVector<Value>> lowerConv(ir::NodeOp node, OpBuilder &b) {
   RankedTensorType outType = resultType(node);
   Type element = outType.getElementType();
   if (!isa<FloatType>(element))
-    return unsupported(node, "only floating-point convolutions are supported");
+    return unsupported(node, "non-floating-point convolution");
   size_t spatial = static_cast<size_t>(xType.getRank() - 2);
   int64_t groups = node.intAttr("group", 1);
   SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
@@ -225,15 +225,15 @@ FailureOr<SmallVector<Value>> lowerConv(ir::NodeOp node, OpBuilder &b) {
                 })
                .getResult(0);
   }
-  Value sums = b.create<linalg::GenericOp>(
-                    loc, TypeRange{groupedOutType},
-                    ValueRange{reshape(b, loc, padded, groupedX), reshape(b, loc, w, groupedW)},
-                    ValueRange{init}, maps, iterators,
-                    [](OpBuilder &nb, Location l, ValueRange args) {
-                      nb.create<linalg::YieldOp>(
-                          l, add(nb, l, args[2], mul(nb, l, args[0], args[1])));
-                    })
-                   .getResult(0);
+  Value sums =
+      b.create<linalg::GenericOp>(
+           loc, TypeRange{groupedOutType},
+           ValueRange{reshape(b, loc, padded, groupedX), reshape(b, loc, w, groupedW)},
+           ValueRange{init}, maps, iterators,
+           [](OpBuilder &nb, Location l, ValueRange args) {
+             nb.create<linalg::YieldOp>(l, add(nb, l, args[2], mul(nb, l, args[0], args[1])));
+           })
+          .getResult(0);
   return SmallVector<Value>{reshape(b, loc, sums, outType.getShape())};
 }
 

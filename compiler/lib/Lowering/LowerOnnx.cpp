@@ -1,7 +1,5 @@
 #include "Lowering.h"
-
 #include "graceful/compiler/Passes.h"
-
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
 #include <mutex>
@@ -25,6 +23,13 @@ void registerAllLowerings() {
   });
 }
 
+std::string typeName(Type type) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << type;
+  return text;
+}
+
 // Types the generated code handles: static shapes of signless integers,
 // booleans and floats.
 LogicalResult checkType(ir::NodeOp node, Type type) {
@@ -35,16 +40,16 @@ LogicalResult checkType(ir::NodeOp node, Type type) {
     return lowering::unsupported(node, "a value has no static shape when compiling");
   Type element = tensor.getElementType();
   if (element.isUnsignedInteger() || element.isF16() || element.isBF16())
-    return lowering::unsupported(node, "element type is not supported by the compiler");
+    return lowering::unsupported(node, "element type " + Twine(typeName(element)));
   return success();
 }
 
 LogicalResult lowerNode(ir::NodeOp node) {
   if (!node.getDomain().empty() && node.getDomain() != "ai.onnx")
-    return lowering::unsupported(node, "domain '" + node.getDomain() + "' is not supported");
+    return lowering::unsupported(node, "domain '" + node.getDomain() + "'");
   const lowering::LowerFn *lower = lowering::findLowering(node.getOpType());
   if (lower == nullptr)
-    return lowering::unsupported(node, "op type is not supported by the compiler");
+    return lowering::unsupported(node, "the compiler has no lowering for this op type");
   for (Type type : node->getOperandTypes())
     if (failed(checkType(node, type)))
       return failure();
@@ -56,12 +61,12 @@ LogicalResult lowerNode(ir::NodeOp node) {
   if (failed(results))
     return failure();
   if (results->size() != node.getNumResults())
-    return lowering::unsupported(node, "produces " + Twine(results->size()) + " of " +
-                                           Twine(node.getNumResults()) + " outputs");
+    return node.emitError() << "internal: lowering produced " << results->size() << " of "
+                            << node.getNumResults() << " outputs";
   for (auto [result, replacement] : llvm::zip(node.getResults(), *results)) {
     if (result.getType() != replacement.getType())
-      return node.emitError() << "internal: lowering produced " << replacement.getType()
-                              << " for " << result.getType();
+      return node.emitError() << "internal: lowering produced " << replacement.getType() << " for "
+                              << result.getType();
     result.replaceAllUsesWith(replacement);
   }
   node.erase();

@@ -5,7 +5,6 @@
 #pragma once
 
 #include "graceful/compiler/OnnxDialect.h"
-
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"

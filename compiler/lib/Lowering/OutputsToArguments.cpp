@@ -1,5 +1,4 @@
 #include "graceful/compiler/Passes.h"
-
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 

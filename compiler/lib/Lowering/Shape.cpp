@@ -1,7 +1,6 @@
 // Data movement: reshapes, transposes, slicing, gathering, padding, tiling
 // and constants. Shapes are static here, so result types say what to build.
 #include "Lowering.h"
-
 #include "graceful/compiler/OnnxTypes.h"
 
 namespace graceful::compiler::lowering {
@@ -58,7 +57,8 @@ FailureOr<SmallVector<Value>> lowerConcat(ir::NodeOp node, OpBuilder &b) {
   int64_t offset = 0;
   for (Value part : node.getInputs()) {
     auto partType = cast<RankedTensorType>(part.getType());
-    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes, strides(rank, b.getIndexAttr(1));
+    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes,
+        strides(rank, b.getIndexAttr(1));
     for (int64_t d = 0; d < rank; ++d)
       sizes.push_back(b.getIndexAttr(partType.getDimSize(d)));
     offsets[axis] = b.getIndexAttr(offset);
@@ -77,7 +77,8 @@ FailureOr<SmallVector<Value>> lowerSplit(ir::NodeOp node, OpBuilder &b) {
   int64_t offset = 0;
   for (Value result : node.getResults()) {
     auto type = cast<RankedTensorType>(result.getType());
-    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes, strides(rank, b.getIndexAttr(1));
+    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes,
+        strides(rank, b.getIndexAttr(1));
     for (int64_t d = 0; d < rank; ++d)
       sizes.push_back(b.getIndexAttr(type.getDimSize(d)));
     offsets[axis] = b.getIndexAttr(offset);
@@ -120,16 +121,17 @@ FailureOr<SmallVector<Value>> lowerSlice(ir::NodeOp node, OpBuilder &b) {
     int64_t size = inType.getDimSize(axis), step = steps[i], start = (*starts)[i];
     if (start < 0)
       start += size;
-    start = step > 0 ? std::clamp<int64_t>(start, 0, size) : std::clamp<int64_t>(start, 0, size - 1);
+    start =
+        step > 0 ? std::clamp<int64_t>(start, 0, size) : std::clamp<int64_t>(start, 0, size - 1);
     exprs[axis] = b.getAffineDimExpr(static_cast<unsigned>(axis)) * step + start;
   }
   return SmallVector<Value>{gatherAffine(b, node.getLoc(), in, resultType(node), exprs)};
 }
 
 FailureOr<SmallVector<Value>> lowerExpand(ir::NodeOp node, OpBuilder &b) {
-  return SmallVector<Value>{broadcastElementwise(
-      b, node.getLoc(), resultType(node), {input(node, 0)},
-      [](OpBuilder &, Location, ValueRange args) { return args[0]; })};
+  return SmallVector<Value>{
+      broadcastElementwise(b, node.getLoc(), resultType(node), {input(node, 0)},
+                           [](OpBuilder &, Location, ValueRange args) { return args[0]; })};
 }
 
 FailureOr<SmallVector<Value>> lowerTile(ir::NodeOp node, OpBuilder &b) {
@@ -189,7 +191,7 @@ FailureOr<SmallVector<Value>> lowerPad(ir::NodeOp node, OpBuilder &b) {
   int64_t rank = inType.getRank();
   auto mode = dyn_cast_or_null<StringAttr>(node.attr("mode"));
   if (mode && mode.getValue() != "constant")
-    return unsupported(node, "mode '" + mode.getValue() + "' is not supported (only constant)");
+    return unsupported(node, "pad mode '" + mode.getValue() + "' (only constant)");
   SmallVector<int64_t> pads = node.intsAttr("pads");
   if (hasInput(node, 1)) {
     auto given = constantInts(input(node, 1));
@@ -213,7 +215,7 @@ FailureOr<SmallVector<Value>> lowerPad(ir::NodeOp node, OpBuilder &b) {
     high[normalizeAxis(axes[i], rank)] = pads[axes.size() + i];
   }
   if (llvm::any_of(pads, [](int64_t p) { return p < 0; }))
-    return unsupported(node, "negative pads are not supported");
+    return unsupported(node, "negative pads");
   Type element = inType.getElementType();
   Value padValue = scalarConstant(b, loc, element, node.floatAttr("value", 0.0f));
   if (hasInput(node, 2)) {
@@ -257,7 +259,8 @@ FailureOr<SmallVector<Value>> lowerConstant(ir::NodeOp node, OpBuilder &b) {
     return SmallVector<Value>{b.create<arith::ConstantOp>(loc, cast<TypedAttr>(value))};
   if (auto value = dyn_cast_or_null<FloatAttr>(node.attr("value_float")))
     return SmallVector<Value>{b.create<arith::ConstantOp>(
-        loc, DenseElementsAttr::get(type, ArrayRef<float>{static_cast<float>(value.getValueAsDouble())}))};
+        loc, DenseElementsAttr::get(
+                 type, ArrayRef<float>{static_cast<float>(value.getValueAsDouble())}))};
   if (auto value = dyn_cast_or_null<DenseF32ArrayAttr>(node.attr("value_floats")))
     return SmallVector<Value>{
         b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(type, value.asArrayRef()))};
@@ -265,7 +268,7 @@ FailureOr<SmallVector<Value>> lowerConstant(ir::NodeOp node, OpBuilder &b) {
     return SmallVector<Value>{denseConstant(b, loc, type, {value.getInt()})};
   if (auto value = dyn_cast_or_null<DenseI64ArrayAttr>(node.attr("value_ints")))
     return SmallVector<Value>{denseConstant(b, loc, type, value.asArrayRef())};
-  return unsupported(node, "only value, value_float(s) and value_int(s) are supported");
+  return unsupported(node, "value kinds other than value, value_float(s) and value_int(s)");
 }
 
 FailureOr<SmallVector<Value>> lowerConstantOfShape(ir::NodeOp node, OpBuilder &b) {

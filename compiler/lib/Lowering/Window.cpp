@@ -21,8 +21,8 @@ SmallVector<int64_t> intsOr(ir::NodeOp node, StringRef name, size_t rank, int64_
 // out[n, c, o...] = combine over k... of x[n, c, o*s + k*d]; x is already
 // padded so every window fits.
 Value windowReduce(OpBuilder &b, Location loc, Value padded, RankedTensorType outType,
-                   ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
-                   ArrayRef<int64_t> dilations, Value init, const ScalarBody &combine) {
+                   ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
+                   Value init, const ScalarBody &combine) {
   size_t spatial = kernel.size();
   MLIRContext *context = b.getContext();
   unsigned dims = static_cast<unsigned>(2 + 2 * spatial);
@@ -41,12 +41,12 @@ Value windowReduce(OpBuilder &b, Location loc, Value padded, RankedTensorType ou
   SmallVector<IteratorType> iterators(2 + spatial, IteratorType::parallel);
   iterators.append(spatial, IteratorType::reduction);
   return b
-      .create<linalg::GenericOp>(loc, TypeRange{outType}, ValueRange{padded, window},
-                                 ValueRange{filledTensor(b, loc, outType, init)}, maps, iterators,
-                                 [&](OpBuilder &nb, Location l, ValueRange args) {
-                                   nb.create<linalg::YieldOp>(
-                                       l, combine(nb, l, ValueRange{args[2], args[0]}));
-                                 })
+      .create<linalg::GenericOp>(
+          loc, TypeRange{outType}, ValueRange{padded, window},
+          ValueRange{filledTensor(b, loc, outType, init)}, maps, iterators,
+          [&](OpBuilder &nb, Location l, ValueRange args) {
+            nb.create<linalg::YieldOp>(l, combine(nb, l, ValueRange{args[2], args[0]}));
+          })
       .getResult(0);
 }
 
@@ -95,7 +95,7 @@ FailureOr<PoolGeometry> poolGeometry(ir::NodeOp node) {
 
 FailureOr<SmallVector<Value>> lowerMaxPool(ir::NodeOp node, OpBuilder &b) {
   if (node.getNumResults() > 1)
-    return unsupported(node, "the Indices output is not supported");
+    return unsupported(node, "the Indices output");
   auto g = poolGeometry(node);
   if (failed(g))
     return failure();
@@ -107,11 +107,9 @@ FailureOr<SmallVector<Value>> lowerMaxPool(ir::NodeOp node, OpBuilder &b) {
   for (size_t i = 0; i < high.size(); ++i)
     high[i] += g->ceilExtra[i];
   Value padded = pad(b, loc, input(node, 0), g->low, high, lowest);
-  return SmallVector<Value>{windowReduce(b, loc, padded, outType, g->kernel, g->strides,
-                                         g->dilations, lowest,
-                                         [](OpBuilder &nb, Location l, ValueRange args) {
-                                           return maximum(nb, l, args[0], args[1]);
-                                         })};
+  return SmallVector<Value>{windowReduce(
+      b, loc, padded, outType, g->kernel, g->strides, g->dilations, lowest,
+      [](OpBuilder &nb, Location l, ValueRange args) { return maximum(nb, l, args[0], args[1]); })};
 }
 
 // Average: window sums divided by how many elements each window counts —
@@ -135,8 +133,10 @@ FailureOr<SmallVector<Value>> lowerAveragePool(ir::NodeOp node, OpBuilder &b) {
   ScalarBody sum = [](OpBuilder &nb, Location l, ValueRange args) {
     return add(nb, l, args[0], args[1]);
   };
-  Value sums = windowReduce(b, loc, padded, outType, g->kernel, g->strides, g->dilations, zero, sum);
-  Value counts = windowReduce(b, loc, mask, outType, g->kernel, g->strides, g->dilations, zero, sum);
+  Value sums =
+      windowReduce(b, loc, padded, outType, g->kernel, g->strides, g->dilations, zero, sum);
+  Value counts =
+      windowReduce(b, loc, mask, outType, g->kernel, g->strides, g->dilations, zero, sum);
   return SmallVector<Value>{broadcastElementwise(
       b, loc, outType, {sums, counts}, [](OpBuilder &nb, Location l, ValueRange args) -> Value {
         return nb.create<arith::DivFOp>(l, args[0], args[1]);
@@ -160,7 +160,8 @@ int64_t elementsOver(RankedTensorType type, ArrayRef<int64_t> axes) {
 Value divideBy(OpBuilder &b, Location loc, Value x, double divisor) {
   auto type = cast<RankedTensorType>(x.getType());
   return broadcastElementwise(b, loc, type, {x}, [&](OpBuilder &nb, Location l, ValueRange args) {
-    return nb.create<arith::DivFOp>(l, args[0], scalarConstant(nb, l, type.getElementType(), divisor))
+    return nb
+        .create<arith::DivFOp>(l, args[0], scalarConstant(nb, l, type.getElementType(), divisor))
         .getResult();
   });
 }
@@ -168,10 +169,9 @@ Value divideBy(OpBuilder &b, Location loc, Value x, double divisor) {
 Value mean(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes) {
   auto type = cast<RankedTensorType>(x.getType());
   Value zero = scalarConstant(b, loc, type.getElementType(), 0.0);
-  Value sums = reduce(b, loc, x, axes, /*keepDims=*/true, zero,
-                      [](OpBuilder &nb, Location l, ValueRange args) {
-                        return add(nb, l, args[0], args[1]);
-                      });
+  Value sums = reduce(
+      b, loc, x, axes, /*keepDims=*/true, zero,
+      [](OpBuilder &nb, Location l, ValueRange args) { return add(nb, l, args[0], args[1]); });
   return divideBy(b, loc, sums, static_cast<double>(elementsOver(type, axes)));
 }
 
@@ -183,10 +183,10 @@ FailureOr<SmallVector<Value>> lowerGlobalPool(ir::NodeOp node, OpBuilder &b, boo
   if (average)
     return SmallVector<Value>{mean(b, loc, x, axes)};
   Value lowest = scalarConstant(b, loc, type.getElementType(), -INFINITY);
-  return SmallVector<Value>{reduce(b, loc, x, axes, true, lowest,
-                                   [](OpBuilder &nb, Location l, ValueRange args) {
-                                     return maximum(nb, l, args[0], args[1]);
-                                   })};
+  return SmallVector<Value>{
+      reduce(b, loc, x, axes, true, lowest, [](OpBuilder &nb, Location l, ValueRange args) {
+        return maximum(nb, l, args[0], args[1]);
+      })};
 }
 
 // (x - mean) / sqrt(var + eps) * scale + bias, with statistics over `axes`
@@ -195,14 +195,13 @@ SmallVector<Value> normalize(OpBuilder &b, Location loc, Value x, ArrayRef<int64
                              double epsilon) {
   auto type = cast<RankedTensorType>(x.getType());
   Value mu = mean(b, loc, x, axes);
-  Value centered = broadcastElementwise(b, loc, type, {x, mu},
-                                        [](OpBuilder &nb, Location l, ValueRange args) {
-                                          return sub(nb, l, args[0], args[1]);
-                                        });
-  Value squares = broadcastElementwise(b, loc, type, {centered},
-                                       [](OpBuilder &nb, Location l, ValueRange args) {
-                                         return mul(nb, l, args[0], args[0]);
-                                       });
+  Value centered =
+      broadcastElementwise(b, loc, type, {x, mu}, [](OpBuilder &nb, Location l, ValueRange args) {
+        return sub(nb, l, args[0], args[1]);
+      });
+  Value squares = broadcastElementwise(
+      b, loc, type, {centered},
+      [](OpBuilder &nb, Location l, ValueRange args) { return mul(nb, l, args[0], args[0]); });
   Value variance = mean(b, loc, squares, axes);
   auto statType = cast<RankedTensorType>(variance.getType());
   Value invStd = broadcastElementwise(
@@ -210,10 +209,9 @@ SmallVector<Value> normalize(OpBuilder &b, Location loc, Value x, ArrayRef<int64
         Value eps = scalarConstant(nb, l, statType.getElementType(), epsilon);
         return nb.create<math::RsqrtOp>(l, nb.create<arith::AddFOp>(l, args[0], eps));
       });
-  Value normalized = broadcastElementwise(b, loc, type, {centered, invStd},
-                                          [](OpBuilder &nb, Location l, ValueRange args) {
-                                            return mul(nb, l, args[0], args[1]);
-                                          });
+  Value normalized = broadcastElementwise(
+      b, loc, type, {centered, invStd},
+      [](OpBuilder &nb, Location l, ValueRange args) { return mul(nb, l, args[0], args[1]); });
   return {normalized, mu, invStd};
 }
 
@@ -234,7 +232,7 @@ Value affine(OpBuilder &b, Location loc, Value x, Value scale, Value bias) {
 
 FailureOr<SmallVector<Value>> lowerBatchNorm(ir::NodeOp node, OpBuilder &b) {
   if (node.getNumResults() > 1)
-    return unsupported(node, "training mode (running statistics outputs) is not supported");
+    return unsupported(node, "training mode (running statistics outputs)");
   Location loc = node.getLoc();
   Value x = input(node, 0);
   auto type = cast<RankedTensorType>(x.getType());
@@ -261,7 +259,8 @@ FailureOr<SmallVector<Value>> lowerInstanceNorm(ir::NodeOp node, OpBuilder &b) {
   int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
   double epsilon = node.floatAttr("epsilon", 1e-5f);
   Value normalized = normalize(b, loc, x, spatialAxes(rank), epsilon)[0];
-  return SmallVector<Value>{affine(b, loc, normalized, channelParameter(b, loc, input(node, 1), rank),
+  return SmallVector<Value>{affine(b, loc, normalized,
+                                   channelParameter(b, loc, input(node, 1), rank),
                                    channelParameter(b, loc, input(node, 2), rank))};
 }
 
@@ -295,22 +294,20 @@ FailureOr<SmallVector<Value>> lowerSoftmax(ir::NodeOp node, OpBuilder &b, bool l
   auto type = cast<RankedTensorType>(x.getType());
   int64_t axis = normalizeAxis(node.intAttr("axis", -1), type.getRank());
   Type element = type.getElementType();
-  Value peak = reduce(b, loc, x, {axis}, true, scalarConstant(b, loc, element, -INFINITY),
-                      [](OpBuilder &nb, Location l, ValueRange args) {
-                        return maximum(nb, l, args[0], args[1]);
-                      });
-  Value shifted = broadcastElementwise(b, loc, type, {x, peak},
-                                       [](OpBuilder &nb, Location l, ValueRange args) {
-                                         return sub(nb, l, args[0], args[1]);
-                                       });
+  Value peak = reduce(
+      b, loc, x, {axis}, true, scalarConstant(b, loc, element, -INFINITY),
+      [](OpBuilder &nb, Location l, ValueRange args) { return maximum(nb, l, args[0], args[1]); });
+  Value shifted =
+      broadcastElementwise(b, loc, type, {x, peak}, [](OpBuilder &nb, Location l, ValueRange args) {
+        return sub(nb, l, args[0], args[1]);
+      });
   Value exps = broadcastElementwise(b, loc, type, {shifted},
                                     [](OpBuilder &nb, Location l, ValueRange args) -> Value {
                                       return nb.create<math::ExpOp>(l, args[0]);
                                     });
-  Value total = reduce(b, loc, exps, {axis}, true, scalarConstant(b, loc, element, 0.0),
-                       [](OpBuilder &nb, Location l, ValueRange args) {
-                         return add(nb, l, args[0], args[1]);
-                       });
+  Value total = reduce(
+      b, loc, exps, {axis}, true, scalarConstant(b, loc, element, 0.0),
+      [](OpBuilder &nb, Location l, ValueRange args) { return add(nb, l, args[0], args[1]); });
   if (logarithm)
     return SmallVector<Value>{broadcastElementwise(
         b, loc, type, {shifted, total}, [](OpBuilder &nb, Location l, ValueRange args) -> Value {
@@ -365,14 +362,14 @@ LowerFn reduction(Reduction kind) {
     auto premap = [&](Value tensor) -> Value {
       if (kind == Reduction::L1 || kind == Reduction::L2 || kind == Reduction::SumSquare ||
           kind == Reduction::LogSumExp)
-        return broadcastElementwise(
-            b, loc, type, {tensor}, [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
-              if (kind == Reduction::L1)
-                return nb.create<math::AbsFOp>(l, args[0]);
-              if (kind == Reduction::LogSumExp)
-                return nb.create<math::ExpOp>(l, args[0]);
-              return mul(nb, l, args[0], args[0]);
-            });
+        return broadcastElementwise(b, loc, type, {tensor},
+                                    [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
+                                      if (kind == Reduction::L1)
+                                        return nb.create<math::AbsFOp>(l, args[0]);
+                                      if (kind == Reduction::LogSumExp)
+                                        return nb.create<math::ExpOp>(l, args[0]);
+                                      return mul(nb, l, args[0], args[0]);
+                                    });
       return tensor;
     };
     double init = 0.0;
@@ -381,8 +378,8 @@ LowerFn reduction(Reduction kind) {
     };
     if (kind == Reduction::Max || kind == Reduction::Min) {
       bool max = kind == Reduction::Max;
-      init = isFloat ? (max ? -INFINITY : INFINITY)
-                     : static_cast<double>(max ? INT64_MIN : INT64_MAX);
+      init =
+          isFloat ? (max ? -INFINITY : INFINITY) : static_cast<double>(max ? INT64_MIN : INT64_MAX);
       combine = [max](OpBuilder &nb, Location l, ValueRange args) {
         return max ? maximum(nb, l, args[0], args[1]) : minimum(nb, l, args[0], args[1]);
       };
@@ -392,8 +389,8 @@ LowerFn reduction(Reduction kind) {
         return mul(nb, l, args[0], args[1]);
       };
     }
-    Value folded = reduce(b, loc, premap(x), *axes, keepDims, scalarConstant(b, loc, element, init),
-                          combine);
+    Value folded =
+        reduce(b, loc, premap(x), *axes, keepDims, scalarConstant(b, loc, element, init), combine);
     auto foldedType = cast<RankedTensorType>(folded.getType());
     switch (kind) {
     case Reduction::Mean:
@@ -439,8 +436,8 @@ LowerFn argReduction(bool max) {
     auto valueType = RankedTensorType::get(reducedShape, element);
     auto indexType = RankedTensorType::get(reducedShape, b.getI64Type());
     bool isFloat = isa<FloatType>(element);
-    double start = isFloat ? (max ? -INFINITY : INFINITY)
-                           : static_cast<double>(max ? INT64_MIN : INT64_MAX);
+    double start =
+        isFloat ? (max ? -INFINITY : INFINITY) : static_cast<double>(max ? INT64_MIN : INT64_MAX);
     AffineMap outMap = AffineMap::get(static_cast<unsigned>(rank), 0, outExprs, b.getContext());
     auto generic = b.create<linalg::GenericOp>(
         loc, TypeRange{valueType, indexType}, ValueRange{x},
@@ -455,13 +452,15 @@ LowerFn argReduction(bool max) {
           Value better;
           if (isFloat)
             better = nb.create<arith::CmpFOp>(
-                l, max ? (last ? arith::CmpFPredicate::OGE : arith::CmpFPredicate::OGT)
-                       : (last ? arith::CmpFPredicate::OLE : arith::CmpFPredicate::OLT),
+                l,
+                max ? (last ? arith::CmpFPredicate::OGE : arith::CmpFPredicate::OGT)
+                    : (last ? arith::CmpFPredicate::OLE : arith::CmpFPredicate::OLT),
                 candidate, best);
           else
             better = nb.create<arith::CmpIOp>(
-                l, max ? (last ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sgt)
-                       : (last ? arith::CmpIPredicate::sle : arith::CmpIPredicate::slt),
+                l,
+                max ? (last ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sgt)
+                    : (last ? arith::CmpIPredicate::sle : arith::CmpIPredicate::slt),
                 candidate, best);
           nb.create<linalg::YieldOp>(
               l, ValueRange{nb.create<arith::SelectOp>(l, better, candidate, best),
@@ -476,21 +475,17 @@ LowerFn argReduction(bool max) {
 void registerWindowLowerings() {
   registerLowering("MaxPool", lowerMaxPool);
   registerLowering("AveragePool", lowerAveragePool);
-  registerLowering("GlobalAveragePool", [](ir::NodeOp node, OpBuilder &b) {
-    return lowerGlobalPool(node, b, true);
-  });
-  registerLowering("GlobalMaxPool", [](ir::NodeOp node, OpBuilder &b) {
-    return lowerGlobalPool(node, b, false);
-  });
+  registerLowering("GlobalAveragePool",
+                   [](ir::NodeOp node, OpBuilder &b) { return lowerGlobalPool(node, b, true); });
+  registerLowering("GlobalMaxPool",
+                   [](ir::NodeOp node, OpBuilder &b) { return lowerGlobalPool(node, b, false); });
   registerLowering("BatchNormalization", lowerBatchNorm);
   registerLowering("InstanceNormalization", lowerInstanceNorm);
   registerLowering("LayerNormalization", lowerLayerNorm);
-  registerLowering("Softmax", [](ir::NodeOp node, OpBuilder &b) {
-    return lowerSoftmax(node, b, false);
-  });
-  registerLowering("LogSoftmax", [](ir::NodeOp node, OpBuilder &b) {
-    return lowerSoftmax(node, b, true);
-  });
+  registerLowering("Softmax",
+                   [](ir::NodeOp node, OpBuilder &b) { return lowerSoftmax(node, b, false); });
+  registerLowering("LogSoftmax",
+                   [](ir::NodeOp node, OpBuilder &b) { return lowerSoftmax(node, b, true); });
   registerLowering("ReduceSum", reduction(Reduction::Sum));
   registerLowering("ReduceMean", reduction(Reduction::Mean));
   registerLowering("ReduceMax", reduction(Reduction::Max));

@@ -1,7 +1,6 @@
 // graceful-opt: mlir-opt with graceful's dialect and passes.
 #include "graceful/compiler/Importer.h"
 #include "graceful/compiler/Passes.h"
-
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
 int main(int argc, char **argv) {

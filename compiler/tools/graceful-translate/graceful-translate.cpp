@@ -4,7 +4,6 @@
 #include "graceful/compiler/Exporter.h"
 #include "graceful/compiler/Importer.h"
 #include "graceful/support/error.h"
-
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"

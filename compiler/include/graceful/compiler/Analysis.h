@@ -4,9 +4,8 @@
 
 #include "mlir/IR/BuiltinOps.h"
 
-#include <llvm/Support/Error.h>
-
 #include <cstdint>
+#include <llvm/Support/Error.h>
 #include <map>
 #include <set>
 #include <string>

@@ -4,7 +4,6 @@
 #include "mlir/IR/BuiltinOps.h"
 
 #include <llvm/Support/Error.h>
-
 #include <string>
 
 namespace onnx {

@@ -6,7 +6,6 @@
 #include "mlir/IR/OwningOpRef.h"
 
 #include <llvm/Support/Error.h>
-
 #include <string>
 
 namespace onnx {

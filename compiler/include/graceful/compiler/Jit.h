@@ -4,9 +4,8 @@
 
 #include "graceful/support/tensor.h"
 
-#include <llvm/Support/Error.h>
-
 #include <functional>
+#include <llvm/Support/Error.h>
 #include <memory>
 #include <string>
 #include <vector>

@@ -1,6 +1,8 @@
 // The ONNX-level dialect (see OnnxOps.td).
 #pragma once
 
+// The generated declarations need these headers first.
+// clang-format off
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Dialect.h"
@@ -12,3 +14,4 @@
 
 #define GET_OP_CLASSES
 #include "graceful/compiler/OnnxOps.h.inc"
+// clang-format on

@@ -2,9 +2,8 @@
 // ONNX test data and the JIT exchange.
 #pragma once
 
-#include <llvm/Support/Error.h>
-
 #include <cstdint>
+#include <llvm/Support/Error.h>
 #include <string>
 #include <vector>
 

@@ -1,0 +1,406 @@
+// graceful-conformance: the ONNX backend test data through our compiler.
+//
+//   graceful-conformance --data DIR [--data DIR]... --unsupported LIST
+//                        --results RESULTS.md [--filter SUBSTRING] [--jobs N]
+//
+// Each test directory holds model.onnx and test_data_set_*/{input,output}_N.pb.
+// A test passes when every output matches within the ONNX backend
+// tolerances (rtol 1e-3, atol 1e-7). A test listed in LIST may instead fail
+// with a diagnostic saying what is unsupported; anything else — a wrong
+// result, a crash, a timeout, an unexpected error — fails the run. Each test
+// runs in its own process, so one crash cannot hide the rest.
+#include "graceful/compiler/Jit.h"
+#include "graceful/support/error.h"
+#include "graceful/support/files.h"
+#include "graceful/support/progress.h"
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <llvm/Support/CommandLine.h>
+#include <map>
+#include <onnx/onnx_pb.h>
+#include <poll.h>
+#include <set>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace cl = llvm::cl;
+namespace fs = std::filesystem;
+using namespace graceful;
+
+static cl::list<std::string> dataDirs("data",
+                                      cl::desc("test data directory (node, pytorch-converted)"));
+static cl::opt<std::string> unsupportedList("unsupported",
+                                            cl::desc("tests allowed to be unsupported"));
+static cl::opt<std::string> resultsPath("results", cl::desc("write the results table here"));
+static cl::opt<std::string> filter("filter", cl::desc("only tests whose name contains this"));
+static cl::opt<int> jobs("jobs", cl::desc("tests run at once"), cl::init(2));
+static cl::opt<int> timeoutSeconds("timeout", cl::desc("seconds per test"), cl::init(300));
+
+namespace {
+
+enum class Outcome { Pass, Fail, Unsupported };
+
+struct TestResult {
+  std::string suite, name, opType;
+  Outcome outcome = Outcome::Fail;
+  std::string detail;
+};
+
+llvm::Expected<Tensor> readTensorProto(const std::string &path) {
+  auto bytes = readFile(path);
+  if (!bytes)
+    return bytes.takeError();
+  onnx::TensorProto proto;
+  if (!proto.ParseFromString(*bytes))
+    return makeError(ErrorKind::BadInput, path + ": not a TensorProto");
+  Tensor tensor;
+  tensor.dtype = static_cast<DType>(proto.data_type());
+  size_t width = dtypeSize(tensor.dtype);
+  if (width == 0)
+    return makeError(ErrorKind::BadInput, path + ": test data of element type " +
+                                              std::to_string(proto.data_type()) +
+                                              " (strings, sequences, optionals) is not supported");
+  tensor.shape.assign(proto.dims().begin(), proto.dims().end());
+  size_t count = static_cast<size_t>(tensor.elementCount());
+  // Sequences and optionals parse as nonsense tensors: check before allocating.
+  if (tensor.elementCount() < 0 || count * width > 2 * bytes->size() + (64u << 20))
+    return makeError(ErrorKind::BadInput, path + ": test data that is not a plain tensor "
+                                                 "(sequences, optionals) is not supported");
+  if (proto.has_raw_data()) {
+    tensor.bytes.assign(proto.raw_data().begin(), proto.raw_data().end());
+  } else {
+    tensor.bytes.resize(count * width);
+    auto copyFrom = [&](const auto &field) {
+      for (size_t i = 0; i < count && i < static_cast<size_t>(field.size()); ++i) {
+        auto value = field.Get(static_cast<int>(i));
+        std::memcpy(tensor.bytes.data() + i * width, &value, width);
+      }
+    };
+    switch (proto.data_type()) {
+    case onnx::TensorProto::FLOAT:
+      copyFrom(proto.float_data());
+      break;
+    case onnx::TensorProto::DOUBLE:
+      copyFrom(proto.double_data());
+      break;
+    case onnx::TensorProto::INT64:
+      copyFrom(proto.int64_data());
+      break;
+    case onnx::TensorProto::UINT32:
+    case onnx::TensorProto::UINT64:
+      copyFrom(proto.uint64_data());
+      break;
+    default:
+      copyFrom(proto.int32_data());
+      break;
+    }
+  }
+  if (tensor.bytes.size() != count * width)
+    return makeError(ErrorKind::BadInput, path + ": data does not match the shape");
+  return tensor;
+}
+
+double elementAt(const Tensor &tensor, size_t i) {
+  switch (tensor.dtype) {
+  case DType::Float32:
+    return tensor.data<float>()[i];
+  case DType::Float64:
+    return tensor.data<double>()[i];
+  case DType::Int64:
+    return static_cast<double>(tensor.data<int64_t>()[i]);
+  case DType::Int32:
+    return tensor.data<int32_t>()[i];
+  case DType::Int16:
+    return tensor.data<int16_t>()[i];
+  case DType::Int8:
+    return tensor.data<int8_t>()[i];
+  case DType::UInt8:
+  case DType::Bool:
+    return static_cast<unsigned char>(tensor.bytes[i]);
+  default:
+    return NAN;
+  }
+}
+
+// "" when equal within rtol 1e-3, atol 1e-7 (NaN matches NaN).
+std::string compare(const Tensor &expected, const Tensor &actual, size_t index) {
+  std::string where = "output " + std::to_string(index);
+  if (expected.dtype != actual.dtype || expected.shape != actual.shape)
+    return where + ": expected " + expected.describe() + ", got " + actual.describe();
+  for (size_t i = 0; i < static_cast<size_t>(expected.elementCount()); ++i) {
+    double e = elementAt(expected, i), a = elementAt(actual, i);
+    if (std::isnan(e) && std::isnan(a))
+      continue;
+    if (std::isinf(e) && e == a)
+      continue;
+    if (!(std::fabs(a - e) <= 1e-7 + 1e-3 * std::fabs(e)))
+      return where + " element " + std::to_string(i) + ": expected " + std::to_string(e) +
+             ", got " + std::to_string(a);
+  }
+  return "";
+}
+
+std::vector<std::string> sortedFiles(const fs::path &directory, const std::string &prefix) {
+  std::vector<std::string> files;
+  for (int i = 0;; ++i) {
+    fs::path file = directory / (prefix + std::to_string(i) + ".pb");
+    if (!fs::exists(file))
+      break;
+    files.push_back(file.string());
+  }
+  return files;
+}
+
+// Runs in the child: the outcome on the first line, details after.
+TestResult runTest(const fs::path &directory) {
+  TestResult result;
+  std::string model = (directory / "model.onnx").string();
+  auto signature = compiler::readSignature(model);
+  for (const auto &set : fs::directory_iterator(directory)) {
+    if (!set.is_directory() || set.path().filename().string().rfind("test_data_set_", 0) != 0)
+      continue;
+    std::vector<Tensor> inputs, expected;
+    for (const std::string &file : sortedFiles(set.path(), "input_")) {
+      auto tensor = readTensorProto(file);
+      if (!tensor) {
+        result.outcome = Outcome::Unsupported;
+        result.detail = describeError(tensor.takeError()).message;
+        return result;
+      }
+      inputs.push_back(std::move(*tensor));
+    }
+    for (const std::string &file : sortedFiles(set.path(), "output_")) {
+      auto tensor = readTensorProto(file);
+      if (!tensor) {
+        result.outcome = Outcome::Unsupported;
+        result.detail = describeError(tensor.takeError()).message;
+        return result;
+      }
+      expected.push_back(std::move(*tensor));
+    }
+    std::vector<std::vector<int64_t>> shapes;
+    for (const Tensor &tensor : inputs)
+      shapes.push_back(tensor.shape);
+    auto compiled = compiler::CompiledModel::compile(model, shapes);
+    if (!compiled) {
+      ErrorReport report = describeError(compiled.takeError());
+      bool unsupported = report.message.find("not supported") != std::string::npos ||
+                         report.message.find("unsupported: ") != std::string::npos;
+      result.outcome = unsupported ? Outcome::Unsupported : Outcome::Fail;
+      result.detail = report.message;
+      return result;
+    }
+    auto outputs = (*compiled)->run(inputs);
+    if (!outputs) {
+      result.detail = describeError(outputs.takeError()).message;
+      return result;
+    }
+    for (size_t i = 0; i < expected.size() && i < outputs->size(); ++i)
+      if (std::string mismatch = compare(expected[i], (*outputs)[i], i); !mismatch.empty()) {
+        result.detail = set.path().filename().string() + ": " + mismatch;
+        return result;
+      }
+  }
+  if (!signature)
+    llvm::consumeError(signature.takeError());
+  result.outcome = Outcome::Pass;
+  return result;
+}
+
+std::string opTypeOf(const fs::path &directory) {
+  onnx::ModelProto model;
+  std::ifstream in(directory / "model.onnx", std::ios::binary);
+  if (!model.ParseFromIstream(&in) || model.graph().node_size() == 0)
+    return "?";
+  std::set<std::string> types;
+  for (const auto &node : model.graph().node())
+    types.insert(node.op_type());
+  if (types.size() == 1)
+    return *types.begin();
+  // Models of several nodes are named after their first op.
+  return model.graph().node(0).op_type() + "+";
+}
+
+struct Child {
+  pid_t pid;
+  int fd;
+  size_t index;
+  std::string output;
+  std::chrono::steady_clock::time_point started;
+};
+
+Child startChild(const fs::path &directory, size_t index) {
+  int pipeFds[2];
+  if (::pipe(pipeFds) != 0)
+    std::abort();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(pipeFds[0]);
+    TestResult result = runTest(directory);
+    std::string text = std::to_string(static_cast<int>(result.outcome)) + "\n" + result.detail;
+    (void)!::write(pipeFds[1], text.data(), text.size());
+    ::_exit(0);
+  }
+  ::close(pipeFds[1]);
+  return Child{pid, pipeFds[0], index, "", std::chrono::steady_clock::now()};
+}
+
+TestResult finishChild(Child &child, bool timedOut) {
+  TestResult result;
+  int status = 0;
+  if (timedOut)
+    ::kill(child.pid, SIGKILL);
+  ::waitpid(child.pid, &status, 0);
+  ::close(child.fd);
+  if (timedOut) {
+    result.detail = "timed out after " + std::to_string(timeoutSeconds) + " s";
+  } else if (!WIFEXITED(status) || child.output.empty()) {
+    result.detail = WIFSIGNALED(status) ? std::string("crashed: ") + strsignal(WTERMSIG(status))
+                                        : "exited without a result";
+  } else {
+    size_t newline = child.output.find('\n');
+    result.outcome = static_cast<Outcome>(std::stoi(child.output.substr(0, newline)));
+    result.detail = foldLines(child.output.substr(newline + 1));
+  }
+  return result;
+}
+
+std::vector<TestResult> runAll(const std::vector<std::pair<std::string, fs::path>> &tests) {
+  std::vector<TestResult> results(tests.size());
+  std::vector<Child> running;
+  size_t next = 0, done = 0;
+  ProgressBar bar("conformance", static_cast<int64_t>(tests.size()));
+  while (done < tests.size()) {
+    while (running.size() < static_cast<size_t>(std::max(1, jobs.getValue())) &&
+           next < tests.size()) {
+      running.push_back(startChild(tests[next].second, next));
+      ++next;
+    }
+    std::vector<pollfd> fds;
+    for (const Child &child : running)
+      fds.push_back({child.fd, POLLIN, 0});
+    ::poll(fds.data(), fds.size(), 200);
+    for (size_t i = 0; i < running.size();) {
+      Child &child = running[i];
+      bool finished = false;
+      if (fds[i].revents & (POLLIN | POLLHUP)) {
+        char buffer[4096];
+        ssize_t got = ::read(child.fd, buffer, sizeof buffer);
+        if (got > 0)
+          child.output.append(buffer, static_cast<size_t>(got));
+        else
+          finished = true;
+      }
+      bool timedOut =
+          std::chrono::steady_clock::now() - child.started > std::chrono::seconds(timeoutSeconds);
+      if (finished || timedOut) {
+        TestResult result = finishChild(child, timedOut && !finished);
+        result.suite = tests[child.index].first;
+        result.name = tests[child.index].second.filename().string();
+        result.opType = opTypeOf(tests[child.index].second);
+        results[child.index] = result;
+        ++done;
+        bar.update(static_cast<int64_t>(done), result.name);
+        running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
+        fds.erase(fds.begin() + static_cast<std::ptrdiff_t>(i));
+      } else {
+        ++i;
+      }
+    }
+  }
+  bar.finish();
+  return results;
+}
+
+std::set<std::string> readList(const std::string &path) {
+  std::set<std::string> names;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    line = line.substr(0, line.find('#'));
+    line.erase(0, line.find_first_not_of(" \t"));
+    line.erase(line.find_last_not_of(" \t") + 1);
+    if (!line.empty())
+      names.insert(line);
+  }
+  return names;
+}
+
+const char *label(Outcome outcome) {
+  return outcome == Outcome::Pass ? "pass" : outcome == Outcome::Fail ? "FAIL" : "unsupported";
+}
+
+void writeResults(const std::vector<TestResult> &results, const std::string &path) {
+  std::ofstream out(path);
+  std::map<std::string, std::array<int, 3>> byOp;
+  std::array<int, 3> totals{};
+  for (const TestResult &r : results) {
+    ++byOp[r.opType][static_cast<size_t>(r.outcome)];
+    ++totals[static_cast<size_t>(r.outcome)];
+  }
+  out << "# ONNX backend conformance\n\n"
+      << "Generated by `graceful-conformance` over Debian's libonnx-testdata (`node` and "
+         "`pytorch-converted`), tolerances rtol 1e-3, atol 1e-7.\n\n"
+      << "Total: " << totals[0] << " pass, " << totals[1] << " fail, " << totals[2]
+      << " unsupported.\n\n## By op type\n\n| op type | pass | fail | unsupported "
+         "|\n|---|---|---|---|\n";
+  for (const auto &[op, counts] : byOp)
+    out << "| " << op << " | " << counts[0] << " | " << counts[1] << " | " << counts[2] << " |\n";
+  out << "\n## By test\n\n| suite | test | op type | result | detail |\n|---|---|---|---|---|\n";
+  for (const TestResult &r : results) {
+    std::string detail = r.detail.substr(0, 160);
+    std::replace(detail.begin(), detail.end(), '|', '/');
+    out << "| " << r.suite << " | " << r.name << " | " << r.opType << " | " << label(r.outcome)
+        << " | " << (r.outcome == Outcome::Pass ? "" : detail) << " |\n";
+  }
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  cl::ParseCommandLineOptions(argc, argv, "graceful-conformance\n");
+  std::vector<std::pair<std::string, fs::path>> tests;
+  for (const std::string &dir : dataDirs) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) {
+      std::cerr << "graceful-conformance: error: " << dir << ": no such directory\n";
+      return 2;
+    }
+    std::vector<fs::path> found;
+    for (const auto &entry : fs::directory_iterator(dir))
+      if (entry.is_directory() && fs::exists(entry.path() / "model.onnx") &&
+          entry.path().filename().string().find(filter.getValue()) != std::string::npos)
+        found.push_back(entry.path());
+    std::sort(found.begin(), found.end());
+    for (const fs::path &path : found)
+      tests.emplace_back(fs::path(dir).filename().string(), path);
+  }
+  std::set<std::string> allowed = readList(unsupportedList);
+  std::vector<TestResult> results = runAll(tests);
+  if (!resultsPath.empty())
+    writeResults(results, resultsPath);
+  int passed = 0, failed = 0, unsupported = 0;
+  for (const TestResult &r : results) {
+    bool listed = allowed.contains(r.name);
+    if (r.outcome == Outcome::Pass) {
+      ++passed;
+      if (listed)
+        std::cout << "note: " << r.name << " passes; remove it from the unsupported list\n";
+    } else if (r.outcome == Outcome::Unsupported && listed) {
+      ++unsupported;
+    } else {
+      ++failed;
+      std::cout << label(r.outcome) << ": " << r.suite << "/" << r.name << ": " << r.detail
+                << (r.outcome == Outcome::Unsupported ? " (not in the unsupported list)" : "")
+                << "\n";
+    }
+  }
+  std::cout << "conformance: " << passed << " passed, " << failed << " failed, " << unsupported
+            << " skipped\n";
+  return failed == 0 ? 0 : 1;
+}
