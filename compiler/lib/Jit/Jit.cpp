@@ -1,5 +1,6 @@
 #include "graceful/compiler/Jit.h"
 
+#include "Runtime.h"
 #include "graceful/compiler/Importer.h"
 #include "graceful/compiler/OnnxTypes.h"
 #include "graceful/compiler/Passes.h"
@@ -31,10 +32,10 @@ namespace {
 // Bufferize, free what is allocated, lower to loops and then to LLVM.
 constexpr const char *kLoweringPipeline =
     "graceful-lower-onnx, graceful-outputs-to-arguments, canonicalize, cse,"
-    "func.func(linalg-fuse-elementwise-ops),"
+    "func.func(graceful-fuse-elementwise),"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
-    "buffer-deallocation-pipeline,"
+    "buffer-deallocation-pipeline, graceful-linalg-to-blas,"
     "func.func(convert-linalg-to-loops), convert-scf-to-cf, expand-strided-metadata,"
     "lower-affine, finalize-memref-to-llvm, convert-math-to-llvm, convert-math-to-libm,"
     "convert-arith-to-llvm, convert-index-to-llvm, convert-func-to-llvm, convert-cf-to-llvm,"
@@ -238,6 +239,13 @@ CompiledModel::compile(const std::string &onnxPath,
 
   // The options hold a function_ref: the transformer must outlive create().
   std::function<llvm::Error(llvm::Module *)> optimize = makeOptimizingTransformer(3, 0, nullptr);
+  // For compiler developers: the lowered module, as the JIT receives it.
+  if (const char *dump = std::getenv("GRACEFUL_DUMP_LOWERED"); dump != nullptr && *dump) {
+    std::error_code ec;
+    llvm::raw_fd_ostream out(dump, ec);
+    if (!ec)
+      (*module)->print(out, OpPrintingFlags().elideLargeElementsAttrs(8));
+  }
   ExecutionEngineOptions options;
   options.transformer = optimize;
   // memref.copy between strided views calls memrefCopy from MLIR's runtime.
@@ -250,6 +258,13 @@ CompiledModel::compile(const std::string &onnxPath,
     return makeError(ErrorKind::BadInput,
                      onnxPath + ": JIT compilation failed: " + llvm::toString(engine.takeError()));
   state->engine = std::move(*engine);
+  state->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap symbols;
+    for (const auto &[name, address] : runtimeSymbols())
+      symbols[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                                 llvm::JITSymbolFlags::Exported};
+    return symbols;
+  });
   return std::unique_ptr<CompiledModel>(new CompiledModel(std::move(state)));
 }
 

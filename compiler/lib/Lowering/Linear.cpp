@@ -9,6 +9,27 @@ namespace {
 
 using utils::IteratorType;
 
+bool isF32(Value value) { return getElementTypeOrSelf(value.getType()).isF32(); }
+
+// A 2-D product as a named linalg op (C = A * B, or A * B^T), which the
+// graceful-linalg-to-blas pass turns into an sgemm call after bufferization.
+Value namedMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs, bool transposeRhs) {
+  auto lhsType = cast<RankedTensorType>(lhs.getType());
+  auto rhsType = cast<RankedTensorType>(rhs.getType());
+  int64_t n = transposeRhs ? rhsType.getDimSize(0) : rhsType.getDimSize(1);
+  auto outType = RankedTensorType::get({lhsType.getDimSize(0), n}, lhsType.getElementType());
+  Value zeros =
+      filledTensor(b, loc, outType, scalarConstant(b, loc, outType.getElementType(), 0.0));
+  if (transposeRhs)
+    return b
+        .create<linalg::MatmulTransposeBOp>(loc, TypeRange{outType}, ValueRange{lhs, rhs},
+                                            ValueRange{zeros})
+        .getResult(0);
+  return b
+      .create<linalg::MatmulOp>(loc, TypeRange{outType}, ValueRange{lhs, rhs}, ValueRange{zeros})
+      .getResult(0);
+}
+
 // ONNX MatMul: numpy matmul with broadcast batch dims; 1-D operands are
 // promoted to matrices and the promoted dim dropped from the result.
 FailureOr<SmallVector<Value>> lowerMatMul(ir::NodeOp node, OpBuilder &b) {
@@ -17,6 +38,13 @@ FailureOr<SmallVector<Value>> lowerMatMul(ir::NodeOp node, OpBuilder &b) {
   auto lhsType = cast<RankedTensorType>(lhs.getType());
   auto rhsType = cast<RankedTensorType>(rhs.getType());
   RankedTensorType outType = resultType(node);
+  // [..., K] x [K, N] with f32: fold the leading dims into rows, one sgemm.
+  if (isF32(lhs) && isF32(rhs) && lhsType.getRank() >= 2 && rhsType.getRank() == 2) {
+    int64_t k = lhsType.getShape().back();
+    Value rows = reshape(b, loc, lhs, {lhsType.getNumElements() / k, k});
+    return SmallVector<Value>{
+        reshape(b, loc, namedMatmul(b, loc, rows, rhs, false), outType.getShape())};
+  }
   if (lhsType.getRank() == 1)
     lhs = reshape(b, loc, lhs, {1, lhsType.getDimSize(0)});
   if (rhsType.getRank() == 1)
@@ -87,15 +115,17 @@ FailureOr<SmallVector<Value>> lowerGemm(ir::NodeOp node, OpBuilder &b) {
       AffineMap::get(3, 0, {m, n}, context)};
   Value zero = scalarConstant(b, loc, element, 0.0);
   Value product =
-      b.create<linalg::GenericOp>(
-           loc, TypeRange{outType}, ValueRange{input(node, 0), input(node, 1)},
-           ValueRange{filledTensor(b, loc, outType, zero)}, maps,
-           ArrayRef<IteratorType>{IteratorType::parallel, IteratorType::parallel,
-                                  IteratorType::reduction},
-           [](OpBuilder &nb, Location l, ValueRange args) {
-             nb.create<linalg::YieldOp>(l, add(nb, l, args[2], mul(nb, l, args[0], args[1])));
-           })
-          .getResult(0);
+      isF32(input(node, 0)) && !transA
+          ? namedMatmul(b, loc, input(node, 0), input(node, 1), transB)
+          : b.create<linalg::GenericOp>(
+                 loc, TypeRange{outType}, ValueRange{input(node, 0), input(node, 1)},
+                 ValueRange{filledTensor(b, loc, outType, zero)}, maps,
+                 ArrayRef<IteratorType>{IteratorType::parallel, IteratorType::parallel,
+                                        IteratorType::reduction},
+                 [](OpBuilder &nb, Location l, ValueRange args) {
+                   nb.create<linalg::YieldOp>(l, add(nb, l, args[2], mul(nb, l, args[0], args[1])));
+                 })
+                .getResult(0);
   double alpha = node.floatAttr("alpha", 1.0f), beta = node.floatAttr("beta", 1.0f);
   SmallVector<Value> operands{product};
   if (hasInput(node, 2) && beta != 0.0)
@@ -154,6 +184,59 @@ SmallVector<int64_t> intsOr(ir::NodeOp node, StringRef name, size_t rank, int64_
   return values;
 }
 
+// 2-D convolution as one matrix product: the patches of the padded input
+// laid out as cols[c, kh, kw, n, oh, ow] (a [C*KH*KW, N*OH*OW] matrix),
+// multiplied by the filters as a [M, C*KH*KW] matrix, then rearranged to
+// NCHW with the bias added.
+Value im2colConv2d(OpBuilder &b, Location loc, Value padded, Value w, Value bias,
+                   RankedTensorType outType, ArrayRef<int64_t> strides,
+                   ArrayRef<int64_t> dilations) {
+  auto wType = cast<RankedTensorType>(w.getType());
+  Type element = outType.getElementType();
+  int64_t n = outType.getDimSize(0), m = outType.getDimSize(1), oh = outType.getDimSize(2),
+          ow = outType.getDimSize(3);
+  int64_t c = wType.getDimSize(1), kh = wType.getDimSize(2), kw = wType.getDimSize(3);
+  MLIRContext *context = b.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, context); };
+  // Dims of cols: c, kh, kw, n, oh, ow.
+  SmallVector<AffineMap> colMaps{
+      AffineMap::get(6, 0,
+                     {d(3), d(0), d(4) * strides[0] + d(1) * dilations[0],
+                      d(5) * strides[1] + d(2) * dilations[1]},
+                     context),
+      b.getMultiDimIdentityMap(6)};
+  auto colsType = RankedTensorType::get({c, kh, kw, n, oh, ow}, element);
+  Value cols = b.create<linalg::GenericOp>(loc, TypeRange{colsType}, ValueRange{padded},
+                                           ValueRange{emptyTensor(b, loc, colsType)}, colMaps,
+                                           SmallVector<IteratorType>(6, IteratorType::parallel),
+                                           [](OpBuilder &nb, Location l, ValueRange args) {
+                                             nb.create<linalg::YieldOp>(l, args[0]);
+                                           })
+                   .getResult(0);
+  Value product = namedMatmul(b, loc, reshape(b, loc, w, {m, c * kh * kw}),
+                              reshape(b, loc, cols, {c * kh * kw, n * oh * ow}), false);
+  Value planes = reshape(b, loc, product, {m, n, oh, ow});
+  // Dims of the output: n, m, oh, ow.
+  SmallVector<Value> inputs{planes};
+  SmallVector<AffineMap> maps{AffineMap::get(4, 0, {d(1), d(0), d(2), d(3)}, context)};
+  if (bias) {
+    inputs.push_back(bias);
+    maps.push_back(AffineMap::get(4, 0, {d(1)}, context));
+  }
+  maps.push_back(b.getMultiDimIdentityMap(4));
+  return b
+      .create<linalg::GenericOp>(loc, TypeRange{outType}, inputs,
+                                 ValueRange{emptyTensor(b, loc, outType)}, maps,
+                                 SmallVector<IteratorType>(4, IteratorType::parallel),
+                                 [](OpBuilder &nb, Location l, ValueRange args) {
+                                   Value sum = args[0];
+                                   if (args.size() == 3)
+                                     sum = add(nb, l, sum, args[1]);
+                                   nb.create<linalg::YieldOp>(l, sum);
+                                 })
+      .getResult(0);
+}
+
 // Conv over any number of spatial dims, with groups, strides, dilations and
 // pads: out[n, g, m, o...] = sum_{c, k...} x[n, g, c, o*s + k*d] * w[g, m, c, k...].
 FailureOr<SmallVector<Value>> lowerConv(ir::NodeOp node, OpBuilder &b) {
@@ -180,6 +263,9 @@ FailureOr<SmallVector<Value>> lowerConv(ir::NodeOp node, OpBuilder &b) {
   Value padded = pad(b, loc, x, low, high, scalarConstant(b, loc, element, 0.0));
   auto paddedShape = cast<RankedTensorType>(padded.getType()).getShape();
 
+  if (spatial == 2 && groups == 1 && isF32(x))
+    return SmallVector<Value>{
+        im2colConv2d(b, loc, padded, w, input(node, 2), outType, strides, dilations)};
   int64_t batch = xType.getDimSize(0), channels = xType.getDimSize(1);
   int64_t filters = wType.getDimSize(0);
   int64_t channelsPerGroup = channels / groups, filtersPerGroup = filters / groups;

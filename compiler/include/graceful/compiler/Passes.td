@@ -37,4 +37,26 @@ def GracefulOutputsToArguments : Pass<"graceful-outputs-to-arguments", "mlir::Mo
                            "mlir::memref::MemRefDialect"];
 }
 
+def GracefulFuseElementwise : Pass<"graceful-fuse-elementwise", "mlir::func::FuncOp"> {
+  let summary = "Fuse chains of elementwise linalg.generic ops";
+  let description = [{
+    Producer/consumer fusion of elementwise generics (BatchNorm, ReLU, Add
+    after a convolution become one loop nest). Unlike
+    linalg-fuse-elementwise-ops it does not propagate reshapes, which would
+    turn the named matrix products meant for BLAS into generic loops.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
+def GracefulLinalgToBlas : Pass<"graceful-linalg-to-blas", "mlir::ModuleOp"> {
+  let summary = "Call an optimized sgemm for f32 matrix products on buffers";
+  let description = [{
+    Replaces linalg.matmul and linalg.matmul_transpose_b on f32 memrefs by
+    calls to graceful_sgemm (C += A * op(B)), which the JIT binds to
+    OpenBLAS. Runs after bufferization.
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 #endif // GRACEFUL_COMPILER_PASSES

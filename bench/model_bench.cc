@@ -1,0 +1,66 @@
+// Compiles a model for [BATCH, ...] and times runs through graceful's JIT.
+// Prints one JSON line: {"ms_per_batch": ..., "compile_ms": ...}.
+//   model_bench MODEL.onnx BATCH ITERATIONS
+#include "graceful/compiler/Jit.h"
+#include "graceful/support/error.h"
+
+#include <chrono>
+#include <iostream>
+#include <random>
+
+using namespace graceful;
+using Clock = std::chrono::steady_clock;
+
+static double millisecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+int main(int argc, char **argv) {
+  if (argc != 4) {
+    std::cerr << "usage: model_bench MODEL.onnx BATCH ITERATIONS\n";
+    return 2;
+  }
+  std::string path = argv[1];
+  int64_t batch = std::stoll(argv[2]);
+  int iterations = std::stoi(argv[3]);
+  auto signature = compiler::readSignature(path);
+  if (!signature) {
+    std::cerr << describeError(signature.takeError()).message << "\n";
+    return 2;
+  }
+  std::vector<Tensor> inputs;
+  std::vector<std::vector<int64_t>> shapes;
+  std::mt19937 random(0);
+  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+  for (const compiler::TensorSpec &spec : signature->inputs) {
+    std::vector<int64_t> shape = spec.shape;
+    for (size_t d = 0; d < shape.size(); ++d)
+      if (shape[d] < 0)
+        shape[d] = d == 0 ? batch : 1;
+    Tensor tensor = makeTensor(spec.dtype, shape);
+    for (int64_t i = 0; i < tensor.elementCount(); ++i)
+      tensor.data<float>()[i] = uniform(random);
+    shapes.push_back(shape);
+    inputs.push_back(std::move(tensor));
+  }
+  auto start = Clock::now();
+  auto model = compiler::CompiledModel::compile(path, shapes);
+  if (!model) {
+    std::cerr << describeError(model.takeError()).message << "\n";
+    return 2;
+  }
+  double compileMs = millisecondsSince(start);
+  if (auto warm = (*model)->run(inputs); !warm) {
+    std::cerr << describeError(warm.takeError()).message << "\n";
+    return 2;
+  }
+  start = Clock::now();
+  for (int i = 0; i < iterations; ++i)
+    if (auto outputs = (*model)->run(inputs); !outputs) {
+      std::cerr << describeError(outputs.takeError()).message << "\n";
+      return 2;
+    }
+  std::cout << "{\"ms_per_batch\":" << millisecondsSince(start) / iterations
+            << ",\"compile_ms\":" << compileMs << "}\n";
+  return 0;
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Model execution side by side: graceful's JIT and ONNX Runtime (npm's
+# onnxruntime-node, CPU provider) on the same models, batch and machine, in
+# one run. Models: an MLP on digits and torchvision's ResNet-18 and
+# MobileNetV2 with random weights (exported here; nothing is downloaded).
+#   bench/models.sh [BATCH] [ITERATIONS]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/setup" >/dev/null
+batch=${1:-8}
+iterations=${2:-10}
+work=$(mktemp -d /tmp/graceful-models.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+[ -d "$root/bench/node_modules/onnxruntime-node" ] ||
+  (cd "$root/bench" && npm install --ignore-scripts --no-audit --no-fund onnxruntime-node >/dev/null)
+
+/usr/bin/python3 "$root/examples/digits/make_models.py" "$work" >/dev/null 2>&1
+cp "$work/cloud_v2.onnx" "$work/mlp.onnx"
+for model in resnet18 mobilenet_v2; do
+  /usr/bin/python3 "$root/examples/models/export_torchvision.py" "$model" "$work" >/dev/null 2>&1
+done
+
+field() { /usr/bin/python3 -c "import json,sys; print(json.loads(sys.stdin.read())['$1'])"; }
+printf '%-14s %6s %14s %14s %10s %12s\n' model batch "graceful ms" "onnxruntime ms" "ratio" "compile s"
+for model in mlp resnet18 mobilenet_v2; do
+  ours=$("$root/build/bench/model_bench" "$work/$model.onnx" "$batch" "$iterations")
+  shape=$([ "$model" = mlp ] && echo "1,64" || echo "1,3,224,224")
+  theirs=$(SHAPE=$shape node "$root/bench/ort_bench.js" "$work/$model.onnx" "$batch" "$iterations")
+  ms=$(echo "$ours" | field ms_per_batch)
+  ort=$(echo "$theirs" | field ms_per_batch)
+  compile=$(echo "$ours" | field compile_ms)
+  /usr/bin/python3 -c "print('%-14s %6d %14.2f %14.2f %9.2fx %12.1f' % ('$model', $batch, $ms, $ort, $ms / $ort, $compile / 1000))"
+done
+echo "(ratio = graceful time / onnxruntime time; below 2.0x meets the throughput target)"
