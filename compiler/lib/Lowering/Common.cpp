@@ -289,6 +289,13 @@ Value pad(OpBuilder &b, Location loc, Value value, ArrayRef<int64_t> low, ArrayR
   return b.create<tensor::PadOp>(loc, padded, value, lowAttrs, highAttrs, padValue);
 }
 
+SmallVector<int64_t> intsOr(ir::NodeOp node, StringRef name, size_t rank, int64_t fallback) {
+  SmallVector<int64_t> values = node.intsAttr(name);
+  if (values.empty())
+    values.assign(rank, fallback);
+  return values;
+}
+
 int64_t normalizeAxis(int64_t axis, int64_t rank) { return axis < 0 ? axis + rank : axis; }
 
 } // namespace graceful::compiler::lowering

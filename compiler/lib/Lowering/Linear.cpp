@@ -177,13 +177,6 @@ FailureOr<Padding> spatialPadding(ir::NodeOp node, ArrayRef<int64_t> inputSpatia
   return padding;
 }
 
-SmallVector<int64_t> intsOr(ir::NodeOp node, StringRef name, size_t rank, int64_t fallback) {
-  SmallVector<int64_t> values = node.intsAttr(name);
-  if (values.empty())
-    values.assign(rank, fallback);
-  return values;
-}
-
 // 2-D convolution as one matrix product: the patches of the padded input
 // laid out as cols[c, kh, kw, n, oh, ow] (a [C*KH*KW, N*OH*OW] matrix),
 // multiplied by the filters as a [M, C*KH*KW] matrix, then rearranged to

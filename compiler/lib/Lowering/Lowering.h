@@ -81,6 +81,10 @@ Value reshape(OpBuilder &b, mlir::Location loc, Value value, llvm::ArrayRef<int6
 Value pad(OpBuilder &b, mlir::Location loc, Value value, llvm::ArrayRef<int64_t> low,
           llvm::ArrayRef<int64_t> high, Value padValue);
 
+// An INTS attribute, or `rank` copies of `fallback` when it is absent
+// (strides, dilations).
+SmallVector<int64_t> intsOr(ir::NodeOp node, llvm::StringRef name, size_t rank, int64_t fallback);
+
 // Normalises a possibly negative axis against `rank`.
 int64_t normalizeAxis(int64_t axis, int64_t rank);
 

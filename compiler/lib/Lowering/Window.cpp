@@ -11,13 +11,6 @@ namespace {
 
 using utils::IteratorType;
 
-SmallVector<int64_t> intsOr(ir::NodeOp node, StringRef name, size_t rank, int64_t fallback) {
-  SmallVector<int64_t> values = node.intsAttr(name);
-  if (values.empty())
-    values.assign(rank, fallback);
-  return values;
-}
-
 // out[n, c, o...] = combine over k... of x[n, c, o*s + k*d]; x is already
 // padded so every window fits.
 Value windowReduce(OpBuilder &b, Location loc, Value padded, RankedTensorType outType,
