@@ -14,8 +14,7 @@ trap 'rm -rf "$work"' EXIT
 [ -d "$root/bench/node_modules/onnxruntime-node" ] ||
   (cd "$root/bench" && npm install --ignore-scripts --no-audit --no-fund onnxruntime-node >/dev/null)
 
-/usr/bin/python3 "$root/examples/digits/make_models.py" "$work" >/dev/null 2>&1
-cp "$work/cloud_v2.onnx" "$work/mlp.onnx"
+cp "$root/examples/classification/models/new_independent.onnx" "$work/mlp.onnx"
 for model in resnet18 mobilenet_v2; do
   /usr/bin/python3 "$root/examples/models/export_torchvision.py" "$model" "$work" >/dev/null 2>&1
 done

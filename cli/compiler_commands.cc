@@ -4,6 +4,7 @@
 #include "graceful/compiler/Analysis.h"
 #include "graceful/compiler/Importer.h"
 #include "graceful/compiler/Jit.h"
+#include "graceful/compiler/Profile.h"
 #include "graceful/support/error.h"
 #include "graceful/support/progress.h"
 #include "graceful/support/tensor.h"
@@ -78,12 +79,36 @@ void printInspection(const proto::ModelInspection &inspection) {
       std::cout << "   " << humanCount(it->second) << "MACs";
     std::cout << "\n";
   }
+  if (inspection.verdict().empty())
+    return;
+  std::cout << "  profile " << inspection.profile() << ": " << inspection.verdict() << "\n";
+  for (const std::string &violation : inspection.violations())
+    std::cout << "    violation: " << violation << "\n";
+}
+
+llvm::Expected<int> inspectWithProfile(const std::string &path, const std::string &profilePath,
+                                       bool json) {
+  auto profile = compiler::loadDeviceProfile(profilePath);
+  if (!profile)
+    return profile.takeError();
+  auto check = compiler::checkProfile(path, *profile);
+  if (!check)
+    return check.takeError();
+  proto::ModelInspection inspection = toInspection(path, check->analysis);
+  inspection.set_profile(profile->name().empty() ? profilePath : profile->name());
+  inspection.set_verdict(check->violations.empty() ? "pass" : "fail");
+  for (const std::string &violation : check->violations)
+    inspection.add_violations(violation);
+  emit(json, inspection, [&] { printInspection(inspection); });
+  return check->violations.empty() ? kSuccess : kGateFailed;
 }
 
 llvm::Expected<int> runInspect(const ParsedArgs &args) {
   auto path = required(args, "model");
   if (!path)
     return path.takeError();
+  if (std::string profile = optional(args, "profile"); !profile.empty())
+    return inspectWithProfile(*path, profile, args.common.json);
   mlir::DialectRegistry registry;
   compiler::registerCompilerDialects(registry);
   mlir::MLIRContext context(registry);
@@ -162,10 +187,12 @@ llvm::Expected<int> runRun(const ParsedArgs &args) {
 
 std::vector<CommandSpec> compilerCommands() {
   return {
-      {"inspect", "FILE.onnx",
+      {"inspect", "FILE.onnx [--profile PROFILE.yaml]",
        "report a model's ops, parameters, MACs, peak activation memory and size",
        [](po::options_description &options, po::positional_options_description &pos) {
-         options.add_options()("model", po::value<std::string>(), "ONNX model file");
+         options.add_options()("model", po::value<std::string>(), "ONNX model file")(
+             "profile", po::value<std::string>(),
+             "check against a device profile (exit 1 on violations)");
          pos.add("model", 1);
        },
        runInspect},

@@ -1,11 +1,14 @@
 // Commands that move aliases behind gates: gate run, promote, rollback.
 #include "command.h"
 #include "graceful/gates/gate.h"
+#include "graceful/gates/report.h"
 #include "graceful/support/error.h"
 #include "graceful/support/identity.h"
 #include "output.h"
 
 #include <charconv>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 namespace graceful::cli {
@@ -20,12 +23,38 @@ void printReport(const proto::GateReport &report) {
     std::cout << "  (the policy has no gates)\n";
   for (const proto::GateResult &gate : report.gates()) {
     std::cout << "  " << gate.name() << ": " << gate.verdict() << "\n";
-    std::map<std::string, double> metrics(gate.metrics().begin(), gate.metrics().end());
-    for (const auto &[name, value] : metrics)
+    for (const auto &[name, value] : gates::sortedMetrics(gate))
       std::cout << "    " << name << " = " << value << "\n";
     for (const std::string &violation : gate.violations())
       std::cout << "    violation: " << violation << "\n";
   }
+}
+
+// Model outputs are cached next to the artifacts (GRACEFUL_CACHE
+// overrides; "off" disables the cache).
+gates::EvaluationOptions evaluationOptions(registry::Store &store, const ParsedArgs &args) {
+  gates::EvaluationOptions options;
+  const char *override = std::getenv("GRACEFUL_CACHE");
+  if (override && std::string(override) == "off")
+    options.cacheDirectory.clear();
+  else if (override && *override)
+    options.cacheDirectory = std::string(override) + "/outputs";
+  else
+    options.cacheDirectory =
+        (std::filesystem::path(store.artifacts().root()).parent_path() / "cache" / "outputs")
+            .string();
+  options.showProgress = !args.common.json;
+  return options;
+}
+
+gates::ReportPaths reportPaths(const ParsedArgs &args) {
+  return {optional(args, "report"), optional(args, "junit"), optional(args, "markdown")};
+}
+
+void declareReportOptions(po::options_description &options) {
+  options.add_options()("report", po::value<std::string>(), "write an HTML report here")(
+      "junit", po::value<std::string>(), "write a JUnit XML report here")(
+      "markdown", po::value<std::string>(), "write a Markdown summary here");
 }
 
 // --expect V: a version number, or "none" for an alias that must not exist.
@@ -84,9 +113,12 @@ llvm::Expected<int> runGate(const ParsedArgs &args) {
       return version.takeError();
     baseline = std::move(*version);
   }
-  auto report = gates::evaluatePolicy(*policy, **store, *candidate, baseline);
+  auto report = gates::evaluatePolicy(*policy, **store, *candidate, baseline,
+                                     evaluationOptions(**store, args));
   if (!report)
     return report.takeError();
+  if (llvm::Error error = gates::writeReports(*report, reportPaths(args)))
+    return error;
   auto stored = (*store)->storeGateReport(*report, currentActor());
   if (!stored)
     return stored.takeError();
@@ -96,6 +128,40 @@ llvm::Expected<int> runGate(const ParsedArgs &args) {
   });
   return report->verdict() == "pass" ? kSuccess : kGateFailed;
 }
+
+// A gate report for a promotion: one stored earlier for the same
+// candidate, baseline, policy and data, or a fresh evaluation.
+struct GateOutcome {
+  proto::GateReport report;
+  std::int64_t storedId = 0; // set when reused
+};
+
+llvm::Expected<GateOutcome> gateReportFor(registry::Store &store, const gates::Policy &policy,
+                                          const proto::ModelVersion &candidate,
+                                          const std::optional<proto::ModelVersion> &baseline,
+                                          const ParsedArgs &args) {
+  auto dataDigest = gates::policyDataDigest(policy);
+  if (!dataDigest)
+    return dataDigest.takeError();
+  auto name = [](const proto::ModelVersion &v) {
+    return v.name() + "@" + std::to_string(v.version());
+  };
+  auto stored = store.findGateReport(name(candidate), baseline ? name(*baseline) : "",
+                                     policy.digest, *dataDigest);
+  if (!stored)
+    return stored.takeError();
+  if (*stored)
+    return GateOutcome{(*stored)->report(), (*stored)->id()};
+  auto report =
+      gates::evaluatePolicy(policy, store, candidate, baseline, evaluationOptions(store, args));
+  if (!report)
+    return report.takeError();
+  return GateOutcome{std::move(*report), 0};
+}
+
+llvm::Expected<int> moveIfPassed(registry::Store &store, const registry::VersionSelector &target,
+                                 const std::string &alias, int observed, bool override,
+                                 const std::string &reason, const GateOutcome &outcome, bool json);
 
 llvm::Expected<int> runPromote(const ParsedArgs &args) {
   auto targetText = required(args, "target");
@@ -115,10 +181,10 @@ llvm::Expected<int> runPromote(const ParsedArgs &args) {
   auto expect = parseExpect(args);
   if (!expect)
     return expect.takeError();
-  bool override = args.values["override"].as<bool>();
+  bool override = args.values["force"].as<bool>() || args.values["override"].as<bool>();
   std::string reason = optional(args, "reason");
   if (override && reason.empty())
-    return makeError(ErrorKind::BadInput, "--override needs --reason: say why for the audit log");
+    return makeError(ErrorKind::BadInput, "--force needs --reason: say why for the audit log");
   auto policy = gates::loadPolicy(*policyPath);
   if (!policy)
     return policy.takeError();
@@ -139,39 +205,60 @@ llvm::Expected<int> runPromote(const ParsedArgs &args) {
                          (observed ? "version " + std::to_string(observed) : "nothing") + ", not " +
                          (**expect ? "version " + std::to_string(**expect) : "nothing") +
                          " as --expect says; nothing changed");
-  auto report = gates::evaluatePolicy(*policy, **store, *candidate, *baseline);
+  auto report = gateReportFor(**store, *policy, *candidate, *baseline, args);
   if (!report)
     return report.takeError();
+  if (llvm::Error error = gates::writeReports(report->report, reportPaths(args)))
+    return error;
+  return moveIfPassed(**store, *target, *alias, observed, override, reason, *report,
+                      args.common.json);
+}
 
+llvm::Expected<int> moveIfPassed(registry::Store &store, const registry::VersionSelector &target,
+                                 const std::string &alias, int observed, bool override,
+                                 const std::string &reason, const GateOutcome &outcome,
+                                 bool json) {
+  const proto::GateReport *report = &outcome.report;
   proto::PromotionResult result;
   *result.mutable_report() = *report;
   bool passed = report->verdict() == "pass";
   if (passed || override) {
     // The gates judged the candidate against the holder we saw; if another
     // promotion moved the alias meanwhile, their verdict is stale: conflict.
-    registry::AliasMoveRequest request{target->name,
-                                       *alias,
-                                       *target->version,
+    registry::AliasMoveRequest request{target.name,
+                                       alias,
+                                       *target.version,
                                        observed,
                                        passed ? registry::AliasAction::Promote
                                               : registry::AliasAction::Override,
                                        currentActor(),
                                        reason,
-                                       *report};
-    auto move = (*store)->moveAlias(request);
+                                       std::nullopt,
+                                       outcome.storedId};
+    if (!outcome.storedId)
+      request.gateReport = *report;
+    auto move = store.moveAlias(request);
     if (!move)
       return move.takeError();
     result.set_promoted(true);
     *result.mutable_move() = *move;
+  } else if (!outcome.storedId) {
+    // A refused promotion keeps its report, so the failure is on record.
+    auto stored = store.storeGateReport(*report, currentActor());
+    if (!stored)
+      return stored.takeError();
   }
-  emit(args.common.json, result, [&] {
+  emit(json, result, [&] {
+    if (outcome.storedId)
+      std::cout << "reusing stored gate report #" << outcome.storedId
+                << " (same candidate, baseline, policy and data)\n";
     printReport(*report);
     if (result.promoted())
-      std::cout << (passed ? "promoted " : "OVERRIDE: promoted despite failed gates ")
-                << target->text() << " to " << *alias << " (was "
+      std::cout << (passed ? "promoted " : "FORCED: promoted despite failed gates ")
+                << target.text() << " to " << alias << " (was "
                 << (observed ? "v" + std::to_string(observed) : "unset") << ")\n";
     else
-      std::cout << "not promoted: " << *alias << " stays at "
+      std::cout << "not promoted: " << alias << " stays at "
                 << (observed ? "v" + std::to_string(observed) : "unset") << "\n";
   });
   return result.promoted() ? kSuccess : kGateFailed;
@@ -203,15 +290,20 @@ llvm::Expected<int> runRollback(const ParsedArgs &args) {
 
 std::vector<CommandSpec> promotionCommands() {
   return {
-      {"gate run", "--policy P.yaml --candidate NAME@V [--baseline NAME@V|NAME@ALIAS]",
+      {"gate run",
+       "--policy P.yaml --candidate NAME@V [--baseline NAME@V|NAME@ALIAS]"
+       " [--report R.html] [--junit R.xml] [--markdown R.md]",
        "run a policy's gates and store the report",
        [](po::options_description &options, po::positional_options_description &) {
          options.add_options()("policy", po::value<std::string>(), "policy file (YAML)")(
              "candidate", po::value<std::string>(), "the new version NAME@V")(
              "baseline", po::value<std::string>(), "the version it replaces");
+         declareReportOptions(options);
        },
        runGate},
-      {"promote", "NAME@V --to ALIAS --policy P.yaml [--expect V|none] [--override --reason TEXT]",
+      {"promote",
+       "NAME@V --to ALIAS --policy P.yaml [--expect V|none] [--force --reason TEXT]"
+       " [--report R.html] [--junit R.xml] [--markdown R.md]",
        "move an alias to a version if the policy's gates pass",
        [](po::options_description &options, po::positional_options_description &pos) {
          options.add_options()("target", po::value<std::string>(), "the version NAME@V")(
@@ -219,8 +311,10 @@ std::vector<CommandSpec> promotionCommands() {
                                                               "policy file (YAML)")(
              "expect", po::value<std::string>(),
              "only if the alias points at this version now ('none': does not exist)")(
-             "override", po::bool_switch(), "promote even if gates fail (audited)")(
+             "force", po::bool_switch(), "promote even if gates fail (audited with the report)")(
+             "override", po::bool_switch(), "the same as --force (older spelling)")(
              "reason", po::value<std::string>(), "why, for the audit log");
+         declareReportOptions(options);
          pos.add("target", 1);
        },
        runPromote},

@@ -1,9 +1,14 @@
 #include "graceful/gates/gate.h"
 
+#include "builtin_gates.h"
+#include "graceful/support/digest.h"
 #include "graceful/support/error.h"
+#include "graceful/support/yaml_proto.h"
 
+#include <filesystem>
 #include <map>
 #include <mutex>
+#include <sstream>
 
 namespace graceful::gates {
 namespace {
@@ -18,11 +23,65 @@ std::mutex &factoriesMutex() {
   return mutex;
 }
 
+void registerBuiltinsOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    registerGate("nfr", makeNfrGate);
+    registerGate("compatibility", makeCompatibilityGate);
+    registerGate("edge", makeEdgeGate);
+  });
+}
+
+GateFactory factoryFor(const std::string &name) {
+  registerBuiltinsOnce();
+  std::lock_guard lock(factoriesMutex());
+  auto it = factories().find(name);
+  return it == factories().end() ? GateFactory() : it->second;
+}
+
 std::string versionName(const proto::ModelVersion &version) {
   return version.name() + "@" + std::to_string(version.version());
 }
 
+llvm::Expected<std::vector<std::unique_ptr<Gate>>> buildGates(const Policy &policy) {
+  std::vector<std::unique_ptr<Gate>> gates;
+  for (const GateSpec &spec : policy.gates) {
+    GateFactory factory = factoryFor(spec.name);
+    if (!factory) {
+      std::string known;
+      for (const std::string &name : registeredGates())
+        known += (known.empty() ? "" : ", ") + name;
+      return makeError(ErrorKind::BadInput, policy.path + ":" + std::to_string(spec.line) +
+                                                ": unknown gate '" + spec.name +
+                                                "' (available: " + known + ")");
+    }
+    auto gate = factory(spec, policy);
+    if (!gate)
+      return gate.takeError();
+    gates.push_back(std::move(*gate));
+  }
+  return gates;
+}
+
+llvm::Expected<std::string> dataDigestOf(const std::vector<std::unique_ptr<Gate>> &gates) {
+  Sha256Hasher hasher;
+  for (const auto &gate : gates)
+    for (const std::string &file : gate->files()) {
+      auto digest = sha256File(file);
+      if (!digest)
+        return digest.takeError();
+      hasher.update(digest->digest);
+      hasher.update("\n");
+    }
+  return hasher.finish();
+}
+
 } // namespace
+
+ModelRef GateContext::modelOf(const proto::ModelVersion &version) const {
+  return ModelRef{store.artifacts().pathFor(version.digest()), version.digest(),
+                  versionName(version)};
+}
 
 void registerGate(const std::string &name, GateFactory factory) {
   std::lock_guard lock(factoriesMutex());
@@ -30,6 +89,7 @@ void registerGate(const std::string &name, GateFactory factory) {
 }
 
 std::vector<std::string> registeredGates() {
+  registerBuiltinsOnce();
   std::lock_guard lock(factoriesMutex());
   std::vector<std::string> names;
   for (const auto &[name, factory] : factories())
@@ -37,43 +97,85 @@ std::vector<std::string> registeredGates() {
   return names;
 }
 
+std::string gateLocation(const GateSpec &spec, const Policy &policy) {
+  return policy.path + ":" + std::to_string(spec.line) + ": gate " + spec.name + ": ";
+}
+
+llvm::Error readGateConfig(const GateSpec &spec, const Policy &policy,
+                           google::protobuf::Message &config) {
+  if (spec.config.IsNull())
+    return llvm::Error::success();
+  return readYamlInto(spec.config, config, policy.path);
+}
+
+llvm::Expected<std::string> policyFile(const GateSpec &spec, const Policy &policy,
+                                       const std::string &key, const std::string &value) {
+  if (value.empty())
+    return makeError(ErrorKind::BadInput, gateLocation(spec, policy) + "'" + key + "' is missing");
+  std::filesystem::path path(value);
+  if (path.is_relative() && !policy.directory.empty())
+    path = std::filesystem::path(policy.directory) / path;
+  if (!std::filesystem::is_regular_file(path))
+    return makeError(ErrorKind::NotFound, gateLocation(spec, policy) + key + " file " +
+                                              path.string() + " does not exist");
+  return path.string();
+}
+
+std::string formatNumber(double value) {
+  std::ostringstream text;
+  text.precision(4);
+  text << value;
+  return text.str();
+}
+
+void setMetric(proto::GateResult &result, const std::string &name, double value) {
+  (*result.mutable_metrics())[name].set_number_value(value);
+}
+
+void setMetric(proto::GateResult &result, const std::string &name, const std::string &value) {
+  (*result.mutable_metrics())[name].set_string_value(value);
+}
+
+double metric(const proto::GateResult &result, const std::string &name) {
+  auto it = result.metrics().find(name);
+  return it == result.metrics().end() ? 0.0 : it->second.number_value();
+}
+
+llvm::Expected<std::string> policyDataDigest(const Policy &policy) {
+  auto gates = buildGates(policy);
+  if (!gates)
+    return gates.takeError();
+  return dataDigestOf(*gates);
+}
+
 llvm::Expected<proto::GateReport>
 evaluatePolicy(const Policy &policy, registry::Store &store, const proto::ModelVersion &candidate,
-               const std::optional<proto::ModelVersion> &baseline) {
-  std::vector<std::unique_ptr<Gate>> gates;
-  for (const GateSpec &spec : policy.gates) {
-    GateFactory factory;
-    {
-      std::lock_guard lock(factoriesMutex());
-      auto it = factories().find(spec.name);
-      if (it != factories().end())
-        factory = it->second;
-    }
-    if (!factory) {
-      std::string known;
-      for (const std::string &name : registeredGates())
-        known += (known.empty() ? "" : ", ") + name;
-      return makeError(ErrorKind::BadInput,
-                       policy.path + ":" + std::to_string(spec.line) + ": unknown gate '" +
-                           spec.name + "' (available: " + (known.empty() ? "none" : known) + ")");
-    }
-    auto gate = factory(spec, policy);
-    if (!gate)
-      return gate.takeError();
-    gates.push_back(std::move(*gate));
-  }
+               const std::optional<proto::ModelVersion> &baseline,
+               const EvaluationOptions &options) {
+  auto gates = buildGates(policy);
+  if (!gates)
+    return gates.takeError();
+  auto dataDigest = dataDigestOf(*gates);
+  if (!dataDigest)
+    return dataDigest.takeError();
   proto::GateReport report;
   report.set_candidate(versionName(candidate));
   if (baseline)
     report.set_baseline(versionName(*baseline));
   report.set_policy_digest(policy.digest);
-  GateContext context{store, candidate, baseline, policy};
+  report.set_data_digest(*dataDigest);
+  for (const proto::ModelVersion *version : {&candidate, baseline ? &*baseline : nullptr})
+    if (version)
+      if (llvm::Error error = store.artifacts().verify(version->digest()))
+        return error;
+  ModelOutputs outputs(options.cacheDirectory, options.showProgress);
+  GateContext context{store, candidate, baseline, policy, outputs};
   bool passed = true;
-  for (auto &gate : gates) {
+  for (auto &gate : *gates) {
     auto result = gate->evaluate(context);
     if (!result)
       return result.takeError();
-    passed = passed && result->verdict() == "pass";
+    passed = passed && result->verdict() != "fail";
     *report.add_gates() = std::move(*result);
   }
   report.set_verdict(passed ? "pass" : "fail");

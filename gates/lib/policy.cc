@@ -3,6 +3,7 @@
 #include "graceful/support/digest.h"
 #include "graceful/support/error.h"
 #include "graceful/support/files.h"
+#include "graceful/support/yaml_proto.h"
 
 #include <filesystem>
 
@@ -10,10 +11,7 @@ namespace graceful::gates {
 namespace {
 
 llvm::Error policyError(const std::string &path, const YAML::Node &node, const std::string &what) {
-  std::string where = path;
-  if (node.Mark().line >= 0)
-    where += ":" + std::to_string(node.Mark().line + 1);
-  return makeError(ErrorKind::BadInput, where + ": " + what);
+  return makeError(ErrorKind::BadInput, yamlLocation(node, path) + ": " + what);
 }
 
 } // namespace
@@ -22,13 +20,10 @@ llvm::Expected<Policy> loadPolicy(const std::string &path) {
   llvm::Expected<std::string> text = readFile(path);
   if (!text)
     return text.takeError();
-  YAML::Node root;
-  try {
-    root = YAML::Load(*text);
-  } catch (const YAML::Exception &e) {
-    return makeError(ErrorKind::BadInput,
-                     path + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
-  }
+  auto parsed = parseYaml(*text, path);
+  if (!parsed)
+    return parsed.takeError();
+  YAML::Node root = *parsed;
   if (!root.IsMap())
     return policyError(path, root, "a policy is a mapping with a 'gates' list");
   Policy policy;

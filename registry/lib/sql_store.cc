@@ -70,6 +70,9 @@ public:
   llvm::Expected<proto::StoredGateReport> storeGateReport(const proto::GateReport &report,
                                                           const std::string &actor) override;
   llvm::Expected<proto::StoredGateReport> getGateReport(std::int64_t id) override;
+  llvm::Expected<std::optional<proto::StoredGateReport>>
+  findGateReport(const std::string &candidate, const std::string &baseline,
+                 const std::string &policyDigest, const std::string &dataDigest) override;
   llvm::Expected<proto::CheckReport> check() override;
 
 private:
@@ -520,7 +523,7 @@ llvm::Expected<proto::AliasMove> SqlStore::moveAliasInTransaction(std::int64_t m
                                             ? std::nullopt
                                             : std::optional<int>(*request.expectedVersion)) +
                          " as expected; nothing changed");
-  std::int64_t reportId = 0;
+  std::int64_t reportId = request.storedGateReportId;
   if (request.gateReport) {
     auto id = insertGateReport(*request.gateReport, request.actor);
     if (!id)
@@ -776,6 +779,54 @@ llvm::Expected<proto::StoredGateReport> SqlStore::getGateReport(std::int64_t id)
                                " does not parse: " + std::string(status.message()));
         return stored;
       });
+}
+
+llvm::Expected<std::optional<proto::StoredGateReport>>
+SqlStore::findGateReport(const std::string &candidate, const std::string &baseline,
+                         const std::string &policyDigest, const std::string &dataDigest) {
+  auto ids = inTransaction<std::vector<std::int64_t>>(
+      TransactionMode::Read, [&]() -> llvm::Expected<std::vector<std::int64_t>> {
+        auto candidateSelector = parseExactVersion(candidate);
+        if (!candidateSelector)
+          return candidateSelector.takeError();
+        auto candidateRow = resolve(*candidateSelector);
+        if (!candidateRow)
+          return candidateRow.takeError();
+        std::string sql = "SELECT id FROM gate_reports WHERE candidate_id = ? AND"
+                          " policy_digest = ? AND ";
+        std::vector<SqlValue> parameters;
+        parameters.emplace_back(candidateRow->id);
+        parameters.emplace_back(policyDigest);
+        if (baseline.empty()) {
+          sql += "baseline_id IS NULL";
+        } else {
+          auto baselineSelector = parseExactVersion(baseline);
+          if (!baselineSelector)
+            return baselineSelector.takeError();
+          auto baselineRow = resolve(*baselineSelector);
+          if (!baselineRow)
+            return baselineRow.takeError();
+          sql += "baseline_id = ?";
+          parameters.push_back(baselineRow->id);
+        }
+        auto rows = db_->query(sql + " ORDER BY id DESC", parameters);
+        if (!rows)
+          return rows.takeError();
+        std::vector<std::int64_t> found;
+        for (const SqlRow &row : *rows)
+          found.push_back(row.integer(0));
+        return found;
+      });
+  if (!ids)
+    return ids.takeError();
+  for (std::int64_t id : *ids) {
+    auto stored = getGateReport(id);
+    if (!stored)
+      return stored.takeError();
+    if (stored->report().data_digest() == dataDigest)
+      return std::optional<proto::StoredGateReport>(std::move(*stored));
+  }
+  return std::optional<proto::StoredGateReport>();
 }
 
 // ---- consistency check -------------------------------------------------------

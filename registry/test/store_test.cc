@@ -208,10 +208,10 @@ TEST_P(StoreTest, GateReportsAreStoredAndImmutable) {
   proto::GateResult *gate = report.add_gates();
   gate->set_name("nfr");
   gate->set_verdict("fail");
-  (*gate->mutable_metrics())["nfr"] = 0.025;
+  (*gate->mutable_metrics())["nfr"].set_number_value(0.025);
   auto stored = cantFail(store_->storeGateReport(report, "ci"));
   auto loaded = cantFail(store_->getGateReport(stored.id()));
-  EXPECT_EQ(loaded.report().gates(0).metrics().at("nfr"), 0.025);
+  EXPECT_EQ(loaded.report().gates(0).metrics().at("nfr").number_value(), 0.025);
   EXPECT_EQ(loaded.report().baseline(), "m@1");
   auto raw = rawConnection();
   ASSERT_FALSE(raw->begin(TransactionMode::Write));

@@ -188,6 +188,15 @@ llvm::Expected<ModelSignature> readSignature(const std::string &onnxPath) {
   return signatureOf(model, onnxPath);
 }
 
+llvm::Error specializeInputShapes(onnx::ModelProto &model,
+                                 const std::vector<std::vector<int64_t>> &inputShapes,
+                                 const std::string &source) {
+  auto signature = signatureOf(model, source);
+  if (!signature)
+    return signature.takeError();
+  return specialize(model, signature->inputs, inputShapes, source);
+}
+
 llvm::Expected<std::unique_ptr<CompiledModel>>
 CompiledModel::compile(const std::string &onnxPath,
                        const std::vector<std::vector<int64_t>> &inputShapes) {

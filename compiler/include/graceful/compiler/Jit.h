@@ -10,6 +10,10 @@
 #include <string>
 #include <vector>
 
+namespace onnx {
+class ModelProto;
+}
+
 namespace graceful::compiler {
 
 struct TensorSpec {
@@ -23,6 +27,13 @@ struct ModelSignature {
   std::vector<TensorSpec> inputs, outputs;
 };
 llvm::Expected<ModelSignature> readSignature(const std::string &onnxPath);
+
+// Fixes the graph inputs to `inputShapes` (one per input, in graph order;
+// dimensions the model fixes must agree) and drops derived shapes, so
+// shape inference at import makes the whole graph static.
+llvm::Error specializeInputShapes(onnx::ModelProto &model,
+                                 const std::vector<std::vector<int64_t>> &inputShapes,
+                                 const std::string &source);
 
 class CompiledModel {
 public:

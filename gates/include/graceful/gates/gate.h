@@ -1,43 +1,87 @@
-// The gate interface. Built-in gates register through the same registry
-// that plugins use.
+// The gate interface. Built-in gates register through the same function
+// that plugins call, so a plugin gate is a first-class gate.
 #pragma once
 
+#include "graceful/gates/model_outputs.h"
 #include "graceful/gates/policy.h"
 #include "graceful/registry.pb.h"
 #include "graceful/registry/store.h"
 
 #include <functional>
+#include <google/protobuf/message.h>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace graceful::gates {
 
+// Bumped whenever GateContext, Gate, GateFactory or ModelOutputs change
+// layout or meaning; plugins built against another version are refused.
+inline constexpr int kGateAbiVersion = 1;
+
+// What a gate sees: the versions, how to run them and the policy.
 struct GateContext {
   registry::Store &store;
   proto::ModelVersion candidate;
-  std::optional<proto::ModelVersion> baseline;
+  std::optional<proto::ModelVersion> baseline; // empty for a first promotion
   const Policy &policy;
+  ModelOutputs &outputs;
+
+  // The runnable model of a version (its verified artifact).
+  ModelRef modelOf(const proto::ModelVersion &version) const;
 };
 
 class Gate {
 public:
   virtual ~Gate() = default;
+  // Verdict "pass", "fail" or "no baseline"; errors only for bad input
+  // (data that does not fit the model, NaN outputs), never for a failure.
   virtual llvm::Expected<proto::GateResult> evaluate(const GateContext &context) = 0;
+  // Every file the gate reads, so a stored report is reused only for the
+  // same bytes.
+  virtual std::vector<std::string> files() const = 0;
 };
 
-// Builds a gate from its policy entry; rejects bad settings up front.
+// Builds a gate from its policy entry; rejects bad settings (unknown keys,
+// missing files) before any gate runs.
 using GateFactory = std::function<llvm::Expected<std::unique_ptr<Gate>>(const GateSpec &spec,
                                                                         const Policy &policy)>;
 
 void registerGate(const std::string &name, GateFactory factory);
-// Names of the registered gates, sorted.
+// Names of the registered gates, sorted; built-ins included.
 std::vector<std::string> registeredGates();
 
+// ---- helpers gates share --------------------------------------------------
+
+// Reads the gate's section into its schema message (see policy.proto).
+llvm::Error readGateConfig(const GateSpec &spec, const Policy &policy,
+                           google::protobuf::Message &config);
+// A file the policy names, relative to the policy; it must exist.
+llvm::Expected<std::string> policyFile(const GateSpec &spec, const Policy &policy,
+                                       const std::string &key, const std::string &value);
+// "POLICY:LINE: gate NAME: " for messages about one gate.
+std::string gateLocation(const GateSpec &spec, const Policy &policy);
+
+void setMetric(proto::GateResult &result, const std::string &name, double value);
+void setMetric(proto::GateResult &result, const std::string &name, const std::string &value);
+double metric(const proto::GateResult &result, const std::string &name);
+
+// ---- running a policy -------------------------------------------------------
+
+struct EvaluationOptions {
+  std::string cacheDirectory; // model outputs; empty: no cache
+  bool showProgress = true;
+};
+
 // Builds every gate of the policy (all settings are checked before any gate
-// runs), runs them and combines their verdicts: pass only if all pass.
+// runs), runs them and combines their verdicts: "pass" unless a gate fails.
 llvm::Expected<proto::GateReport>
 evaluatePolicy(const Policy &policy, registry::Store &store, const proto::ModelVersion &candidate,
-               const std::optional<proto::ModelVersion> &baseline);
+               const std::optional<proto::ModelVersion> &baseline,
+               const EvaluationOptions &options = {});
+
+// The digest of every file the policy's gates read (without running them).
+llvm::Expected<std::string> policyDataDigest(const Policy &policy);
 
 } // namespace graceful::gates

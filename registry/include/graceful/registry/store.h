@@ -64,6 +64,8 @@ struct AliasMoveRequest {
   std::string reason;
   // Stored with the move, in the same transaction (promotions).
   std::optional<proto::GateReport> gateReport;
+  // Or a report stored earlier for the same candidate, baseline and policy.
+  std::int64_t storedGateReportId = 0;
 };
 
 struct AuditFilter {
@@ -103,6 +105,11 @@ public:
   virtual llvm::Expected<proto::StoredGateReport> storeGateReport(const proto::GateReport &report,
                                                                   const std::string &actor) = 0;
   virtual llvm::Expected<proto::StoredGateReport> getGateReport(std::int64_t id) = 0;
+  // The newest stored report for this candidate, baseline ("" for none),
+  // policy digest and data digest, if any: promotion reuses it.
+  virtual llvm::Expected<std::optional<proto::StoredGateReport>>
+  findGateReport(const std::string &candidate, const std::string &baseline,
+                 const std::string &policyDigest, const std::string &dataDigest) = 0;
 
   // Verifies every artifact, every alias and that the audit log replays to
   // the current alias state.

@@ -1,0 +1,35 @@
+// Gate reports for people and CI systems. The JSON form is the protobuf
+// JSON of proto::GateReport; these are the others.
+#pragma once
+
+#include "graceful/registry.pb.h"
+
+#include <llvm/Support/Error.h>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace graceful::gates {
+
+// A self-contained HTML page (inline CSS and SVG, no scripts or external
+// resources): verdicts, metrics, violations and charts — per-class NFR
+// bars, the flip matrix, CMC curves and edge budget bars.
+std::string renderHtml(const proto::GateReport &report);
+
+// JUnit XML: one testcase per gate; failures carry the violations, gates
+// without a baseline are skipped.
+std::string renderJunit(const proto::GateReport &report);
+
+// A Markdown summary for pull-request comments.
+std::string renderMarkdown(const proto::GateReport &report);
+
+// A gate's metrics by name, numbers formatted for people.
+std::vector<std::pair<std::string, std::string>> sortedMetrics(const proto::GateResult &gate);
+
+// Writes each requested report (empty path: not wanted) atomically.
+struct ReportPaths {
+  std::string html, junit, markdown;
+};
+llvm::Error writeReports(const proto::GateReport &report, const ReportPaths &paths);
+
+} // namespace graceful::gates

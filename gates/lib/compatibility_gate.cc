@@ -1,0 +1,194 @@
+// The compatibility gate: queries embedded by the candidate must retrieve
+// from a gallery embedded by the baseline at least as well as the
+// baseline's own queries do (BCT), so the gallery needs no backfill.
+#include "builtin_gates.h"
+#include "graceful/gates/statistics.h"
+#include "graceful/support/error.h"
+
+#include <sstream>
+
+namespace graceful::gates {
+namespace {
+
+struct Embedded {
+  Tensor embeddings;
+  std::vector<int64_t> labels;
+};
+
+llvm::Expected<Embedded> embed(const GateContext &context, const RetrievalPlan &plan,
+                               const ModelRef &model, const std::string &inputs,
+                               const std::string &labelsPath) {
+  auto labels = readLabels(labelsPath);
+  if (!labels)
+    return labels.takeError();
+  auto embeddings = context.outputs.run(model, inputs, plan.output, plan.batch);
+  if (!embeddings)
+    return embeddings.takeError();
+  if (embeddings->shape.size() != 2)
+    return makeError(ErrorKind::BadInput, model.label + " embeds " + inputs + " as " +
+                                              embeddings->describe() +
+                                              "; embeddings must be [samples, dim]");
+  if (embeddings->shape[0] != static_cast<int64_t>(labels->size()))
+    return makeError(ErrorKind::BadInput, labelsPath + " has " + std::to_string(labels->size()) +
+                                              " labels for " +
+                                              std::to_string(embeddings->shape[0]) + " samples in " +
+                                              inputs);
+  return Embedded{std::move(*embeddings), std::move(*labels)};
+}
+
+google::protobuf::ListValue curve(const RetrievalResult &result) {
+  google::protobuf::ListValue points;
+  for (double value : result.cmc)
+    points.add_values()->set_number_value(value);
+  return points;
+}
+
+class CompatibilityGate : public Gate {
+public:
+  explicit CompatibilityGate(RetrievalPlan plan) : plan_(std::move(plan)) {}
+
+  std::vector<std::string> files() const override { return plan_.files(); }
+
+  llvm::Expected<proto::GateResult> evaluate(const GateContext &context) override {
+    proto::GateResult result;
+    result.set_name("compatibility");
+    if (!context.baseline) {
+      result.set_verdict("no baseline");
+      (*result.mutable_details())["note"] =
+          "no baseline: nothing is indexed yet, so there is nothing to stay compatible with";
+      return result;
+    }
+    auto passed = compareRetrieval(context, plan_, context.modelOf(*context.baseline),
+                                   context.modelOf(context.candidate), result);
+    if (!passed)
+      return passed.takeError();
+    result.set_verdict(*passed ? "pass" : "fail");
+    return result;
+  }
+
+private:
+  RetrievalPlan plan_;
+};
+
+} // namespace
+
+std::vector<std::string> RetrievalPlan::files() const {
+  return {galleryInputs, galleryLabels, queryInputs, queryLabels};
+}
+
+llvm::Expected<RetrievalPlan> planRetrieval(const GateSpec &spec, const Policy &policy,
+                                            const proto::DataSet &gallery,
+                                            const proto::DataSet &queries,
+                                            const std::string &metric,
+                                            const std::string &measure) {
+  RetrievalPlan plan;
+  for (auto [target, key, value] :
+       {std::tuple{&plan.galleryInputs, "gallery.inputs", gallery.inputs()},
+        {&plan.galleryLabels, "gallery.labels", gallery.labels()},
+        {&plan.queryInputs, "queries.inputs", queries.inputs()},
+        {&plan.queryLabels, "queries.labels", queries.labels()}}) {
+    auto path = policyFile(spec, policy, key, value);
+    if (!path)
+      return path.takeError();
+    *target = *path;
+  }
+  auto similarity = parseSimilarity(metric);
+  if (!similarity)
+    return makeError(ErrorKind::BadInput,
+                     gateLocation(spec, policy) + describeError(similarity.takeError()).message);
+  plan.similarity = *similarity;
+  auto parsed = parseMeasure(measure);
+  if (!parsed)
+    return makeError(ErrorKind::BadInput,
+                     gateLocation(spec, policy) + describeError(parsed.takeError()).message);
+  plan.measure = *parsed;
+  return plan;
+}
+
+llvm::Expected<bool> compareRetrieval(const GateContext &context, const RetrievalPlan &plan,
+                                      const ModelRef &oldModel, const ModelRef &newModel,
+                                      proto::GateResult &result) {
+  setMetric(result, "measure", plan.measure.name);
+  (*result.mutable_details())["metric"] = plan.similarity == Similarity::L2 ? "l2" : "cosine";
+  auto gallery = embed(context, plan, oldModel, plan.galleryInputs, plan.galleryLabels);
+  if (!gallery)
+    return gallery.takeError();
+  auto oldQueries = embed(context, plan, oldModel, plan.queryInputs, plan.queryLabels);
+  if (!oldQueries)
+    return oldQueries.takeError();
+  auto newQueries = embed(context, plan, newModel, plan.queryInputs, plan.queryLabels);
+  if (!newQueries)
+    return newQueries.takeError();
+  int64_t oldDim = gallery->embeddings.shape[1], newDim = newQueries->embeddings.shape[1];
+  setMetric(result, "dim_old", static_cast<double>(oldDim));
+  setMetric(result, "dim_new", static_cast<double>(newDim));
+  if (oldDim != newDim) {
+    result.add_violations("embedding dimensions differ: " + newModel.label + " embeds into " +
+                          std::to_string(newDim) + " dimensions, the gallery of " +
+                          oldModel.label + " has " + std::to_string(oldDim));
+    return false;
+  }
+  auto newGallery = embed(context, plan, newModel, plan.galleryInputs, plan.galleryLabels);
+  if (!newGallery)
+    return newGallery.takeError();
+
+  RetrievalOptions options{plan.similarity, std::max<int64_t>(10, plan.measure.k),
+                           plan.measure.meanAveragePrecision};
+  auto search = [&](const Embedded &queries, const Embedded &index) {
+    return evaluateRetrieval(queries.embeddings, queries.labels, index.embeddings, index.labels,
+                             options);
+  };
+  auto oldOld = search(*oldQueries, *gallery);
+  if (!oldOld)
+    return oldOld.takeError();
+  auto newOld = search(*newQueries, *gallery);
+  if (!newOld)
+    return newOld.takeError();
+  auto newNew = search(*newQueries, *newGallery);
+  if (!newNew)
+    return newNew.takeError();
+
+  double mOldOld = plan.measure.of(*oldOld), mNewOld = plan.measure.of(*newOld),
+         mNewNew = plan.measure.of(*newNew);
+  double ceiling = mNewNew - mOldOld;
+  double gain = ceiling != 0 ? (mNewOld - mOldOld) / ceiling : 0.0;
+  setMetric(result, "old_old", mOldOld);
+  setMetric(result, "new_old", mNewOld);
+  setMetric(result, "new_new", mNewNew);
+  setMetric(result, "update_gain", gain);
+  setMetric(result, "queries", static_cast<double>(oldOld->queries));
+  setMetric(result, "gallery", static_cast<double>(gallery->labels.size()));
+  auto &evidence = *result.mutable_evidence()->mutable_fields();
+  *evidence["cmc_old_old"].mutable_list_value() = curve(*oldOld);
+  *evidence["cmc_new_old"].mutable_list_value() = curve(*newOld);
+  *evidence["cmc_new_new"].mutable_list_value() = curve(*newNew);
+
+  if (!(mNewOld > mOldOld + plan.margin))
+    result.add_violations("M(new, old) " + formatNumber(mNewOld) + " does not exceed M(old, old) " +
+                          formatNumber(mOldOld) +
+                          (plan.margin ? " + margin " + formatNumber(plan.margin) : std::string()) +
+                          ": new queries retrieve worse from the old gallery");
+  if (plan.minUpdateGain && gain < *plan.minUpdateGain)
+    result.add_violations("update_gain " + formatNumber(gain) + " is below min_update_gain " +
+                          formatNumber(*plan.minUpdateGain));
+  return result.violations().empty();
+}
+
+llvm::Expected<std::unique_ptr<Gate>> makeCompatibilityGate(const GateSpec &spec,
+                                                            const Policy &policy) {
+  proto::RetrievalConfig config;
+  if (llvm::Error error = readGateConfig(spec, policy, config))
+    return error;
+  auto plan = planRetrieval(spec, policy, config.gallery(), config.queries(), config.metric(),
+                            config.measure());
+  if (!plan)
+    return plan.takeError();
+  plan->margin = config.has_margin() ? config.margin() : 0.0;
+  if (config.has_min_update_gain())
+    plan->minUpdateGain = config.min_update_gain();
+  plan->output = config.output();
+  plan->batch = config.batch();
+  return std::make_unique<CompatibilityGate>(std::move(*plan));
+}
+
+} // namespace graceful::gates

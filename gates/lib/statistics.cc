@@ -1,0 +1,139 @@
+#include "graceful/gates/statistics.h"
+
+#include "graceful/support/error.h"
+
+#include <algorithm>
+#include <boost/math/distributions/beta.hpp>
+#include <boost/math/distributions/binomial.hpp>
+
+namespace graceful::gates {
+
+llvm::Expected<std::vector<int64_t>> predictionsOf(const Tensor &outputs,
+                                                   const std::string &what) {
+  std::vector<int64_t> predictions;
+  if (outputs.shape.size() == 1 &&
+      (outputs.dtype == DType::Int64 || outputs.dtype == DType::Int32)) {
+    for (int64_t i = 0; i < outputs.shape[0]; ++i)
+      predictions.push_back(outputs.dtype == DType::Int64 ? outputs.data<int64_t>()[i]
+                                                          : outputs.data<int32_t>()[i]);
+    return predictions;
+  }
+  if (outputs.shape.size() != 2 || outputs.shape[1] == 0 ||
+      (outputs.dtype != DType::Float32 && outputs.dtype != DType::Float64))
+    return makeError(ErrorKind::BadInput,
+                     what + ": expected logits (2-D float) or labels (1-D int64), got " +
+                         outputs.describe());
+  int64_t rows = outputs.shape[0], width = outputs.shape[1];
+  predictions.resize(static_cast<size_t>(rows));
+  for (int64_t i = 0; i < rows; ++i) {
+    auto value = [&](int64_t j) {
+      return outputs.dtype == DType::Float32 ? outputs.data<float>()[i * width + j]
+                                             : outputs.data<double>()[i * width + j];
+    };
+    int64_t best = 0;
+    for (int64_t j = 1; j < width; ++j)
+      if (value(j) > value(best))
+        best = j;
+    predictions[static_cast<size_t>(i)] = best;
+  }
+  return predictions;
+}
+
+llvm::Expected<std::vector<int64_t>> readLabels(const std::string &path) {
+  auto tensor = readNpy(path);
+  if (!tensor)
+    return tensor.takeError();
+  if (tensor->shape.size() != 1 || (tensor->dtype != DType::Int64 && tensor->dtype != DType::Int32))
+    return makeError(ErrorKind::BadInput,
+                     path + ": labels must be a 1-D int64 array, got " + tensor->describe());
+  if (tensor->shape[0] == 0)
+    return makeError(ErrorKind::BadInput, path + ": no labels");
+  auto labels = predictionsOf(*tensor, path);
+  if (!labels)
+    return labels.takeError();
+  for (size_t i = 0; i < labels->size(); ++i)
+    if ((*labels)[i] < 0)
+      return makeError(ErrorKind::BadInput, path + ": label " + std::to_string((*labels)[i]) +
+                                                " of sample " + std::to_string(i) +
+                                                " is negative");
+  return labels;
+}
+
+void FlipCounts::merge(const FlipCounts &other, int64_t indexOffset) {
+  n += other.n;
+  wrongOld += other.wrongOld;
+  wrongNew += other.wrongNew;
+  negativeFlips += other.negativeFlips;
+  positiveFlips += other.positiveFlips;
+  bothWrongDifferently += other.bothWrongDifferently;
+  for (const auto &[label, count] : other.samplesPerClass)
+    samplesPerClass[label] += count;
+  for (const auto &[label, count] : other.negativeFlipsPerClass)
+    negativeFlipsPerClass[label] += count;
+  for (const auto &[cell, count] : other.flipMatrix)
+    flipMatrix[cell] += count;
+  for (int64_t index : other.flippedSamples)
+    flippedSamples.push_back(index + indexOffset);
+}
+
+FlipCounts countFlips(const std::vector<int64_t> &labels,
+                      const std::vector<int64_t> &oldPredictions,
+                      const std::vector<int64_t> &newPredictions) {
+  FlipCounts counts;
+  counts.n = static_cast<int64_t>(labels.size());
+  for (size_t i = 0; i < labels.size(); ++i) {
+    bool oldRight = oldPredictions[i] == labels[i];
+    bool newRight = newPredictions[i] == labels[i];
+    counts.samplesPerClass[labels[i]]++;
+    counts.wrongOld += !oldRight;
+    counts.wrongNew += !newRight;
+    if (oldRight && !newRight) {
+      counts.negativeFlips++;
+      counts.negativeFlipsPerClass[labels[i]]++;
+      counts.flipMatrix[{oldPredictions[i], newPredictions[i]}]++;
+      counts.flippedSamples.push_back(static_cast<int64_t>(i));
+    } else if (!oldRight && newRight) {
+      counts.positiveFlips++;
+    } else if (!oldRight && !newRight && oldPredictions[i] != newPredictions[i]) {
+      counts.bothWrongDifferently++;
+    }
+  }
+  return counts;
+}
+
+FlipRates ratesOf(const FlipCounts &counts) {
+  FlipRates rates;
+  if (counts.n == 0)
+    return rates;
+  double n = static_cast<double>(counts.n);
+  rates.errorRateOld = static_cast<double>(counts.wrongOld) / n;
+  rates.errorRateNew = static_cast<double>(counts.wrongNew) / n;
+  rates.nfr = static_cast<double>(counts.negativeFlips) / n;
+  rates.pfr = static_cast<double>(counts.positiveFlips) / n;
+  double expected = (1.0 - rates.errorRateOld) * rates.errorRateNew;
+  rates.relativeNfr = expected > 0 ? rates.nfr / expected : 0.0;
+  int64_t rightOld = counts.n - counts.wrongOld;
+  rates.btc = rightOld ? static_cast<double>(rightOld - counts.negativeFlips) / rightOld : 1.0;
+  int64_t bothWrong = counts.wrongOld - counts.positiveFlips;
+  rates.bec = counts.wrongNew ? static_cast<double>(bothWrong) / counts.wrongNew : 1.0;
+  return rates;
+}
+
+double clopperPearsonUpper(int64_t successes, int64_t trials, double confidence) {
+  if (trials <= 0 || successes >= trials)
+    return 1.0;
+  boost::math::beta_distribution<double> posterior(static_cast<double>(successes + 1),
+                                                   static_cast<double>(trials - successes));
+  return boost::math::quantile(posterior, confidence);
+}
+
+double mcnemarExactP(int64_t b, int64_t c) {
+  int64_t discordant = b + c;
+  if (discordant == 0)
+    return 1.0;
+  boost::math::binomial_distribution<double> fair(static_cast<double>(discordant), 0.5);
+  double tail = boost::math::cdf(fair, static_cast<double>(std::min(b, c)));
+  return std::min(1.0, 2.0 * tail);
+}
+
+} // namespace graceful::gates

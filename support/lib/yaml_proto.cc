@@ -1,0 +1,157 @@
+#include "graceful/support/yaml_proto.h"
+
+#include "graceful/support/error.h"
+
+#include <charconv>
+#include <cmath>
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/reflection.h>
+
+namespace graceful {
+namespace {
+
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+llvm::Error yamlError(const YAML::Node &node, const std::string &file, const std::string &what) {
+  return makeError(ErrorKind::BadInput, yamlLocation(node, file) + ": " + what);
+}
+
+std::string fieldNames(const google::protobuf::Descriptor &descriptor) {
+  std::string names;
+  for (int i = 0; i < descriptor.field_count(); ++i)
+    names += (i ? ", " : "") + descriptor.field(i)->name();
+  return names;
+}
+
+template <typename Number>
+llvm::Expected<Number> parseNumber(const YAML::Node &node, const std::string &file,
+                                   const std::string &key) {
+  if (!node.IsScalar())
+    return yamlError(node, file, "'" + key + "' must be a number");
+  const std::string &text = node.Scalar();
+  Number value{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size())
+    return yamlError(node, file, "'" + key + "' must be a number, not '" + text + "'");
+  if constexpr (std::is_floating_point_v<Number>)
+    if (!std::isfinite(value))
+      return yamlError(node, file, "'" + key + "' must be finite");
+  return value;
+}
+
+llvm::Expected<bool> parseBool(const YAML::Node &node, const std::string &file,
+                               const std::string &key) {
+  if (node.IsScalar()) {
+    const std::string &text = node.Scalar();
+    if (text == "true" || text == "yes" || text == "on")
+      return true;
+    if (text == "false" || text == "no" || text == "off")
+      return false;
+  }
+  return yamlError(node, file, "'" + key + "' must be true or false");
+}
+
+// Sets one value of a singular field, or appends it to a repeated one.
+llvm::Error setValue(const YAML::Node &node, Message &message, const FieldDescriptor &field,
+                     const std::string &file) {
+  const Reflection &reflection = *message.GetReflection();
+  const std::string &key = field.name();
+  bool repeated = field.is_repeated();
+  switch (field.cpp_type()) {
+  case FieldDescriptor::CPPTYPE_STRING:
+    if (!node.IsScalar())
+      return yamlError(node, file, "'" + key + "' must be a string");
+    repeated ? reflection.AddString(&message, &field, node.Scalar())
+             : reflection.SetString(&message, &field, node.Scalar());
+    return llvm::Error::success();
+  case FieldDescriptor::CPPTYPE_DOUBLE: {
+    auto value = parseNumber<double>(node, file, key);
+    if (!value)
+      return value.takeError();
+    repeated ? reflection.AddDouble(&message, &field, *value)
+             : reflection.SetDouble(&message, &field, *value);
+    return llvm::Error::success();
+  }
+  case FieldDescriptor::CPPTYPE_INT64: {
+    auto value = parseNumber<int64_t>(node, file, key);
+    if (!value)
+      return value.takeError();
+    repeated ? reflection.AddInt64(&message, &field, *value)
+             : reflection.SetInt64(&message, &field, *value);
+    return llvm::Error::success();
+  }
+  case FieldDescriptor::CPPTYPE_INT32: {
+    auto value = parseNumber<int32_t>(node, file, key);
+    if (!value)
+      return value.takeError();
+    repeated ? reflection.AddInt32(&message, &field, *value)
+             : reflection.SetInt32(&message, &field, *value);
+    return llvm::Error::success();
+  }
+  case FieldDescriptor::CPPTYPE_BOOL: {
+    auto value = parseBool(node, file, key);
+    if (!value)
+      return value.takeError();
+    repeated ? reflection.AddBool(&message, &field, *value)
+             : reflection.SetBool(&message, &field, *value);
+    return llvm::Error::success();
+  }
+  case FieldDescriptor::CPPTYPE_MESSAGE: {
+    Message *child = repeated ? reflection.AddMessage(&message, &field)
+                              : reflection.MutableMessage(&message, &field);
+    return readYamlInto(node, *child, file);
+  }
+  default:
+    return yamlError(node, file, "'" + key + "' has a type this reader does not support");
+  }
+}
+
+} // namespace
+
+std::string yamlLocation(const YAML::Node &node, const std::string &file) {
+  if (node.Mark().line < 0)
+    return file;
+  return file + ":" + std::to_string(node.Mark().line + 1);
+}
+
+llvm::Expected<YAML::Node> parseYaml(const std::string &text, const std::string &file) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception &e) {
+    return makeError(ErrorKind::BadInput,
+                     file + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
+  }
+}
+
+llvm::Error readYamlInto(const YAML::Node &node, Message &message, const std::string &file) {
+  const google::protobuf::Descriptor &descriptor = *message.GetDescriptor();
+  if (!node.IsMap())
+    return yamlError(node, file,
+                     "expected a mapping with keys among: " + fieldNames(descriptor));
+  for (const auto &entry : node) {
+    if (!entry.first.IsScalar())
+      return yamlError(entry.first, file, "keys must be plain names");
+    std::string key = entry.first.Scalar();
+    const FieldDescriptor *field = descriptor.FindFieldByName(key);
+    if (!field)
+      return yamlError(entry.first, file,
+                       "unknown key '" + key + "' (expected one of: " + fieldNames(descriptor) +
+                           ")");
+    const YAML::Node &value = entry.second;
+    if (!field->is_repeated()) {
+      if (llvm::Error error = setValue(value, message, *field, file))
+        return error;
+      continue;
+    }
+    if (!value.IsSequence())
+      return yamlError(value, file, "'" + key + "' must be a list");
+    for (const YAML::Node &item : value)
+      if (llvm::Error error = setValue(item, message, *field, file))
+        return error;
+  }
+  return llvm::Error::success();
+}
+
+} // namespace graceful
