@@ -5,6 +5,8 @@
 #include "graceful/testing/stores.h"
 
 #include <filesystem>
+#include <cmath>
+#include <limits>
 #include <fstream>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -205,6 +207,147 @@ TEST_P(CliTest, RunComputesTheModelAndRefusesMismatchedInputs) {
   expectRefused({"run", models_[0], "--input", directory_.file("absent.npy"), "--output", yPath},
                 "absent.npy");
 }
+
+// Gate data for the tiny models (x: [N, 4] -> 3 logits): samples, labels
+// and a policy naming them.
+class GateDataTest : public CliTest {
+protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    if (IsSkipped())
+      return;
+    run({"register", "m", "--onnx", models_[0]});
+    run({"register", "m", "--onnx", models_[1]});
+    ASSERT_EQ(run({"promote", "m@1", "--to", "production", "--policy", policy_}).exitCode, 0);
+    writeSamples("x.npy", 6, 4, 0.5f);
+    writeLabels("y.npy", {0, 1, 2, 0, 1, 2});
+  }
+  void writeSamples(const std::string &name, int64_t rows, int64_t columns, float value) {
+    Tensor x = makeTensor(DType::Float32, {rows, columns});
+    for (int64_t i = 0; i < rows * columns; ++i)
+      x.data<float>()[i] = value * static_cast<float>(i % 7 - 3);
+    ASSERT_FALSE(writeNpy(directory_.file(name), x));
+  }
+  void writeLabels(const std::string &name, const std::vector<int64_t> &labels) {
+    Tensor y = makeTensor(DType::Int64, {static_cast<int64_t>(labels.size())});
+    std::copy(labels.begin(), labels.end(), y.data<int64_t>());
+    ASSERT_FALSE(writeNpy(directory_.file(name), y));
+  }
+  std::string nfrPolicy(const std::string &settings) {
+    std::string path = directory_.file("nfr.yaml");
+    std::ofstream(path) << "# gates for the tiny models\ngates:\n  - nfr: {" << settings << "}\n";
+    return path;
+  }
+  void expectGateRefused(const std::string &settings, const std::string &needle) {
+    std::string policy = nfrPolicy(settings);
+    expectRefused({"gate", "run", "--policy", policy, "--candidate", "m@2", "--baseline",
+                   "m@production"},
+                  needle);
+    expectRefused({"promote", "m@2", "--to", "production", "--policy", policy}, needle);
+  }
+};
+
+TEST_P(GateDataTest, PolicyTyposNameFileAndLine) {
+  expectGateRefused("inputs: x.npy, labels: y.npy, max_nfrr: 0.1",
+                    "nfr.yaml:3: unknown key 'max_nfrr'");
+  expectGateRefused("inputs: x.npy, labels: y.npy, max_nfr: lots", "'max_nfr' must be a number");
+  expectGateRefused("inputs: x.npy, labels: y.npy, confidence: 1.5", "confidence must be between");
+  expectGateRefused("inputs: x.npy, labels: missing.npy", "missing.npy does not exist");
+  std::string unknown = directory_.file("unknown.yaml");
+  std::ofstream(unknown) << "gates:\n  - nfrr: {}\n";
+  expectRefused({"promote", "m@2", "--to", "production", "--policy", unknown},
+                "unknown.yaml:2: unknown gate 'nfrr' (available: compatibility, edge, nfr)");
+}
+
+TEST_P(GateDataTest, DataThatDoesNotFitTheModelIsRefused) {
+  writeLabels("y5.npy", {0, 1, 2, 0, 1});
+  expectGateRefused("inputs: x.npy, labels: y5.npy", "y5.npy has 5 labels but");
+  writeLabels("y7.npy", {0, 1, 7, 0, 1, 2});
+  expectGateRefused("inputs: x.npy, labels: y7.npy", "label 7 of sample 2 is outside the 3 classes");
+  writeSamples("wide.npy", 6, 5, 1.0f);
+  expectGateRefused("inputs: wide.npy, labels: y.npy", "takes input 'x' of shape [?,4]");
+  writeSamples("empty.npy", 0, 4, 1.0f);
+  expectGateRefused("inputs: empty.npy, labels: y.npy", "empty.npy: no samples");
+  writeSamples("nan.npy", 6, 4, std::numeric_limits<float>::quiet_NaN());
+  expectGateRefused("inputs: nan.npy, labels: y.npy", "nan.npy: sample 0 holds NaN");
+  // A model whose outputs overflow: one weight is infinite.
+  onnx::ModelProto model;
+  std::ifstream in(models_[2], std::ios::binary);
+  ASSERT_TRUE(model.ParseFromIstream(&in));
+  model.mutable_graph()->mutable_initializer(0)->set_float_data(0, INFINITY);
+  std::ofstream out(directory_.file("overflow.onnx"), std::ios::binary);
+  ASSERT_TRUE(model.SerializeToOstream(&out));
+  out.close();
+  ASSERT_EQ(run({"register", "m", "--onnx", directory_.file("overflow.onnx")}).exitCode, 0);
+  std::string policy = nfrPolicy("inputs: x.npy, labels: y.npy");
+  expectRefused({"gate", "run", "--policy", policy, "--candidate", "m@3", "--baseline", "m@1"},
+                "m@3 output 'y' is infinite for sample 0");
+  Tensor notLabels = makeTensor(DType::Float32, {6});
+  ASSERT_FALSE(writeNpy(directory_.file("float_labels.npy"), notLabels));
+  expectGateRefused("inputs: x.npy, labels: float_labels.npy", "labels must be a 1-D int64 array");
+  std::ofstream(directory_.file("ids.txt")) << "1\nseven\n";
+  expectGateRefused("inputs: x.npy, labels: y.npy, never_regress: ids.txt",
+                    "ids.txt:2: 'seven' is not a sample index");
+}
+
+TEST_P(GateDataTest, GateRunWritesReportsAndPromotionReusesTheStoredOne) {
+  std::string policy = nfrPolicy("inputs: x.npy, labels: y.npy");
+  std::string html = directory_.file("r.html"), junit = directory_.file("r.xml"),
+              markdown = directory_.file("r.md");
+  ProcessResult gated = run({"gate", "run", "--policy", policy, "--candidate", "m@2", "--baseline",
+                             "m@production", "--report", html, "--junit", junit, "--markdown",
+                             markdown, "--json"});
+  ASSERT_LE(gated.exitCode, 1) << gated.err;
+  EXPECT_THAT(gated.out, HasSubstr("\"negative_flips\":"));
+  EXPECT_THAT(gated.out, HasSubstr("\"data_digest\":\"sha256:"));
+  auto read = [](const std::string &path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  EXPECT_THAT(read(html), HasSubstr("<svg"));
+  EXPECT_THAT(read(junit), HasSubstr("<testcase classname=\"graceful.gates\" name=\"nfr\">"));
+  EXPECT_THAT(read(markdown), HasSubstr("| nfr |"));
+  ProcessResult promoted = run({"promote", "m@2", "--to", "production", "--policy", policy});
+  EXPECT_THAT(promoted.out, HasSubstr("reusing stored gate report"));
+  // Other data: the stored report no longer applies.
+  writeSamples("x.npy", 6, 4, 0.25f);
+  ProcessResult again = run({"gate", "run", "--policy", policy, "--candidate", "m@2",
+                             "--baseline", "m@1", "--json"});
+  auto dataDigest = [](const std::string &json) {
+    size_t at = json.find("\"data_digest\":");
+    return at == std::string::npos ? std::string() : json.substr(at, 90);
+  };
+  EXPECT_FALSE(dataDigest(again.out).empty());
+  EXPECT_NE(dataDigest(again.out), dataDigest(gated.out));
+}
+
+TEST_P(GateDataTest, ForcedPromotionIsAuditedWithTheFailingReport) {
+  // An error-rate budget of 0 fails unless the model is perfect on the data.
+  writeSamples("x.npy", 6, 4, 1.0f);
+  std::string policy = directory_.file("strict.yaml");
+  std::ofstream(policy) << "gates:\n  - nfr: {inputs: x.npy, labels: y.npy, max_error_rate: 0.0, "
+                           "never_regress: ids.txt}\n";
+  std::ofstream(directory_.file("ids.txt")) << "# none\n";
+  ProcessResult refused = run({"promote", "m@2", "--to", "production", "--policy", policy});
+  if (refused.exitCode == 0)
+    GTEST_SKIP() << "m@2 happens to be perfect on the samples";
+  ASSERT_EQ(refused.exitCode, 1) << refused.err;
+  EXPECT_THAT(refused.out, HasSubstr("not promoted"));
+  expectRefused({"promote", "m@2", "--to", "production", "--policy", policy, "--force"},
+                "--force needs --reason");
+  ProcessResult forced = run({"promote", "m@2", "--to", "production", "--policy", policy,
+                              "--force", "--reason", "hotfix approved by on-call"});
+  ASSERT_EQ(forced.exitCode, 0) << forced.err;
+  EXPECT_THAT(forced.out, HasSubstr("FORCED"));
+  ProcessResult audit = run({"audit", "--json"});
+  EXPECT_THAT(audit.out, HasSubstr("\"action\":\"override\""));
+  EXPECT_THAT(audit.out, HasSubstr("hotfix approved by on-call"));
+  EXPECT_EQ(run({"check"}).exitCode, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, GateDataTest,
+                         ::testing::Values(Backend::Sqlite, Backend::Postgres),
+                         [](const auto &info) { return backendName(info.param); });
 
 TEST_P(CliTest, CheckFailsOnACorruptArtifact) {
   run({"register", "m", "--onnx", models_[0]});

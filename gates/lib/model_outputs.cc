@@ -92,6 +92,13 @@ llvm::Expected<const Tensor *> ModelOutputs::samples(const std::string &inputsPa
   if (tensor->shape.empty() || tensor->shape[0] == 0)
     return makeError(ErrorKind::BadInput,
                      inputsPath + ": no samples (" + tensor->describe() + ")");
+  int64_t width = tensor->elementCount() / tensor->shape[0];
+  for (int64_t i = 0; i < tensor->elementCount(); ++i)
+    if (!std::isfinite(tensor->data<float>()[i]))
+      return makeError(ErrorKind::BadInput, inputsPath + ": sample " + std::to_string(i / width) +
+                                                " holds " +
+                                                (std::isnan(tensor->data<float>()[i]) ? "NaN"
+                                                                                      : "infinity"));
   return &(samples_[inputsPath] = std::move(*tensor));
 }
 

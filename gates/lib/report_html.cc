@@ -122,7 +122,8 @@ std::string flipMatrix(const ListValue &cells) {
   return svg.str();
 }
 
-// CMC curves: share of queries with a correct match within the top k.
+// CMC curves: share of queries with a correct match within the top k. The
+// y axis starts just below the lowest point, so close curves stay apart.
 std::string cmcCurves(const proto::GateResult &gate) {
   const int width = 420, height = 220, left = 40, bottom = 30, top = 10;
   struct Series {
@@ -131,6 +132,19 @@ std::string cmcCurves(const proto::GateResult &gate) {
   const Series series[] = {{"cmc_old_old", "old/old", "#757575"},
                            {"cmc_new_old", "new/old", "#1565c0"},
                            {"cmc_new_new", "new/new", "#2e7d32"}};
+  double lowest = 1.0;
+  int depth = 1;
+  for (const Series &line : series)
+    if (const ListValue *points = evidenceList(gate, line.key)) {
+      depth = std::max(depth, points->values_size());
+      for (const Value &point : points->values())
+        lowest = std::min(lowest, point.number_value());
+    }
+  double floor = std::max(0.0, std::floor(lowest * 10 - 0.5) / 10);
+  auto y = [&](double value) {
+    return height - bottom - (value - floor) / (1.0 - floor) * (height - bottom - top);
+  };
+  double step = static_cast<double>(width - left - 10) / std::max(1, depth - 1);
   std::ostringstream svg;
   svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
       << "\" role=\"img\"><line x1=\"" << left << "\" y1=\"" << height - bottom << "\" x2=\""
@@ -138,19 +152,21 @@ std::string cmcCurves(const proto::GateResult &gate) {
       << "\" y1=\"" << top << "\" x2=\"" << left << "\" y2=\"" << height - bottom
       << "\" stroke=\"#999\"/><text x=\"4\" y=\"" << top + 8
       << "\" font-size=\"11\">1.0</text><text x=\"4\" y=\"" << height - bottom
-      << "\" font-size=\"11\">0.0</text><text x=\"" << width / 2 << "\" y=\"" << height - 8
+      << "\" font-size=\"11\">" << number(floor, 2) << "</text>";
+  for (int k = 0; k < depth; ++k)
+    svg << "<text x=\"" << left + k * step << "\" y=\"" << height - bottom + 13
+        << "\" font-size=\"10\" text-anchor=\"middle\">" << k + 1 << "</text>";
+  svg << "<text x=\"" << width / 2 << "\" y=\"" << height - 4
       << "\" font-size=\"11\">rank k</text>";
   int legend = 0;
   for (const Series &line : series) {
     const ListValue *points = evidenceList(gate, line.key);
     if (!points || points->values_size() == 0)
       continue;
-    double step = static_cast<double>(width - left - 10) / std::max(1, points->values_size() - 1);
     svg << "<polyline fill=\"none\" stroke-width=\"2\" stroke=\"" << line.color << "\" points=\"";
     for (int k = 0; k < points->values_size(); ++k)
-      svg << left + k * step << ","
-          << height - bottom - points->values(k).number_value() * (height - bottom - top) << " ";
-    svg << "\"/><text x=\"" << width - 70 << "\" y=\"" << height - bottom - 40 + legend * 14
+      svg << left + k * step << "," << y(points->values(k).number_value()) << " ";
+    svg << "\"/><text x=\"" << width - 70 << "\" y=\"" << height - bottom - 44 + legend * 14
         << "\" font-size=\"11\" fill=\"" << line.color << "\">" << line.label << "</text>";
     ++legend;
   }

@@ -1,0 +1,185 @@
+#!/usr/bin/python3
+"""Checks `graceful gate run --json` against an independent computation.
+
+Trains small old/new model pairs on scikit-learn's digits with PyTorch
+(a classifier pair and an embedding pair), exports them to ONNX, registers
+them in a fresh SQLite registry, runs the nfr and compatibility gates, and
+recomputes every metric here from PyTorch's own outputs with NumPy and
+SciPy: counts must match exactly, rates to 1e-6.
+
+usage: check_gate_metrics.py GRACEFUL_BINARY EXAMPLES_DIR
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import warnings
+
+import numpy as np
+import torch
+from scipy import stats
+
+warnings.filterwarnings("ignore")
+graceful, examples = sys.argv[1], sys.argv[2]
+sys.path.insert(0, examples)
+import make_examples as ex  # noqa: E402  (the examples' own training code)
+
+failures = []
+
+
+def check(what, ours, theirs, exact=False):
+    ok = ours == theirs if exact else abs(ours - theirs) <= 1e-6
+    if not ok:
+        failures.append(f"{what}: graceful {ours!r}, reference {theirs!r}")
+
+
+def run(*args, expect=(0, 1)):
+    result = subprocess.run([graceful, *args], capture_output=True, text=True)
+    if result.returncode not in expect:
+        sys.exit(f"graceful {' '.join(args)} exited {result.returncode}: {result.stderr}")
+    return result
+
+
+def gate(policy, candidate, baseline):
+    result = run("gate", "run", "--policy", policy, "--candidate", candidate,
+                 "--baseline", baseline, "--json")
+    return json.loads(result.stdout)["gates"][0]
+
+
+def nfr_reference(labels, old_logits, new_logits, confidence):
+    old, new = old_logits.argmax(1), new_logits.argmax(1)  # numpy: first maximum
+    n = len(labels)
+    old_right, new_right = old == labels, new == labels
+    negative = old_right & ~new_right
+    positive = ~old_right & new_right
+    er_old, er_new = 1 - old_right.mean(), 1 - new_right.mean()
+    b, c = int(negative.sum()), int(positive.sum())
+    both_wrong = int((~old_right & ~new_right).sum())
+    return {
+        "n": n, "negative_flips": b, "positive_flips": c,
+        "error_rate_old": er_old, "error_rate_new": er_new,
+        "nfr": b / n, "pfr": c / n,
+        "relative_nfr": (b / n) / ((1 - er_old) * er_new),
+        "btc": (old_right.sum() - b) / old_right.sum(),
+        "bec": both_wrong / (~new_right).sum(),
+        "nfr_upper": stats.beta.ppf(confidence, b + 1, n - b),
+        "mcnemar_p": stats.binomtest(b, b + c, 0.5).pvalue if b + c else 1.0,
+    }, np.nonzero(negative)[0].tolist(), old, new
+
+
+def ranking_reference(queries, query_labels, gallery, gallery_labels, k):
+    """top-1, top-k and mAP by sorting every row (ties: lower index first)."""
+    q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    g = gallery / np.linalg.norm(gallery, axis=1, keepdims=True)
+    scores = (q.astype(np.float64) @ g.T.astype(np.float64))
+    top1 = topk = ap_sum = 0.0
+    for i, row in enumerate(scores):
+        order = np.lexsort((np.arange(len(row)), -row))
+        relevant = gallery_labels[order] == query_labels[i]
+        hits = np.nonzero(relevant)[0]
+        top1 += relevant[0]
+        topk += relevant[:k].any()
+        ap_sum += np.mean(np.arange(1, len(hits) + 1) / (hits + 1)) if len(hits) else 0.0
+    n = len(scores)
+    return {"top1": top1 / n, f"top{k}": topk / n, "map": ap_sum / n}
+
+
+def main():
+    x_train, x_eval, y_train, y_eval = ex.digits()
+    xt, yt = torch.from_numpy(x_train), torch.from_numpy(y_train)
+    xe = torch.from_numpy(x_eval)
+    work = tempfile.mkdtemp(prefix="graceful-metrics-")
+    os.environ["GRACEFUL_STORE"] = f"sqlite:{work}/registry.db"
+    run("init")
+
+    # Classifiers: a small old one and an independently trained new one.
+    old = ex.train_classifier([64, 10, 10], xt, yt, epochs=4, seed=31)
+    new = ex.train_classifier([64, 48, 10], xt, yt, epochs=15, seed=32)
+    for name, model in [("old", old), ("new", new)]:
+        ex.export(model, f"{work}/{name}.onnx", "logits")
+        run("register", "clf", "--onnx", f"{work}/{name}.onnx")
+    np.save(f"{work}/x.npy", x_eval)
+    np.save(f"{work}/y.npy", y_eval)
+    with torch.no_grad():
+        old_logits, new_logits = old(xe).numpy(), new(xe).numpy()
+    confidence = 0.9
+    reference, flipped, old_pred, new_pred = nfr_reference(y_eval, old_logits, new_logits,
+                                                           confidence)
+    with open(f"{work}/nfr.yaml", "w") as f:
+        f.write(f"gates:\n  - nfr: {{inputs: x.npy, labels: y.npy, max_nfr: 0.5, "
+                f"confidence: {confidence}}}\n")
+    np.save(f"{work}/old_logits.npy", old_logits)
+    np.save(f"{work}/new_logits.npy", new_logits)
+    with open(f"{work}/nfr_precomputed.yaml", "w") as f:
+        f.write(f"gates:\n  - nfr: {{labels: y.npy, old_outputs: old_logits.npy, "
+                f"new_outputs: new_logits.npy, confidence: {confidence}}}\n")
+    for policy in ("nfr.yaml", "nfr_precomputed.yaml"):
+        result = gate(f"{work}/{policy}", "clf@2", "clf@1")
+        metrics = result["metrics"]
+        for key, value in reference.items():
+            exact = key in ("n", "negative_flips", "positive_flips")
+            check(f"{policy} {key}", metrics[key], float(value), exact)
+        check(f"{policy} flipped samples", result["evidence"]["flipped_samples"],
+              [float(i) for i in flipped], exact=True)
+        matrix = {(int(e["old"]), int(e["new"])): int(e["count"])
+                  for e in result["evidence"]["flip_matrix"]}
+        expected = {}
+        for i in flipped:
+            key = (int(old_pred[i]), int(new_pred[i]))
+            expected[key] = expected.get(key, 0) + 1
+        check(f"{policy} flip matrix", matrix, expected, exact=True)
+        for row in result["evidence"]["per_class"]:
+            label = int(row["class"])
+            in_class = y_eval == label
+            flips = int(np.isin(np.nonzero(in_class)[0], flipped).sum())
+            check(f"{policy} class {label} flips", int(row["negative_flips"]), flips, exact=True)
+            check(f"{policy} class {label} nfr", row["nfr"], flips / in_class.sum())
+    print(f"nfr: {reference['negative_flips']} negative flips of {reference['n']}, "
+          f"nfr_upper {reference['nfr_upper']:.6f}, mcnemar_p {reference['mcnemar_p']:.6f}")
+
+    # Embeddings: an old model and an independently trained new one.
+    old_emb, _ = ex.train_embedding([64, 32, 16], xt, yt, epochs=2, seed=41)
+    new_emb, _ = ex.train_embedding([64, 32, 16], xt, yt, epochs=6, seed=42)
+    for name, model in [("old_emb", old_emb), ("new_emb", new_emb)]:
+        ex.export(model, f"{work}/{name}.onnx", "embedding")
+        run("register", "emb", "--onnx", f"{work}/{name}.onnx")
+    gallery_x, gallery_y = x_train[:600], y_train[:600]
+    np.save(f"{work}/gx.npy", gallery_x)
+    np.save(f"{work}/gy.npy", gallery_y)
+    with torch.no_grad():
+        embed = {name: (m(torch.from_numpy(gallery_x)).numpy(), m(xe).numpy())
+                 for name, m in [("old", old_emb), ("new", new_emb)]}
+    pairs = {"old_old": (embed["old"][1], embed["old"][0]),
+             "new_old": (embed["new"][1], embed["old"][0]),
+             "new_new": (embed["new"][1], embed["new"][0])}
+    refs = {pair: ranking_reference(q, y_eval, g, gallery_y, 5) for pair, (q, g) in pairs.items()}
+    for measure in ("top1", "top5", "map"):
+        with open(f"{work}/compat_{measure}.yaml", "w") as f:
+            f.write("gates:\n  - compatibility:\n"
+                    "      gallery: {inputs: gx.npy, labels: gy.npy}\n"
+                    "      queries: {inputs: x.npy, labels: y.npy}\n"
+                    f"      measure: {measure}\n")
+        metrics = gate(f"{work}/compat_{measure}.yaml", "emb@2", "emb@1")["metrics"]
+        for pair in pairs:
+            check(f"compatibility {measure} {pair}", metrics[pair], refs[pair][measure])
+        gain = (refs["new_old"][measure] - refs["old_old"][measure]) / \
+            (refs["new_new"][measure] - refs["old_old"][measure])
+        # The gain divides two small differences, so rounding in the
+        # measures (float32 scores) grows: its own formula is checked
+        # exactly, the reference to a relative 1e-4.
+        own = (metrics["new_old"] - metrics["old_old"]) / (metrics["new_new"] - metrics["old_old"])
+        check(f"compatibility {measure} update_gain formula", metrics["update_gain"], own)
+        if abs(metrics["update_gain"] - gain) > 1e-4 * abs(gain):
+            failures.append(f"compatibility {measure} update_gain: {metrics['update_gain']} "
+                            f"vs reference {gain}")
+        print(f"compatibility {measure}: old/old {refs['old_old'][measure]:.4f} "
+              f"new/old {refs['new_old'][measure]:.4f} new/new {refs['new_new'][measure]:.4f}, "
+              f"update gain {gain:.4f}")
+
+    if failures:
+        sys.exit("MISMATCH\n" + "\n".join(failures))
+    print("all gate metrics match the independent computation")
+
+
+main()
