@@ -1,6 +1,7 @@
 // Commands that move aliases behind gates: gate run, promote, rollback.
 #include "command.h"
 #include "graceful/gates/gate.h"
+#include "graceful/gates/plugin.h"
 #include "graceful/gates/report.h"
 #include "graceful/support/error.h"
 #include "graceful/support/identity.h"
@@ -51,8 +52,17 @@ gates::ReportPaths reportPaths(const ParsedArgs &args) {
   return {optional(args, "report"), optional(args, "junit"), optional(args, "markdown")};
 }
 
-void declareReportOptions(po::options_description &options) {
-  options.add_options()("report", po::value<std::string>(), "write an HTML report here")(
+// The policy, with the gate plugins it may use loaded first.
+llvm::Expected<gates::Policy> policyFor(const ParsedArgs &args, const std::string &path) {
+  if (llvm::Error error = gates::loadPlugins(gates::pluginDirectories(many(args, "plugins"))))
+    return error;
+  return gates::loadPolicy(path);
+}
+
+void declareGateOptions(po::options_description &options) {
+  options.add_options()("plugins", po::value<std::vector<std::string>>(),
+                        "load gate plugins (*.so) from DIR (also GRACEFUL_PLUGIN_PATH)")(
+      "report", po::value<std::string>(), "write an HTML report here")(
       "junit", po::value<std::string>(), "write a JUnit XML report here")(
       "markdown", po::value<std::string>(), "write a Markdown summary here");
 }
@@ -94,7 +104,7 @@ llvm::Expected<int> runGate(const ParsedArgs &args) {
   auto candidateSelector = registry::parseExactVersion(*candidateText);
   if (!candidateSelector)
     return candidateSelector.takeError();
-  auto policy = gates::loadPolicy(*policyPath);
+  auto policy = policyFor(args, *policyPath);
   if (!policy)
     return policy.takeError();
   auto store = openStoreFor(args.common);
@@ -185,7 +195,7 @@ llvm::Expected<int> runPromote(const ParsedArgs &args) {
   std::string reason = optional(args, "reason");
   if (override && reason.empty())
     return makeError(ErrorKind::BadInput, "--force needs --reason: say why for the audit log");
-  auto policy = gates::loadPolicy(*policyPath);
+  auto policy = policyFor(args, *policyPath);
   if (!policy)
     return policy.takeError();
 
@@ -298,7 +308,7 @@ std::vector<CommandSpec> promotionCommands() {
          options.add_options()("policy", po::value<std::string>(), "policy file (YAML)")(
              "candidate", po::value<std::string>(), "the new version NAME@V")(
              "baseline", po::value<std::string>(), "the version it replaces");
-         declareReportOptions(options);
+         declareGateOptions(options);
        },
        runGate},
       {"promote",
@@ -314,7 +324,7 @@ std::vector<CommandSpec> promotionCommands() {
              "force", po::bool_switch(), "promote even if gates fail (audited with the report)")(
              "override", po::bool_switch(), "the same as --force (older spelling)")(
              "reason", po::value<std::string>(), "why, for the audit log");
-         declareReportOptions(options);
+         declareGateOptions(options);
          pos.add("target", 1);
        },
        runPromote},

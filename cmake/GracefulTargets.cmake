@@ -40,3 +40,41 @@ function(graceful_gtest name)
     DISCOVERY_TIMEOUT 60
     PROPERTIES LABELS "${ARG_LABELS}" FIXTURES_REQUIRED "${ARG_FIXTURES}")
 endfunction()
+
+# Gate plugins (plugins/, and test plugins) compile against graceful's
+# headers without linking its libraries: the host exports them.
+set(GRACEFUL_PLUGIN_DIR ${CMAKE_BINARY_DIR}/gate-plugins)
+
+# graceful_gate_plugin(NAME SOURCES... [PROTOS...] [OUTPUT_DIR DIR]): a
+# loadable module in DIR, by default ${GRACEFUL_PLUGIN_DIR}, the directory
+# `--plugins` takes.
+function(graceful_gate_plugin name)
+  cmake_parse_arguments(ARG "" "OUTPUT_DIR" "SOURCES;PROTOS" ${ARGN})
+  if(NOT ARG_OUTPUT_DIR)
+    set(ARG_OUTPUT_DIR ${GRACEFUL_PLUGIN_DIR})
+  endif()
+  set(generated_dir ${CMAKE_CURRENT_BINARY_DIR}/${name}_generated)
+  file(MAKE_DIRECTORY ${generated_dir})
+  set(generated)
+  foreach(proto ${ARG_PROTOS})
+    get_filename_component(stem ${proto} NAME_WE)
+    get_filename_component(proto_dir ${proto} DIRECTORY)
+    add_custom_command(
+      OUTPUT ${generated_dir}/${stem}.pb.cc ${generated_dir}/${stem}.pb.h
+      COMMAND protobuf::protoc --cpp_out=${generated_dir} -I ${proto_dir} ${proto}
+      DEPENDS ${proto}
+      COMMENT "protoc ${stem}.proto (plugin ${name})")
+    list(APPEND generated ${generated_dir}/${stem}.pb.cc)
+  endforeach()
+  add_library(${name} MODULE ${ARG_SOURCES} ${generated})
+  set_target_properties(${name} PROPERTIES PREFIX "" LIBRARY_OUTPUT_DIRECTORY ${ARG_OUTPUT_DIR})
+  foreach(component graceful_gates graceful_registry graceful_support graceful_proto
+                    graceful_llvm_support)
+    target_include_directories(${name} SYSTEM PRIVATE
+      $<TARGET_PROPERTY:${component},INTERFACE_INCLUDE_DIRECTORIES>)
+  endforeach()
+  target_include_directories(${name} SYSTEM PRIVATE ${generated_dir})
+  target_compile_definitions(${name} PRIVATE ${LLVM_DEFINITIONS})
+  add_dependencies(${name} graceful_proto)
+  graceful_target_defaults(${name})
+endfunction()

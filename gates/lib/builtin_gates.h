@@ -13,9 +13,6 @@ llvm::Expected<std::unique_ptr<Gate>> makeCompatibilityGate(const GateSpec &spec
                                                             const Policy &policy);
 llvm::Expected<std::unique_ptr<Gate>> makeEdgeGate(const GateSpec &spec, const Policy &policy);
 
-// A measured value or budget as messages show it (4 significant digits).
-std::string formatNumber(double value);
-
 // A retrieval comparison with its files resolved and settings checked.
 struct RetrievalPlan {
   std::string galleryInputs, galleryLabels, queryInputs, queryLabels;

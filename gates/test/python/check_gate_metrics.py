@@ -7,7 +7,9 @@ them in a fresh SQLite registry, runs the nfr and compatibility gates, and
 recomputes every metric here from PyTorch's own outputs with NumPy and
 SciPy: counts must match exactly, rates to 1e-6.
 
-usage: check_gate_metrics.py GRACEFUL_BINARY EXAMPLES_DIR
+The calibration gate (a plugin) is checked the same way.
+
+usage: check_gate_metrics.py GRACEFUL_BINARY EXAMPLES_DIR PLUGIN_DIR
 """
 import json
 import os
@@ -21,7 +23,7 @@ import torch
 from scipy import stats
 
 warnings.filterwarnings("ignore")
-graceful, examples = sys.argv[1], sys.argv[2]
+graceful, examples, plugins = sys.argv[1], sys.argv[2], sys.argv[3]
 sys.path.insert(0, examples)
 import make_examples as ex  # noqa: E402  (the examples' own training code)
 
@@ -43,7 +45,7 @@ def run(*args, expect=(0, 1)):
 
 def gate(policy, candidate, baseline):
     result = run("gate", "run", "--policy", policy, "--candidate", candidate,
-                 "--baseline", baseline, "--json")
+                 "--baseline", baseline, "--json", "--plugins", plugins)
     return json.loads(result.stdout)["gates"][0]
 
 
@@ -66,6 +68,20 @@ def nfr_reference(labels, old_logits, new_logits, confidence):
         "nfr_upper": stats.beta.ppf(confidence, b + 1, n - b),
         "mcnemar_p": stats.binomtest(b, b + c, 0.5).pvalue if b + c else 1.0,
     }, np.nonzero(negative)[0].tolist(), old, new
+
+
+def ece_reference(logits, labels, bins=15):
+    shifted = logits.astype(np.float64) - logits.max(1, keepdims=True)
+    probabilities = np.exp(shifted) / np.exp(shifted).sum(1, keepdims=True)
+    confidence, predicted = probabilities.max(1), logits.argmax(1)
+    which = np.minimum(bins - 1, (confidence * bins).astype(int))
+    ece = 0.0
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            ece += inside.mean() * abs((predicted[inside] == labels[inside]).mean()
+                                       - confidence[inside].mean())
+    return ece
 
 
 def ranking_reference(queries, query_labels, gallery, gallery_labels, k):
@@ -135,6 +151,14 @@ def main():
             flips = int(np.isin(np.nonzero(in_class)[0], flipped).sum())
             check(f"{policy} class {label} flips", int(row["negative_flips"]), flips, exact=True)
             check(f"{policy} class {label} nfr", row["nfr"], flips / in_class.sum())
+    with open(f"{work}/calibration.yaml", "w") as f:
+        f.write("gates:\n  - calibration: {inputs: x.npy, labels: y.npy, max_ece_increase: 1.0}\n")
+    metrics = gate(f"{work}/calibration.yaml", "clf@2", "clf@1")["metrics"]
+    ece_old, ece_new = ece_reference(old_logits, y_eval), ece_reference(new_logits, y_eval)
+    check("calibration ece_old", metrics["ece_old"], ece_old)
+    check("calibration ece_new", metrics["ece_new"], ece_new)
+    check("calibration ece_increase", metrics["ece_increase"], ece_new - ece_old)
+    print(f"calibration (plugin): ece old {ece_old:.6f}, new {ece_new:.6f}")
     print(f"nfr: {reference['negative_flips']} negative flips of {reference['n']}, "
           f"nfr_upper {reference['nfr_upper']:.6f}, mcnemar_p {reference['mcnemar_p']:.6f}")
 

@@ -63,6 +63,9 @@ llvm::Expected<std::string> policyFile(const GateSpec &spec, const Policy &polic
 // "POLICY:LINE: gate NAME: " for messages about one gate.
 std::string gateLocation(const GateSpec &spec, const Policy &policy);
 
+// A measured value or budget as messages show it (4 significant digits).
+std::string formatNumber(double value);
+
 void setMetric(proto::GateResult &result, const std::string &name, double value);
 void setMetric(proto::GateResult &result, const std::string &name, const std::string &value);
 double metric(const proto::GateResult &result, const std::string &name);
