@@ -5,6 +5,7 @@
 #include "graceful/support/error.h"
 #include "graceful/support/files.h"
 
+#include <algorithm>
 #include <charconv>
 #include <set>
 #include <sstream>
@@ -12,8 +13,10 @@
 namespace graceful::gates {
 namespace {
 
-// The report lists at most this many flipped samples by index.
+// The report lists at most this many flipped samples by index, and the
+// most frequent cells of the flip matrix (all cells stay in the counts).
 constexpr size_t kListedFlips = 10000;
+constexpr size_t kListedMatrixCells = 400;
 constexpr double kDefaultConfidence = 0.95;
 
 llvm::Expected<std::set<int64_t>> readSampleIds(const std::string &path) {
@@ -171,7 +174,14 @@ private:
       row["nfr"].set_number_value(static_cast<double>(flips) / static_cast<double>(samples));
     }
     auto *matrix = evidence["flip_matrix"].mutable_list_value();
-    for (const auto &[cell, count] : counts.flipMatrix) {
+    std::vector<std::pair<std::pair<int64_t, int64_t>, int64_t>> cells(counts.flipMatrix.begin(),
+                                                                       counts.flipMatrix.end());
+    std::stable_sort(cells.begin(), cells.end(),
+                     [](const auto &a, const auto &b) { return a.second > b.second; });
+    cells.resize(std::min(cells.size(), kListedMatrixCells));
+    std::sort(cells.begin(), cells.end());
+    setMetric(result, "flip_matrix_cells", static_cast<double>(counts.flipMatrix.size()));
+    for (const auto &[cell, count] : cells) {
       auto &entry = *matrix->add_values()->mutable_struct_value()->mutable_fields();
       entry["old"].set_number_value(static_cast<double>(cell.first));
       entry["new"].set_number_value(static_cast<double>(cell.second));

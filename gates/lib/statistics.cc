@@ -79,24 +79,48 @@ void FlipCounts::merge(const FlipCounts &other, int64_t indexOffset) {
 FlipCounts countFlips(const std::vector<int64_t> &labels,
                       const std::vector<int64_t> &oldPredictions,
                       const std::vector<int64_t> &newPredictions) {
+  // Dense per-class tallies (classes are small integers in practice),
+  // turned into the sparse maps at the end.
+  int64_t classes = 0;
+  for (int64_t label : labels)
+    classes = std::max(classes, label + 1);
+  bool dense = classes <= (int64_t{1} << 20);
+  std::vector<int64_t> samples(dense ? static_cast<size_t>(classes) : 0),
+      flips(dense ? static_cast<size_t>(classes) : 0);
   FlipCounts counts;
   counts.n = static_cast<int64_t>(labels.size());
+  std::vector<std::pair<int64_t, int64_t>> cells; // (old, new) of each negative flip
   for (size_t i = 0; i < labels.size(); ++i) {
-    bool oldRight = oldPredictions[i] == labels[i];
-    bool newRight = newPredictions[i] == labels[i];
-    counts.samplesPerClass[labels[i]]++;
+    int64_t label = labels[i];
+    bool oldRight = oldPredictions[i] == label;
+    bool newRight = newPredictions[i] == label;
+    dense ? ++samples[static_cast<size_t>(label)] : ++counts.samplesPerClass[label];
     counts.wrongOld += !oldRight;
     counts.wrongNew += !newRight;
     if (oldRight && !newRight) {
       counts.negativeFlips++;
-      counts.negativeFlipsPerClass[labels[i]]++;
-      counts.flipMatrix[{oldPredictions[i], newPredictions[i]}]++;
+      dense ? ++flips[static_cast<size_t>(label)] : ++counts.negativeFlipsPerClass[label];
+      cells.push_back({oldPredictions[i], newPredictions[i]});
       counts.flippedSamples.push_back(static_cast<int64_t>(i));
     } else if (!oldRight && newRight) {
       counts.positiveFlips++;
     } else if (!oldRight && !newRight && oldPredictions[i] != newPredictions[i]) {
       counts.bothWrongDifferently++;
     }
+  }
+  // Sorted runs insert at the map's end in constant time each.
+  std::sort(cells.begin(), cells.end());
+  for (size_t start = 0, end = 0; start < cells.size(); start = end) {
+    while (end < cells.size() && cells[end] == cells[start])
+      ++end;
+    counts.flipMatrix.emplace_hint(counts.flipMatrix.end(), cells[start],
+                                   static_cast<int64_t>(end - start));
+  }
+  for (size_t label = 0; label < samples.size(); ++label) {
+    if (samples[label])
+      counts.samplesPerClass[static_cast<int64_t>(label)] = samples[label];
+    if (flips[label])
+      counts.negativeFlipsPerClass[static_cast<int64_t>(label)] = flips[label];
   }
   return counts;
 }

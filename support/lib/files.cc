@@ -105,11 +105,15 @@ llvm::Expected<std::string> readFile(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return makeError(ErrorKind::NotFound, path + ": cannot open file: " + std::strerror(errno));
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  if (in.bad())
+  // One allocation and one read: model and data files run to gigabytes.
+  in.seekg(0, std::ios::end);
+  std::streamoff size = in.tellg();
+  in.seekg(0, std::ios::beg);
+  std::string bytes(size > 0 ? static_cast<size_t>(size) : 0, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (in.bad() || in.gcount() != static_cast<std::streamsize>(bytes.size()))
     return makeError(ErrorKind::BadInput, path + ": read error");
-  return bytes.str();
+  return bytes;
 }
 
 llvm::Error createDirectories(const std::string &path) {

@@ -5,6 +5,9 @@
 
 #include <cstring>
 #include <regex>
+#include <cerrno>
+#include <fstream>
+#include <filesystem>
 
 namespace graceful {
 namespace {
@@ -68,31 +71,61 @@ Tensor makeTensor(DType dtype, std::vector<int64_t> shape) {
   return tensor;
 }
 
-llvm::Expected<Tensor> readNpy(const std::string &path) {
-  auto bytes = readFile(path);
-  if (!bytes)
-    return bytes.takeError();
-  const std::string &file = *bytes;
-  if (file.size() < 10 || file.compare(0, 6, "\x93NUMPY") != 0)
+namespace {
+
+// The part of an .npy file before the data: magic, version, header.
+struct NpyPreamble {
+  std::string header;
+  size_t dataStart = 0;
+};
+
+llvm::Expected<NpyPreamble> readPreamble(std::ifstream &in, const std::string &path) {
+  char fixed[12] = {};
+  in.read(fixed, sizeof fixed);
+  size_t got = static_cast<size_t>(in.gcount());
+  if (got < 10 || std::string(fixed, 6) != "\x93NUMPY")
     return npyError(path, "not a .npy file (no NUMPY magic)");
-  int major = static_cast<unsigned char>(file[6]);
-  size_t headerLength = 0, headerStart = 0;
+  int major = static_cast<unsigned char>(fixed[6]);
+  NpyPreamble preamble;
+  size_t headerLength = 0;
   if (major == 1) {
-    headerLength = static_cast<unsigned char>(file[8]) | (static_cast<unsigned char>(file[9]) << 8);
-    headerStart = 10;
+    headerLength = static_cast<unsigned char>(fixed[8]) | (static_cast<unsigned char>(fixed[9]) << 8);
+    preamble.dataStart = 10;
   } else if (major == 2 || major == 3) {
-    if (file.size() < 12)
+    if (got < 12)
       return npyError(path, "truncated .npy header");
     uint32_t length;
-    std::memcpy(&length, file.data() + 8, 4);
+    std::memcpy(&length, fixed + 8, 4);
     headerLength = length;
-    headerStart = 12;
+    preamble.dataStart = 12;
   } else {
     return npyError(path, ".npy format version " + std::to_string(major) + " is not supported");
   }
-  if (headerStart + headerLength > file.size())
+  if (headerLength > (1u << 20))
+    return npyError(path, "malformed .npy header (" + std::to_string(headerLength) + " bytes)");
+  preamble.header.resize(headerLength);
+  in.clear();
+  in.seekg(static_cast<std::streamoff>(preamble.dataStart));
+  in.read(preamble.header.data(), static_cast<std::streamsize>(headerLength));
+  if (static_cast<size_t>(in.gcount()) != headerLength)
     return npyError(path, "truncated .npy header");
-  std::string header = file.substr(headerStart, headerLength);
+  preamble.dataStart += headerLength;
+  return preamble;
+}
+
+} // namespace
+
+llvm::Expected<Tensor> readNpy(const std::string &path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return makeError(ErrorKind::BadInput, path + ": is a directory, expected a file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return makeError(ErrorKind::NotFound, path + ": cannot open file: " + std::strerror(errno));
+  auto preamble = readPreamble(in, path);
+  if (!preamble)
+    return preamble.takeError();
+  const std::string &header = preamble->header;
   std::smatch descr, order, shape;
   if (!std::regex_search(header, descr, std::regex("'descr':\\s*'([^']*)'")) ||
       !std::regex_search(header, order, std::regex("'fortran_order':\\s*(True|False)")) ||
@@ -113,13 +146,18 @@ llvm::Expected<Tensor> readNpy(const std::string &path) {
   for (auto it = std::sregex_iterator(dims.begin(), dims.end(), number);
        it != std::sregex_iterator(); ++it)
     tensor.shape.push_back(std::stoll(it->str()));
-  size_t dataStart = headerStart + headerLength;
+  in.seekg(0, std::ios::end);
+  size_t dataBytes = static_cast<size_t>(in.tellg()) - preamble->dataStart;
   size_t expected = static_cast<size_t>(tensor.elementCount()) * info->size;
-  if (file.size() - dataStart != expected)
-    return npyError(path, "holds " + std::to_string(file.size() - dataStart) + " data bytes, " +
+  if (dataBytes != expected)
+    return npyError(path, "holds " + std::to_string(dataBytes) + " data bytes, " +
                               tensor.describe() + " needs " + std::to_string(expected) +
                               " (truncated?)");
-  tensor.bytes.assign(file.begin() + static_cast<std::ptrdiff_t>(dataStart), file.end());
+  tensor.bytes.resize(expected);
+  in.seekg(static_cast<std::streamoff>(preamble->dataStart));
+  in.read(tensor.bytes.data(), static_cast<std::streamsize>(expected));
+  if (static_cast<size_t>(in.gcount()) != expected)
+    return npyError(path, "read error");
   return tensor;
 }
 
