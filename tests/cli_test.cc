@@ -288,6 +288,10 @@ TEST_P(GateDataTest, DataThatDoesNotFitTheModelIsRefused) {
   std::ofstream(directory_.file("ids.txt")) << "1\nseven\n";
   expectGateRefused("inputs: x.npy, labels: y.npy, never_regress: ids.txt",
                     "ids.txt:2: 'seven' is not a sample index");
+  std::ofstream(directory_.file("far.txt")) << "1\n60\n";
+  expectGateRefused("inputs: x.npy, labels: y.npy, never_regress: far.txt",
+                    "nfr.yaml:3: gate nfr: " + directory_.file("far.txt") +
+                        ": sample index 60 is beyond the 6 samples");
 }
 
 TEST_P(GateDataTest, GateRunWritesReportsAndPromotionReusesTheStoredOne) {
@@ -321,6 +325,34 @@ TEST_P(GateDataTest, GateRunWritesReportsAndPromotionReusesTheStoredOne) {
   EXPECT_NE(dataDigest(again.out), dataDigest(gated.out));
 }
 
+TEST_P(GateDataTest, ModelOutputsAreCachedByModelAndData) {
+  std::string cache = directory_.file("cache");
+  env_["GRACEFUL_CACHE"] = cache;
+  std::string policy = nfrPolicy("inputs: x.npy, labels: y.npy");
+  std::vector<std::string> gateRun = {"gate", "run", "--policy", policy, "--candidate", "m@2",
+                                      "--baseline", "m@1", "--json"};
+  ProcessResult first = run(gateRun);
+  ASSERT_LE(first.exitCode, 1) << first.err;
+  auto cached = [&] {
+    std::vector<std::string> files;
+    for (const auto &entry : std::filesystem::directory_iterator(cache + "/outputs"))
+      files.push_back(entry.path().filename().string());
+    return files;
+  };
+  EXPECT_EQ(cached().size(), 2u); // one output file per model
+  // A cached output is what the next run reads: replacing it with other
+  // logits changes the verdict's numbers.
+  for (const std::string &file : cached()) {
+    Tensor logits = makeTensor(DType::Float32, {6, 3});
+    for (int i = 0; i < 6; ++i)
+      logits.data<float>()[i * 3 + (i % 3)] = 1.0f; // always right
+    ASSERT_FALSE(writeNpy(cache + "/outputs/" + file, logits));
+  }
+  ProcessResult second = run(gateRun);
+  EXPECT_THAT(second.out, HasSubstr("\"error_rate_new\":0,"));
+  EXPECT_EQ(cached().size(), 2u);
+}
+
 TEST_P(GateDataTest, ForcedPromotionIsAuditedWithTheFailingReport) {
   // An error-rate budget of 0 fails unless the model is perfect on the data.
   writeSamples("x.npy", 6, 4, 1.0f);
@@ -348,6 +380,30 @@ TEST_P(GateDataTest, ForcedPromotionIsAuditedWithTheFailingReport) {
 INSTANTIATE_TEST_SUITE_P(Backends, GateDataTest,
                          ::testing::Values(Backend::Sqlite, Backend::Postgres),
                          [](const auto &info) { return backendName(info.param); });
+
+TEST_P(CliTest, InspectChecksADeviceProfile) {
+  std::string examples = GRACEFUL_EXAMPLES_DIR;
+  std::string profile = examples + "/edge/phone.yaml";
+  ProcessResult small = run({"inspect", examples + "/edge/models/edge_small.onnx", "--profile",
+                             profile, "--json"});
+  EXPECT_EQ(small.exitCode, 0) << small.err;
+  EXPECT_THAT(small.out, HasSubstr("\"verdict\":\"pass\""));
+  ProcessResult hardswish =
+      run({"inspect", examples + "/edge/models/edge_hardswish.onnx", "--profile", profile});
+  EXPECT_EQ(hardswish.exitCode, 1);
+  EXPECT_THAT(hardswish.out,
+              HasSubstr("violation: op HardSwish (1 node) is not among the device's allowed ops"));
+  std::string typo = directory_.file("typo.yaml");
+  std::ofstream(typo) << "name: phone\nmax_param: 10\n";
+  expectRefused({"inspect", models_[0], "--profile", typo}, "typo.yaml:2: unknown key 'max_param'");
+  std::string tight = directory_.file("tight.yaml");
+  std::ofstream(tight) << "max_params: 5\ninput_shape: [1, 5]\nallowed_ops: [Gemm]\n";
+  ProcessResult tiny = run({"inspect", models_[0], "--profile", tight});
+  EXPECT_EQ(tiny.exitCode, 1);
+  EXPECT_THAT(tiny.out, HasSubstr("op MatMul (1 node) is not among the device's allowed ops"));
+  EXPECT_THAT(tiny.out, HasSubstr("max_params: the model has 12, the budget is 5"));
+  EXPECT_THAT(tiny.out, HasSubstr("input 'x' has shape [?x4]; the device feeds [1x5]"));
+}
 
 TEST_P(CliTest, CheckFailsOnACorruptArtifact) {
   run({"register", "m", "--onnx", models_[0]});

@@ -171,10 +171,16 @@ evaluatePolicy(const Policy &policy, registry::Store &store, const proto::ModelV
   ModelOutputs outputs(options.cacheDirectory, options.showProgress);
   GateContext context{store, candidate, baseline, policy, outputs};
   bool passed = true;
-  for (auto &gate : *gates) {
-    auto result = gate->evaluate(context);
-    if (!result)
-      return result.takeError();
+  for (size_t i = 0; i < gates->size(); ++i) {
+    auto result = (*gates)[i]->evaluate(context);
+    if (!result) {
+      // Say which policy entry the bad input belongs to.
+      ErrorReport failure = describeError(result.takeError());
+      std::string location = gateLocation(policy.gates[i], policy);
+      return makeError(failure.kind, failure.message.rfind(policy.path, 0) == 0
+                                         ? failure.message
+                                         : location + failure.message);
+    }
     passed = passed && result->verdict() != "fail";
     *report.add_gates() = std::move(*result);
   }

@@ -55,9 +55,9 @@ llvm::Error checkFraction(const GateSpec &spec, const Policy &policy, const char
 class NfrGate : public Gate {
 public:
   NfrGate(proto::NfrGateConfig config, std::map<std::string, std::string> paths,
-          std::set<int64_t> neverRegress, std::string location)
+          std::set<int64_t> neverRegress)
       : config_(std::move(config)), paths_(std::move(paths)),
-        neverRegress_(std::move(neverRegress)), location_(std::move(location)) {}
+        neverRegress_(std::move(neverRegress)) {}
 
   std::vector<std::string> files() const override {
     std::vector<std::string> files;
@@ -72,6 +72,11 @@ public:
     auto labels = readLabels(paths_.at("labels"));
     if (!labels)
       return labels.takeError();
+    if (!neverRegress_.empty() && *neverRegress_.rbegin() >= static_cast<int64_t>(labels->size()))
+      return makeError(ErrorKind::BadInput,
+                       paths_.at("never_regress") + ": sample index " +
+                           std::to_string(*neverRegress_.rbegin()) + " is beyond the " +
+                           std::to_string(labels->size()) + " samples of " + paths_.at("labels"));
     auto newPredictions = predictions(context, context.modelOf(context.candidate), "new_outputs",
                                       *labels);
     if (!newPredictions)
@@ -111,7 +116,7 @@ private:
     if (!predicted)
       return predicted.takeError();
     if (predicted->size() != labels.size())
-      return makeError(ErrorKind::BadInput, location_ + paths_.at("labels") + " has " +
+      return makeError(ErrorKind::BadInput, paths_.at("labels") + " has " +
                                                 std::to_string(labels.size()) + " labels but " +
                                                 source + " gives " +
                                                 std::to_string(predicted->size()) +
@@ -228,7 +233,6 @@ private:
   proto::NfrGateConfig config_;
   std::map<std::string, std::string> paths_; // key -> resolved file
   std::set<int64_t> neverRegress_;
-  std::string location_;
 };
 
 } // namespace
@@ -270,8 +274,7 @@ llvm::Expected<std::unique_ptr<Gate>> makeNfrGate(const GateSpec &spec, const Po
       return ids.takeError();
     neverRegress = std::move(*ids);
   }
-  return std::make_unique<NfrGate>(std::move(config), std::move(paths), std::move(neverRegress),
-                                   gateLocation(spec, policy));
+  return std::make_unique<NfrGate>(std::move(config), std::move(paths), std::move(neverRegress));
 }
 
 } // namespace graceful::gates
