@@ -7,7 +7,7 @@ namespace graceful::cli {
 const std::vector<CommandSpec> &allCommands() {
   static const std::vector<CommandSpec> commands = [] {
     std::vector<CommandSpec> all = registryCommands();
-    for (auto group : {promotionCommands(), compilerCommands()})
+    for (auto group : {promotionCommands(), compilerCommands(), rewriteCommands()})
       for (CommandSpec &command : group)
         all.push_back(std::move(command));
     return all;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "graceful/registry/store.h"
+#include "graceful/support/tensor.h"
 
 #include <boost/program_options.hpp>
 #include <functional>
@@ -44,9 +45,15 @@ const std::vector<CommandSpec> &allCommands();
 std::vector<CommandSpec> registryCommands();
 std::vector<CommandSpec> promotionCommands();
 std::vector<CommandSpec> compilerCommands();
+std::vector<CommandSpec> rewriteCommands();
 
 // Opens the store the common options (or the environment) name.
 llvm::Expected<std::unique_ptr<registry::Store>> openStoreFor(const CommonOptions &options);
+
+// Runs a model with the graceful compiler: in batches of `batch` when every
+// input has the model's open sample axis first, else at the exact shapes.
+llvm::Expected<std::vector<Tensor>> executeModel(const std::string &path,
+                                                 const std::vector<Tensor> &inputs, int64_t batch);
 
 // A required positional or option, with a usage error naming it.
 llvm::Expected<std::string> required(const ParsedArgs &args, const std::string &name);

@@ -123,10 +123,10 @@ llvm::Expected<int> runInspect(const ParsedArgs &args) {
   return kSuccess;
 }
 
-// Batches when every input has the model's open sample axis first;
-// otherwise compiles for the arrays' exact shapes.
-llvm::Expected<std::vector<Tensor>> execute(const std::string &path,
-                                            const std::vector<Tensor> &inputs, int64_t batch) {
+} // namespace
+
+llvm::Expected<std::vector<Tensor>> executeModel(const std::string &path,
+                                                 const std::vector<Tensor> &inputs, int64_t batch) {
   auto signature = compiler::readSignature(path);
   if (!signature)
     return signature.takeError();
@@ -153,6 +153,8 @@ llvm::Expected<std::vector<Tensor>> execute(const std::string &path,
   return (*model)->run(inputs);
 }
 
+namespace {
+
 llvm::Expected<int> runRun(const ParsedArgs &args) {
   auto path = required(args, "model");
   if (!path)
@@ -167,7 +169,7 @@ llvm::Expected<int> runRun(const ParsedArgs &args) {
       return tensor.takeError();
     inputs.push_back(std::move(*tensor));
   }
-  auto outputs = execute(*path, inputs, args.values["batch"].as<int64_t>());
+  auto outputs = executeModel(*path, inputs, args.values["batch"].as<int64_t>());
   if (!outputs)
     return outputs.takeError();
   if (outputs->size() != outputPaths.size())

@@ -151,7 +151,8 @@ def retrieval(out, xt, yt, xe, ye):
     os.makedirs(os.path.join(out, "models"), exist_ok=True)
     os.makedirs(os.path.join(out, "data"), exist_ok=True)
     old, old_head = train_embedding([64, 32, 16], xt, yt, epochs=2, seed=11)
-    independent, _ = train_embedding([64, 64, 16], xt, yt, epochs=12, seed=12)
+    # A different (larger) embedding space: incompatible by construction.
+    independent, _ = train_embedding([64, 64, 64], xt, yt, epochs=12, seed=12)
     bct, _ = train_embedding([64, 64, 16], xt, yt, epochs=12, seed=12, old_head=old_head)
     for name, model in [("old", old), ("new_independent", independent), ("new_bct", bct)]:
         export(model, os.path.join(out, "models", name + ".onnx"), "embedding")

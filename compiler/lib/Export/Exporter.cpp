@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 
+#include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 #include <set>
 
@@ -236,6 +237,13 @@ llvm::Error exportOnnxFile(ModuleOp module, const std::string &path) {
   onnx::ModelProto model;
   if (llvm::Error error = exportOnnxModel(module, model))
     return error;
+  // Nothing is written that the ONNX checker would refuse.
+  try {
+    ::onnx::checker::check_model(model);
+  } catch (const std::exception &e) {
+    return makeError(ErrorKind::BadInput,
+                     path + ": the exported model fails the ONNX checker: " + foldLines(e.what()));
+  }
   std::string bytes;
   if (!model.SerializeToString(&bytes))
     return makeError(ErrorKind::BadInput, path + ": cannot serialise the model");

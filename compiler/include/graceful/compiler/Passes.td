@@ -59,4 +59,57 @@ def GracefulLinalgToBlas : Pass<"graceful-linalg-to-blas", "mlir::ModuleOp"> {
                            "mlir::arith::ArithDialect"];
 }
 
+def GracefulLinearize : Pass<"graceful-linearize", "mlir::ModuleOp"> {
+  let summary = "Replace ReLU by LeakyReLU (the first step of linear quadratic fine-tuning)";
+  let description = [{
+    Turns every Relu node into LeakyRelu(alpha), so the network is smooth
+    around its pretrained weights. Reports, as a remark and in the module's
+    `graceful.linearize` attribute, how many activations changed and which
+    other non-smooth ops remain (max pooling, clipping, ...).
+  }];
+  let options = [
+    Option<"alpha", "alpha", "double", /*default=*/"0.01", "slope for negative inputs">
+  ];
+}
+
+def GracefulFoldBatchNorm : Pass<"graceful-fold-batchnorm", "mlir::ModuleOp"> {
+  let summary = "Fold inference BatchNormalization into the preceding Conv or Gemm";
+  let description = [{
+    W' = W * gamma / sqrt(var + eps) per output channel and
+    b' = (b - mean) * gamma / sqrt(var + eps) + beta, when the BatchNorm's
+    input is a Conv or Gemm used only by it and every parameter is a
+    constant. Reports folded and skipped nodes (with the reason) as a remark
+    and in the module's `graceful.fold_batchnorm` attribute.
+  }];
+}
+
+def GracefulLegalize : Pass<"graceful-legalize", "mlir::ModuleOp"> {
+  let summary = "Rewrite ops a device profile does not allow into allowed ones, exactly";
+  let description = [{
+    For each op outside the profile's allowed ops, applies an exact
+    decomposition whose ops are all allowed (Gemm -> [Transpose] MatMul
+    [Mul] Add, HardSwish -> x * HardSigmoid(x), Gelu -> its Erf form,
+    Flatten -> Reshape, Relu -> Clip, Clip -> Max/Min, LeakyRelu -> Max of
+    x and alpha * x). Ops that cannot be legalized stay and are reported as
+    violations (remark and `graceful.legalize` attribute), never dropped.
+  }];
+  let options = [
+    Option<"profile", "profile", "std::string", /*default=*/"\"\"", "device profile YAML">
+  ];
+}
+
+def GracefulAppendProjection : Pass<"graceful-append-projection", "mlir::ModuleOp"> {
+  let summary = "Append a linear map y = x W + b to an embedding output";
+  let description = [{
+    Reads W ([in, out], float32 .npy) and optionally b ([out]) and appends
+    MatMul and Add to the graph output `output` (default: the first). The
+    output keeps its ONNX name; its last dimension becomes `out`.
+  }];
+  let options = [
+    Option<"weights", "weights", "std::string", /*default=*/"\"\"", "W as a float32 .npy [in, out]">,
+    Option<"bias", "bias", "std::string", /*default=*/"\"\"", "b as a float32 .npy [out]">,
+    Option<"output", "output", "std::string", /*default=*/"\"\"", "graph output to project">
+  ];
+}
+
 #endif // GRACEFUL_COMPILER_PASSES
