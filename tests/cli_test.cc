@@ -405,6 +405,65 @@ TEST_P(CliTest, InspectChecksADeviceProfile) {
   EXPECT_THAT(tiny.out, HasSubstr("input 'x' has shape [?x4]; the device feeds [1x5]"));
 }
 
+TEST_P(CliTest, RewriteLegalizesRegistersAndRefusesBadInput) {
+  std::string examples = GRACEFUL_EXAMPLES_DIR;
+  std::string model = examples + "/edge/models/edge_hardswish.onnx";
+  std::string out = directory_.file("legal.onnx");
+  ASSERT_EQ(run({"register", "edge", "--onnx", model}).exitCode, 0);
+  std::string typo = directory_.file("typo.yaml");
+  std::ofstream(typo) << "allowed_ops: [Gemm]\nmax_macs: many\n";
+  expectRefused({"rewrite", model, "--out", out, "--legalize", typo},
+                "typo.yaml:2: 'max_macs' must be a number");
+  expectRefused({"rewrite", model, "--out", out}, "say what to rewrite");
+  expectRefused({"rewrite", model, "--out", out, "--linearize=2"}, "--linearize=2");
+  expectRefused({"rewrite", models_[0], "--out", out, "--fold-bn", "--register", "edge"},
+                "is not a registered model version");
+  EXPECT_FALSE(std::filesystem::exists(out));
+  ProcessResult legal = run({"rewrite", model, "--out", out, "--legalize",
+                             examples + "/edge/phone.yaml", "--register", "edge"});
+  ASSERT_EQ(legal.exitCode, 0) << legal.err;
+  EXPECT_THAT(legal.out, HasSubstr("graceful-legalize: rewrote HardSwish x1"));
+  EXPECT_THAT(legal.out, HasSubstr("registered edge@2 (rewritten-from lineage)"));
+  EXPECT_THAT(run({"lineage", "edge"}).out, HasSubstr("<- edge@1 (rewritten-from)"));
+  EXPECT_THAT(run({"show", "edge@2"}).out, HasSubstr("rewrite.passes"));
+  ProcessResult inspected =
+      run({"inspect", out, "--profile", examples + "/edge/phone.yaml"});
+  EXPECT_EQ(inspected.exitCode, 0) << inspected.out;
+  // A profile that refuses Gemm too: HardSwish is rewritten, Gemm has no
+  // allowed decomposition here and is a violation (exit 1, model written).
+  std::string strict = directory_.file("strict.yaml");
+  std::ofstream(strict) << "allowed_ops: [HardSigmoid, Mul]\n";
+  ProcessResult partial = run({"rewrite", model, "--out", directory_.file("partial.onnx"),
+                               "--legalize", strict});
+  EXPECT_EQ(partial.exitCode, 1);
+  EXPECT_THAT(partial.out, HasSubstr("violation: Gemm x2 cannot be legalized"));
+}
+
+TEST_P(CliTest, CompatFitRefusesDataThatDoesNotFit) {
+  std::string examples = GRACEFUL_EXAMPLES_DIR;
+  std::string oldModel = examples + "/retrieval/models/old.onnx";
+  std::string newModel = examples + "/retrieval/models/new_independent.onnx";
+  std::string out = directory_.file("compat.onnx");
+  Tensor few = makeTensor(DType::Float32, {4, 64});
+  ASSERT_FALSE(writeNpy(directory_.file("few.npy"), few));
+  expectRefused({"compat", "fit", "--old", oldModel, "--new", newModel, "--inputs",
+                 directory_.file("few.npy"), "--out", out},
+                "needs at least 10 calibration samples");
+  Tensor wide = makeTensor(DType::Float32, {20, 65});
+  ASSERT_FALSE(writeNpy(directory_.file("wide.npy"), wide));
+  expectRefused({"compat", "fit", "--old", oldModel, "--new", newModel, "--inputs",
+                 directory_.file("wide.npy"), "--out", out},
+                "dim 1 must be 64, got 65");
+  EXPECT_FALSE(std::filesystem::exists(out));
+  ProcessResult fitted = run({"compat", "fit", "--old", oldModel, "--new", newModel, "--inputs",
+                              examples + "/retrieval/data/calibration_x.npy", "--out", out});
+  ASSERT_EQ(fitted.exitCode, 0) << fitted.err;
+  EXPECT_THAT(fitted.out, HasSubstr("fitted a linear map 64 -> 16 dims on 1078 samples"));
+  EXPECT_TRUE(std::filesystem::exists(out));
+  for (const auto &entry : std::filesystem::directory_iterator(directory_.path()))
+    EXPECT_EQ(entry.path().string().find(".partial"), std::string::npos) << entry.path();
+}
+
 TEST_P(CliTest, CheckFailsOnACorruptArtifact) {
   run({"register", "m", "--onnx", models_[0]});
   for (const auto &entry : std::filesystem::recursive_directory_iterator(store_.artifacts))

@@ -167,6 +167,7 @@ llvm::Error exportOnnxModel(ModuleOp module, onnx::ModelProto &model) {
   fillModelAttributes(module, model);
   onnx::GraphProto &graph = *model.mutable_graph();
   ValueNames names;
+  std::set<std::string> nodeNames;
   auto attributeName = [](DictionaryAttr attributes) {
     auto name = attributes ? attributes.getAs<StringAttr>("onnx.name") : StringAttr();
     return name ? name.str() : std::string();
@@ -187,8 +188,14 @@ llvm::Error exportOnnxModel(ModuleOp module, onnx::ModelProto &model) {
         return error;
     } else if (auto node = dyn_cast<ir::NodeOp>(op)) {
       auto *proto = graph.add_node();
-      if (std::string name = node.nodeName(); !name.empty())
-        proto->set_name(name);
+      // Decompositions give every node they emit the location of the node
+      // they replace; ONNX wants node names unique.
+      if (std::string name = node.nodeName(); !name.empty()) {
+        std::string unique = name;
+        for (int suffix = 1; !nodeNames.insert(unique).second; ++suffix)
+          unique = name + "_" + std::to_string(suffix);
+        proto->set_name(unique);
+      }
       proto->set_op_type(node.getOpType().str());
       if (!node.getDomain().empty())
         proto->set_domain(node.getDomain().str());
