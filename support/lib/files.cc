@@ -98,13 +98,21 @@ llvm::Error writeFileAtomically(const std::string &path, std::string_view bytes)
   return (*writer)->commit();
 }
 
-llvm::Expected<std::string> readFile(const std::string &path) {
+llvm::Expected<std::ifstream> openForReading(const std::string &path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     return makeError(ErrorKind::BadInput, path + ": is a directory, expected a file");
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return makeError(ErrorKind::NotFound, path + ": cannot open file: " + std::strerror(errno));
+  return in;
+}
+
+llvm::Expected<std::string> readFile(const std::string &path) {
+  auto opened = openForReading(path);
+  if (!opened)
+    return opened.takeError();
+  std::ifstream &in = *opened;
   // One allocation and one read: model and data files run to gigabytes.
   in.seekg(0, std::ios::end);
   std::streamoff size = in.tellg();

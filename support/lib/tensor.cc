@@ -116,12 +116,10 @@ llvm::Expected<NpyPreamble> readPreamble(std::ifstream &in, const std::string &p
 } // namespace
 
 llvm::Expected<Tensor> readNpy(const std::string &path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    return makeError(ErrorKind::BadInput, path + ": is a directory, expected a file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return makeError(ErrorKind::NotFound, path + ": cannot open file: " + std::strerror(errno));
+  auto opened = openForReading(path);
+  if (!opened)
+    return opened.takeError();
+  std::ifstream &in = *opened;
   auto preamble = readPreamble(in, path);
   if (!preamble)
     return preamble.takeError();

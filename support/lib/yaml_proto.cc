@@ -53,6 +53,20 @@ llvm::Expected<bool> parseBool(const YAML::Node &node, const std::string &file,
   return yamlError(node, file, "'" + key + "' must be true or false");
 }
 
+// Parses a number of type T and sets or appends it through `add` / `set`.
+template <typename T>
+llvm::Error setParsed(const YAML::Node &node, Message &message, const FieldDescriptor &field,
+                      const std::string &file,
+                      void (Reflection::*add)(Message *, const FieldDescriptor *, T) const,
+                      void (Reflection::*set)(Message *, const FieldDescriptor *, T) const) {
+  auto value = parseNumber<T>(node, file, field.name());
+  if (!value)
+    return value.takeError();
+  const Reflection &reflection = *message.GetReflection();
+  (reflection.*(field.is_repeated() ? add : set))(&message, &field, *value);
+  return llvm::Error::success();
+}
+
 // Sets one value of a singular field, or appends it to a repeated one.
 llvm::Error setValue(const YAML::Node &node, Message &message, const FieldDescriptor &field,
                      const std::string &file) {
@@ -66,30 +80,15 @@ llvm::Error setValue(const YAML::Node &node, Message &message, const FieldDescri
     repeated ? reflection.AddString(&message, &field, node.Scalar())
              : reflection.SetString(&message, &field, node.Scalar());
     return llvm::Error::success();
-  case FieldDescriptor::CPPTYPE_DOUBLE: {
-    auto value = parseNumber<double>(node, file, key);
-    if (!value)
-      return value.takeError();
-    repeated ? reflection.AddDouble(&message, &field, *value)
-             : reflection.SetDouble(&message, &field, *value);
-    return llvm::Error::success();
-  }
-  case FieldDescriptor::CPPTYPE_INT64: {
-    auto value = parseNumber<int64_t>(node, file, key);
-    if (!value)
-      return value.takeError();
-    repeated ? reflection.AddInt64(&message, &field, *value)
-             : reflection.SetInt64(&message, &field, *value);
-    return llvm::Error::success();
-  }
-  case FieldDescriptor::CPPTYPE_INT32: {
-    auto value = parseNumber<int32_t>(node, file, key);
-    if (!value)
-      return value.takeError();
-    repeated ? reflection.AddInt32(&message, &field, *value)
-             : reflection.SetInt32(&message, &field, *value);
-    return llvm::Error::success();
-  }
+  case FieldDescriptor::CPPTYPE_DOUBLE:
+    return setParsed<double>(node, message, field, file, &Reflection::AddDouble,
+                             &Reflection::SetDouble);
+  case FieldDescriptor::CPPTYPE_INT64:
+    return setParsed<int64_t>(node, message, field, file, &Reflection::AddInt64,
+                              &Reflection::SetInt64);
+  case FieldDescriptor::CPPTYPE_INT32:
+    return setParsed<int32_t>(node, message, field, file, &Reflection::AddInt32,
+                              &Reflection::SetInt32);
   case FieldDescriptor::CPPTYPE_BOOL: {
     auto value = parseBool(node, file, key);
     if (!value)

@@ -92,13 +92,10 @@ struct FoldBatchNormPass : impl::GracefulFoldBatchNormBase<FoldBatchNormPass> {
     }
     eraseUnusedConstants(module);
     Builder builder(&getContext());
-    SmallVector<NamedAttribute> reasons;
-    for (const auto &[reason, count] : skipped)
-      reasons.push_back(builder.getNamedAttr(reason, builder.getI64IntegerAttr(count)));
     module->setAttr("graceful.fold_batchnorm",
                     builder.getDictionaryAttr(
                         {builder.getNamedAttr("folded", builder.getI64IntegerAttr(folded)),
-                         builder.getNamedAttr("skipped", builder.getDictionaryAttr(reasons))}));
+                         builder.getNamedAttr("skipped", countsAttribute(builder, skipped))}));
     auto remark = module.emitRemark() << "graceful-fold-batchnorm: folded " << folded << " of "
                                       << norms.size() << " BatchNormalization nodes";
     for (const auto &[reason, count] : skipped)

@@ -223,16 +223,10 @@ struct LegalizePass : impl::GracefulLegalizeBase<LegalizePass> {
   void report(ModuleOp module, const std::map<std::string, int64_t> &rewritten,
               const std::map<std::string, int64_t> &violations) {
     Builder builder(&getContext());
-    auto counts = [&](const std::map<std::string, int64_t> &map) {
-      SmallVector<NamedAttribute> entries;
-      for (const auto &[op, count] : map)
-        entries.push_back(builder.getNamedAttr(op, builder.getI64IntegerAttr(count)));
-      return builder.getDictionaryAttr(entries);
-    };
     module->setAttr("graceful.legalize",
                     builder.getDictionaryAttr(
-                        {builder.getNamedAttr("rewritten", counts(rewritten)),
-                         builder.getNamedAttr("violations", counts(violations))}));
+                        {builder.getNamedAttr("rewritten", countsAttribute(builder, rewritten)),
+                         builder.getNamedAttr("violations", countsAttribute(builder, violations))}));
     auto remark = module.emitRemark() << "graceful-legalize: rewrote "
                                       << (rewritten.empty() ? "nothing" : describeCounts(rewritten));
     if (!violations.empty())

@@ -36,14 +36,11 @@ struct LinearizePass : impl::GracefulLinearizeBase<LinearizePass> {
         remaining[node.getOpType().str()]++;
       }
     });
-    SmallVector<NamedAttribute> left;
-    for (const auto &[op, count] : remaining)
-      left.push_back(builder.getNamedAttr(op, builder.getI64IntegerAttr(count)));
     module->setAttr("graceful.linearize",
                     builder.getDictionaryAttr(
                         {builder.getNamedAttr("changed", builder.getI64IntegerAttr(changed)),
                          builder.getNamedAttr("alpha", builder.getF64FloatAttr(alpha)),
-                         builder.getNamedAttr("remaining", builder.getDictionaryAttr(left))}));
+                         builder.getNamedAttr("remaining", countsAttribute(builder, remaining))}));
     module.emitRemark() << "graceful-linearize: " << changed << " Relu -> LeakyRelu(alpha="
                         << alpha.getValue() << "); "
                         << (remaining.empty() ? "no other non-smooth ops remain"

@@ -57,6 +57,13 @@ void eraseUnusedConstants(ModuleOp module) {
     op->erase();
 }
 
+DictionaryAttr countsAttribute(Builder &builder, const std::map<std::string, int64_t> &counts) {
+  SmallVector<NamedAttribute> entries;
+  for (const auto &[name, count] : counts)
+    entries.push_back(builder.getNamedAttr(name, builder.getI64IntegerAttr(count)));
+  return builder.getDictionaryAttr(entries);
+}
+
 std::string describeCounts(const std::map<std::string, int64_t> &counts) {
   std::string text;
   for (const auto &[name, count] : counts)

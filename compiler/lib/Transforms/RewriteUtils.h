@@ -33,6 +33,10 @@ std::optional<std::vector<float>> constantFloats(mlir::Value value);
 // Removes onnx.constant and onnx.none ops nothing uses any more.
 void eraseUnusedConstants(mlir::ModuleOp module);
 
+// {Relu = 3 : i64, ...} from name -> count, for a pass's report attribute.
+mlir::DictionaryAttr countsAttribute(mlir::Builder &builder,
+                                     const std::map<std::string, int64_t> &counts);
+
 // "Relu x3, MaxPool x1" from op type -> count.
 std::string describeCounts(const std::map<std::string, int64_t> &counts);
 

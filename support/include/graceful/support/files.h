@@ -2,6 +2,7 @@
 #pragma once
 
 #include <llvm/Support/Error.h>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -9,6 +10,10 @@
 namespace graceful {
 
 llvm::Expected<std::string> readFile(const std::string &path);
+
+// Opens a file for binary reading; a directory or a missing file is an
+// error naming the path.
+llvm::Expected<std::ifstream> openForReading(const std::string &path);
 
 // Builds a file under a temporary name in the destination's directory;
 // commit() fsyncs it, renames it over the destination and fsyncs the
