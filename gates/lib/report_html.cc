@@ -24,7 +24,7 @@ table{border-collapse:collapse;margin:.5em 0} td,th{padding:.2em .8em;border-bot
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .violations li{color:#c62828} .charts{display:flex;flex-wrap:wrap;gap:1.5em}
 figure{margin:0} figcaption{font-size:.9em;color:#555}
-code{font-size:.85em;color:#555}
+code{font-size:.85em;color:#555} .purpose{color:#555;max-width:48em}
 )";
 
 std::string number(double value, int precision = 4) {
@@ -229,9 +229,26 @@ std::string flippedSamples(const proto::GateResult &gate) {
   return html + "</p>\n";
 }
 
+// One sentence on what a built-in gate checks, for readers new to graceful.
+std::string purposeOf(const std::string &gate) {
+  if (gate == "nfr")
+    return "Negative flips: samples the baseline classified correctly that the candidate now "
+           "gets wrong. The budget applies to the flip rate's upper confidence bound.";
+  if (gate == "compatibility")
+    return "Backward compatibility: candidate queries must retrieve from the gallery the "
+           "baseline embedded (new/old) better than the baseline's own queries (old/old); "
+           "new/new is the ceiling after re-indexing.";
+  if (gate == "edge")
+    return "Device fit: the model's ops, sizes and compute against the device profile, and "
+           "retrieval from the reference model's gallery.";
+  return "";
+}
+
 std::string gateSection(const proto::GateResult &gate) {
   std::ostringstream html;
   html << "<h2>" << escapeMarkup(gate.name()) << " " << verdictBadge(gate.verdict()) << "</h2>\n";
+  if (std::string purpose = purposeOf(gate.name()); !purpose.empty())
+    html << "<p class=\"purpose\">" << escapeMarkup(purpose) << "</p>\n";
   if (!gate.violations().empty()) {
     html << "<ul class=\"violations\">";
     for (const std::string &violation : gate.violations())

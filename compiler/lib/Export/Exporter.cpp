@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 
+#include <algorithm>
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 #include <set>
@@ -143,7 +144,11 @@ void fillModelAttributes(ModuleOp module, onnx::ModelProto &model) {
     auto value = module->getAttrOfType<IntegerAttr>(key);
     return value ? value.getInt() : fallback;
   };
-  model.set_ir_version(integer("onnx.ir_version", onnx::IR_VERSION));
+  // Imports are upgraded to opset 13 or newer, which needs IR version 7;
+  // older IR versions would also want every initializer listed as an input.
+  constexpr int64_t kOpset13IrVersion = 7;
+  model.set_ir_version(std::max<int64_t>(integer("onnx.ir_version", onnx::IR_VERSION),
+                                         kOpset13IrVersion));
   model.set_producer_name(string("onnx.producer_name"));
   model.set_producer_version(string("onnx.producer_version"));
   model.set_domain(string("onnx.domain"));

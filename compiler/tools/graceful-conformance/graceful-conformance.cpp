@@ -9,8 +9,11 @@
 // with a diagnostic saying what is unsupported; anything else — a wrong
 // result, a crash, a timeout, an unexpected error — fails the run. Each test
 // runs in its own process, so one crash cannot hide the rest.
+#include "graceful/compiler/Exporter.h"
+#include "graceful/compiler/Importer.h"
 #include "graceful/compiler/Jit.h"
 #include "graceful/support/error.h"
+#include "mlir/IR/MLIRContext.h"
 #include "graceful/support/files.h"
 #include "graceful/support/progress.h"
 
@@ -21,6 +24,7 @@
 #include <iostream>
 #include <llvm/Support/CommandLine.h>
 #include <map>
+#include <memory>
 #include <onnx/onnx_pb.h>
 #include <poll.h>
 #include <set>
@@ -40,6 +44,8 @@ static cl::opt<std::string> resultsPath("results", cl::desc("write the results t
 static cl::opt<std::string> filter("filter", cl::desc("only tests whose name contains this"));
 static cl::opt<int> jobs("jobs", cl::desc("tests run at once"), cl::init(2));
 static cl::opt<int> timeoutSeconds("timeout", cl::desc("seconds per test"), cl::init(300));
+static cl::opt<bool> roundTrip("round-trip",
+                               cl::desc("run each model after import -> export to ONNX"));
 
 namespace {
 
@@ -156,10 +162,41 @@ std::vector<std::string> sortedFiles(const fs::path &directory, const std::strin
   return files;
 }
 
+// Diagnostics of what the compiler does not implement, as opposed to wrong
+// behaviour.
+bool isUnsupported(const std::string &message) {
+  return message.find("not supported") != std::string::npos ||
+         message.find("unsupported: ") != std::string::npos ||
+         message.find("only tensor values are supported") != std::string::npos;
+}
+
+// The model exported back from our ONNX-level import, in a scratch file.
+llvm::Expected<std::string> roundTripped(const std::string &model) {
+  mlir::DialectRegistry registry;
+  compiler::registerCompilerDialects(registry);
+  mlir::MLIRContext context(registry);
+  auto module = compiler::importOnnxFile(model, context);
+  if (!module)
+    return module.takeError();
+  std::string path = (fs::temp_directory_path() /
+                      ("graceful-conformance-" + std::to_string(::getpid()) + ".onnx"))
+                         .string();
+  if (llvm::Error error = compiler::exportOnnxFile(**module, path))
+    return error;
+  return path;
+}
+
 // Runs in the child: the outcome on the first line, details after.
 TestResult runTest(const fs::path &directory) {
   TestResult result;
   std::string model = (directory / "model.onnx").string();
+  std::string compiled = model; // what runs: the model, or its round trip
+  // The scratch export goes when the test is done, whatever the outcome.
+  std::shared_ptr<void> removeScratch(nullptr, [&](void *) {
+    std::error_code ec;
+    if (compiled != model)
+      fs::remove(compiled, ec);
+  });
   auto signature = compiler::readSignature(model);
   for (const auto &set : fs::directory_iterator(directory)) {
     if (!set.is_directory() || set.path().filename().string().rfind("test_data_set_", 0) != 0)
@@ -186,16 +223,27 @@ TestResult runTest(const fs::path &directory) {
     std::vector<std::vector<int64_t>> shapes;
     for (const Tensor &tensor : inputs)
       shapes.push_back(tensor.shape);
-    auto compiled = compiler::CompiledModel::compile(model, shapes);
-    if (!compiled) {
-      ErrorReport report = describeError(compiled.takeError());
-      bool unsupported = report.message.find("not supported") != std::string::npos ||
-                         report.message.find("unsupported: ") != std::string::npos;
-      result.outcome = unsupported ? Outcome::Unsupported : Outcome::Fail;
+    if (roundTrip && compiled == model) {
+      auto exported = roundTripped(model);
+      if (!exported) {
+        ErrorReport report = describeError(exported.takeError());
+        result.outcome = isUnsupported(report.message) ? Outcome::Unsupported : Outcome::Fail;
+        result.detail = "round trip: " + report.message;
+        return result;
+      }
+      compiled = *exported;
+    }
+    auto executable = compiler::CompiledModel::compile(compiled, shapes);
+    if (!executable) {
+      ErrorReport report = describeError(executable.takeError());
+      result.outcome = isUnsupported(report.message) ? Outcome::Unsupported : Outcome::Fail;
+      // Name the test's model, not the scratch file of a round trip.
       result.detail = report.message;
+      for (size_t at; compiled != model && (at = result.detail.find(compiled)) != std::string::npos;)
+        result.detail.replace(at, compiled.size(), model);
       return result;
     }
-    auto outputs = (*compiled)->run(inputs);
+    auto outputs = (*executable)->run(inputs);
     if (!outputs) {
       result.detail = describeError(outputs.takeError()).message;
       return result;
@@ -345,7 +393,11 @@ void writeResults(const std::vector<TestResult> &results, const std::string &pat
   }
   out << "# ONNX backend conformance\n\n"
       << "Generated by `graceful-conformance` over Debian's libonnx-testdata (`node` and "
-         "`pytorch-converted`), tolerances rtol 1e-3, atol 1e-7.\n\n"
+         "`pytorch-converted`), tolerances rtol 1e-3, atol 1e-7."
+      << (roundTrip ? " Each model runs after an import -> export round trip through "
+                      "graceful's ONNX dialect."
+                    : "")
+      << "\n\n"
       << "Total: " << totals[0] << " pass, " << totals[1] << " fail, " << totals[2]
       << " unsupported.\n\n## By op type\n\n| op type | pass | fail | unsupported "
          "|\n|---|---|---|---|\n";
