@@ -32,6 +32,24 @@ llvm::Expected<RetrievalPlan> planRetrieval(const GateSpec &spec, const Policy &
                                             const std::string &metric,
                                             const std::string &measure);
 
+// The plan a gate's config asks for: RetrievalConfig and EdgeGateConfig
+// name their retrieval settings alike.
+template <typename Config>
+llvm::Expected<RetrievalPlan> planRetrieval(const GateSpec &spec, const Policy &policy,
+                                            const Config &config) {
+  auto plan = planRetrieval(spec, policy, config.gallery(), config.queries(), config.metric(),
+                            config.measure());
+  if (!plan)
+    return plan.takeError();
+  plan->margin = config.has_margin() ? config.margin() : 0.0;
+  if constexpr (requires { config.min_update_gain(); })
+    if (config.has_min_update_gain())
+      plan->minUpdateGain = config.min_update_gain();
+  plan->output = config.output();
+  plan->batch = config.batch();
+  return plan;
+}
+
 // Measures M(old, old), M(new, old) and M(new, new) (the gallery embedded
 // by `oldModel`, queries by both) into `result`'s metrics and evidence, adds
 // violations, and returns whether the criterion holds. An embedding

@@ -10,30 +10,35 @@
 namespace graceful::gates {
 namespace {
 
-struct Embedded {
-  Tensor embeddings;
+// A labelled set of retrieval samples, read once per evaluation.
+struct LabelledSet {
+  std::string inputs, labelsPath;
   std::vector<int64_t> labels;
 };
 
-llvm::Expected<Embedded> embed(const GateContext &context, const RetrievalPlan &plan,
-                               const ModelRef &model, const std::string &inputs,
-                               const std::string &labelsPath) {
+llvm::Expected<LabelledSet> readLabelledSet(const std::string &inputs,
+                                            const std::string &labelsPath) {
   auto labels = readLabels(labelsPath);
   if (!labels)
     return labels.takeError();
-  auto embeddings = context.outputs.run(model, inputs, plan.output, plan.batch);
+  return LabelledSet{inputs, labelsPath, std::move(*labels)};
+}
+
+llvm::Expected<Tensor> embed(const GateContext &context, const RetrievalPlan &plan,
+                             const ModelRef &model, const LabelledSet &set) {
+  auto embeddings = context.outputs.run(model, set.inputs, plan.output, plan.batch);
   if (!embeddings)
     return embeddings.takeError();
   if (embeddings->shape.size() != 2)
-    return makeError(ErrorKind::BadInput, model.label + " embeds " + inputs + " as " +
+    return makeError(ErrorKind::BadInput, model.label + " embeds " + set.inputs + " as " +
                                               embeddings->describe() +
                                               "; embeddings must be [samples, dim]");
-  if (embeddings->shape[0] != static_cast<int64_t>(labels->size()))
-    return makeError(ErrorKind::BadInput, labelsPath + " has " + std::to_string(labels->size()) +
-                                              " labels for " +
-                                              std::to_string(embeddings->shape[0]) + " samples in " +
-                                              inputs);
-  return Embedded{std::move(*embeddings), std::move(*labels)};
+  if (embeddings->shape[0] != static_cast<int64_t>(set.labels.size()))
+    return makeError(ErrorKind::BadInput, set.labelsPath + " has " +
+                                              std::to_string(set.labels.size()) + " labels for " +
+                                              std::to_string(embeddings->shape[0]) +
+                                              " samples in " + set.inputs);
+  return std::move(*embeddings);
 }
 
 google::protobuf::ListValue curve(const RetrievalResult &result) {
@@ -110,16 +115,22 @@ llvm::Expected<bool> compareRetrieval(const GateContext &context, const Retrieva
                                       proto::GateResult &result) {
   setMetric(result, "measure", plan.measure.name);
   (*result.mutable_details())["metric"] = plan.similarity == Similarity::L2 ? "l2" : "cosine";
-  auto gallery = embed(context, plan, oldModel, plan.galleryInputs, plan.galleryLabels);
+  auto gallerySet = readLabelledSet(plan.galleryInputs, plan.galleryLabels);
+  if (!gallerySet)
+    return gallerySet.takeError();
+  auto querySet = readLabelledSet(plan.queryInputs, plan.queryLabels);
+  if (!querySet)
+    return querySet.takeError();
+  auto gallery = embed(context, plan, oldModel, *gallerySet);
   if (!gallery)
     return gallery.takeError();
-  auto oldQueries = embed(context, plan, oldModel, plan.queryInputs, plan.queryLabels);
+  auto oldQueries = embed(context, plan, oldModel, *querySet);
   if (!oldQueries)
     return oldQueries.takeError();
-  auto newQueries = embed(context, plan, newModel, plan.queryInputs, plan.queryLabels);
+  auto newQueries = embed(context, plan, newModel, *querySet);
   if (!newQueries)
     return newQueries.takeError();
-  int64_t oldDim = gallery->embeddings.shape[1], newDim = newQueries->embeddings.shape[1];
+  int64_t oldDim = gallery->shape[1], newDim = newQueries->shape[1];
   setMetric(result, "dim_old", static_cast<double>(oldDim));
   setMetric(result, "dim_new", static_cast<double>(newDim));
   if (oldDim != newDim) {
@@ -128,15 +139,14 @@ llvm::Expected<bool> compareRetrieval(const GateContext &context, const Retrieva
                           oldModel.label + " has " + std::to_string(oldDim));
     return false;
   }
-  auto newGallery = embed(context, plan, newModel, plan.galleryInputs, plan.galleryLabels);
+  auto newGallery = embed(context, plan, newModel, *gallerySet);
   if (!newGallery)
     return newGallery.takeError();
 
   RetrievalOptions options{plan.similarity, std::max<int64_t>(10, plan.measure.k),
                            plan.measure.meanAveragePrecision};
-  auto search = [&](const Embedded &queries, const Embedded &index) {
-    return evaluateRetrieval(queries.embeddings, queries.labels, index.embeddings, index.labels,
-                             options);
+  auto search = [&](const Tensor &queries, const Tensor &index) {
+    return evaluateRetrieval(queries, querySet->labels, index, gallerySet->labels, options);
   };
   auto oldOld = search(*oldQueries, *gallery);
   if (!oldOld)
@@ -157,7 +167,7 @@ llvm::Expected<bool> compareRetrieval(const GateContext &context, const Retrieva
   setMetric(result, "new_new", mNewNew);
   setMetric(result, "update_gain", gain);
   setMetric(result, "queries", static_cast<double>(oldOld->queries));
-  setMetric(result, "gallery", static_cast<double>(gallery->labels.size()));
+  setMetric(result, "gallery", static_cast<double>(gallerySet->labels.size()));
   auto &evidence = *result.mutable_evidence()->mutable_fields();
   *evidence["cmc_old_old"].mutable_list_value() = curve(*oldOld);
   *evidence["cmc_new_old"].mutable_list_value() = curve(*newOld);
@@ -179,15 +189,9 @@ llvm::Expected<std::unique_ptr<Gate>> makeCompatibilityGate(const GateSpec &spec
   proto::RetrievalConfig config;
   if (llvm::Error error = readGateConfig(spec, policy, config))
     return error;
-  auto plan = planRetrieval(spec, policy, config.gallery(), config.queries(), config.metric(),
-                            config.measure());
+  auto plan = planRetrieval(spec, policy, config);
   if (!plan)
     return plan.takeError();
-  plan->margin = config.has_margin() ? config.margin() : 0.0;
-  if (config.has_min_update_gain())
-    plan->minUpdateGain = config.min_update_gain();
-  plan->output = config.output();
-  plan->batch = config.batch();
   return std::make_unique<CompatibilityGate>(std::move(*plan));
 }
 

@@ -97,13 +97,9 @@ llvm::Expected<std::unique_ptr<Gate>> makeEdgeGate(const GateSpec &spec, const P
     if (auto selector = registry::parseSelector(config.reference()); !selector)
       return makeError(ErrorKind::BadInput, gateLocation(spec, policy) + "reference: " +
                                                 describeError(selector.takeError()).message);
-    auto planned = planRetrieval(spec, policy, config.gallery(), config.queries(),
-                                 config.metric(), config.measure());
+    auto planned = planRetrieval(spec, policy, config);
     if (!planned)
       return planned.takeError();
-    planned->margin = config.has_margin() ? config.margin() : 0.0;
-    planned->output = config.output();
-    planned->batch = config.batch();
     plan = std::move(*planned);
   } else if (config.has_gallery() || config.has_queries()) {
     return makeError(ErrorKind::BadInput, gateLocation(spec, policy) +

@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
-#include <sstream>
 
 namespace graceful::gates {
 namespace {
@@ -119,13 +118,6 @@ llvm::Expected<std::string> policyFile(const GateSpec &spec, const Policy &polic
     return makeError(ErrorKind::NotFound, gateLocation(spec, policy) + key + " file " +
                                               path.string() + " does not exist");
   return path.string();
-}
-
-std::string formatNumber(double value) {
-  std::ostringstream text;
-  text.precision(4);
-  text << value;
-  return text.str();
 }
 
 void setMetric(proto::GateResult &result, const std::string &name, double value) {

@@ -1,6 +1,7 @@
 // The HTML gate report: one self-contained page with inline SVG charts.
 #include "graceful/gates/report.h"
 
+#include "graceful/support/format.h"
 #include "report_common.h"
 
 #include <algorithm>
@@ -26,13 +27,6 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 figure{margin:0} figcaption{font-size:.9em;color:#555}
 code{font-size:.85em;color:#555} .purpose{color:#555;max-width:48em}
 )";
-
-std::string number(double value, int precision = 4) {
-  std::ostringstream text;
-  text.precision(precision);
-  text << value;
-  return text.str();
-}
 
 std::string verdictBadge(const std::string &verdict) {
   std::string css = verdict == "pass" ? "pass" : verdict == "fail" ? "fail" : "nobaseline";
@@ -64,7 +58,7 @@ std::string perClassBars(const ListValue &rows) {
   double slot = static_cast<double>(width - left) / count;
   std::ostringstream svg;
   svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
-      << "\" role=\"img\"><text x=\"2\" y=\"12\" font-size=\"11\">" << number(top, 3)
+      << "\" role=\"img\"><text x=\"2\" y=\"12\" font-size=\"11\">" << formatNumber(top, 3)
       << "</text><line x1=\"" << left << "\" y1=\"" << height - bottom << "\" x2=\"" << width
       << "\" y2=\"" << height - bottom << "\" stroke=\"#999\"/>";
   int i = 0;
@@ -112,7 +106,7 @@ std::string flipMatrix(const ListValue &cells) {
     double shade = 0.15 + 0.85 * count / most;
     svg << "<rect x=\"" << margin + column * cellSize << "\" y=\"" << margin + row * cellSize
         << "\" width=\"" << cellSize - 2 << "\" height=\"" << cellSize - 2
-        << "\" fill=\"#c62828\" fill-opacity=\"" << number(shade, 3) << "\"><title>old "
+        << "\" fill=\"#c62828\" fill-opacity=\"" << formatNumber(shade, 3) << "\"><title>old "
         << field(cell, "old") << " -> new " << field(cell, "new") << ": " << count
         << "</title></rect><text x=\"" << margin + column * cellSize + cellSize / 2 - 1
         << "\" y=\"" << margin + row * cellSize + 17
@@ -152,7 +146,7 @@ std::string cmcCurves(const proto::GateResult &gate) {
       << "\" y1=\"" << top << "\" x2=\"" << left << "\" y2=\"" << height - bottom
       << "\" stroke=\"#999\"/><text x=\"4\" y=\"" << top + 8
       << "\" font-size=\"11\">1.0</text><text x=\"4\" y=\"" << height - bottom
-      << "\" font-size=\"11\">" << number(floor, 2) << "</text>";
+      << "\" font-size=\"11\">" << formatNumber(floor, 2) << "</text>";
   for (int k = 0; k < depth; ++k)
     svg << "<text x=\"" << left + k * step << "\" y=\"" << height - bottom + 13
         << "\" font-size=\"10\" text-anchor=\"middle\">" << k + 1 << "</text>";
@@ -192,11 +186,11 @@ std::string budgetBars(const ListValue &budgets) {
         << escapeMarkup(fields.at("limit").string_value()) << "</text><rect x=\"" << label
         << "\" y=\"" << y << "\" width=\"" << barWidth << "\" height=\"" << rowHeight - 8
         << "\" fill=\"" << (share > 1 ? "#c62828" : "#2e7d32") << "\"><title>"
-        << number(measured, 8) << " of " << number(budget, 8) << "</title></rect><line x1=\""
+        << formatNumber(measured, 8) << " of " << formatNumber(budget, 8) << "</title></rect><line x1=\""
         << label + (width - label - 60) / 1.5 << "\" y1=\"" << y - 2 << "\" x2=\""
         << label + (width - label - 60) / 1.5 << "\" y2=\"" << y + rowHeight - 6
         << "\" stroke=\"#222\"/><text x=\"" << label + barWidth + 4 << "\" y=\"" << y + 15
-        << "\" font-size=\"11\">" << number(100 * share, 3) << "%</text>";
+        << "\" font-size=\"11\">" << formatNumber(100 * share, 3) << "%</text>";
     ++row;
   }
   svg << "</svg>";
@@ -223,7 +217,7 @@ std::string flippedSamples(const proto::GateResult &gate) {
     return "";
   std::string html = "<p>Flipped samples (indices): ";
   for (int i = 0; i < flipped->values_size() && i < 200; ++i)
-    html += (i ? ", " : "") + number(flipped->values(i).number_value(), 12);
+    html += (i ? ", " : "") + formatNumber(flipped->values(i).number_value(), 12);
   if (flipped->values_size() > 200)
     html += ", … (" + std::to_string(flipped->values_size()) + " listed in the JSON report)";
   return html + "</p>\n";
@@ -286,7 +280,7 @@ std::vector<std::pair<std::string, std::string>> sortedMetrics(const proto::Gate
   std::map<std::string, std::string> sorted;
   for (const auto &[name, value] : gate.metrics())
     sorted[name] = value.kind_case() == Value::kStringValue ? value.string_value()
-                                                            : number(value.number_value(), 6);
+                                                            : formatNumber(value.number_value(), 6);
   return {sorted.begin(), sorted.end()};
 }
 

@@ -4,6 +4,7 @@
 #include "graceful/compiler/Jit.h"
 #include "graceful/support/error.h"
 #include "graceful/support/files.h"
+#include "graceful/support/format.h"
 #include "graceful/support/yaml_proto.h"
 #include "mlir/IR/MLIRContext.h"
 
@@ -11,7 +12,6 @@
 #include <filesystem>
 #include <optional>
 #include <onnx/onnx_pb.h>
-#include <sstream>
 
 namespace graceful::compiler {
 namespace {
@@ -26,13 +26,6 @@ std::string dtypeSpelling(const std::string &mlirType) {
       {"ui64", "uint64"}};
   auto it = names.find(mlirType);
   return it == names.end() ? mlirType : it->second;
-}
-
-std::string number(double value) {
-  std::ostringstream text;
-  text.precision(15);
-  text << value;
-  return text.str();
 }
 
 int64_t defaultOpset(const onnx::ModelProto &model) {
@@ -87,8 +80,8 @@ void checkLimit(const char *limit, bool set, double budget, double measured, Pro
     return;
   check.budgets.push_back(BudgetUse{limit, measured, budget});
   if (measured > budget)
-    check.violations.push_back(std::string(limit) + ": the model has " + number(measured) +
-                               ", the budget is " + number(budget));
+    check.violations.push_back(std::string(limit) + ": the model has " + formatNumber(measured, 15) +
+                               ", the budget is " + formatNumber(budget, 15));
 }
 
 void checkArchitecture(const proto::DeviceProfile &profile, ProfileCheck &check) {

@@ -6,6 +6,7 @@
 #include "graceful/gates/policy.h"
 #include "graceful/registry.pb.h"
 #include "graceful/registry/store.h"
+#include "graceful/support/format.h"
 
 #include <functional>
 #include <google/protobuf/message.h>
@@ -63,8 +64,8 @@ llvm::Expected<std::string> policyFile(const GateSpec &spec, const Policy &polic
 // "POLICY:LINE: gate NAME: " for messages about one gate.
 std::string gateLocation(const GateSpec &spec, const Policy &policy);
 
-// A measured value or budget as messages show it (4 significant digits).
-std::string formatNumber(double value);
+// Measured values and budgets in messages: 4 significant digits.
+using graceful::formatNumber;
 
 void setMetric(proto::GateResult &result, const std::string &name, double value);
 void setMetric(proto::GateResult &result, const std::string &name, const std::string &value);
