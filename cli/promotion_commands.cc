@@ -31,19 +31,19 @@ void printReport(const proto::GateReport &report) {
   }
 }
 
-// Model outputs are cached next to the artifacts (GRACEFUL_CACHE
-// overrides; "off" disables the cache).
+// Model outputs and compiled models are cached next to the artifacts
+// (GRACEFUL_CACHE overrides; "off" disables the caches).
 gates::EvaluationOptions evaluationOptions(registry::Store &store, const ParsedArgs &args) {
   gates::EvaluationOptions options;
   const char *override = std::getenv("GRACEFUL_CACHE");
-  if (override && std::string(override) == "off")
-    options.cacheDirectory.clear();
-  else if (override && *override)
-    options.cacheDirectory = std::string(override) + "/outputs";
-  else
-    options.cacheDirectory =
-        (std::filesystem::path(store.artifacts().root()).parent_path() / "cache" / "outputs")
-            .string();
+  std::filesystem::path root =
+      override && *override
+          ? std::filesystem::path(override)
+          : std::filesystem::path(store.artifacts().root()).parent_path() / "cache";
+  if (!override || std::string(override) != "off") {
+    options.cacheDirectory = (root / "outputs").string();
+    options.compileCacheDirectory = (root / "compiled").string();
+  }
   options.showProgress = !args.common.json;
   return options;
 }
@@ -124,7 +124,7 @@ llvm::Expected<int> runGate(const ParsedArgs &args) {
     baseline = std::move(*version);
   }
   auto report = gates::evaluatePolicy(*policy, **store, *candidate, baseline,
-                                     evaluationOptions(**store, args));
+                                      evaluationOptions(**store, args));
   if (!report)
     return report.takeError();
   if (llvm::Error error = gates::writeReports(*report, reportPaths(args)))
@@ -226,8 +226,7 @@ llvm::Expected<int> runPromote(const ParsedArgs &args) {
 
 llvm::Expected<int> moveIfPassed(registry::Store &store, const registry::VersionSelector &target,
                                  const std::string &alias, int observed, bool override,
-                                 const std::string &reason, const GateOutcome &outcome,
-                                 bool json) {
+                                 const std::string &reason, const GateOutcome &outcome, bool json) {
   const proto::GateReport *report = &outcome.report;
   proto::PromotionResult result;
   *result.mutable_report() = *report;

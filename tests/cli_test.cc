@@ -4,12 +4,12 @@
 #include "graceful/testing/process.h"
 #include "graceful/testing/stores.h"
 
-#include <filesystem>
 #include <cmath>
-#include <limits>
+#include <filesystem>
 #include <fstream>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <limits>
 #include <onnx/onnx_pb.h>
 #include <pqxx/pqxx>
 #include <sqlite3.h>
@@ -240,9 +240,9 @@ protected:
   }
   void expectGateRefused(const std::string &settings, const std::string &needle) {
     std::string policy = nfrPolicy(settings);
-    expectRefused({"gate", "run", "--policy", policy, "--candidate", "m@2", "--baseline",
-                   "m@production"},
-                  needle);
+    expectRefused(
+        {"gate", "run", "--policy", policy, "--candidate", "m@2", "--baseline", "m@production"},
+        needle);
     expectRefused({"promote", "m@2", "--to", "production", "--policy", policy}, needle);
   }
 };
@@ -263,7 +263,8 @@ TEST_P(GateDataTest, DataThatDoesNotFitTheModelIsRefused) {
   writeLabels("y5.npy", {0, 1, 2, 0, 1});
   expectGateRefused("inputs: x.npy, labels: y5.npy", "y5.npy has 5 labels but");
   writeLabels("y7.npy", {0, 1, 7, 0, 1, 2});
-  expectGateRefused("inputs: x.npy, labels: y7.npy", "label 7 of sample 2 is outside the 3 classes");
+  expectGateRefused("inputs: x.npy, labels: y7.npy",
+                    "label 7 of sample 2 is outside the 3 classes");
   writeSamples("wide.npy", 6, 5, 1.0f);
   expectGateRefused("inputs: wide.npy, labels: y.npy", "takes input 'x' of shape [?,4]");
   writeSamples("empty.npy", 0, 4, 1.0f);
@@ -298,9 +299,9 @@ TEST_P(GateDataTest, GateRunWritesReportsAndPromotionReusesTheStoredOne) {
   std::string policy = nfrPolicy("inputs: x.npy, labels: y.npy");
   std::string html = directory_.file("r.html"), junit = directory_.file("r.xml"),
               markdown = directory_.file("r.md");
-  ProcessResult gated = run({"gate", "run", "--policy", policy, "--candidate", "m@2", "--baseline",
-                             "m@production", "--report", html, "--junit", junit, "--markdown",
-                             markdown, "--json"});
+  ProcessResult gated =
+      run({"gate", "run", "--policy", policy, "--candidate", "m@2", "--baseline", "m@production",
+           "--report", html, "--junit", junit, "--markdown", markdown, "--json"});
   ASSERT_LE(gated.exitCode, 1) << gated.err;
   EXPECT_THAT(gated.out, HasSubstr("\"negative_flips\":"));
   EXPECT_THAT(gated.out, HasSubstr("\"data_digest\":\"sha256:"));
@@ -315,8 +316,8 @@ TEST_P(GateDataTest, GateRunWritesReportsAndPromotionReusesTheStoredOne) {
   EXPECT_THAT(promoted.out, HasSubstr("reusing stored gate report"));
   // Other data: the stored report no longer applies.
   writeSamples("x.npy", 6, 4, 0.25f);
-  ProcessResult again = run({"gate", "run", "--policy", policy, "--candidate", "m@2",
-                             "--baseline", "m@1", "--json"});
+  ProcessResult again =
+      run({"gate", "run", "--policy", policy, "--candidate", "m@2", "--baseline", "m@1", "--json"});
   auto dataDigest = [](const std::string &json) {
     size_t at = json.find("\"data_digest\":");
     return at == std::string::npos ? std::string() : json.substr(at, 90);
@@ -329,8 +330,8 @@ TEST_P(GateDataTest, ModelOutputsAreCachedByModelAndData) {
   std::string cache = directory_.file("cache");
   env_["GRACEFUL_CACHE"] = cache;
   std::string policy = nfrPolicy("inputs: x.npy, labels: y.npy");
-  std::vector<std::string> gateRun = {"gate", "run", "--policy", policy, "--candidate", "m@2",
-                                      "--baseline", "m@1", "--json"};
+  std::vector<std::string> gateRun = {"gate", "run",        "--policy", policy,  "--candidate",
+                                      "m@2",  "--baseline", "m@1",      "--json"};
   ProcessResult first = run(gateRun);
   ASSERT_LE(first.exitCode, 1) << first.err;
   auto cached = [&] {
@@ -340,6 +341,11 @@ TEST_P(GateDataTest, ModelOutputsAreCachedByModelAndData) {
     return files;
   };
   EXPECT_EQ(cached().size(), 2u); // one output file per model
+  // Both models were compiled once, for the one batch shape the data needs.
+  size_t compiled = 0;
+  for (const auto &entry : std::filesystem::directory_iterator(cache + "/compiled"))
+    compiled += entry.path().extension() == ".o";
+  EXPECT_EQ(compiled, 2u);
   // A cached output is what the next run reads: replacing it with other
   // logits changes the verdict's numbers.
   for (const std::string &file : cached()) {
@@ -367,8 +373,8 @@ TEST_P(GateDataTest, ForcedPromotionIsAuditedWithTheFailingReport) {
   EXPECT_THAT(refused.out, HasSubstr("not promoted"));
   expectRefused({"promote", "m@2", "--to", "production", "--policy", policy, "--force"},
                 "--force needs --reason");
-  ProcessResult forced = run({"promote", "m@2", "--to", "production", "--policy", policy,
-                              "--force", "--reason", "hotfix approved by on-call"});
+  ProcessResult forced = run({"promote", "m@2", "--to", "production", "--policy", policy, "--force",
+                              "--reason", "hotfix approved by on-call"});
   ASSERT_EQ(forced.exitCode, 0) << forced.err;
   EXPECT_THAT(forced.out, HasSubstr("FORCED"));
   ProcessResult audit = run({"audit", "--json"});
@@ -384,8 +390,8 @@ INSTANTIATE_TEST_SUITE_P(Backends, GateDataTest,
 TEST_P(CliTest, InspectChecksADeviceProfile) {
   std::string examples = GRACEFUL_EXAMPLES_DIR;
   std::string profile = examples + "/edge/phone.yaml";
-  ProcessResult small = run({"inspect", examples + "/edge/models/edge_small.onnx", "--profile",
-                             profile, "--json"});
+  ProcessResult small =
+      run({"inspect", examples + "/edge/models/edge_small.onnx", "--profile", profile, "--json"});
   EXPECT_EQ(small.exitCode, 0) << small.err;
   EXPECT_THAT(small.out, HasSubstr("\"verdict\":\"pass\""));
   ProcessResult hardswish =
@@ -426,15 +432,14 @@ TEST_P(CliTest, RewriteLegalizesRegistersAndRefusesBadInput) {
   EXPECT_THAT(legal.out, HasSubstr("registered edge@2 (rewritten-from lineage)"));
   EXPECT_THAT(run({"lineage", "edge"}).out, HasSubstr("<- edge@1 (rewritten-from)"));
   EXPECT_THAT(run({"show", "edge@2"}).out, HasSubstr("rewrite.passes"));
-  ProcessResult inspected =
-      run({"inspect", out, "--profile", examples + "/edge/phone.yaml"});
+  ProcessResult inspected = run({"inspect", out, "--profile", examples + "/edge/phone.yaml"});
   EXPECT_EQ(inspected.exitCode, 0) << inspected.out;
   // A profile that refuses Gemm too: HardSwish is rewritten, Gemm has no
   // allowed decomposition here and is a violation (exit 1, model written).
   std::string strict = directory_.file("strict.yaml");
   std::ofstream(strict) << "allowed_ops: [HardSigmoid, Mul]\n";
-  ProcessResult partial = run({"rewrite", model, "--out", directory_.file("partial.onnx"),
-                               "--legalize", strict});
+  ProcessResult partial =
+      run({"rewrite", model, "--out", directory_.file("partial.onnx"), "--legalize", strict});
   EXPECT_EQ(partial.exitCode, 1);
   EXPECT_THAT(partial.out, HasSubstr("violation: Gemm x2 cannot be legalized"));
 }

@@ -29,8 +29,7 @@ struct RetrievalPlan {
 llvm::Expected<RetrievalPlan> planRetrieval(const GateSpec &spec, const Policy &policy,
                                             const proto::DataSet &gallery,
                                             const proto::DataSet &queries,
-                                            const std::string &metric,
-                                            const std::string &measure);
+                                            const std::string &metric, const std::string &measure);
 
 // The plan a gate's config asks for: RetrievalConfig and EdgeGateConfig
 // name their retrieval settings alike.

@@ -34,10 +34,9 @@ llvm::Expected<Tensor> embed(const GateContext &context, const RetrievalPlan &pl
                                               embeddings->describe() +
                                               "; embeddings must be [samples, dim]");
   if (embeddings->shape[0] != static_cast<int64_t>(set.labels.size()))
-    return makeError(ErrorKind::BadInput, set.labelsPath + " has " +
-                                              std::to_string(set.labels.size()) + " labels for " +
-                                              std::to_string(embeddings->shape[0]) +
-                                              " samples in " + set.inputs);
+    return makeError(ErrorKind::BadInput,
+                     set.labelsPath + " has " + std::to_string(set.labels.size()) + " labels for " +
+                         std::to_string(embeddings->shape[0]) + " samples in " + set.inputs);
   return std::move(*embeddings);
 }
 
@@ -84,8 +83,7 @@ std::vector<std::string> RetrievalPlan::files() const {
 llvm::Expected<RetrievalPlan> planRetrieval(const GateSpec &spec, const Policy &policy,
                                             const proto::DataSet &gallery,
                                             const proto::DataSet &queries,
-                                            const std::string &metric,
-                                            const std::string &measure) {
+                                            const std::string &metric, const std::string &measure) {
   RetrievalPlan plan;
   for (auto [target, key, value] :
        {std::tuple{&plan.galleryInputs, "gallery.inputs", gallery.inputs()},
@@ -135,8 +133,8 @@ llvm::Expected<bool> compareRetrieval(const GateContext &context, const Retrieva
   setMetric(result, "dim_new", static_cast<double>(newDim));
   if (oldDim != newDim) {
     result.add_violations("embedding dimensions differ: " + newModel.label + " embeds into " +
-                          std::to_string(newDim) + " dimensions, the gallery of " +
-                          oldModel.label + " has " + std::to_string(oldDim));
+                          std::to_string(newDim) + " dimensions, the gallery of " + oldModel.label +
+                          " has " + std::to_string(oldDim));
     return false;
   }
   auto newGallery = embed(context, plan, newModel, *gallerySet);

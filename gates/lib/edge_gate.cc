@@ -102,8 +102,8 @@ llvm::Expected<std::unique_ptr<Gate>> makeEdgeGate(const GateSpec &spec, const P
       return planned.takeError();
     plan = std::move(*planned);
   } else if (config.has_gallery() || config.has_queries()) {
-    return makeError(ErrorKind::BadInput, gateLocation(spec, policy) +
-                                              "gallery and queries need a reference model");
+    return makeError(ErrorKind::BadInput,
+                     gateLocation(spec, policy) + "gallery and queries need a reference model");
   }
   return std::make_unique<EdgeGate>(std::move(*profilePath), std::move(*profile),
                                     config.reference(), std::move(plan));

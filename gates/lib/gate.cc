@@ -140,10 +140,10 @@ llvm::Expected<std::string> policyDataDigest(const Policy &policy) {
   return dataDigestOf(*gates);
 }
 
-llvm::Expected<proto::GateReport>
-evaluatePolicy(const Policy &policy, registry::Store &store, const proto::ModelVersion &candidate,
-               const std::optional<proto::ModelVersion> &baseline,
-               const EvaluationOptions &options) {
+llvm::Expected<proto::GateReport> evaluatePolicy(const Policy &policy, registry::Store &store,
+                                                 const proto::ModelVersion &candidate,
+                                                 const std::optional<proto::ModelVersion> &baseline,
+                                                 const EvaluationOptions &options) {
   auto gates = buildGates(policy);
   if (!gates)
     return gates.takeError();
@@ -160,7 +160,7 @@ evaluatePolicy(const Policy &policy, registry::Store &store, const proto::ModelV
     if (version)
       if (llvm::Error error = store.artifacts().verify(version->digest()))
         return error;
-  ModelOutputs outputs(options.cacheDirectory, options.showProgress);
+  ModelOutputs outputs(options.cacheDirectory, options.compileCacheDirectory, options.showProgress);
   GateContext context{store, candidate, baseline, policy, outputs};
   bool passed = true;
   for (size_t i = 0; i < gates->size(); ++i) {

@@ -15,12 +15,10 @@ namespace {
 
 constexpr int64_t kDefaultBatch = 64;
 
-std::string hexOf(const std::string &digest) {
-  return digest.substr(digest.find(':') + 1);
-}
+std::string hexOf(const std::string &digest) { return digest.substr(digest.find(':') + 1); }
 
-llvm::Expected<size_t> outputIndex(const compiler::ModelSignature &signature,
-                                   const ModelRef &model, const std::string &output) {
+llvm::Expected<size_t> outputIndex(const compiler::ModelSignature &signature, const ModelRef &model,
+                                   const std::string &output) {
   if (output.empty())
     return 0;
   std::string names;
@@ -29,8 +27,8 @@ llvm::Expected<size_t> outputIndex(const compiler::ModelSignature &signature,
       return i;
     names += (i ? ", " : "") + signature.outputs[i].name;
   }
-  return makeError(ErrorKind::BadInput, model.label + " has no output '" + output +
-                                            "' (outputs: " + names + ")");
+  return makeError(ErrorKind::BadInput,
+                   model.label + " has no output '" + output + "' (outputs: " + names + ")");
 }
 
 // The samples must fit the model's input: same rank and every dimension the
@@ -46,8 +44,8 @@ llvm::Error checkFits(const compiler::TensorSpec &input, const Tensor &samples,
   for (int64_t dim : input.shape)
     wanted += (wanted.empty() ? "" : ",") + (dim < 0 ? std::string("?") : std::to_string(dim));
   return makeError(ErrorKind::BadInput, inputsPath + ": samples are " + samples.describe() +
-                                            " but " + model.label + " takes input '" +
-                                            input.name + "' of shape [" + wanted + "]");
+                                            " but " + model.label + " takes input '" + input.name +
+                                            "' of shape [" + wanted + "]");
 }
 
 llvm::Error checkFinite(const Tensor &output, const ModelRef &model, const std::string &name,
@@ -59,17 +57,19 @@ llvm::Error checkFinite(const Tensor &output, const ModelRef &model, const std::
   const float *values = output.data<float>();
   for (int64_t i = 0; i < output.elementCount(); ++i)
     if (!std::isfinite(values[i]))
-      return makeError(ErrorKind::BadInput,
-                       model.label + " output '" + name + "' is " +
-                           (std::isnan(values[i]) ? "NaN" : "infinite") + " for sample " +
-                           std::to_string(i / width) + " of " + inputsPath);
+      return makeError(ErrorKind::BadInput, model.label + " output '" + name + "' is " +
+                                                (std::isnan(values[i]) ? "NaN" : "infinite") +
+                                                " for sample " + std::to_string(i / width) +
+                                                " of " + inputsPath);
   return llvm::Error::success();
 }
 
 } // namespace
 
-ModelOutputs::ModelOutputs(std::string cacheDirectory, bool showProgress)
-    : cacheDirectory_(std::move(cacheDirectory)), showProgress_(showProgress) {}
+ModelOutputs::ModelOutputs(std::string cacheDirectory, std::string compileCacheDirectory,
+                           bool showProgress)
+    : cacheDirectory_(std::move(cacheDirectory)),
+      compileCacheDirectory_(std::move(compileCacheDirectory)), showProgress_(showProgress) {}
 
 llvm::Expected<std::string> ModelOutputs::dataDigest(const std::string &path) {
   if (auto it = dataDigests_.find(path); it != dataDigests_.end())
@@ -90,15 +90,13 @@ llvm::Expected<const Tensor *> ModelOutputs::samples(const std::string &inputsPa
     return makeError(ErrorKind::BadInput,
                      inputsPath + ": samples must be float32, got " + tensor->describe());
   if (tensor->shape.empty() || tensor->shape[0] == 0)
-    return makeError(ErrorKind::BadInput,
-                     inputsPath + ": no samples (" + tensor->describe() + ")");
+    return makeError(ErrorKind::BadInput, inputsPath + ": no samples (" + tensor->describe() + ")");
   int64_t width = tensor->elementCount() / tensor->shape[0];
   for (int64_t i = 0; i < tensor->elementCount(); ++i)
     if (!std::isfinite(tensor->data<float>()[i]))
-      return makeError(ErrorKind::BadInput, inputsPath + ": sample " + std::to_string(i / width) +
-                                                " holds " +
-                                                (std::isnan(tensor->data<float>()[i]) ? "NaN"
-                                                                                      : "infinity"));
+      return makeError(ErrorKind::BadInput,
+                       inputsPath + ": sample " + std::to_string(i / width) + " holds " +
+                           (std::isnan(tensor->data<float>()[i]) ? "NaN" : "infinity"));
   return &(samples_[inputsPath] = std::move(*tensor));
 }
 
@@ -150,10 +148,12 @@ llvm::Expected<Tensor> ModelOutputs::run(const ModelRef &model, const std::strin
     bar.emplace("run " + model.label + " on " +
                     std::filesystem::path(inputsPath).filename().string(),
                 total);
-  auto outputs = compiler::runBatched(model.path, {**data}, size, [&](int64_t done, int64_t) {
-    if (bar)
-      bar->update(done);
-  });
+  auto outputs = compiler::runBatched(model.path, {**data}, size,
+                                      [&](int64_t done, int64_t) {
+                                        if (bar)
+                                          bar->update(done);
+                                      },
+                                      {.cacheDirectory = compileCacheDirectory_});
   if (!outputs)
     return outputs.takeError();
   ++modelRuns_;

@@ -47,9 +47,9 @@ llvm::Error checkFraction(const GateSpec &spec, const Policy &policy, const char
                           double value, bool open = false) {
   if (!set || (value >= 0 && value <= 1 && (!open || (value > 0 && value < 1))))
     return llvm::Error::success();
-  return makeError(ErrorKind::BadInput, gateLocation(spec, policy) + key + " must be " +
-                                            (open ? "between 0 and 1 (exclusive)"
-                                                  : "between 0 and 1"));
+  return makeError(ErrorKind::BadInput,
+                   gateLocation(spec, policy) + key + " must be " +
+                       (open ? "between 0 and 1 (exclusive)" : "between 0 and 1"));
 }
 
 class NfrGate : public Gate {
@@ -73,12 +73,12 @@ public:
     if (!labels)
       return labels.takeError();
     if (!neverRegress_.empty() && *neverRegress_.rbegin() >= static_cast<int64_t>(labels->size()))
-      return makeError(ErrorKind::BadInput,
-                       paths_.at("never_regress") + ": sample index " +
-                           std::to_string(*neverRegress_.rbegin()) + " is beyond the " +
-                           std::to_string(labels->size()) + " samples of " + paths_.at("labels"));
-    auto newPredictions = predictions(context, context.modelOf(context.candidate), "new_outputs",
-                                      *labels);
+      return makeError(ErrorKind::BadInput, paths_.at("never_regress") + ": sample index " +
+                                                std::to_string(*neverRegress_.rbegin()) +
+                                                " is beyond the " + std::to_string(labels->size()) +
+                                                " samples of " + paths_.at("labels"));
+    auto newPredictions =
+        predictions(context, context.modelOf(context.candidate), "new_outputs", *labels);
     if (!newPredictions)
       return newPredictions.takeError();
     if (!context.baseline && !paths_.count("old_outputs"))
@@ -119,8 +119,7 @@ private:
       return makeError(ErrorKind::BadInput, paths_.at("labels") + " has " +
                                                 std::to_string(labels.size()) + " labels but " +
                                                 source + " gives " +
-                                                std::to_string(predicted->size()) +
-                                                " predictions");
+                                                std::to_string(predicted->size()) + " predictions");
     if (outputs->shape.size() == 2)
       for (size_t i = 0; i < labels.size(); ++i)
         if (labels[i] >= outputs->shape[1])
@@ -143,8 +142,8 @@ private:
     result.set_verdict("no baseline");
     (*result.mutable_details())["note"] = "no baseline: only max_error_rate is checked";
     if (config_.has_max_error_rate() && errorRate > config_.max_error_rate()) {
-      result.add_violations("error_rate_new " + formatNumber(errorRate) + " exceeds max_error_rate " +
-                            formatNumber(config_.max_error_rate()));
+      result.add_violations("error_rate_new " + formatNumber(errorRate) +
+                            " exceeds max_error_rate " + formatNumber(config_.max_error_rate()));
       result.set_verdict("fail");
     }
     return result;
@@ -170,8 +169,8 @@ private:
     auto &evidence = *result.mutable_evidence()->mutable_fields();
     auto *perClass = evidence["per_class"].mutable_list_value();
     for (const auto &[label, samples] : counts.samplesPerClass) {
-      auto flips = counts.negativeFlipsPerClass.count(label) ? counts.negativeFlipsPerClass.at(label)
-                                                             : 0;
+      auto flips =
+          counts.negativeFlipsPerClass.count(label) ? counts.negativeFlipsPerClass.at(label) : 0;
       auto &row = *perClass->add_values()->mutable_struct_value()->mutable_fields();
       row["class"].set_number_value(static_cast<double>(label));
       row["samples"].set_number_value(static_cast<double>(samples));
@@ -198,11 +197,12 @@ private:
   }
 
   void judge(const FlipCounts &counts, proto::GateResult &result) const {
-    auto violate = [&](const std::string &measured, double value, const char *budget,
-                       double limit, bool above) {
+    auto violate = [&](const std::string &measured, double value, const char *budget, double limit,
+                       bool above) {
       if (above ? value > limit : value < limit)
-        result.add_violations(measured + " " + formatNumber(value) + (above ? " exceeds " : " is below ") +
-                              budget + " " + formatNumber(limit));
+        result.add_violations(measured + " " + formatNumber(value) +
+                              (above ? " exceeds " : " is below ") + budget + " " +
+                              formatNumber(limit));
     };
     if (config_.has_max_nfr()) {
       bool bound = config_.has_confidence();
@@ -225,8 +225,9 @@ private:
     if (!neverRegress_.empty())
       setMetric(result, "never_regress_flips", static_cast<double>(critical));
     if (critical)
-      result.add_violations(std::to_string(critical) + " negative flip(s) on never-regress samples (" +
-                            examples + (critical > 5 ? ", ..." : "") + ")");
+      result.add_violations(std::to_string(critical) +
+                            " negative flip(s) on never-regress samples (" + examples +
+                            (critical > 5 ? ", ..." : "") + ")");
     result.set_verdict(result.violations().empty() ? "pass" : "fail");
   }
 
@@ -246,9 +247,10 @@ llvm::Expected<std::unique_ptr<Gate>> makeNfrGate(const GateSpec &spec, const Po
   std::vector<std::pair<std::string, std::string>> wanted = {{"labels", config.labels()}};
   if (!precomputed)
     wanted.push_back({"inputs", config.inputs()});
-  for (const auto &[key, value] : {std::pair<std::string, std::string>{"old_outputs", config.old_outputs()},
-                                   {"new_outputs", config.new_outputs()},
-                                   {"never_regress", config.never_regress()}})
+  for (const auto &[key, value] :
+       {std::pair<std::string, std::string>{"old_outputs", config.old_outputs()},
+        {"new_outputs", config.new_outputs()},
+        {"never_regress", config.never_regress()}})
     if (!value.empty())
       wanted.push_back({key, value});
   for (const auto &[key, value] : wanted) {

@@ -54,7 +54,8 @@ llvm::Error loadPlugin(const std::string &path) {
   // descriptor"); check the ELF magic first.
   char magic[4] = {};
   std::ifstream(canonical, std::ios::binary).read(magic, sizeof magic);
-  if (std::string(magic, sizeof magic) != "\x7f" "ELF")
+  if (std::string(magic, sizeof magic) != "\x7f"
+                                          "ELF")
     return makeError(ErrorKind::BadInput, "plugin " + path + ": not a shared library");
   boost::system::error_code error;
   boost::dll::shared_library library(canonical, boost::dll::load_mode::rtld_now, error);
@@ -81,8 +82,7 @@ llvm::Error loadPlugins(const std::vector<std::string> &directories) {
   for (const std::string &directory : directories) {
     std::error_code ec;
     if (!std::filesystem::is_directory(directory, ec))
-      return makeError(ErrorKind::NotFound,
-                       "plugin directory " + directory + " does not exist");
+      return makeError(ErrorKind::NotFound, "plugin directory " + directory + " does not exist");
     std::vector<std::string> libraries;
     for (const auto &entry : std::filesystem::directory_iterator(directory, ec))
       if (entry.is_regular_file() && entry.path().extension() == ".so")

@@ -50,7 +50,8 @@ struct Fit {
 llvm::Expected<Fit> ridge(const Matrix &x, const Matrix &y, double lambda) {
   std::vector<double> mx = columnMeans(x), my = columnMeans(y);
   int n = static_cast<int>(x.columns), targets = static_cast<int>(y.columns);
-  std::vector<double> gram(static_cast<size_t>(n) * n, 0.0), cross(static_cast<size_t>(n) * targets, 0.0);
+  std::vector<double> gram(static_cast<size_t>(n) * n, 0.0),
+      cross(static_cast<size_t>(n) * targets, 0.0);
   for (int64_t r = 0; r < x.rows; ++r)
     for (int i = 0; i < n; ++i) {
       double xi = x.at(r, i) - mx[i];
@@ -67,7 +68,8 @@ llvm::Expected<Fit> ridge(const Matrix &x, const Matrix &y, double lambda) {
   if (info != 0)
     return makeError(ErrorKind::BadInput,
                      "the embeddings are degenerate (the normal equations are not positive "
-                     "definite; LAPACK dposv info " + std::to_string(info) + ")");
+                     "definite; LAPACK dposv info " +
+                         std::to_string(info) + ")");
   Fit fit{Matrix{n, targets, std::vector<double>(static_cast<size_t>(n) * targets)},
           std::vector<double>(static_cast<size_t>(targets))};
   for (int i = 0; i < n; ++i)
@@ -92,7 +94,8 @@ std::pair<double, double> errorOf(const Fit &fit, const Matrix &x, const Matrix 
       for (int64_t i = 0; i < x.columns; ++i)
         predicted += x.at(r, i) * fit.weights.at(i, t);
       error += (predicted - y.at(r, t)) * (predicted - y.at(r, t));
-      variance += (y.at(r, t) - my[static_cast<size_t>(t)]) * (y.at(r, t) - my[static_cast<size_t>(t)]);
+      variance +=
+          (y.at(r, t) - my[static_cast<size_t>(t)]) * (y.at(r, t) - my[static_cast<size_t>(t)]);
     }
   return {error, variance};
 }
@@ -107,8 +110,9 @@ llvm::Error checkPair(const Tensor &newEmbeddings, const Tensor &oldEmbeddings) 
                                               std::to_string(newEmbeddings.shape[0]) + " and " +
                                               std::to_string(oldEmbeddings.shape[0]) + " rows");
   if (newEmbeddings.shape[0] < 10)
-    return makeError(ErrorKind::BadInput, "a linear map needs at least 10 calibration samples, got " +
-                                              std::to_string(newEmbeddings.shape[0]));
+    return makeError(ErrorKind::BadInput,
+                     "a linear map needs at least 10 calibration samples, got " +
+                         std::to_string(newEmbeddings.shape[0]));
   return llvm::Error::success();
 }
 
@@ -137,7 +141,8 @@ llvm::Expected<LinearMap> fitLinearMap(const Tensor &newEmbeddings, const Tensor
       bestLambda = lambda;
     }
   }
-  auto fit = ridge(rowsOf(newEmbeddings, false, true), rowsOf(oldEmbeddings, false, true), bestLambda);
+  auto fit =
+      ridge(rowsOf(newEmbeddings, false, true), rowsOf(oldEmbeddings, false, true), bestLambda);
   if (!fit)
     return fit.takeError();
   LinearMap map;

@@ -1,6 +1,5 @@
 // The HTML gate report: one self-contained page with inline SVG charts.
 #include "graceful/gates/report.h"
-
 #include "graceful/support/format.h"
 #include "report_common.h"
 
@@ -96,7 +95,8 @@ std::string flipMatrix(const ListValue &cells) {
   svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << side << "\" height=\"" << side
       << "\" role=\"img\">";
   for (const auto &[label, index] : position)
-    svg << "<text x=\"" << margin + index * cellSize + cellSize / 2 << "\" y=\"20\" font-size=\"11\""
+    svg << "<text x=\"" << margin + index * cellSize + cellSize / 2
+        << "\" y=\"20\" font-size=\"11\""
         << " text-anchor=\"middle\">" << label << "</text><text x=\"" << margin - 6 << "\" y=\""
         << margin + index * cellSize + 17 << "\" font-size=\"11\" text-anchor=\"end\">" << label
         << "</text>";
@@ -108,9 +108,9 @@ std::string flipMatrix(const ListValue &cells) {
         << "\" width=\"" << cellSize - 2 << "\" height=\"" << cellSize - 2
         << "\" fill=\"#c62828\" fill-opacity=\"" << formatNumber(shade, 3) << "\"><title>old "
         << field(cell, "old") << " -> new " << field(cell, "new") << ": " << count
-        << "</title></rect><text x=\"" << margin + column * cellSize + cellSize / 2 - 1
-        << "\" y=\"" << margin + row * cellSize + 17
-        << "\" font-size=\"10\" text-anchor=\"middle\">" << count << "</text>";
+        << "</title></rect><text x=\"" << margin + column * cellSize + cellSize / 2 - 1 << "\" y=\""
+        << margin + row * cellSize + 17 << "\" font-size=\"10\" text-anchor=\"middle\">" << count
+        << "</text>";
   }
   svg << "</svg>";
   return svg.str();
@@ -186,9 +186,9 @@ std::string budgetBars(const ListValue &budgets) {
         << escapeMarkup(fields.at("limit").string_value()) << "</text><rect x=\"" << label
         << "\" y=\"" << y << "\" width=\"" << barWidth << "\" height=\"" << rowHeight - 8
         << "\" fill=\"" << (share > 1 ? "#c62828" : "#2e7d32") << "\"><title>"
-        << formatNumber(measured, 8) << " of " << formatNumber(budget, 8) << "</title></rect><line x1=\""
-        << label + (width - label - 60) / 1.5 << "\" y1=\"" << y - 2 << "\" x2=\""
-        << label + (width - label - 60) / 1.5 << "\" y2=\"" << y + rowHeight - 6
+        << formatNumber(measured, 8) << " of " << formatNumber(budget, 8)
+        << "</title></rect><line x1=\"" << label + (width - label - 60) / 1.5 << "\" y1=\"" << y - 2
+        << "\" x2=\"" << label + (width - label - 60) / 1.5 << "\" y2=\"" << y + rowHeight - 6
         << "\" stroke=\"#222\"/><text x=\"" << label + barWidth + 4 << "\" y=\"" << y + 15
         << "\" font-size=\"11\">" << formatNumber(100 * share, 3) << "%</text>";
     ++row;
@@ -266,12 +266,23 @@ std::string escapeMarkup(const std::string &text) {
   std::string escaped;
   for (char c : text)
     switch (c) {
-    case '&': escaped += "&amp;"; break;
-    case '<': escaped += "&lt;"; break;
-    case '>': escaped += "&gt;"; break;
-    case '"': escaped += "&quot;"; break;
-    case '\'': escaped += "&#39;"; break;
-    default: escaped += c;
+    case '&':
+      escaped += "&amp;";
+      break;
+    case '<':
+      escaped += "&lt;";
+      break;
+    case '>':
+      escaped += "&gt;";
+      break;
+    case '"':
+      escaped += "&quot;";
+      break;
+    case '\'':
+      escaped += "&#39;";
+      break;
+    default:
+      escaped += c;
     }
   return escaped;
 }

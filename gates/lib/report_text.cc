@@ -1,6 +1,5 @@
 // JUnit XML and Markdown renderings of a gate report, and writing reports.
 #include "graceful/gates/report.h"
-
 #include "graceful/support/files.h"
 #include "report_common.h"
 
@@ -20,8 +19,8 @@ std::string renderJunit(const proto::GateReport &report) {
       << failures << "\">\n"
       << "  <testsuite name=\"" << escapeMarkup(report.candidate()) << " vs "
       << escapeMarkup(report.baseline().empty() ? "no baseline" : report.baseline())
-      << "\" tests=\"" << report.gates_size() << "\" failures=\"" << failures
-      << "\" skipped=\"" << skipped << "\">\n"
+      << "\" tests=\"" << report.gates_size() << "\" failures=\"" << failures << "\" skipped=\""
+      << skipped << "\">\n"
       << "    <properties>\n"
       << "      <property name=\"policy_digest\" value=\"" << report.policy_digest() << "\"/>\n"
       << "      <property name=\"data_digest\" value=\"" << report.data_digest() << "\"/>\n"

@@ -128,9 +128,8 @@ llvm::Expected<RetrievalResult> evaluateRetrieval(const Tensor &queries,
     return error;
   if (dimOf(queries) != dimOf(gallery))
     return makeError(ErrorKind::BadInput,
-                     "embedding dimensions differ: queries have " +
-                         std::to_string(dimOf(queries)) + ", the gallery has " +
-                         std::to_string(dimOf(gallery)));
+                     "embedding dimensions differ: queries have " + std::to_string(dimOf(queries)) +
+                         ", the gallery has " + std::to_string(dimOf(gallery)));
   int64_t dim = dimOf(queries), galleryRows = gallery.shape[0], queryRows = queries.shape[0];
   std::vector<float> queryVectors = prepared(queries, options.similarity);
   std::vector<float> galleryVectors = prepared(gallery, options.similarity);
@@ -192,8 +191,8 @@ llvm::Expected<RetrievalMeasure> parseMeasure(const std::string &text) {
     if (ec == std::errc() && last == end && k >= 1 && k <= 1000)
       return RetrievalMeasure{false, k, measure};
   }
-  return makeError(ErrorKind::BadInput, "measure '" + text +
-                                            "' is not one of top1, topK (K = 1..1000), map");
+  return makeError(ErrorKind::BadInput,
+                   "measure '" + text + "' is not one of top1, topK (K = 1..1000), map");
 }
 
 llvm::Expected<Similarity> parseSimilarity(const std::string &text) {

@@ -8,8 +8,7 @@
 
 namespace graceful::gates {
 
-llvm::Expected<std::vector<int64_t>> predictionsOf(const Tensor &outputs,
-                                                   const std::string &what) {
+llvm::Expected<std::vector<int64_t>> predictionsOf(const Tensor &outputs, const std::string &what) {
   std::vector<int64_t> predictions;
   if (outputs.shape.size() == 1 &&
       (outputs.dtype == DType::Int64 || outputs.dtype == DType::Int32)) {
@@ -54,8 +53,7 @@ llvm::Expected<std::vector<int64_t>> readLabels(const std::string &path) {
   for (size_t i = 0; i < labels->size(); ++i)
     if ((*labels)[i] < 0)
       return makeError(ErrorKind::BadInput, path + ": label " + std::to_string((*labels)[i]) +
-                                                " of sample " + std::to_string(i) +
-                                                " is negative");
+                                                " of sample " + std::to_string(i) + " is negative");
   return labels;
 }
 

@@ -1,10 +1,13 @@
 #include "graceful/compiler/Jit.h"
 
+#include "CompileCache.h"
 #include "Runtime.h"
 #include "graceful/compiler/Importer.h"
 #include "graceful/compiler/OnnxTypes.h"
 #include "graceful/compiler/Passes.h"
+#include "graceful/support/digest.h"
 #include "graceful/support/error.h"
+#include "graceful/support/files.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -19,9 +22,15 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 
 #include <cstring>
+#include <filesystem>
+#include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/RTDyldObjectLinkingLayer.h>
+#include <llvm/ExecutionEngine/SectionMemoryManager.h>
 #include <llvm/Support/TargetSelect.h>
 #include <mutex>
 #include <onnx/onnx_pb.h>
+#include <unistd.h>
 
 namespace graceful::compiler {
 
@@ -171,15 +180,165 @@ std::vector<int64_t> descriptorFor(void *data, const std::vector<int64_t> &shape
 
 } // namespace
 
+namespace {
+
+// The packed entry point ExecutionEngine wraps around main's C interface.
+constexpr llvm::StringLiteral kPackedEntry = "_mlir__mlir_ciface_main";
+
+// memref.copy between strided views calls memrefCopy from MLIR's runtime.
+const std::string &runnerUtilsLibrary() {
+  static const std::string path =
+      std::string(GRACEFUL_MLIR_LIBRARY_DIR) + "/libmlir_c_runner_utils.so";
+  return path;
+}
+
+llvm::orc::SymbolMap runtimeSymbolMap(llvm::orc::MangleAndInterner &interner) {
+  llvm::orc::SymbolMap symbols;
+  for (const auto &[name, address] : runtimeSymbols())
+    symbols[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                               llvm::JITSymbolFlags::Exported};
+  return symbols;
+}
+
+// Links an object file from the cache the way ExecutionEngine links the
+// code it compiles: RuntimeDyld, this process's symbols, MLIR's runner
+// utilities and our runtime functions.
+llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>>
+loadObject(std::unique_ptr<llvm::MemoryBuffer> object) {
+  auto jit = llvm::orc::LLJITBuilder()
+                 .setObjectLinkingLayerCreator(
+                     [](llvm::orc::ExecutionSession &session, const llvm::Triple &) {
+                       return std::make_unique<llvm::orc::RTDyldObjectLinkingLayer>(
+                           session, [] { return std::make_unique<llvm::SectionMemoryManager>(); });
+                     })
+                 .create();
+  if (!jit)
+    return jit.takeError();
+  llvm::orc::JITDylib &library = (*jit)->getMainJITDylib();
+  char prefix = (*jit)->getDataLayout().getGlobalPrefix();
+  auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(prefix);
+  if (!process)
+    return process.takeError();
+  library.addGenerator(std::move(*process));
+  auto runner =
+      llvm::orc::DynamicLibrarySearchGenerator::Load(runnerUtilsLibrary().c_str(), prefix);
+  if (!runner)
+    return runner.takeError();
+  library.addGenerator(std::move(*runner));
+  llvm::orc::MangleAndInterner interner((*jit)->getExecutionSession(), (*jit)->getDataLayout());
+  if (llvm::Error error = library.define(llvm::orc::absoluteSymbols(runtimeSymbolMap(interner))))
+    return error;
+  if (llvm::Error error = (*jit)->addObjectFile(std::move(object)))
+    return error;
+  return std::move(*jit);
+}
+
+} // namespace
+
+std::string defaultCompileCacheDirectory() {
+  const char *root = std::getenv("GRACEFUL_CACHE");
+  if (root && std::string(root) == "off")
+    return "";
+  if (root && *root)
+    return std::string(root) + "/compiled";
+  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return std::string(xdg) + "/graceful/compiled";
+  if (const char *home = std::getenv("HOME"); home && *home)
+    return std::string(home) + "/.cache/graceful/compiled";
+  return "";
+}
+
 struct CompiledModel::State {
-  std::unique_ptr<ExecutionEngine> engine;
+  std::unique_ptr<ExecutionEngine> engine;  // code compiled in this process
+  std::unique_ptr<llvm::orc::LLJIT> loaded; // code read back from the cache
+  void (*entry)(void **) = nullptr;
   std::vector<TensorSpec> inputs, outputs;
 };
+
+namespace {
+
+// Lowers the imported module to LLVM and JIT-compiles it into `state`;
+// with a non-empty `objectPath` the object code is also written there.
+llvm::Error compileModule(ModuleOp module, const std::string &onnxPath,
+                          const std::string &diagnostic, const std::string &objectPath,
+                          CompiledModel::State &state) {
+  PassManager manager(module.getContext());
+  if (failed(parsePassPipeline(kLoweringPipeline, manager)))
+    return makeError(ErrorKind::BadInput, "internal: the lowering pipeline does not parse");
+  if (failed(manager.run(module)))
+    return makeError(ErrorKind::BadInput,
+                     onnxPath + ": " + (diagnostic.empty() ? "lowering failed" : diagnostic));
+
+  // The options hold a function_ref: the transformer must outlive create().
+  std::function<llvm::Error(llvm::Module *)> optimize = makeOptimizingTransformer(3, 0, nullptr);
+  // For compiler developers: the lowered module, as the JIT receives it.
+  if (const char *dump = std::getenv("GRACEFUL_DUMP_LOWERED"); dump != nullptr && *dump) {
+    std::error_code ec;
+    llvm::raw_fd_ostream out(dump, ec);
+    if (!ec)
+      module->print(out, OpPrintingFlags().elideLargeElementsAttrs(8));
+  }
+  ExecutionEngineOptions options;
+  options.transformer = optimize;
+  options.enableObjectDump = !objectPath.empty();
+  static const llvm::StringRef libraries[] = {runnerUtilsLibrary()};
+  options.sharedLibPaths = libraries;
+  auto engine = ExecutionEngine::create(module, options);
+  if (!engine)
+    return makeError(ErrorKind::BadInput,
+                     onnxPath + ": JIT compilation failed: " + llvm::toString(engine.takeError()));
+  state.engine = std::move(*engine);
+  state.engine->registerSymbols(
+      [](llvm::orc::MangleAndInterner interner) { return runtimeSymbolMap(interner); });
+  auto entry = state.engine->lookupPacked("_mlir_ciface_main");
+  if (!entry)
+    return makeError(ErrorKind::BadInput,
+                     onnxPath + ": JIT compilation failed: " + llvm::toString(entry.takeError()));
+  state.entry = *entry;
+  if (!objectPath.empty())
+    state.engine->dumpToObjectFile(objectPath);
+  return llvm::Error::success();
+}
+
+// Code for `key` from the cache, linked and ready, or null (absent, or not
+// loadable: then it is compiled afresh and the entry replaced).
+bool loadCached(const CompileCache &cache, const std::string &key, CompiledModel::State &state) {
+  auto object = cache.find(key);
+  if (!object)
+    return false;
+  auto jit = loadObject(std::move(object));
+  if (!jit) {
+    llvm::consumeError(jit.takeError());
+    return false;
+  }
+  auto entry = (*jit)->lookup(kPackedEntry);
+  if (!entry) {
+    llvm::consumeError(entry.takeError());
+    return false;
+  }
+  state.loaded = std::move(*jit);
+  state.entry = entry->toPtr<void (*)(void **)>();
+  return true;
+}
+
+// Stores the object the compiler dumped; the cache is an optimization, so
+// a directory that cannot be written only costs the next compile.
+void storeCompiled(const CompileCache &cache, const std::string &key,
+                   const std::string &objectPath) {
+  auto object = llvm::MemoryBuffer::getFile(objectPath, false, false);
+  if (object)
+    llvm::consumeError(cache.store(key, (*object)->getBuffer()));
+  std::error_code ignored;
+  std::filesystem::remove(objectPath, ignored);
+}
+
+} // namespace
 
 CompiledModel::CompiledModel(std::unique_ptr<State> state) : state_(std::move(state)) {}
 CompiledModel::~CompiledModel() = default;
 const std::vector<TensorSpec> &CompiledModel::inputs() const { return state_->inputs; }
 const std::vector<TensorSpec> &CompiledModel::outputs() const { return state_->outputs; }
+bool CompiledModel::loadedFromCache() const { return state_->loaded != nullptr; }
 
 llvm::Expected<ModelSignature> readSignature(const std::string &onnxPath) {
   onnx::ModelProto model;
@@ -189,8 +348,8 @@ llvm::Expected<ModelSignature> readSignature(const std::string &onnxPath) {
 }
 
 llvm::Error specializeInputShapes(onnx::ModelProto &model,
-                                 const std::vector<std::vector<int64_t>> &inputShapes,
-                                 const std::string &source) {
+                                  const std::vector<std::vector<int64_t>> &inputShapes,
+                                  const std::string &source) {
   auto signature = signatureOf(model, source);
   if (!signature)
     return signature.takeError();
@@ -199,7 +358,8 @@ llvm::Error specializeInputShapes(onnx::ModelProto &model,
 
 llvm::Expected<std::unique_ptr<CompiledModel>>
 CompiledModel::compile(const std::string &onnxPath,
-                       const std::vector<std::vector<int64_t>> &inputShapes) {
+                       const std::vector<std::vector<int64_t>> &inputShapes,
+                       const CompileOptions &options) {
   initializeOnce();
   onnx::ModelProto model;
   if (llvm::Error error = readOnnxModel(onnxPath, model))
@@ -239,41 +399,27 @@ CompiledModel::compile(const std::string &onnxPath,
     state->outputs.back().shape.assign(tensor.getShape().begin(), tensor.getShape().end());
   }
 
-  PassManager manager(&context);
-  if (failed(parsePassPipeline(kLoweringPipeline, manager)))
-    return makeError(ErrorKind::BadInput, "internal: the lowering pipeline does not parse");
-  if (failed(manager.run(**module)))
-    return makeError(ErrorKind::BadInput,
-                     onnxPath + ": " + (diagnostic.empty() ? "lowering failed" : diagnostic));
-
-  // The options hold a function_ref: the transformer must outlive create().
-  std::function<llvm::Error(llvm::Module *)> optimize = makeOptimizingTransformer(3, 0, nullptr);
-  // For compiler developers: the lowered module, as the JIT receives it.
-  if (const char *dump = std::getenv("GRACEFUL_DUMP_LOWERED"); dump != nullptr && *dump) {
-    std::error_code ec;
-    llvm::raw_fd_ostream out(dump, ec);
-    if (!ec)
-      (*module)->print(out, OpPrintingFlags().elideLargeElementsAttrs(8));
+  std::string key, objectPath;
+  CompileCache cache(options.cacheDirectory, options.cacheLimitBytes);
+  if (!options.cacheDirectory.empty()) {
+    auto digest = sha256File(onnxPath);
+    if (!digest)
+      return digest.takeError();
+    key = compileCacheKey(digest->digest, state->inputs);
   }
-  ExecutionEngineOptions options;
-  options.transformer = optimize;
-  // memref.copy between strided views calls memrefCopy from MLIR's runtime.
-  static const std::string runtime =
-      std::string(GRACEFUL_MLIR_LIBRARY_DIR) + "/libmlir_c_runner_utils.so";
-  static const llvm::StringRef libraries[] = {runtime};
-  options.sharedLibPaths = libraries;
-  auto engine = ExecutionEngine::create(**module, options);
-  if (!engine)
-    return makeError(ErrorKind::BadInput,
-                     onnxPath + ": JIT compilation failed: " + llvm::toString(engine.takeError()));
-  state->engine = std::move(*engine);
-  state->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) {
-    llvm::orc::SymbolMap symbols;
-    for (const auto &[name, address] : runtimeSymbols())
-      symbols[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
-                                 llvm::JITSymbolFlags::Exported};
-    return symbols;
-  });
+  if (!key.empty()) {
+    if (loadCached(cache, key, *state))
+      return std::unique_ptr<CompiledModel>(new CompiledModel(std::move(state)));
+    objectPath = options.cacheDirectory + "/" + key + ".dump." + std::to_string(getpid());
+    if (llvm::Error error = createDirectories(options.cacheDirectory)) {
+      llvm::consumeError(std::move(error));
+      objectPath.clear();
+    }
+  }
+  if (llvm::Error error = compileModule(**module, onnxPath, diagnostic, objectPath, *state))
+    return error;
+  if (!objectPath.empty())
+    storeCompiled(cache, key, objectPath);
   return std::unique_ptr<CompiledModel>(new CompiledModel(std::move(state)));
 }
 
@@ -304,15 +450,13 @@ llvm::Expected<std::vector<Tensor>> CompiledModel::run(const std::vector<Tensor>
     pointers.push_back(descriptor.data());
   for (void *&pointer : pointers)
     arguments.push_back(&pointer);
-  if (llvm::Error error = state_->engine->invokePacked("_mlir_ciface_main", arguments))
-    return makeError(ErrorKind::BadInput,
-                     "running the model failed: " + llvm::toString(std::move(error)));
+  state_->entry(arguments.data());
   return outputs;
 }
 
 llvm::Expected<std::vector<Tensor>>
 runBatched(const std::string &onnxPath, const std::vector<Tensor> &inputs, int64_t batchSize,
-           const std::function<void(int64_t, int64_t)> &progress) {
+           const std::function<void(int64_t, int64_t)> &progress, const CompileOptions &options) {
   if (inputs.empty() || inputs[0].shape.empty())
     return makeError(ErrorKind::BadInput, "runBatched needs inputs with a sample axis");
   int64_t total = inputs[0].shape[0];
@@ -339,7 +483,7 @@ runBatched(const std::string &onnxPath, const std::vector<Tensor> &inputs, int64
     }
     auto &model = compiled[count];
     if (!model) {
-      auto fresh = CompiledModel::compile(onnxPath, shapes);
+      auto fresh = CompiledModel::compile(onnxPath, shapes, options);
       if (!fresh)
         return fresh.takeError();
       model = std::move(*fresh);

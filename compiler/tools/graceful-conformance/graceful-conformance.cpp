@@ -233,7 +233,8 @@ TestResult runTest(const fs::path &directory) {
       }
       compiled = *exported;
     }
-    auto executable = compiler::CompiledModel::compile(compiled, shapes);
+    // No compile cache: the suite is here to exercise the compiler.
+    auto executable = compiler::CompiledModel::compile(compiled, shapes, {.cacheDirectory = ""});
     if (!executable) {
       ErrorReport report = describeError(executable.takeError());
       result.outcome = isUnsupported(report.message) ? Outcome::Unsupported : Outcome::Fail;

@@ -4,6 +4,7 @@
 
 #include "graceful/support/tensor.h"
 
+#include <cstdint>
 #include <functional>
 #include <llvm/Support/Error.h>
 #include <memory>
@@ -32,26 +33,44 @@ llvm::Expected<ModelSignature> readSignature(const std::string &onnxPath);
 // dimensions the model fixes must agree) and drops derived shapes, so
 // shape inference at import makes the whole graph static.
 llvm::Error specializeInputShapes(onnx::ModelProto &model,
-                                 const std::vector<std::vector<int64_t>> &inputShapes,
-                                 const std::string &source);
+                                  const std::vector<std::vector<int64_t>> &inputShapes,
+                                  const std::string &source);
+
+// Where compiled code is kept between runs: $GRACEFUL_CACHE/compiled when
+// GRACEFUL_CACHE is set ("off": nowhere), else
+// ${XDG_CACHE_HOME:-$HOME/.cache}/graceful/compiled; empty for none.
+std::string defaultCompileCacheDirectory();
+
+struct CompileOptions {
+  // Compiled code is stored here keyed by (model digest, input shapes and
+  // dtypes, compiler build, host CPU) and reused; empty: compile every time.
+  std::string cacheDirectory = defaultCompileCacheDirectory();
+  // Least recently used entries go once the directory holds more.
+  uint64_t cacheLimitBytes = uint64_t{2} << 30;
+};
 
 class CompiledModel {
 public:
   // Compiles `onnxPath` with its open dimensions set to `inputShapes` (one
-  // per graph input). Errors name the file and, for a node, its name, op
-  // type and what is unsupported.
+  // per graph input), or loads the code an earlier compile left in the
+  // cache. Errors name the file and, for a node, its name, op type and what
+  // is unsupported.
   static llvm::Expected<std::unique_ptr<CompiledModel>>
-  compile(const std::string &onnxPath, const std::vector<std::vector<int64_t>> &inputShapes);
+  compile(const std::string &onnxPath, const std::vector<std::vector<int64_t>> &inputShapes,
+          const CompileOptions &options = {});
   ~CompiledModel();
 
   const std::vector<TensorSpec> &inputs() const;
   const std::vector<TensorSpec> &outputs() const;
+  // True when the code came from the compile cache rather than the compiler.
+  bool loadedFromCache() const;
 
   // Runs once; inputs must match the compiled shapes and types exactly.
   llvm::Expected<std::vector<Tensor>> run(const std::vector<Tensor> &inputs);
 
+  struct State; // the linked code; opaque outside the JIT
+
 private:
-  struct State;
   explicit CompiledModel(std::unique_ptr<State> state);
   std::unique_ptr<State> state_;
 };
@@ -62,6 +81,7 @@ private:
 // many samples are done after each batch.
 llvm::Expected<std::vector<Tensor>>
 runBatched(const std::string &onnxPath, const std::vector<Tensor> &inputs, int64_t batchSize,
-           const std::function<void(int64_t done, int64_t total)> &progress = {});
+           const std::function<void(int64_t done, int64_t total)> &progress = {},
+           const CompileOptions &options = {});
 
 } // namespace graceful::compiler

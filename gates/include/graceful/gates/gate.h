@@ -74,7 +74,8 @@ double metric(const proto::GateResult &result, const std::string &name);
 // ---- running a policy -------------------------------------------------------
 
 struct EvaluationOptions {
-  std::string cacheDirectory; // model outputs; empty: no cache
+  std::string cacheDirectory;        // model outputs; empty: no cache
+  std::string compileCacheDirectory; // compiled models; empty: no cache
   bool showProgress = true;
 };
 

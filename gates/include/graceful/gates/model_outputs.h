@@ -19,8 +19,10 @@ struct ModelRef {
 
 class ModelOutputs {
 public:
-  // `cacheDirectory` empty: nothing is cached on disk.
-  ModelOutputs(std::string cacheDirectory, bool showProgress);
+  // Outputs are cached in `cacheDirectory` and compiled models in
+  // `compileCacheDirectory`; an empty directory: nothing of that kind is
+  // kept on disk.
+  ModelOutputs(std::string cacheDirectory, std::string compileCacheDirectory, bool showProgress);
 
   // One output (by name; the first when `output` is empty) of a
   // single-input model run over every sample of the float32 array in
@@ -39,6 +41,7 @@ private:
   llvm::Expected<std::string> dataDigest(const std::string &path);
 
   std::string cacheDirectory_;
+  std::string compileCacheDirectory_;
   bool showProgress_;
   std::map<std::string, Tensor> samples_;
   std::map<std::string, std::string> dataDigests_;

@@ -1,0 +1,183 @@
+#include "CompileCache.h"
+
+#include "graceful/support/digest.h"
+#include "graceful/support/error.h"
+#include "graceful/support/files.h"
+
+#include <algorithm>
+#include <dlfcn.h>
+#include <filesystem>
+#include <link.h>
+#include <llvm/ADT/StringMap.h>
+#include <llvm/TargetParser/Host.h>
+
+namespace graceful::compiler {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr uint32_t kGnuBuildIdNote = 3; // NT_GNU_BUILD_ID
+
+struct BuildIdSearch {
+  uintptr_t base;
+  std::string id;
+};
+
+std::string hexOf(const unsigned char *bytes, size_t size) {
+  static const char digits[] = "0123456789abcdef";
+  std::string hex;
+  for (size_t i = 0; i < size; ++i) {
+    hex += digits[bytes[i] >> 4];
+    hex += digits[bytes[i] & 15];
+  }
+  return hex;
+}
+
+std::string buildIdIn(const dl_phdr_info &object) {
+  for (int i = 0; i < object.dlpi_phnum; ++i) {
+    const ElfW(Phdr) &segment = object.dlpi_phdr[i];
+    if (segment.p_type != PT_NOTE)
+      continue;
+    auto *cursor = reinterpret_cast<const unsigned char *>(object.dlpi_addr + segment.p_vaddr);
+    const unsigned char *end = cursor + segment.p_memsz;
+    while (cursor + sizeof(ElfW(Nhdr)) <= end) {
+      auto *note = reinterpret_cast<const ElfW(Nhdr) *>(cursor);
+      size_t nameBytes = (note->n_namesz + 3) & ~size_t{3};
+      size_t descBytes = (note->n_descsz + 3) & ~size_t{3};
+      const unsigned char *desc = cursor + sizeof(ElfW(Nhdr)) + nameBytes;
+      if (note->n_type == kGnuBuildIdNote && note->n_namesz == 4 && desc + note->n_descsz <= end)
+        return hexOf(desc, note->n_descsz);
+      cursor = desc + descBytes;
+    }
+  }
+  return "";
+}
+
+// The GNU build ID of the binary this code was linked into: any change to
+// the compiler changes it, which a version number would not.
+std::string compilerBuildId() {
+  static const std::string id = [] {
+    Dl_info info;
+    if (dladdr(reinterpret_cast<void *>(&compilerBuildId), &info) == 0)
+      return std::string();
+    BuildIdSearch search{reinterpret_cast<uintptr_t>(info.dli_fbase), ""};
+    dl_iterate_phdr(
+        [](dl_phdr_info *object, size_t, void *data) {
+          auto &found = *static_cast<BuildIdSearch *>(data);
+          for (int i = 0; i < object->dlpi_phnum; ++i)
+            if (object->dlpi_phdr[i].p_type == PT_LOAD) {
+              if (object->dlpi_addr + object->dlpi_phdr[i].p_vaddr != found.base)
+                return 0;
+              found.id = buildIdIn(*object);
+              return 1;
+            }
+          return 0;
+        },
+        &search);
+    return search.id;
+  }();
+  return id;
+}
+
+std::string hostCpu() {
+  std::string cpu = llvm::sys::getHostCPUName().str();
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  std::vector<std::string> enabled;
+  for (const auto &feature : features)
+    if (feature.getValue())
+      enabled.push_back(feature.getKey().str());
+  std::sort(enabled.begin(), enabled.end());
+  for (const std::string &feature : enabled)
+    cpu += "," + feature;
+  return cpu;
+}
+
+constexpr size_t kDigestLine = 72; // "sha256:" + 64 hex digits + '\n'
+
+} // namespace
+
+std::string compileCacheKey(const std::string &modelDigest, const std::vector<TensorSpec> &inputs) {
+  std::string build = compilerBuildId();
+  if (build.empty())
+    return ""; // without a build ID, stale code could not be told apart
+  std::string key = modelDigest + "\n" + build + "\n" + hostCpu() + "\n";
+  for (const TensorSpec &input : inputs) {
+    key += input.name + ":" + std::to_string(static_cast<int>(input.dtype));
+    for (int64_t dim : input.shape)
+      key += "," + std::to_string(dim);
+    key += "\n";
+  }
+  std::string digest = sha256Digest(key);
+  return digest.substr(digest.find(':') + 1);
+}
+
+CompileCache::CompileCache(std::string directory, uint64_t limitBytes)
+    : directory_(std::move(directory)), limitBytes_(limitBytes) {}
+
+std::string CompileCache::pathOf(const std::string &key) const {
+  return directory_ + "/" + key + ".o";
+}
+
+std::unique_ptr<llvm::MemoryBuffer> CompileCache::find(const std::string &key) const {
+  std::string path = pathOf(key);
+  auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!file)
+    return nullptr;
+  llvm::StringRef bytes = (*file)->getBuffer();
+  llvm::StringRef object = bytes.size() > kDigestLine ? bytes.drop_front(kDigestLine) : "";
+  if (object.empty() || bytes.take_front(kDigestLine - 1) != sha256Digest(object)) {
+    std::error_code ignored;
+    fs::remove(path, ignored);
+    return nullptr;
+  }
+  std::error_code ignored;
+  fs::last_write_time(path, fs::file_time_type::clock::now(), ignored); // recently used
+  return llvm::MemoryBuffer::getMemBufferCopy(object, path);
+}
+
+llvm::Error CompileCache::store(const std::string &key, llvm::StringRef object) const {
+  if (llvm::Error error = createDirectories(directory_))
+    return error;
+  auto writer = AtomicFileWriter::create(pathOf(key));
+  if (!writer)
+    return writer.takeError();
+  if (llvm::Error error = (*writer)->append(sha256Digest(object) + "\n"))
+    return error;
+  if (llvm::Error error = (*writer)->append(object))
+    return error;
+  if (llvm::Error error = (*writer)->commit())
+    return error;
+  evict();
+  return llvm::Error::success();
+}
+
+void CompileCache::evict() const {
+  struct Entry {
+    fs::path path;
+    fs::file_time_type used;
+    uintmax_t bytes;
+  };
+  std::vector<Entry> entries;
+  uintmax_t total = 0;
+  std::error_code error;
+  for (const auto &file : fs::directory_iterator(directory_, error)) {
+    if (file.path().extension() != ".o")
+      continue;
+    std::error_code statError;
+    Entry entry{file.path(), file.last_write_time(statError), file.file_size(statError)};
+    if (statError)
+      continue;
+    total += entry.bytes;
+    entries.push_back(std::move(entry));
+  }
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry &a, const Entry &b) { return a.used < b.used; });
+  // The newest entry stays even if it alone is over the limit.
+  for (size_t i = 0; total > limitBytes_ && i + 1 < entries.size(); ++i) {
+    std::error_code ignored;
+    if (fs::remove(entries[i].path, ignored))
+      total -= entries[i].bytes;
+  }
+}
+
+} // namespace graceful::compiler

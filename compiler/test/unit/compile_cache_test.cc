@@ -1,0 +1,142 @@
+// The on-disk compile cache: a second compile of the same model and shapes
+// loads the stored code and computes the same outputs; damaged entries,
+// other shapes and unwritable directories fall back to compiling.
+#include "graceful/compiler/Jit.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+
+namespace graceful::compiler {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kModel = std::string(GRACEFUL_EXAMPLES_DIR) + "/classification/models/old.onnx";
+
+class CompileCacheTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "graceful-compile-cache.XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    root_ = pattern;
+    options_.cacheDirectory = (root_ / "compiled").string();
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  std::unique_ptr<CompiledModel> compile(int64_t batch) {
+    auto model = CompiledModel::compile(kModel, {{batch, 64}}, options_);
+    EXPECT_TRUE(static_cast<bool>(model)) << llvm::toString(model.takeError());
+    return model ? std::move(*model) : nullptr;
+  }
+
+  std::vector<fs::path> entries() const {
+    std::vector<fs::path> found;
+    if (fs::exists(options_.cacheDirectory))
+      for (const auto &file : fs::directory_iterator(options_.cacheDirectory))
+        found.push_back(file.path());
+    return found;
+  }
+
+  static Tensor samples(int64_t batch) {
+    Tensor input = makeTensor(DType::Float32, {batch, 64});
+    auto *values = reinterpret_cast<float *>(input.bytes.data());
+    for (int64_t i = 0; i < batch * 64; ++i)
+      values[i] = static_cast<float>((i * 7919) % 17) / 16.0f;
+    return input;
+  }
+
+  static std::vector<char> outputBytes(CompiledModel &model, int64_t batch) {
+    auto outputs = model.run({samples(batch)});
+    EXPECT_TRUE(static_cast<bool>(outputs)) << llvm::toString(outputs.takeError());
+    return outputs ? (*outputs)[0].bytes : std::vector<char>();
+  }
+
+  fs::path root_;
+  CompileOptions options_;
+};
+
+TEST_F(CompileCacheTest, SecondCompileLoadsTheStoredCodeWithTheSameOutputs) {
+  auto first = compile(8);
+  ASSERT_TRUE(first);
+  EXPECT_FALSE(first->loadedFromCache());
+  ASSERT_EQ(entries().size(), 1u);
+  auto second = compile(8);
+  ASSERT_TRUE(second);
+  EXPECT_TRUE(second->loadedFromCache());
+  EXPECT_EQ(second->outputs()[0].shape, first->outputs()[0].shape);
+  std::vector<char> expected = outputBytes(*first, 8);
+  EXPECT_FALSE(expected.empty());
+  EXPECT_EQ(outputBytes(*second, 8), expected);
+}
+
+TEST_F(CompileCacheTest, OtherShapesAreCompiledAndStoredApart) {
+  ASSERT_TRUE(compile(8));
+  auto other = compile(3);
+  ASSERT_TRUE(other);
+  EXPECT_FALSE(other->loadedFromCache());
+  EXPECT_EQ(entries().size(), 2u);
+  EXPECT_EQ(other->inputs()[0].shape, (std::vector<int64_t>{3, 64}));
+}
+
+TEST_F(CompileCacheTest, DamagedEntriesAreRecompiledAndReplaced) {
+  auto reference = compile(8);
+  ASSERT_TRUE(reference);
+  std::vector<char> expected = outputBytes(*reference, 8);
+  ASSERT_EQ(entries().size(), 1u);
+  fs::path entry = entries()[0];
+  auto size = fs::file_size(entry);
+  for (auto damage : {+[](const fs::path &path, uintmax_t bytes) {
+                        fs::resize_file(path, bytes / 2); // torn
+                      },
+                      +[](const fs::path &path, uintmax_t bytes) {
+                        std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+                        file.seekp(static_cast<std::streamoff>(bytes - 16));
+                        file.put('\x5a'); // one flipped byte in the code
+                      }}) {
+    damage(entry, size);
+    auto recompiled = compile(8);
+    ASSERT_TRUE(recompiled);
+    EXPECT_FALSE(recompiled->loadedFromCache());
+    EXPECT_EQ(outputBytes(*recompiled, 8), expected);
+    auto reloaded = compile(8);
+    ASSERT_TRUE(reloaded);
+    EXPECT_TRUE(reloaded->loadedFromCache());
+  }
+}
+
+TEST_F(CompileCacheTest, LeastRecentlyUsedEntriesGoOverTheLimit) {
+  options_.cacheLimitBytes = 1; // every store evicts all but the newest
+  ASSERT_TRUE(compile(8));
+  ASSERT_TRUE(compile(3));
+  ASSERT_EQ(entries().size(), 1u);
+  auto newest = compile(3);
+  ASSERT_TRUE(newest);
+  EXPECT_TRUE(newest->loadedFromCache());
+  auto evicted = compile(8);
+  ASSERT_TRUE(evicted);
+  EXPECT_FALSE(evicted->loadedFromCache());
+}
+
+TEST_F(CompileCacheTest, AnUnwritableCacheOnlyCostsTheCompile) {
+  std::ofstream(root_ / "file") << "not a directory";
+  options_.cacheDirectory = (root_ / "file" / "compiled").string();
+  auto model = compile(8);
+  ASSERT_TRUE(model);
+  EXPECT_FALSE(model->loadedFromCache());
+  EXPECT_FALSE(outputBytes(*model, 8).empty());
+}
+
+TEST_F(CompileCacheTest, GracefulCacheOffDisablesIt) {
+  ASSERT_EQ(setenv("GRACEFUL_CACHE", "off", 1), 0);
+  EXPECT_EQ(defaultCompileCacheDirectory(), "");
+  ASSERT_EQ(setenv("GRACEFUL_CACHE", "/somewhere", 1), 0);
+  EXPECT_EQ(defaultCompileCacheDirectory(), "/somewhere/compiled");
+  ASSERT_EQ(unsetenv("GRACEFUL_CACHE"), 0);
+  ASSERT_EQ(setenv("XDG_CACHE_HOME", "/xdg", 1), 0);
+  EXPECT_EQ(defaultCompileCacheDirectory(), "/xdg/graceful/compiled");
+}
+
+} // namespace
+} // namespace graceful::compiler
