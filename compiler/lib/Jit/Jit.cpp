@@ -44,8 +44,9 @@ constexpr const char *kLoweringPipeline =
     "func.func(graceful-fuse-elementwise),"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
-    "buffer-deallocation-pipeline, graceful-linalg-to-blas,"
-    "func.func(convert-linalg-to-loops), convert-scf-to-cf, expand-strided-metadata,"
+    "buffer-deallocation-pipeline, graceful-linalg-to-blas, graceful-depthwise-to-runtime,"
+    "func.func(graceful-inline-copies, convert-linalg-to-loops), convert-scf-to-cf, "
+    "expand-strided-metadata,"
     "lower-affine, finalize-memref-to-llvm, convert-math-to-llvm, convert-math-to-libm,"
     "convert-arith-to-llvm, convert-index-to-llvm, convert-func-to-llvm, convert-cf-to-llvm,"
     "reconcile-unrealized-casts";

@@ -1,5 +1,5 @@
+#include "RuntimeCalls.h"
 #include "graceful/compiler/Passes.h"
-#include "mlir/IR/Builders.h"
 
 namespace graceful::compiler {
 
@@ -10,18 +10,35 @@ namespace {
 
 using namespace mlir;
 
-constexpr llvm::StringLiteral kSgemm = "graceful_sgemm";
-
-bool isF32Buffer(Value value) {
-  auto type = dyn_cast<MemRefType>(value.getType());
-  return type && type.getElementType().isF32() && type.getRank() == 2;
+// The body of a product: yield out + a * b.
+bool isMultiplyAccumulate(linalg::GenericOp op) {
+  auto yield = cast<linalg::YieldOp>(op.getBody()->getTerminator());
+  auto sum = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!sum)
+    return false;
+  Block *body = op.getBody();
+  auto product = sum.getRhs().getDefiningOp<arith::MulFOp>();
+  return product && sum.getLhs() == body->getArgument(2) &&
+         product.getLhs() == body->getArgument(0) && product.getRhs() == body->getArgument(1);
 }
 
-// memref<?x?xf32, strided<[?, ?], offset: ?>>: every 2-D f32 view casts to it.
-MemRefType anyMatrixType(MLIRContext *context) {
-  int64_t dynamic = ShapedType::kDynamic;
-  return MemRefType::get({dynamic, dynamic}, Float32Type::get(context),
-                         StridedLayoutAttr::get(context, dynamic, {dynamic, dynamic}));
+// The convolution products graceful-lower-onnx writes: dims (n, m, p, k),
+// out[n, m, p] += a[m, k] * b[n, k, p].
+bool isPerSampleProduct(linalg::GenericOp op) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 || op.getNumLoops() != 4 ||
+      op.getNumReductionLoops() != 1 || !isF32Buffer(op->getOperand(0), 2) ||
+      !isF32Buffer(op->getOperand(1), 3) || !isF32Buffer(op->getOperand(2), 3))
+    return false;
+  MLIRContext *context = op.getContext();
+  auto map = [&](ArrayRef<unsigned> dims) {
+    SmallVector<AffineExpr> exprs;
+    for (unsigned dim : dims)
+      exprs.push_back(getAffineDimExpr(dim, context));
+    return AffineMap::get(4, 0, exprs, context);
+  };
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  return maps[0] == map({1, 3}) && maps[1] == map({0, 3, 2}) && maps[2] == map({0, 1, 2}) &&
+         isMultiplyAccumulate(op);
 }
 
 struct LinalgToBlasPass : impl::GracefulLinalgToBlasBase<LinalgToBlasPass> {
@@ -32,29 +49,25 @@ struct LinalgToBlasPass : impl::GracefulLinalgToBlasBase<LinalgToBlasPass> {
       bool transposed = isa<linalg::MatmulTransposeBOp>(op);
       if (!isa<linalg::MatmulOp>(op) && !transposed)
         return;
-      if (llvm::all_of(op->getOperands(), isF32Buffer))
+      if (llvm::all_of(op->getOperands(), [](Value v) { return isF32Buffer(v, 2); }))
         products.emplace_back(op, transposed);
     });
-    if (products.empty())
-      return;
-    MLIRContext *context = &getContext();
-    OpBuilder builder(context);
-    MemRefType matrix = anyMatrixType(context);
-    auto calleeType = builder.getFunctionType({matrix, matrix, matrix, builder.getI64Type()}, {});
-    if (!module.lookupSymbol<func::FuncOp>(kSgemm)) {
-      builder.setInsertionPointToStart(module.getBody());
-      auto callee = builder.create<func::FuncOp>(module.getLoc(), kSgemm, calleeType);
-      callee.setPrivate();
-      callee->setAttr("llvm.emit_c_interface", builder.getUnitAttr());
+    SmallVector<linalg::GenericOp> perSample;
+    module.walk([&](linalg::GenericOp op) {
+      if (isPerSampleProduct(op))
+        perSample.push_back(op);
+    });
+    OpBuilder builder(&getContext());
+    for (linalg::GenericOp op : perSample) {
+      builder.setInsertionPoint(op);
+      callRuntime(builder, module, op->getLoc(), "graceful_sgemm_per_sample", op->getOperands(),
+                  {});
+      op->erase();
     }
     for (auto [op, transposed] : products) {
       builder.setInsertionPoint(op);
-      Location loc = op->getLoc();
-      SmallVector<Value> operands;
-      for (Value operand : op->getOperands())
-        operands.push_back(builder.create<memref::CastOp>(loc, matrix, operand));
-      operands.push_back(builder.create<arith::ConstantIntOp>(loc, transposed ? 1 : 0, 64));
-      builder.create<func::CallOp>(loc, kSgemm, TypeRange{}, operands);
+      callRuntime(builder, module, op->getLoc(), "graceful_sgemm", op->getOperands(),
+                  {transposed ? 1 : 0});
       op->erase();
     }
   }

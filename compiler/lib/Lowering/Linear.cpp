@@ -177,13 +177,34 @@ FailureOr<Padding> spatialPadding(ir::NodeOp node, ArrayRef<int64_t> inputSpatia
   return padding;
 }
 
-// 2-D convolution as one matrix product: the patches of the padded input
-// laid out as cols[c, kh, kw, n, oh, ow] (a [C*KH*KW, N*OH*OW] matrix),
-// multiplied by the filters as a [M, C*KH*KW] matrix, then rearranged to
-// NCHW with the bias added.
-Value im2colConv2d(OpBuilder &b, Location loc, Value padded, Value w, Value bias,
-                   RankedTensorType outType, ArrayRef<int64_t> strides,
-                   ArrayRef<int64_t> dilations) {
+// The output of a convolution before the sums: each channel's bias, or
+// zeros; named linalg convolutions accumulate into it.
+Value biasInitialized(OpBuilder &b, Location loc, RankedTensorType outType, Value bias) {
+  Type element = outType.getElementType();
+  if (!bias)
+    return filledTensor(b, loc, outType, scalarConstant(b, loc, element, 0.0));
+  MLIRContext *context = b.getContext();
+  unsigned rank = static_cast<unsigned>(outType.getRank());
+  SmallVector<AffineMap> maps{AffineMap::get(rank, 0, {getAffineDimExpr(1, context)}, context),
+                              b.getMultiDimIdentityMap(rank)};
+  return b
+      .create<linalg::GenericOp>(loc, TypeRange{outType}, ValueRange{bias},
+                                 ValueRange{emptyTensor(b, loc, outType)}, maps,
+                                 SmallVector<IteratorType>(rank, IteratorType::parallel),
+                                 [](OpBuilder &nb, Location l, ValueRange args) {
+                                   nb.create<linalg::YieldOp>(l, args[0]);
+                                 })
+      .getResult(0);
+}
+
+// 2-D convolution as one matrix product for the whole batch: the patches
+// of the padded input laid out as cols[c, kh, kw, n, oh, ow] (a
+// [C*KH*KW, N*OH*OW] matrix), multiplied by the filters as a [M, C*KH*KW]
+// matrix, then rearranged to NCHW with the bias added. For small feature
+// maps one wide product beats one narrow product per sample.
+Value batchedIm2colConv2d(OpBuilder &b, Location loc, Value padded, Value w, Value bias,
+                          RankedTensorType outType, ArrayRef<int64_t> strides,
+                          ArrayRef<int64_t> dilations) {
   auto wType = cast<RankedTensorType>(w.getType());
   Type element = outType.getElementType();
   int64_t n = outType.getDimSize(0), m = outType.getDimSize(1), oh = outType.getDimSize(2),
@@ -230,6 +251,94 @@ Value im2colConv2d(OpBuilder &b, Location loc, Value padded, Value w, Value bias
       .getResult(0);
 }
 
+// out[n, m, p] += sum_k filters[m, k] * patches[n, k, p]: one matrix
+// product per sample, so the output is NCHW as it comes out.
+// graceful-linalg-to-blas turns it into one sgemm per sample.
+Value productPerSample(OpBuilder &b, Location loc, Value filters, Value patches, Value init) {
+  MLIRContext *context = b.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, context); };
+  // Dims: n, m, p, k.
+  SmallVector<AffineMap> maps{AffineMap::get(4, 0, {d(1), d(3)}, context),
+                              AffineMap::get(4, 0, {d(0), d(3), d(2)}, context),
+                              AffineMap::get(4, 0, {d(0), d(1), d(2)}, context)};
+  return b
+      .create<linalg::GenericOp>(
+          loc, TypeRange{init.getType()}, ValueRange{filters, patches}, ValueRange{init}, maps,
+          ArrayRef<IteratorType>{IteratorType::parallel, IteratorType::parallel,
+                                 IteratorType::parallel, IteratorType::reduction},
+          [](OpBuilder &nb, Location l, ValueRange args) {
+            nb.create<linalg::YieldOp>(l, add(nb, l, args[2], mul(nb, l, args[0], args[1])));
+          })
+      .getResult(0);
+}
+
+// Below this many output pixels per channel a per-sample product is too
+// narrow for BLAS to run at full speed (measured on ResNet-18's last stages).
+constexpr int64_t kPerSampleMinimumPixels = 256;
+
+// 2-D convolution as matrix products: the filters as an [M, C*KH*KW]
+// matrix times each sample's patches of the padded input, laid out as
+// cols[n, c, kh, kw, oh, ow]. A 1x1 convolution with unit strides reads
+// the input itself as its patches.
+Value im2colConv2d(OpBuilder &b, Location loc, Value padded, Value w, Value bias,
+                   RankedTensorType outType, ArrayRef<int64_t> strides,
+                   ArrayRef<int64_t> dilations) {
+  auto wType = cast<RankedTensorType>(w.getType());
+  Type element = outType.getElementType();
+  int64_t n = outType.getDimSize(0), m = outType.getDimSize(1), oh = outType.getDimSize(2),
+          ow = outType.getDimSize(3);
+  int64_t c = wType.getDimSize(1), kh = wType.getDimSize(2), kw = wType.getDimSize(3);
+  auto paddedShape = cast<RankedTensorType>(padded.getType()).getShape();
+  bool pointwise = kh == 1 && kw == 1 && strides[0] == 1 && strides[1] == 1 &&
+                   paddedShape[2] == oh && paddedShape[3] == ow;
+  if (!pointwise && oh * ow < kPerSampleMinimumPixels)
+    return batchedIm2colConv2d(b, loc, padded, w, bias, outType, strides, dilations);
+  Value cols = padded;
+  if (!pointwise) {
+    MLIRContext *context = b.getContext();
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, context); };
+    // Dims of cols: n, c, kh, kw, oh, ow.
+    SmallVector<AffineMap> colMaps{
+        AffineMap::get(6, 0,
+                       {d(0), d(1), d(4) * strides[0] + d(2) * dilations[0],
+                        d(5) * strides[1] + d(3) * dilations[1]},
+                       context),
+        b.getMultiDimIdentityMap(6)};
+    auto colsType = RankedTensorType::get({n, c, kh, kw, oh, ow}, element);
+    cols = b.create<linalg::GenericOp>(loc, TypeRange{colsType}, ValueRange{padded},
+                                       ValueRange{emptyTensor(b, loc, colsType)}, colMaps,
+                                       SmallVector<IteratorType>(6, IteratorType::parallel),
+                                       [](OpBuilder &nb, Location l, ValueRange args) {
+                                         nb.create<linalg::YieldOp>(l, args[0]);
+                                       })
+               .getResult(0);
+  }
+  Value product =
+      productPerSample(b, loc, reshape(b, loc, w, {m, c * kh * kw}),
+                       reshape(b, loc, cols, {n, c * kh * kw, oh * ow}),
+                       reshape(b, loc, biasInitialized(b, loc, outType, bias), {n, m, oh * ow}));
+  return reshape(b, loc, product, outType.getShape());
+}
+
+// One filter per channel (MobileNet's depthwise convolutions) as
+// linalg.depthwise_conv_2d_nchw_chw, which graceful-depthwise-to-runtime
+// turns into a call to a vectorized kernel after bufferization.
+Value depthwiseConv2d(OpBuilder &b, Location loc, Value padded, Value w, Value bias,
+                      RankedTensorType outType, ArrayRef<int64_t> strides,
+                      ArrayRef<int64_t> dilations) {
+  auto wType = cast<RankedTensorType>(w.getType());
+  Value filters =
+      reshape(b, loc, w, {wType.getDimSize(0), wType.getDimSize(2), wType.getDimSize(3)});
+  SmallVector<NamedAttribute> attributes{
+      b.getNamedAttr("strides", b.getI64TensorAttr(strides)),
+      b.getNamedAttr("dilations", b.getI64TensorAttr(dilations))};
+  return b
+      .create<linalg::DepthwiseConv2DNchwChwOp>(
+          loc, TypeRange{outType}, ValueRange{padded, filters},
+          ValueRange{biasInitialized(b, loc, outType, bias)}, attributes)
+      .getResult(0);
+}
+
 // Conv over any number of spatial dims, with groups, strides, dilations and
 // pads: out[n, g, m, o...] = sum_{c, k...} x[n, g, c, o*s + k*d] * w[g, m, c, k...].
 FailureOr<SmallVector<Value>> lowerConv(ir::NodeOp node, OpBuilder &b) {
@@ -256,11 +365,14 @@ FailureOr<SmallVector<Value>> lowerConv(ir::NodeOp node, OpBuilder &b) {
   Value padded = pad(b, loc, x, low, high, scalarConstant(b, loc, element, 0.0));
   auto paddedShape = cast<RankedTensorType>(padded.getType()).getShape();
 
-  if (spatial == 2 && groups == 1 && isF32(x))
-    return SmallVector<Value>{
-        im2colConv2d(b, loc, padded, w, input(node, 2), outType, strides, dilations)};
   int64_t batch = xType.getDimSize(0), channels = xType.getDimSize(1);
   int64_t filters = wType.getDimSize(0);
+  Value bias = hasInput(node, 2) ? input(node, 2) : Value();
+  if (spatial == 2 && groups == 1 && isF32(x))
+    return SmallVector<Value>{im2colConv2d(b, loc, padded, w, bias, outType, strides, dilations)};
+  if (spatial == 2 && groups == channels && filters == channels && isF32(x))
+    return SmallVector<Value>{
+        depthwiseConv2d(b, loc, padded, w, bias, outType, strides, dilations)};
   int64_t channelsPerGroup = channels / groups, filtersPerGroup = filters / groups;
   SmallVector<int64_t> groupedX{batch, groups, channelsPerGroup};
   groupedX.append(paddedShape.begin() + 2, paddedShape.end());

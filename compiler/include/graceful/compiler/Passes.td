@@ -59,6 +59,29 @@ def GracefulLinalgToBlas : Pass<"graceful-linalg-to-blas", "mlir::ModuleOp"> {
                            "mlir::arith::ArithDialect"];
 }
 
+def GracefulDepthwiseToRuntime : Pass<"graceful-depthwise-to-runtime", "mlir::ModuleOp"> {
+  let summary = "Call a vectorized kernel for depthwise convolutions on buffers";
+  let description = [{
+    Replaces linalg.depthwise_conv_2d_nchw_chw on f32 memrefs by calls to
+    graceful_depthwise_conv2d (out += depthwise(x, w), with the op's strides
+    and dilations), which the JIT binds to a kernel whose inner loop runs
+    along contiguous rows. Runs after bufferization.
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
+def GracefulInlineCopies : Pass<"graceful-inline-copies", "mlir::func::FuncOp"> {
+  let summary = "Turn memref.copy into linalg.copy, so copies become loops";
+  let description = [{
+    Bufferization writes padding and layout changes as memref.copy into
+    strided views, which lowers to a call into MLIR's generic element-wise
+    runtime copy. As linalg.copy they lower to loops that LLVM vectorizes.
+    Runs after bufferization.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 def GracefulLinearize : Pass<"graceful-linearize", "mlir::ModuleOp"> {
   let summary = "Replace ReLU by LeakyReLU (the first step of linear quadratic fine-tuning)";
   let description = [{

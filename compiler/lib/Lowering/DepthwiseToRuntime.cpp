@@ -1,0 +1,36 @@
+#include "RuntimeCalls.h"
+#include "graceful/compiler/Passes.h"
+
+namespace graceful::compiler {
+
+#define GEN_PASS_DEF_GRACEFULDEPTHWISETORUNTIME
+#include "graceful/compiler/Passes.h.inc"
+
+namespace {
+
+using namespace mlir;
+
+struct DepthwiseToRuntimePass : impl::GracefulDepthwiseToRuntimeBase<DepthwiseToRuntimePass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<linalg::DepthwiseConv2DNchwChwOp> convolutions;
+    module.walk([&](linalg::DepthwiseConv2DNchwChwOp op) {
+      Value input = op.getDpsInputs()[0], filters = op.getDpsInputs()[1],
+            output = op.getDpsInits()[0];
+      if (isF32Buffer(input, 4) && isF32Buffer(filters, 3) && isF32Buffer(output, 4))
+        convolutions.push_back(op);
+    });
+    OpBuilder builder(&getContext());
+    for (linalg::DepthwiseConv2DNchwChwOp op : convolutions) {
+      builder.setInsertionPoint(op);
+      auto strides = llvm::to_vector(op.getStrides().getValues<int64_t>());
+      auto dilations = llvm::to_vector(op.getDilations().getValues<int64_t>());
+      callRuntime(builder, module, op.getLoc(), "graceful_depthwise_conv2d", op->getOperands(),
+                  {strides[0], strides[1], dilations[0], dilations[1]});
+      op->erase();
+    }
+  }
+};
+
+} // namespace
+} // namespace graceful::compiler
