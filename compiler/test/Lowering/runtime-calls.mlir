@@ -1,0 +1,72 @@
+// After bufferization, products and depthwise convolutions on f32 buffers
+// become calls into the JIT's runtime; other element types keep their
+// loops, and memref.copy becomes linalg.copy.
+// RUN: graceful-opt %s \
+// RUN:   --pass-pipeline="builtin.module(graceful-linalg-to-blas, graceful-depthwise-to-runtime, func.func(graceful-inline-copies))" | FileCheck %s
+
+// CHECK-DAG: func.func private @graceful_sgemm(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i64) attributes {llvm.emit_c_interface}
+// CHECK-DAG: func.func private @graceful_sgemm_per_sample(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
+// CHECK-DAG: func.func private @graceful_depthwise_conv2d(memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>, i64, i64, i64, i64) attributes {llvm.emit_c_interface}
+
+// CHECK-LABEL: func.func @matmuls
+// CHECK: %[[T:.*]] = arith.constant 1 : i64
+// CHECK: call @graceful_sgemm({{.*}}, %[[T]])
+// CHECK: linalg.matmul ins({{.*}} : memref<2x3xf64>, memref<3x4xf64>)
+func.func @matmuls(%a: memref<2x3xf32>, %b: memref<4x3xf32>, %c: memref<2x4xf32>,
+                   %d: memref<2x3xf64>, %e: memref<3x4xf64>, %f: memref<2x4xf64>) {
+  linalg.matmul_transpose_b ins(%a, %b : memref<2x3xf32>, memref<4x3xf32>) outs(%c : memref<2x4xf32>)
+  linalg.matmul ins(%d, %e : memref<2x3xf64>, memref<3x4xf64>) outs(%f : memref<2x4xf64>)
+  return
+}
+
+// CHECK-LABEL: func.func @per_sample
+// CHECK: call @graceful_sgemm_per_sample
+// CHECK-NOT: call
+// CHECK: linalg.generic
+#a = affine_map<(n, m, p, k) -> (m, k)>
+#b = affine_map<(n, m, p, k) -> (n, k, p)>
+#bt = affine_map<(n, m, p, k) -> (n, p, k)>
+#c = affine_map<(n, m, p, k) -> (n, m, p)>
+func.func @per_sample(%w: memref<4x6xf32>, %x: memref<2x6x9xf32>, %y: memref<2x4x9xf32>,
+                      %xt: memref<2x9x6xf32>) {
+  linalg.generic {indexing_maps = [#a, #b, #c],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%w, %x : memref<4x6xf32>, memref<2x6x9xf32>) outs(%y : memref<2x4x9xf32>) {
+  ^bb0(%wv: f32, %xv: f32, %acc: f32):
+    %p = arith.mulf %wv, %xv : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  // Another layout of the patches is not the product the runtime computes.
+  linalg.generic {indexing_maps = [#a, #bt, #c],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%w, %xt : memref<4x6xf32>, memref<2x9x6xf32>) outs(%y : memref<2x4x9xf32>) {
+  ^bb0(%wv: f32, %xv: f32, %acc: f32):
+    %p = arith.mulf %wv, %xv : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// CHECK-LABEL: func.func @depthwise
+// CHECK-DAG: %[[SY:.*]] = arith.constant 2 : i64
+// CHECK-DAG: %[[SX:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[DY:.*]] = arith.constant 3 : i64
+// CHECK-DAG: %[[DX:.*]] = arith.constant 4 : i64
+// CHECK: call @graceful_depthwise_conv2d({{.*}}, %[[SY]], %[[SX]], %[[DY]], %[[DX]])
+func.func @depthwise(%x: memref<1x2x9x12xf32>, %w: memref<2x3x3xf32>, %y: memref<1x2x2x4xf32>) {
+  linalg.depthwise_conv_2d_nchw_chw {strides = dense<[2, 1]> : tensor<2xi64>,
+                                     dilations = dense<[3, 4]> : tensor<2xi64>}
+      ins(%x, %w : memref<1x2x9x12xf32>, memref<2x3x3xf32>) outs(%y : memref<1x2x2x4xf32>)
+  return
+}
+
+// CHECK-LABEL: func.func @copies
+// CHECK: linalg.copy ins(%{{.*}} : memref<2x2xf32>) outs(%{{.*}} : memref<2x2xf32, strided<[4, 1], offset: 5>>)
+// CHECK-NOT: memref.copy
+func.func @copies(%x: memref<2x2xf32>, %y: memref<4x4xf32>) {
+  %view = memref.subview %y[1, 1] [2, 2] [1, 1] : memref<4x4xf32> to memref<2x2xf32, strided<[4, 1], offset: 5>>
+  memref.copy %x, %view : memref<2x2xf32> to memref<2x2xf32, strided<[4, 1], offset: 5>>
+  return
+}
