@@ -271,6 +271,21 @@ Value reshape(OpBuilder &b, Location loc, Value value, ArrayRef<int64_t> shape) 
   return b.create<tensor::ExpandShapeOp>(loc, target, flat, all);
 }
 
+Value gatherAffine(OpBuilder &b, Location loc, Value in, RankedTensorType outType,
+                   ArrayRef<AffineExpr> exprs) {
+  unsigned rank = static_cast<unsigned>(outType.getRank());
+  SmallVector<AffineMap> maps{AffineMap::get(rank, 0, exprs, b.getContext()),
+                              b.getMultiDimIdentityMap(rank)};
+  return b
+      .create<linalg::GenericOp>(loc, TypeRange{outType}, ValueRange{in},
+                                 ValueRange{emptyTensor(b, loc, outType)}, maps,
+                                 SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+                                 [](OpBuilder &nb, Location l, ValueRange args) {
+                                   nb.create<linalg::YieldOp>(l, args[0]);
+                                 })
+      .getResult(0);
+}
+
 Value pad(OpBuilder &b, Location loc, Value value, ArrayRef<int64_t> low, ArrayRef<int64_t> high,
           Value padValue) {
   if (llvm::all_of(low, [](int64_t p) { return p == 0; }) &&

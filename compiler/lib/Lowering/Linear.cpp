@@ -183,19 +183,21 @@ Value biasInitialized(OpBuilder &b, Location loc, RankedTensorType outType, Valu
   Type element = outType.getElementType();
   if (!bias)
     return filledTensor(b, loc, outType, scalarConstant(b, loc, element, 0.0));
-  MLIRContext *context = b.getContext();
-  unsigned rank = static_cast<unsigned>(outType.getRank());
-  SmallVector<AffineMap> maps{AffineMap::get(rank, 0, {getAffineDimExpr(1, context)}, context),
-                              b.getMultiDimIdentityMap(rank)};
-  return b
-      .create<linalg::GenericOp>(loc, TypeRange{outType}, ValueRange{bias},
-                                 ValueRange{emptyTensor(b, loc, outType)}, maps,
-                                 SmallVector<IteratorType>(rank, IteratorType::parallel),
-                                 [](OpBuilder &nb, Location l, ValueRange args) {
-                                   nb.create<linalg::YieldOp>(l, args[0]);
-                                 })
-      .getResult(0);
+  return gatherAffine(b, loc, bias, outType, {getAffineDimExpr(1, b.getContext())});
 }
+
+// The sizes of a 2-D convolution: batch, filters, output height and
+// width, channels per filter, kernel height and width.
+struct ConvDims {
+  int64_t n, m, oh, ow, c, kh, kw;
+
+  static ConvDims of(RankedTensorType outType, Value w) {
+    auto wType = cast<RankedTensorType>(w.getType());
+    return {outType.getDimSize(0), outType.getDimSize(1), outType.getDimSize(2),
+            outType.getDimSize(3), wType.getDimSize(1),   wType.getDimSize(2),
+            wType.getDimSize(3)};
+  }
+};
 
 // 2-D convolution as one matrix product for the whole batch: the patches
 // of the padded input laid out as cols[c, kh, kw, n, oh, ow] (a
@@ -205,31 +207,17 @@ Value biasInitialized(OpBuilder &b, Location loc, RankedTensorType outType, Valu
 Value batchedIm2colConv2d(OpBuilder &b, Location loc, Value padded, Value w, Value bias,
                           RankedTensorType outType, ArrayRef<int64_t> strides,
                           ArrayRef<int64_t> dilations) {
-  auto wType = cast<RankedTensorType>(w.getType());
+  auto [n, m, oh, ow, c, kh, kw] = ConvDims::of(outType, w);
   Type element = outType.getElementType();
-  int64_t n = outType.getDimSize(0), m = outType.getDimSize(1), oh = outType.getDimSize(2),
-          ow = outType.getDimSize(3);
-  int64_t c = wType.getDimSize(1), kh = wType.getDimSize(2), kw = wType.getDimSize(3);
-  MLIRContext *context = b.getContext();
-  auto d = [&](unsigned i) { return getAffineDimExpr(i, context); };
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, b.getContext()); };
   // Dims of cols: c, kh, kw, n, oh, ow.
-  SmallVector<AffineMap> colMaps{
-      AffineMap::get(6, 0,
-                     {d(3), d(0), d(4) * strides[0] + d(1) * dilations[0],
-                      d(5) * strides[1] + d(2) * dilations[1]},
-                     context),
-      b.getMultiDimIdentityMap(6)};
-  auto colsType = RankedTensorType::get({c, kh, kw, n, oh, ow}, element);
-  Value cols = b.create<linalg::GenericOp>(loc, TypeRange{colsType}, ValueRange{padded},
-                                           ValueRange{emptyTensor(b, loc, colsType)}, colMaps,
-                                           SmallVector<IteratorType>(6, IteratorType::parallel),
-                                           [](OpBuilder &nb, Location l, ValueRange args) {
-                                             nb.create<linalg::YieldOp>(l, args[0]);
-                                           })
-                   .getResult(0);
+  Value cols = gatherAffine(b, loc, padded, RankedTensorType::get({c, kh, kw, n, oh, ow}, element),
+                            {d(3), d(0), d(4) * strides[0] + d(1) * dilations[0],
+                             d(5) * strides[1] + d(2) * dilations[1]});
   Value product = namedMatmul(b, loc, reshape(b, loc, w, {m, c * kh * kw}),
                               reshape(b, loc, cols, {c * kh * kw, n * oh * ow}), false);
   Value planes = reshape(b, loc, product, {m, n, oh, ow});
+  MLIRContext *context = b.getContext();
   // Dims of the output: n, m, oh, ow.
   SmallVector<Value> inputs{planes};
   SmallVector<AffineMap> maps{AffineMap::get(4, 0, {d(1), d(0), d(2), d(3)}, context)};
@@ -283,11 +271,8 @@ constexpr int64_t kPerSampleMinimumPixels = 256;
 Value im2colConv2d(OpBuilder &b, Location loc, Value padded, Value w, Value bias,
                    RankedTensorType outType, ArrayRef<int64_t> strides,
                    ArrayRef<int64_t> dilations) {
-  auto wType = cast<RankedTensorType>(w.getType());
+  auto [n, m, oh, ow, c, kh, kw] = ConvDims::of(outType, w);
   Type element = outType.getElementType();
-  int64_t n = outType.getDimSize(0), m = outType.getDimSize(1), oh = outType.getDimSize(2),
-          ow = outType.getDimSize(3);
-  int64_t c = wType.getDimSize(1), kh = wType.getDimSize(2), kw = wType.getDimSize(3);
   auto paddedShape = cast<RankedTensorType>(padded.getType()).getShape();
   bool pointwise = kh == 1 && kw == 1 && strides[0] == 1 && strides[1] == 1 &&
                    paddedShape[2] == oh && paddedShape[3] == ow;
@@ -295,23 +280,11 @@ Value im2colConv2d(OpBuilder &b, Location loc, Value padded, Value w, Value bias
     return batchedIm2colConv2d(b, loc, padded, w, bias, outType, strides, dilations);
   Value cols = padded;
   if (!pointwise) {
-    MLIRContext *context = b.getContext();
-    auto d = [&](unsigned i) { return getAffineDimExpr(i, context); };
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, b.getContext()); };
     // Dims of cols: n, c, kh, kw, oh, ow.
-    SmallVector<AffineMap> colMaps{
-        AffineMap::get(6, 0,
-                       {d(0), d(1), d(4) * strides[0] + d(2) * dilations[0],
-                        d(5) * strides[1] + d(3) * dilations[1]},
-                       context),
-        b.getMultiDimIdentityMap(6)};
-    auto colsType = RankedTensorType::get({n, c, kh, kw, oh, ow}, element);
-    cols = b.create<linalg::GenericOp>(loc, TypeRange{colsType}, ValueRange{padded},
-                                       ValueRange{emptyTensor(b, loc, colsType)}, colMaps,
-                                       SmallVector<IteratorType>(6, IteratorType::parallel),
-                                       [](OpBuilder &nb, Location l, ValueRange args) {
-                                         nb.create<linalg::YieldOp>(l, args[0]);
-                                       })
-               .getResult(0);
+    cols = gatherAffine(b, loc, padded, RankedTensorType::get({n, c, kh, kw, oh, ow}, element),
+                        {d(0), d(1), d(4) * strides[0] + d(2) * dilations[0],
+                         d(5) * strides[1] + d(3) * dilations[1]});
   }
   Value product =
       productPerSample(b, loc, reshape(b, loc, w, {m, c * kh * kw}),

@@ -77,6 +77,10 @@ Value reduce(OpBuilder &b, mlir::Location loc, Value input, llvm::ArrayRef<int64
 // Any static reshape (collapse to 1-D, expand to the target).
 Value reshape(OpBuilder &b, mlir::Location loc, Value value, llvm::ArrayRef<int64_t> shape);
 
+// out[i...] = in[map(i...)] for an affine map over the output's dims.
+Value gatherAffine(OpBuilder &b, mlir::Location loc, Value in, RankedTensorType outType,
+                   llvm::ArrayRef<mlir::AffineExpr> exprs);
+
 // Pads with `padValue`: low[i] before and high[i] after dim i.
 Value pad(OpBuilder &b, mlir::Location loc, Value value, llvm::ArrayRef<int64_t> low,
           llvm::ArrayRef<int64_t> high, Value padValue);

@@ -11,22 +11,6 @@ namespace {
 
 using utils::IteratorType;
 
-// out[i...] = in[map(i...)] for an affine map over the output's dims.
-Value gatherAffine(OpBuilder &b, Location loc, Value in, RankedTensorType outType,
-                   ArrayRef<AffineExpr> exprs) {
-  unsigned rank = static_cast<unsigned>(outType.getRank());
-  SmallVector<AffineMap> maps{AffineMap::get(rank, 0, exprs, b.getContext()),
-                              b.getMultiDimIdentityMap(rank)};
-  return b
-      .create<linalg::GenericOp>(loc, TypeRange{outType}, ValueRange{in},
-                                 ValueRange{emptyTensor(b, loc, outType)}, maps,
-                                 SmallVector<IteratorType>(rank, IteratorType::parallel),
-                                 [](OpBuilder &nb, Location l, ValueRange args) {
-                                   nb.create<linalg::YieldOp>(l, args[0]);
-                                 })
-      .getResult(0);
-}
-
 FailureOr<SmallVector<Value>> lowerReshapeLike(ir::NodeOp node, OpBuilder &b) {
   RankedTensorType type = resultType(node);
   if (!type || !type.hasStaticShape())
