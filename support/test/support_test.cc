@@ -36,6 +36,15 @@ TEST(Errors, FoldLinesKeepsOneLine) {
             "could not connect Is the server running?");
 }
 
+TEST(Errors, FoldLinesEscapesWhatIsNotPrintableUtf8) {
+  EXPECT_EQ(foldLines("node '\xff\x01"
+                      "a' (Conv)"),
+            "node '\\xff\\x01a' (Conv)");
+  EXPECT_EQ(foldLines("caf\xc3\xa9 \xe2\x82\xac"), "caf\xc3\xa9 \xe2\x82\xac"); // kept
+  EXPECT_EQ(foldLines("cut \xe2\x82"), "cut \\xe2\\x82");                       // truncated
+  EXPECT_EQ(foldLines("overlong \xc0\xaf"), "overlong \\xc0\\xaf");
+}
+
 TEST(Errors, DescribeKeepsKindAndMessage) {
   ErrorReport report = describeError(makeError(ErrorKind::Conflict, "moved\nunder you"));
   EXPECT_EQ(report.kind, ErrorKind::Conflict);

@@ -45,12 +45,22 @@ def main():
             with open(path, "wb") as f:
                 f.write(content)
             try:
-                # Corrupted names come back in messages: decode leniently.
                 result = subprocess.run([graceful, "inspect", path], capture_output=True,
-                                        text=True, errors="replace", timeout=60)
+                                        timeout=60)
             except subprocess.TimeoutExpired:
                 failures.append(f"{os.path.basename(model)} {what}: hung")
                 continue
+            # Corrupted names come back in messages, escaped: the error line
+            # must still be printable UTF-8.
+            try:
+                stderr = result.stderr.decode("utf-8")
+            except UnicodeDecodeError as error:
+                failures.append(f"{os.path.basename(model)} {what}: error is not UTF-8: {error}")
+                continue
+            if any(ord(c) < 0x20 and c not in "\n" for c in stderr):
+                failures.append(f"{os.path.basename(model)} {what}: control bytes in the error")
+                continue
+            result.stderr = stderr
             lines = result.stderr.strip().splitlines()
             clean = (result.returncode == 0 or
                      (result.returncode == 2 and len(lines) == 1 and path in lines[0]))
