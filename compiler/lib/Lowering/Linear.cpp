@@ -1,5 +1,6 @@
 // Products: MatMul, Gemm and N-dimensional grouped Conv.
 #include "Lowering.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 
 namespace graceful::compiler::lowering {
 
@@ -312,45 +313,27 @@ Value depthwiseConv2d(OpBuilder &b, Location loc, Value padded, Value w, Value b
       .getResult(0);
 }
 
-// Conv over any number of spatial dims, with groups, strides, dilations and
-// pads: out[n, g, m, o...] = sum_{c, k...} x[n, g, c, o*s + k*d] * w[g, m, c, k...].
-FailureOr<SmallVector<Value>> lowerConv(ir::NodeOp node, OpBuilder &b) {
-  Location loc = node.getLoc();
-  Value x = input(node, 0), w = input(node, 1);
-  auto xType = cast<RankedTensorType>(x.getType());
-  auto wType = cast<RankedTensorType>(w.getType());
-  RankedTensorType outType = resultType(node);
-  Type element = outType.getElementType();
-  if (!isa<FloatType>(element))
-    return unsupported(node, "non-floating-point convolution");
-  size_t spatial = static_cast<size_t>(xType.getRank() - 2);
-  int64_t groups = node.intAttr("group", 1);
-  SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
-  SmallVector<int64_t> strides = intsOr(node, "strides", spatial, 1);
-  SmallVector<int64_t> dilations = intsOr(node, "dilations", spatial, 1);
-  auto padding = spatialPadding(node, xType.getShape().drop_front(2),
-                                outType.getShape().drop_front(2), kernel, strides, dilations);
-  if (failed(padding))
-    return failure();
-  SmallVector<int64_t> low{0, 0}, high{0, 0};
-  low.append(padding->begin);
-  high.append(padding->end);
-  Value padded = pad(b, loc, x, low, high, scalarConstant(b, loc, element, 0.0));
+// Conv over any number of spatial dims of an already padded input, with
+// groups, strides and dilations:
+// out[n, g, m, o...] = bias[g, m] + sum_{c, k...} x[n, g, c, o*s + k*d] * w[g, m, c, k...].
+Value convolvePadded(OpBuilder &b, Location loc, Value padded, Value w, Value bias,
+                     RankedTensorType outType, ArrayRef<int64_t> strides,
+                     ArrayRef<int64_t> dilations, int64_t groups) {
   auto paddedShape = cast<RankedTensorType>(padded.getType()).getShape();
-
-  int64_t batch = xType.getDimSize(0), channels = xType.getDimSize(1);
-  int64_t filters = wType.getDimSize(0);
-  Value bias = hasInput(node, 2) ? input(node, 2) : Value();
-  if (spatial == 2 && groups == 1 && isF32(x))
-    return SmallVector<Value>{im2colConv2d(b, loc, padded, w, bias, outType, strides, dilations)};
-  if (spatial == 2 && groups == channels && filters == channels && isF32(x))
-    return SmallVector<Value>{
-        depthwiseConv2d(b, loc, padded, w, bias, outType, strides, dilations)};
+  auto wType = cast<RankedTensorType>(w.getType());
+  Type element = outType.getElementType();
+  size_t spatial = paddedShape.size() - 2;
+  int64_t batch = paddedShape[0], channels = paddedShape[1], filters = wType.getDimSize(0);
+  bool f32 = element.isF32();
+  if (spatial == 2 && groups == 1 && f32)
+    return im2colConv2d(b, loc, padded, w, bias, outType, strides, dilations);
+  if (spatial == 2 && groups == channels && filters == channels && f32)
+    return depthwiseConv2d(b, loc, padded, w, bias, outType, strides, dilations);
   int64_t channelsPerGroup = channels / groups, filtersPerGroup = filters / groups;
   SmallVector<int64_t> groupedX{batch, groups, channelsPerGroup};
   groupedX.append(paddedShape.begin() + 2, paddedShape.end());
   SmallVector<int64_t> groupedW{groups, filtersPerGroup, channelsPerGroup};
-  groupedW.append(kernel);
+  groupedW.append(wType.getShape().begin() + 2, wType.getShape().end());
   SmallVector<int64_t> groupedOut{batch, groups, filtersPerGroup};
   groupedOut.append(outType.getShape().begin() + 2, outType.getShape().end());
 
@@ -372,33 +355,135 @@ FailureOr<SmallVector<Value>> lowerConv(ir::NodeOp node, OpBuilder &b) {
                               AffineMap::get(dims, 0, outExprs, context)};
   SmallVector<IteratorType> iterators(3 + spatial, IteratorType::parallel);
   iterators.append(1 + spatial, IteratorType::reduction);
-
-  auto groupedOutType = RankedTensorType::get(groupedOut, element);
-  Value init = filledTensor(b, loc, groupedOutType, scalarConstant(b, loc, element, 0.0));
-  if (hasInput(node, 2)) {
-    // Start the sums from the bias: out[n, g, m, ...] = bias[g * M/g + m].
-    Value bias = reshape(b, loc, input(node, 2), {groups, filtersPerGroup});
-    SmallVector<AffineMap> biasMaps{
-        AffineMap::get(static_cast<unsigned>(groupedOut.size()), 0, {dim(1), dim(2)}, context),
-        b.getMultiDimIdentityMap(static_cast<unsigned>(groupedOut.size()))};
-    init = b.create<linalg::GenericOp>(
-                loc, TypeRange{groupedOutType}, ValueRange{bias}, ValueRange{init}, biasMaps,
-                SmallVector<IteratorType>(groupedOut.size(), IteratorType::parallel),
-                [](OpBuilder &nb, Location l, ValueRange args) {
-                  nb.create<linalg::YieldOp>(l, args[0]);
-                })
-               .getResult(0);
-  }
+  Value init = reshape(b, loc, biasInitialized(b, loc, outType, bias), groupedOut);
   Value sums =
       b.create<linalg::GenericOp>(
-           loc, TypeRange{groupedOutType},
+           loc, TypeRange{init.getType()},
            ValueRange{reshape(b, loc, padded, groupedX), reshape(b, loc, w, groupedW)},
            ValueRange{init}, maps, iterators,
            [](OpBuilder &nb, Location l, ValueRange args) {
              nb.create<linalg::YieldOp>(l, add(nb, l, args[2], mul(nb, l, args[0], args[1])));
            })
           .getResult(0);
-  return SmallVector<Value>{reshape(b, loc, sums, outType.getShape())};
+  return reshape(b, loc, sums, outType.getShape());
+}
+
+FailureOr<SmallVector<Value>> lowerConv(ir::NodeOp node, OpBuilder &b) {
+  Location loc = node.getLoc();
+  Value x = input(node, 0), w = input(node, 1);
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto wType = cast<RankedTensorType>(w.getType());
+  RankedTensorType outType = resultType(node);
+  Type element = outType.getElementType();
+  if (!isa<FloatType>(element))
+    return unsupported(node, "non-floating-point convolution");
+  size_t spatial = static_cast<size_t>(xType.getRank() - 2);
+  SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
+  SmallVector<int64_t> strides = intsOr(node, "strides", spatial, 1);
+  SmallVector<int64_t> dilations = intsOr(node, "dilations", spatial, 1);
+  auto padding = spatialPadding(node, xType.getShape().drop_front(2),
+                                outType.getShape().drop_front(2), kernel, strides, dilations);
+  if (failed(padding))
+    return failure();
+  SmallVector<int64_t> low{0, 0}, high{0, 0};
+  low.append(padding->begin);
+  high.append(padding->end);
+  Value padded = pad(b, loc, x, low, high, scalarConstant(b, loc, element, 0.0));
+  return SmallVector<Value>{convolvePadded(b, loc, padded, w, input(node, 2), outType, strides,
+                                           dilations, node.intAttr("group", 1))};
+}
+
+// ConvTranspose as a convolution: the input spread out by the strides
+// (zeros between samples), padded by kernel - 1 - pads on each side (a
+// negative amount crops), convolved with unit strides by the filters
+// flipped in space and with in and out channels swapped per group.
+FailureOr<SmallVector<Value>> lowerConvTranspose(ir::NodeOp node, OpBuilder &b) {
+  Location loc = node.getLoc();
+  Value x = input(node, 0), w = input(node, 1);
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto wType = cast<RankedTensorType>(w.getType());
+  RankedTensorType outType = resultType(node);
+  Type element = outType.getElementType();
+  if (!isa<FloatType>(element))
+    return unsupported(node, "non-floating-point convolution");
+  size_t spatial = static_cast<size_t>(xType.getRank() - 2);
+  int64_t groups = node.intAttr("group", 1);
+  int64_t channels = xType.getDimSize(1), channelsPerGroup = channels / groups,
+          filtersPerGroup = wType.getDimSize(1);
+  SmallVector<int64_t> strides = intsOr(node, "strides", spatial, 1);
+  SmallVector<int64_t> dilations = intsOr(node, "dilations", spatial, 1);
+  SmallVector<int64_t> outputPadding = intsOr(node, "output_padding", spatial, 0);
+  SmallVector<int64_t> pads = node.intsAttr("pads");
+  auto autoPad = dyn_cast_or_null<StringAttr>(node.attr("auto_pad"));
+  StringRef mode = autoPad ? autoPad.getValue() : "NOTSET";
+  if (mode != "NOTSET" && mode != "SAME_UPPER" && mode != "SAME_LOWER" && mode != "VALID")
+    return unsupported(node, "auto_pad '" + mode + "'");
+  bool explicitPads = mode == "NOTSET" && !node.attr("output_shape") && !pads.empty();
+  if (explicitPads && pads.size() != 2 * spatial)
+    return unsupported(node, "pads must have 2 entries per spatial dim");
+
+  // Spread: x at every stride-th position of a zero tensor.
+  SmallVector<int64_t> spreadShape(xType.getShape().take_front(2));
+  SmallVector<int64_t> offsets(xType.getRank(), 0), steps{1, 1};
+  for (size_t i = 0; i < spatial; ++i) {
+    spreadShape.push_back((xType.getDimSize(2 + i) - 1) * strides[i] + 1);
+    steps.push_back(strides[i]);
+  }
+  auto spreadType = RankedTensorType::get(spreadShape, element);
+  Value spread = x;
+  if (spreadType != xType)
+    spread = b.create<tensor::InsertSliceOp>(
+        loc, x, filledTensor(b, loc, spreadType, scalarConstant(b, loc, element, 0.0)),
+        ValueRange{}, ValueRange{}, ValueRange{}, b.getDenseI64ArrayAttr(offsets),
+        b.getDenseI64ArrayAttr(xType.getShape()), b.getDenseI64ArrayAttr(steps));
+
+  // Pad (or crop) so that a unit-stride convolution gives the output size.
+  SmallVector<int64_t> low{0, 0}, high{0, 0}, cropOffsets{0, 0},
+      cropSizes(outType.getShape().take_front(2));
+  cropSizes[1] = channels;
+  bool crop = false;
+  for (size_t i = 0; i < spatial; ++i) {
+    int64_t span = (wType.getDimSize(2 + i) - 1) * dilations[i] + 1;
+    int64_t out = outType.getDimSize(2 + i);
+    int64_t total = strides[i] * (xType.getDimSize(2 + i) - 1) + outputPadding[i] + span - out;
+    // Floor division, as ONNX's reference: a negative total (output_shape
+    // larger than the natural size) extends the end.
+    int64_t half = total >= 0 ? total / 2 : -((1 - total) / 2);
+    int64_t begin = explicitPads ? pads[i] : mode == "SAME_UPPER" ? half : total - half;
+    int64_t before = span - 1 - begin;
+    int64_t after = out + span - 1 - spreadShape[2 + i] - before;
+    low.push_back(std::max<int64_t>(0, before));
+    high.push_back(std::max<int64_t>(0, after));
+    cropOffsets.push_back(std::max<int64_t>(0, -before));
+    cropSizes.push_back(out + span - 1);
+    crop = crop || before < 0 || after < 0;
+  }
+  Value padded = pad(b, loc, spread, low, high, scalarConstant(b, loc, element, 0.0));
+  if (crop)
+    padded = b.create<tensor::ExtractSliceOp>(
+        loc, padded, getAsIndexOpFoldResult(b.getContext(), cropOffsets),
+        getAsIndexOpFoldResult(b.getContext(), cropSizes),
+        getAsIndexOpFoldResult(b.getContext(), SmallVector<int64_t>(cropSizes.size(), 1)));
+
+  // Filters: w[g*C/g + c, m, k...] -> w'[g*M/g + m, c, K-1-k...].
+  MLIRContext *context = b.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, context); };
+  SmallVector<int64_t> grouped{groups, channelsPerGroup, filtersPerGroup};
+  SmallVector<int64_t> swapped{groups, filtersPerGroup, channelsPerGroup};
+  SmallVector<AffineExpr> exprs{d(0), d(2), d(1)};
+  for (size_t i = 0; i < spatial; ++i) {
+    int64_t size = wType.getDimSize(2 + i);
+    grouped.push_back(size);
+    swapped.push_back(size);
+    exprs.push_back(size - 1 - d(static_cast<unsigned>(3 + i)));
+  }
+  Value flipped = gatherAffine(b, loc, reshape(b, loc, w, grouped),
+                               RankedTensorType::get(swapped, element), exprs);
+  SmallVector<int64_t> filterShape{groups * filtersPerGroup, channelsPerGroup};
+  filterShape.append(swapped.begin() + 3, swapped.end());
+  return SmallVector<Value>{convolvePadded(b, loc, padded, reshape(b, loc, flipped, filterShape),
+                                           input(node, 2), outType,
+                                           SmallVector<int64_t>(spatial, 1), dilations, groups)};
 }
 
 } // namespace
@@ -407,6 +492,7 @@ void registerLinearLowerings() {
   registerLowering("MatMul", lowerMatMul);
   registerLowering("Gemm", lowerGemm);
   registerLowering("Conv", lowerConv);
+  registerLowering("ConvTranspose", lowerConvTranspose);
 }
 
 } // namespace graceful::compiler::lowering
