@@ -54,10 +54,12 @@ int main(int argc, char **argv) {
   }
   std::string cache = cacheTemplate;
   auto start = Clock::now();
-  auto fresh = compiler::CompiledModel::compile(path, shapes, {.cacheDirectory = cache});
+  auto fresh = compiler::CompiledModel::compile(
+      path, shapes, compiler::CompileOptions::withCacheDirectory(cache));
   double compileMs = millisecondsSince(start);
   start = Clock::now();
-  auto cached = fresh ? compiler::CompiledModel::compile(path, shapes, {.cacheDirectory = cache})
+  auto cached = fresh ? compiler::CompiledModel::compile(
+                            path, shapes, compiler::CompileOptions::withCacheDirectory(cache))
                       : std::move(fresh);
   double cachedMs = millisecondsSince(start);
   std::filesystem::remove_all(cache);

@@ -148,12 +148,13 @@ llvm::Expected<Tensor> ModelOutputs::run(const ModelRef &model, const std::strin
     bar.emplace("run " + model.label + " on " +
                     std::filesystem::path(inputsPath).filename().string(),
                 total);
-  auto outputs = compiler::runBatched(model.path, {**data}, size,
-                                      [&](int64_t done, int64_t) {
-                                        if (bar)
-                                          bar->update(done);
-                                      },
-                                      {.cacheDirectory = compileCacheDirectory_});
+  auto outputs = compiler::runBatched(
+      model.path, {**data}, size,
+      [&](int64_t done, int64_t) {
+        if (bar)
+          bar->update(done);
+      },
+      compiler::CompileOptions::withCacheDirectory(compileCacheDirectory_));
   if (!outputs)
     return outputs.takeError();
   ++modelRuns_;

@@ -163,6 +163,41 @@ llvm::Error specialize(onnx::ModelProto &model, const std::vector<TensorSpec> &i
   return llvm::Error::success();
 }
 
+// Fixed inputs become initializers, so ONNX shape inference and the
+// lowering see their values as constants. They leave the graph inputs
+// (from IR version 4 an initializer need not be one).
+llvm::Error fixInputs(onnx::ModelProto &model, const std::map<std::string, Tensor> &fixed,
+                      const std::string &source) {
+  auto *graph = model.mutable_graph();
+  for (const auto &[name, tensor] : fixed) {
+    auto input =
+        std::find_if(graph->input().begin(), graph->input().end(),
+                     [&](const onnx::ValueInfoProto &value) { return value.name() == name; });
+    if (input == graph->input().end())
+      return makeError(ErrorKind::BadInput, source + ": no graph input '" + name + "' to fix");
+    auto *initializer = graph->add_initializer();
+    initializer->set_name(name);
+    initializer->set_data_type(static_cast<int32_t>(tensor.dtype));
+    for (int64_t dim : tensor.shape)
+      initializer->add_dims(dim);
+    initializer->set_raw_data(tensor.bytes.data(), tensor.bytes.size());
+    if (model.ir_version() >= 4)
+      graph->mutable_input()->erase(input);
+  }
+  return llvm::Error::success();
+}
+
+// What a compilation is specialized to besides the model: input shapes
+// and dtypes, and the values of fixed inputs.
+std::vector<TensorSpec> specializationOf(const std::vector<TensorSpec> &inputs,
+                                         const std::map<std::string, Tensor> &fixed) {
+  std::vector<TensorSpec> specs = inputs;
+  for (const auto &[name, tensor] : fixed)
+    specs.push_back({name + "=" + sha256Digest({tensor.bytes.data(), tensor.bytes.size()}),
+                     tensor.dtype, tensor.shape});
+  return specs;
+}
+
 // A memref descriptor as the C interface lays it out: allocated and
 // aligned pointers, offset, sizes, strides.
 std::vector<int64_t> descriptorFor(void *data, const std::vector<int64_t> &shape) {
@@ -254,6 +289,7 @@ struct CompiledModel::State {
   std::unique_ptr<llvm::orc::LLJIT> loaded; // code read back from the cache
   void (*entry)(void **) = nullptr;
   std::vector<TensorSpec> inputs, outputs;
+  std::vector<std::optional<Tensor>> fixed; // per input: the value built in
 };
 
 namespace {
@@ -370,8 +406,15 @@ CompiledModel::compile(const std::string &onnxPath,
     return signature.takeError();
   if (llvm::Error error = specialize(model, signature->inputs, inputShapes, onnxPath))
     return error;
+  if (llvm::Error error = fixInputs(model, options.fixedInputs, onnxPath))
+    return error;
 
   auto state = std::make_unique<State>();
+  for (size_t i = 0; i < signature->inputs.size(); ++i) {
+    auto it = options.fixedInputs.find(signature->inputs[i].name);
+    state->fixed.push_back(it == options.fixedInputs.end() ? std::nullopt
+                                                           : std::optional<Tensor>(it->second));
+  }
   MLIRContext context(jitRegistry());
   std::string diagnostic;
   ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
@@ -382,11 +425,15 @@ CompiledModel::compile(const std::string &onnxPath,
   auto module = importOnnxModel(std::move(model), onnxPath, context);
   if (!module)
     return module.takeError();
-  for (BlockArgument argument : (*module)->lookupSymbol<func::FuncOp>("main").getArguments()) {
-    auto type = cast<RankedTensorType>(argument.getType());
-    std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
-    state->inputs.push_back(signature->inputs[argument.getArgNumber()]);
-    state->inputs.back().shape = shape;
+  state->inputs = signature->inputs;
+  auto arguments = (*module)->lookupSymbol<func::FuncOp>("main").getArguments();
+  for (size_t i = 0, argument = 0; i < state->inputs.size(); ++i) {
+    if (state->fixed[i]) {
+      state->inputs[i].shape = state->fixed[i]->shape;
+      continue;
+    }
+    auto type = cast<RankedTensorType>(arguments[argument++].getType());
+    state->inputs[i].shape.assign(type.getShape().begin(), type.getShape().end());
   }
   auto function = (*module)->lookupSymbol<func::FuncOp>("main");
   for (auto [index, type] : llvm::enumerate(function.getResultTypes())) {
@@ -406,7 +453,7 @@ CompiledModel::compile(const std::string &onnxPath,
     auto digest = sha256File(onnxPath);
     if (!digest)
       return digest.takeError();
-    key = compileCacheKey(digest->digest, state->inputs);
+    key = compileCacheKey(digest->digest, specializationOf(state->inputs, options.fixedInputs));
   }
   if (!key.empty()) {
     if (loadCached(cache, key, *state))
@@ -438,6 +485,13 @@ llvm::Expected<std::vector<Tensor>> CompiledModel::run(const std::vector<Tensor>
       return makeError(ErrorKind::BadInput, "input '" + spec.name + "' must be " +
                                                 expected.describe() + ", got " +
                                                 inputs[i].describe());
+    }
+    if (state_->fixed[i]) {
+      if (state_->fixed[i]->bytes != inputs[i].bytes)
+        return makeError(ErrorKind::BadInput, "input '" + spec.name +
+                                                  "' was built into the compiled code with "
+                                                  "other values; compile again for these");
+      continue;
     }
     descriptors.push_back(
         descriptorFor(const_cast<char *>(inputs[i].bytes.data()), inputs[i].shape));

@@ -368,19 +368,43 @@ Value convolvePadded(OpBuilder &b, Location loc, Value padded, Value w, Value bi
   return reshape(b, loc, sums, outType.getShape());
 }
 
+// What Conv and ConvTranspose read from their node alike.
+struct ConvNode {
+  Location loc;
+  Value x, w;
+  RankedTensorType xType, wType, outType;
+  Type element;
+  size_t spatial;
+  SmallVector<int64_t> strides, dilations;
+
+  static FailureOr<ConvNode> of(ir::NodeOp node) {
+    Value x = input(node, 0), w = input(node, 1);
+    auto xType = cast<RankedTensorType>(x.getType());
+    RankedTensorType outType = resultType(node);
+    if (!isa<FloatType>(outType.getElementType())) {
+      (void)unsupported(node, "non-floating-point convolution");
+      return failure();
+    }
+    size_t spatial = static_cast<size_t>(xType.getRank() - 2);
+    return ConvNode{node.getLoc(),
+                    x,
+                    w,
+                    xType,
+                    cast<RankedTensorType>(w.getType()),
+                    outType,
+                    outType.getElementType(),
+                    spatial,
+                    intsOr(node, "strides", spatial, 1),
+                    intsOr(node, "dilations", spatial, 1)};
+  }
+};
+
 FailureOr<SmallVector<Value>> lowerConv(ir::NodeOp node, OpBuilder &b) {
-  Location loc = node.getLoc();
-  Value x = input(node, 0), w = input(node, 1);
-  auto xType = cast<RankedTensorType>(x.getType());
-  auto wType = cast<RankedTensorType>(w.getType());
-  RankedTensorType outType = resultType(node);
-  Type element = outType.getElementType();
-  if (!isa<FloatType>(element))
-    return unsupported(node, "non-floating-point convolution");
-  size_t spatial = static_cast<size_t>(xType.getRank() - 2);
+  auto conv = ConvNode::of(node);
+  if (failed(conv))
+    return failure();
+  auto &[loc, x, w, xType, wType, outType, element, spatial, strides, dilations] = *conv;
   SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
-  SmallVector<int64_t> strides = intsOr(node, "strides", spatial, 1);
-  SmallVector<int64_t> dilations = intsOr(node, "dilations", spatial, 1);
   auto padding = spatialPadding(node, xType.getShape().drop_front(2),
                                 outType.getShape().drop_front(2), kernel, strides, dilations);
   if (failed(padding))
@@ -398,20 +422,13 @@ FailureOr<SmallVector<Value>> lowerConv(ir::NodeOp node, OpBuilder &b) {
 // negative amount crops), convolved with unit strides by the filters
 // flipped in space and with in and out channels swapped per group.
 FailureOr<SmallVector<Value>> lowerConvTranspose(ir::NodeOp node, OpBuilder &b) {
-  Location loc = node.getLoc();
-  Value x = input(node, 0), w = input(node, 1);
-  auto xType = cast<RankedTensorType>(x.getType());
-  auto wType = cast<RankedTensorType>(w.getType());
-  RankedTensorType outType = resultType(node);
-  Type element = outType.getElementType();
-  if (!isa<FloatType>(element))
-    return unsupported(node, "non-floating-point convolution");
-  size_t spatial = static_cast<size_t>(xType.getRank() - 2);
+  auto conv = ConvNode::of(node);
+  if (failed(conv))
+    return failure();
+  auto &[loc, x, w, xType, wType, outType, element, spatial, strides, dilations] = *conv;
   int64_t groups = node.intAttr("group", 1);
   int64_t channels = xType.getDimSize(1), channelsPerGroup = channels / groups,
           filtersPerGroup = wType.getDimSize(1);
-  SmallVector<int64_t> strides = intsOr(node, "strides", spatial, 1);
-  SmallVector<int64_t> dilations = intsOr(node, "dilations", spatial, 1);
   SmallVector<int64_t> outputPadding = intsOr(node, "output_padding", spatial, 0);
   SmallVector<int64_t> pads = node.intsAttr("pads");
   auto autoPad = dyn_cast_or_null<StringAttr>(node.attr("auto_pad"));

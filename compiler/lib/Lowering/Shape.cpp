@@ -97,19 +97,41 @@ FailureOr<SmallVector<Value>> lowerSlice(ir::NodeOp node, OpBuilder &b) {
       return unsupported(node, "steps must be a constant");
     steps = *given;
   }
+  // Forward steps as one tensor.extract_slice; backward steps then as a
+  // gather on what is left (its other dims already have their final size).
+  RankedTensorType outType = resultType(node);
+  SmallVector<int64_t> offsets(rank, 0), strides(rank, 1);
+  SmallVector<int64_t> sizes(inType.getShape());
   SmallVector<AffineExpr> exprs;
   for (int64_t d = 0; d < rank; ++d)
     exprs.push_back(b.getAffineDimExpr(static_cast<unsigned>(d)));
+  bool forward = false, backward = false;
   for (size_t i = 0; i < axes.size(); ++i) {
     int64_t axis = normalizeAxis(axes[i], rank);
     int64_t size = inType.getDimSize(axis), step = steps[i], start = (*starts)[i];
     if (start < 0)
       start += size;
-    start =
-        step > 0 ? std::clamp<int64_t>(start, 0, size) : std::clamp<int64_t>(start, 0, size - 1);
-    exprs[axis] = b.getAffineDimExpr(static_cast<unsigned>(axis)) * step + start;
+    if (step > 0) {
+      offsets[axis] = std::clamp<int64_t>(start, 0, size);
+      strides[axis] = step;
+      sizes[axis] = outType.getDimSize(axis);
+      forward = true;
+    } else {
+      start = std::clamp<int64_t>(start, 0, size - 1);
+      exprs[axis] = b.getAffineDimExpr(static_cast<unsigned>(axis)) * step + start;
+      backward = true;
+    }
   }
-  return SmallVector<Value>{gatherAffine(b, node.getLoc(), in, resultType(node), exprs)};
+  Location loc = node.getLoc();
+  Value sliced = in;
+  if (forward)
+    sliced = b.create<tensor::ExtractSliceOp>(
+        loc, RankedTensorType::get(sizes, inType.getElementType()), in, ValueRange{}, ValueRange{},
+        ValueRange{}, b.getDenseI64ArrayAttr(offsets), b.getDenseI64ArrayAttr(sizes),
+        b.getDenseI64ArrayAttr(strides));
+  if (!backward)
+    return SmallVector<Value>{sliced};
+  return SmallVector<Value>{gatherAffine(b, loc, sliced, outType, exprs)};
 }
 
 FailureOr<SmallVector<Value>> lowerExpand(ir::NodeOp node, OpBuilder &b) {

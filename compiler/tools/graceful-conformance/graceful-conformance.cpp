@@ -13,9 +13,9 @@
 #include "graceful/compiler/Importer.h"
 #include "graceful/compiler/Jit.h"
 #include "graceful/support/error.h"
-#include "mlir/IR/MLIRContext.h"
 #include "graceful/support/files.h"
 #include "graceful/support/progress.h"
+#include "mlir/IR/MLIRContext.h"
 
 #include <cmath>
 #include <cstring>
@@ -48,6 +48,10 @@ static cl::opt<bool> roundTrip("round-trip",
                                cl::desc("run each model after import -> export to ONNX"));
 
 namespace {
+
+// Int64 inputs up to this size are taken as shape-like and fixed at compile
+// time (see CompileOptions::fixedInputs).
+constexpr int64_t kFixedInputElements = 16;
 
 enum class Outcome { Pass, Fail, Unsupported };
 
@@ -178,9 +182,9 @@ llvm::Expected<std::string> roundTripped(const std::string &model) {
   auto module = compiler::importOnnxFile(model, context);
   if (!module)
     return module.takeError();
-  std::string path = (fs::temp_directory_path() /
-                      ("graceful-conformance-" + std::to_string(::getpid()) + ".onnx"))
-                         .string();
+  std::string path =
+      (fs::temp_directory_path() / ("graceful-conformance-" + std::to_string(::getpid()) + ".onnx"))
+          .string();
   if (llvm::Error error = compiler::exportOnnxFile(**module, path))
     return error;
   return path;
@@ -233,14 +237,23 @@ TestResult runTest(const fs::path &directory) {
       }
       compiled = *exported;
     }
-    // No compile cache: the suite is here to exercise the compiler.
-    auto executable = compiler::CompiledModel::compile(compiled, shapes, {.cacheDirectory = ""});
+    // No compile cache: the suite is here to exercise the compiler. Small
+    // int64 inputs are shape-like operands (Reshape's shape, Unsqueeze's
+    // axes, a Slice's bounds) that these tests feed as inputs: their
+    // values are built into the code, as an initializer's would be.
+    auto options = compiler::CompileOptions::withCacheDirectory("");
+    if (signature)
+      for (size_t i = 0; i < inputs.size() && i < signature->inputs.size(); ++i)
+        if (inputs[i].dtype == DType::Int64 && inputs[i].elementCount() <= kFixedInputElements)
+          options.fixedInputs[signature->inputs[i].name] = inputs[i];
+    auto executable = compiler::CompiledModel::compile(compiled, shapes, options);
     if (!executable) {
       ErrorReport report = describeError(executable.takeError());
       result.outcome = isUnsupported(report.message) ? Outcome::Unsupported : Outcome::Fail;
       // Name the test's model, not the scratch file of a round trip.
       result.detail = report.message;
-      for (size_t at; compiled != model && (at = result.detail.find(compiled)) != std::string::npos;)
+      for (size_t at;
+           compiled != model && (at = result.detail.find(compiled)) != std::string::npos;)
         result.detail.replace(at, compiled.size(), model);
       return result;
     }

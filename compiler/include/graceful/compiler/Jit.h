@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <llvm/Support/Error.h>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,6 +48,18 @@ struct CompileOptions {
   std::string cacheDirectory = defaultCompileCacheDirectory();
   // Least recently used entries go once the directory holds more.
   uint64_t cacheLimitBytes = uint64_t{2} << 30;
+  // Graph inputs (by name) whose values are built into the code, for
+  // operands that shape the graph (Reshape's shape, Unsqueeze's axes, a
+  // Slice's starts) fed by inputs rather than initializers. run() still
+  // takes them and refuses other values.
+  std::map<std::string, Tensor> fixedInputs;
+
+  // The defaults with another cache directory ("": no cache).
+  static CompileOptions withCacheDirectory(std::string directory) {
+    CompileOptions options;
+    options.cacheDirectory = std::move(directory);
+    return options;
+  }
 };
 
 class CompiledModel {
