@@ -190,14 +190,53 @@ FailureOr<SmallVector<Value>> lowerGather(ir::NodeOp node, OpBuilder &b) {
           .getResult(0)};
 }
 
+// Edge and reflect padding: each output element reads the input at its
+// position less the low pad, clamped to the edge or mirrored at it
+// (reflect: -1 reads 1, size reads size - 2).
+Value padByIndex(OpBuilder &b, Location loc, Value in, RankedTensorType outType,
+                 ArrayRef<int64_t> low, bool reflect) {
+  auto inType = cast<RankedTensorType>(in.getType());
+  unsigned rank = static_cast<unsigned>(outType.getRank());
+  return b
+      .create<linalg::GenericOp>(
+          loc, TypeRange{outType}, ValueRange{}, ValueRange{emptyTensor(b, loc, outType)},
+          ArrayRef<AffineMap>{b.getMultiDimIdentityMap(rank)},
+          SmallVector<IteratorType>(rank, IteratorType::parallel),
+          [&](OpBuilder &nb, Location l, ValueRange) {
+            Value zero = nb.create<arith::ConstantIndexOp>(l, 0);
+            SmallVector<Value> coordinates;
+            for (unsigned d = 0; d < rank; ++d) {
+              Value last = nb.create<arith::ConstantIndexOp>(l, inType.getDimSize(d) - 1);
+              Value at = nb.create<arith::SubIOp>(l, nb.create<linalg::IndexOp>(l, d),
+                                                  nb.create<arith::ConstantIndexOp>(l, low[d]));
+              if (reflect) {
+                // |at|, then last - |last - at| folds the far side back.
+                at = nb.create<arith::MaxSIOp>(l, at, nb.create<arith::SubIOp>(l, zero, at));
+                Value beyond = nb.create<arith::SubIOp>(l, last, at);
+                at = nb.create<arith::SubIOp>(
+                    l, last,
+                    nb.create<arith::MaxSIOp>(l, beyond,
+                                              nb.create<arith::SubIOp>(l, zero, beyond)));
+              } else {
+                at = nb.create<arith::MinSIOp>(l, nb.create<arith::MaxSIOp>(l, at, zero), last);
+              }
+              coordinates.push_back(at);
+            }
+            nb.create<linalg::YieldOp>(
+                l, nb.create<tensor::ExtractOp>(l, in, coordinates).getResult());
+          })
+      .getResult(0);
+}
+
 FailureOr<SmallVector<Value>> lowerPad(ir::NodeOp node, OpBuilder &b) {
   Location loc = node.getLoc();
   Value in = input(node, 0);
   auto inType = cast<RankedTensorType>(in.getType());
   int64_t rank = inType.getRank();
-  auto mode = dyn_cast_or_null<StringAttr>(node.attr("mode"));
-  if (mode && mode.getValue() != "constant")
-    return unsupported(node, "pad mode '" + mode.getValue() + "' (only constant)");
+  auto modeAttr = dyn_cast_or_null<StringAttr>(node.attr("mode"));
+  StringRef mode = modeAttr ? modeAttr.getValue() : "constant";
+  if (mode != "constant" && mode != "edge" && mode != "reflect")
+    return unsupported(node, "pad mode '" + mode + "'");
   SmallVector<int64_t> pads = node.intsAttr("pads");
   if (hasInput(node, 1)) {
     auto given = constantInts(input(node, 1));
@@ -222,6 +261,12 @@ FailureOr<SmallVector<Value>> lowerPad(ir::NodeOp node, OpBuilder &b) {
   }
   if (llvm::any_of(pads, [](int64_t p) { return p < 0; }))
     return unsupported(node, "negative pads");
+  if (mode == "reflect")
+    for (int64_t d = 0; d < rank; ++d)
+      if (std::max(low[d], high[d]) >= inType.getDimSize(d))
+        return unsupported(node, "reflect pads as large as the padded dim");
+  if (mode != "constant")
+    return SmallVector<Value>{padByIndex(b, loc, in, resultType(node), low, mode == "reflect")};
   Type element = inType.getElementType();
   Value padValue = scalarConstant(b, loc, element, node.floatAttr("value", 0.0f));
   if (hasInput(node, 2)) {
@@ -230,8 +275,8 @@ FailureOr<SmallVector<Value>> lowerPad(ir::NodeOp node, OpBuilder &b) {
       padValue = scalarConstant(b, loc, element, (*floats)[0]);
     else if (auto ints = constantInts(given); ints && ints->size() == 1)
       padValue = scalarConstant(b, loc, element, static_cast<double>((*ints)[0]));
-    else
-      return unsupported(node, "constant_value must be a constant");
+    else // a value the model computes or takes as input
+      padValue = b.create<tensor::ExtractOp>(loc, given, ValueRange{});
   }
   return SmallVector<Value>{pad(b, loc, in, low, high, padValue)};
 }
