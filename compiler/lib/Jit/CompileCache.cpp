@@ -96,15 +96,19 @@ constexpr size_t kDigestLine = 72; // "sha256:" + 64 hex digits + '\n'
 
 } // namespace
 
-std::string compileCacheKey(const std::string &modelDigest, const std::vector<TensorSpec> &inputs) {
+std::string compileCacheKey(const std::string &modelDigest, const std::vector<TensorSpec> &inputs,
+                            const std::vector<std::optional<Tensor>> &fixed) {
   std::string build = compilerBuildId();
   if (build.empty())
     return ""; // without a build ID, stale code could not be told apart
-  std::string key = modelDigest + "\n" + build + "\n" + hostCpu() + "\n";
-  for (const TensorSpec &input : inputs) {
-    key += input.name + ":" + std::to_string(static_cast<int>(input.dtype));
-    for (int64_t dim : input.shape)
+  static const std::string cpu = hostCpu();
+  std::string key = modelDigest + "\n" + build + "\n" + cpu + "\n";
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    key += inputs[i].name + ":" + std::to_string(static_cast<int>(inputs[i].dtype));
+    for (int64_t dim : inputs[i].shape)
       key += "," + std::to_string(dim);
+    if (fixed[i])
+      key += "=" + sha256Digest({fixed[i]->bytes.data(), fixed[i]->bytes.size()});
     key += "\n";
   }
   std::string digest = sha256Digest(key);

@@ -8,15 +8,18 @@
 #include <llvm/Support/Error.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace graceful::compiler {
 
 // What makes compiled code reusable: the model file's digest, the shapes and
-// dtypes it was specialized to, the compiler's own build (so a rebuilt
-// compiler never runs code an older one produced) and the host CPU (the code
-// uses its features).
-std::string compileCacheKey(const std::string &modelDigest, const std::vector<TensorSpec> &inputs);
+// dtypes it was specialized to and the values of fixed inputs (`fixed`,
+// parallel to `inputs`), the compiler's own build (so a rebuilt compiler
+// never runs code an older one produced) and the host CPU (the code uses
+// its features).
+std::string compileCacheKey(const std::string &modelDigest, const std::vector<TensorSpec> &inputs,
+                            const std::vector<std::optional<Tensor>> &fixed);
 
 class CompileCache {
 public:

@@ -187,17 +187,6 @@ llvm::Error fixInputs(onnx::ModelProto &model, const std::map<std::string, Tenso
   return llvm::Error::success();
 }
 
-// What a compilation is specialized to besides the model: input shapes
-// and dtypes, and the values of fixed inputs.
-std::vector<TensorSpec> specializationOf(const std::vector<TensorSpec> &inputs,
-                                         const std::map<std::string, Tensor> &fixed) {
-  std::vector<TensorSpec> specs = inputs;
-  for (const auto &[name, tensor] : fixed)
-    specs.push_back({name + "=" + sha256Digest({tensor.bytes.data(), tensor.bytes.size()}),
-                     tensor.dtype, tensor.shape});
-  return specs;
-}
-
 // A memref descriptor as the C interface lays it out: allocated and
 // aligned pointers, offset, sizes, strides.
 std::vector<int64_t> descriptorFor(void *data, const std::vector<int64_t> &shape) {
@@ -453,7 +442,7 @@ CompiledModel::compile(const std::string &onnxPath,
     auto digest = sha256File(onnxPath);
     if (!digest)
       return digest.takeError();
-    key = compileCacheKey(digest->digest, specializationOf(state->inputs, options.fixedInputs));
+    key = compileCacheKey(digest->digest, state->inputs, state->fixed);
   }
   if (!key.empty()) {
     if (loadCached(cache, key, *state))

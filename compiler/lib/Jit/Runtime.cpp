@@ -1,6 +1,7 @@
 // Functions the generated code calls, bound into the JIT by name.
 #include "Runtime.h"
 
+#include <algorithm>
 #include <cblas.h>
 #include <cstdint>
 #include <cstdlib>
@@ -9,18 +10,6 @@
 
 namespace graceful::compiler {
 namespace {
-
-// A 2-D strided memref as MLIR's C interface passes it.
-struct Matrix {
-  float *allocated;
-  float *aligned;
-  int64_t offset;
-  int64_t sizes[2];
-  int64_t strides[2];
-
-  float *data() const { return aligned + offset; }
-  bool rowMajor() const { return strides[1] == 1 || sizes[1] == 1; }
-};
 
 // A strided memref of any rank as MLIR's C interface passes it.
 template <int Rank> struct View {
@@ -81,30 +70,47 @@ extern "C" void gracefulDepthwiseConv2d(View<4> *in, View<3> *w, View<4> *out, i
                     out->data() + n * os[0] + c * os[1], geometry);
 }
 
-// C += A * op(B), op(B) = B or B^T.
-extern "C" void gracefulSgemm(Matrix *a, Matrix *b, Matrix *c, int64_t transposeB) {
-  int64_t m = a->sizes[0], k = a->sizes[1], n = c->sizes[1];
+// A strided matrix: what one product reads or accumulates into.
+struct MatrixRef {
+  float *data;
+  int64_t rows, columns, rowStride, columnStride;
+
+  bool rowMajor() const { return columnStride == 1 || columns == 1; }
+  int leading() const { return static_cast<int>(std::max(rowStride, columns)); }
+  float at(int64_t row, int64_t column) const {
+    return data[row * rowStride + column * columnStride];
+  }
+};
+
+MatrixRef matrixOf(const View<2> &view) {
+  return {view.data(), view.sizes[0], view.sizes[1], view.strides[0], view.strides[1]};
+}
+
+// C += A * op(B), op(B) = B or B^T: sgemm when BLAS can take the views.
+void accumulateProduct(const MatrixRef &a, const MatrixRef &b, const MatrixRef &c,
+                       bool transposeB) {
+  int64_t m = a.rows, k = a.columns, n = c.columns;
   if (m == 0 || n == 0 || k == 0)
     return;
-  if (a->rowMajor() && b->rowMajor() && c->rowMajor()) {
-    auto leading = [](const Matrix *x) { return std::max<int64_t>(x->strides[0], x->sizes[1]); };
+  if (a.rowMajor() && b.rowMajor() && c.rowMajor()) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a->data(),
-                static_cast<int>(leading(a)), b->data(), static_cast<int>(leading(b)), 1.0f,
-                c->data(), static_cast<int>(leading(c)));
+                static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a.data,
+                a.leading(), b.data, b.leading(), 1.0f, c.data, c.leading());
     return;
   }
   // Views BLAS cannot take: plain loops.
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) {
       float sum = 0;
-      for (int64_t p = 0; p < k; ++p) {
-        float rhs = transposeB ? b->data()[j * b->strides[0] + p * b->strides[1]]
-                               : b->data()[p * b->strides[0] + j * b->strides[1]];
-        sum += a->data()[i * a->strides[0] + p * a->strides[1]] * rhs;
-      }
-      c->data()[i * c->strides[0] + j * c->strides[1]] += sum;
+      for (int64_t p = 0; p < k; ++p)
+        sum += a.at(i, p) * (transposeB ? b.at(j, p) : b.at(p, j));
+      c.data[i * c.rowStride + j * c.columnStride] += sum;
     }
+}
+
+// C += A * op(B): linalg.matmul and linalg.matmul_transpose_b.
+extern "C" void gracefulSgemm(View<2> *a, View<2> *b, View<2> *c, int64_t transposeB) {
+  accumulateProduct(matrixOf(*a), matrixOf(*b), matrixOf(*c), transposeB != 0);
 }
 
 // Generated code allocates every intermediate buffer afresh on each run;
@@ -167,32 +173,12 @@ extern "C" void gracefulFree(void *buffer) { bufferPool().release(buffer); }
 // c[n] += a * b[n] for each sample n: the per-sample products of a
 // convolution, one sgemm each, written straight into the NCHW output.
 extern "C" void gracefulSgemmPerSample(View<2> *a, View<3> *b, View<3> *c) {
-  int64_t samples = c->sizes[0], m = c->sizes[1], p = c->sizes[2], k = a->sizes[1];
-  if (m == 0 || p == 0 || k == 0)
-    return;
-  bool rowMajor = (a->strides[1] == 1 || k == 1) && (b->strides[2] == 1 || p == 1) &&
-                  (c->strides[2] == 1 || p == 1);
-  for (int64_t n = 0; n < samples; ++n) {
-    const float *bn = b->data() + n * b->strides[0];
-    float *cn = c->data() + n * c->strides[0];
-    if (rowMajor) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m),
-                  static_cast<int>(p), static_cast<int>(k), 1.0f, a->data(),
-                  static_cast<int>(std::max(a->strides[0], k)), bn,
-                  static_cast<int>(std::max(b->strides[1], p)), 1.0f, cn,
-                  static_cast<int>(std::max(c->strides[1], p)));
-      continue;
-    }
-    // Views BLAS cannot take: plain loops.
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < p; ++j) {
-        float sum = 0;
-        for (int64_t q = 0; q < k; ++q)
-          sum += a->data()[i * a->strides[0] + q * a->strides[1]] *
-                 bn[q * b->strides[1] + j * b->strides[2]];
-        cn[i * c->strides[1] + j * c->strides[2]] += sum;
-      }
-  }
+  for (int64_t n = 0; n < c->sizes[0]; ++n)
+    accumulateProduct(
+        matrixOf(*a),
+        {b->data() + n * b->strides[0], b->sizes[1], b->sizes[2], b->strides[1], b->strides[2]},
+        {c->data() + n * c->strides[0], c->sizes[1], c->sizes[2], c->strides[1], c->strides[2]},
+        false);
 }
 
 } // namespace
