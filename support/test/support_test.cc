@@ -1,9 +1,11 @@
 #include "graceful/support/digest.h"
 #include "graceful/support/error.h"
 #include "graceful/support/files.h"
+#include "graceful/support/json.h"
 
 #include <cstdlib>
 #include <filesystem>
+#include <google/protobuf/struct.pb.h>
 #include <gtest/gtest.h>
 
 namespace graceful {
@@ -29,6 +31,14 @@ TEST(Digest, RecognisesWellFormedDigests) {
   EXPECT_FALSE(isWellFormedDigest("sha256:abc"));
   EXPECT_FALSE(isWellFormedDigest("md5:" + std::string(64, 'a')));
   EXPECT_FALSE(isWellFormedDigest("sha256:" + std::string(64, 'G')));
+}
+
+TEST(Json, MapKeysPrintSorted) {
+  // Protobuf seeds its map hashing per process; printing must not depend on it.
+  google::protobuf::Struct record;
+  for (const char *key : {"zeta", "alpha", "mu", "beta", "omega", "nfr", "pfr"})
+    (*record.mutable_fields())[key].set_number_value(1);
+  EXPECT_EQ(toJson(record), R"({"alpha":1,"beta":1,"mu":1,"nfr":1,"omega":1,"pfr":1,"zeta":1})");
 }
 
 TEST(Errors, FoldLinesKeepsOneLine) {
