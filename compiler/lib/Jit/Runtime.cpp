@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace graceful::compiler {
 namespace {
@@ -22,52 +24,137 @@ template <int Rank> struct View {
   float *data() const { return aligned + offset; }
 };
 
-// The geometry of one depthwise plane: output size, kernel size, strides
-// and dilations, and the row/column strides of input, filter and output.
+// One depthwise plane: out[y, x] += sum_{i, j} w[i, j] * in[y * sy + i * dy - top,
+// x * sx + j * dx - left], reading zeros outside the input (its padding).
 struct PlaneGeometry {
-  int64_t height, width, kernelHeight, kernelWidth;
-  int64_t strideY, strideX, dilationY, dilationX;
+  int64_t outHeight, outWidth, inHeight, inWidth;
+  int64_t kernelHeight, kernelWidth, strideY, strideX, dilationY, dilationX, padTop, padLeft;
   int64_t inRow, inColumn, filterRow, filterColumn, outRow, outColumn;
 };
 
-// result[y, x] += sum_{i, j} plane[y * sy + i * dy, x * sx + j * dx] * filter[i, j].
-// Compiled once per instruction set (the loader picks the widest the CPU
-// has); the contiguous unit-stride row is the case the vectorizer takes.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void
-convolvePlane(const float *plane, const float *filter, float *result, const PlaneGeometry &g) {
-  bool contiguous = g.inColumn == 1 && g.outColumn == 1;
-  for (int64_t y = 0; y < g.height; ++y) {
-    float *__restrict target = result + y * g.outRow;
-    for (int64_t i = 0; i < g.kernelHeight; ++i)
-      for (int64_t j = 0; j < g.kernelWidth; ++j) {
-        float weight = filter[i * g.filterRow + j * g.filterColumn];
-        const float *__restrict row =
-            plane + (y * g.strideY + i * g.dilationY) * g.inRow + j * g.dilationX * g.inColumn;
-        if (contiguous && g.strideX == 1)
-          for (int64_t x = 0; x < g.width; ++x)
-            target[x] += weight * row[x];
-        else if (contiguous)
-          for (int64_t x = 0; x < g.width; ++x)
-            target[x] += weight * row[x * g.strideX];
-        else
-          for (int64_t x = 0; x < g.width; ++x)
-            target[x * g.outColumn] += weight * row[x * g.strideX * g.inColumn];
-      }
+// Output rows are computed in blocks of this many columns, one vector
+// register of floats with AVX-512; the last block runs past the row's end
+// into scratch space.
+constexpr int64_t kBlock = 16;
+
+int64_t roundUp(int64_t value, int64_t multiple) {
+  return (value + multiple - 1) / multiple * multiple;
+}
+
+// Per-thread scratch: the plane with its padding made explicit (rows long
+// enough for the last block) and one output row.
+struct PlaneScratch {
+  std::vector<float> padded, row;
+  int64_t paddedWidth = 0;
+
+  void load(const float *plane, const PlaneGeometry &g) {
+    int64_t blocks = roundUp(g.outWidth, kBlock);
+    paddedWidth = (blocks - 1) * g.strideX + (g.kernelWidth - 1) * g.dilationX + 1;
+    int64_t paddedHeight = (g.outHeight - 1) * g.strideY + (g.kernelHeight - 1) * g.dilationY + 1;
+    padded.assign(static_cast<size_t>(paddedWidth * paddedHeight), 0.0f);
+    row.resize(static_cast<size_t>(blocks));
+    for (int64_t r = 0; r < paddedHeight; ++r) {
+      int64_t source = r - g.padTop;
+      if (source < 0 || source >= g.inHeight)
+        continue;
+      float *target = padded.data() + r * paddedWidth + g.padLeft;
+      const float *from = plane + source * g.inRow;
+      int64_t columns = std::clamp<int64_t>(paddedWidth - g.padLeft, 0, g.inWidth);
+      if (g.inColumn == 1)
+        std::copy(from, from + columns, target);
+      else
+        for (int64_t x = 0; x < columns; ++x)
+          target[x] = from[x * g.inColumn];
+    }
+  }
+};
+
+// row[x] += sum_t weight[t] * at[t][x * Stride] for x in [0, blocks * kBlock):
+// each block's sums stay in registers across the taps. With Taps and
+// Stride fixed the block unrolls into vector instructions.
+template <int64_t Taps, int64_t Stride>
+[[gnu::always_inline]] inline void sumBlocks(const float *const *at, const float *weight,
+                                             float *__restrict row, int64_t blocks) {
+  for (int64_t b = 0; b < blocks; ++b) {
+    float sum[kBlock];
+    for (int64_t k = 0; k < kBlock; ++k)
+      sum[k] = row[b * kBlock + k];
+#pragma GCC unroll 32
+    for (int64_t t = 0; t < Taps; ++t)
+      for (int64_t k = 0; k < kBlock; ++k)
+        sum[k] += weight[t] * at[t][(b * kBlock + k) * Stride];
+    for (int64_t k = 0; k < kBlock; ++k)
+      row[b * kBlock + k] = sum[k];
   }
 }
 
-// out[n, c, y, x] += sum_{i, j} in[n, c, y * sy + i * dy, x * sx + j * dx] * w[c, i, j]:
-// linalg.depthwise_conv_2d_nchw_chw on an already padded input.
+// Any other kernel size or stride: tap by tap.
+void sumBlocksAnyTaps(const float *const *at, const float *weight, float *row, int64_t taps,
+                      int64_t stride, int64_t columns) {
+  for (int64_t t = 0; t < taps; ++t)
+    for (int64_t x = 0; x < columns; ++x)
+      row[x] += weight[t] * at[t][x * stride];
+}
+
+// Compiled once per instruction set (the loader picks the widest the CPU
+// has). 3x3 and 5x5 kernels at strides 1 and 2 (MobileNet, EfficientNet)
+// get their own unrolled loops.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void
+convolvePlane(const float *padded, int64_t paddedWidth, const float *filter, float *result,
+              float *row, const PlaneGeometry &g) {
+  int64_t taps = g.kernelHeight * g.kernelWidth, blocks = roundUp(g.outWidth, kBlock) / kBlock;
+  std::vector<float> weight(static_cast<size_t>(taps));
+  for (int64_t i = 0, t = 0; i < g.kernelHeight; ++i)
+    for (int64_t j = 0; j < g.kernelWidth; ++j, ++t)
+      weight[t] = filter[i * g.filterRow + j * g.filterColumn];
+  std::vector<const float *> at(static_cast<size_t>(taps));
+  for (int64_t y = 0; y < g.outHeight; ++y) {
+    for (int64_t i = 0, t = 0; i < g.kernelHeight; ++i)
+      for (int64_t j = 0; j < g.kernelWidth; ++j, ++t)
+        at[t] = padded + (y * g.strideY + i * g.dilationY) * paddedWidth + j * g.dilationX;
+    float *out = result + y * g.outRow;
+    for (int64_t x = 0; x < g.outWidth; ++x)
+      row[x] = out[x * g.outColumn];
+    if (taps == 9 && g.strideX == 1)
+      sumBlocks<9, 1>(at.data(), weight.data(), row, blocks);
+    else if (taps == 9 && g.strideX == 2)
+      sumBlocks<9, 2>(at.data(), weight.data(), row, blocks);
+    else if (taps == 25 && g.strideX == 1)
+      sumBlocks<25, 1>(at.data(), weight.data(), row, blocks);
+    else if (taps == 25 && g.strideX == 2)
+      sumBlocks<25, 2>(at.data(), weight.data(), row, blocks);
+    else
+      sumBlocksAnyTaps(at.data(), weight.data(), row, taps, g.strideX, g.outWidth);
+    for (int64_t x = 0; x < g.outWidth; ++x)
+      out[x * g.outColumn] = row[x];
+  }
+}
+
+// out[n, c, y, x] += sum_{i, j} in[n, c, y * sy + i * dy - top, x * sx + j * dx - left] * w[c, i,
+// j] (linalg.depthwise_conv_2d_nchw_chw with the input's zero padding folded in). Planes are
+// independent and split across threads.
 extern "C" void gracefulDepthwiseConv2d(View<4> *in, View<3> *w, View<4> *out, int64_t strideY,
-                                        int64_t strideX, int64_t dilationY, int64_t dilationX) {
+                                        int64_t strideX, int64_t dilationY, int64_t dilationX,
+                                        int64_t padTop, int64_t padLeft) {
   const int64_t *is = in->strides, *ws = w->strides, *os = out->strides;
-  PlaneGeometry geometry{out->sizes[2], out->sizes[3], w->sizes[1], w->sizes[2], strideY,
-                         strideX,       dilationY,     dilationX,   is[2],       is[3],
-                         ws[1],         ws[2],         os[2],       os[3]};
-  for (int64_t n = 0; n < out->sizes[0]; ++n)
-    for (int64_t c = 0; c < out->sizes[1]; ++c)
-      convolvePlane(in->data() + n * is[0] + c * is[1], w->data() + c * ws[0],
-                    out->data() + n * os[0] + c * os[1], geometry);
+  PlaneGeometry geometry{out->sizes[2], out->sizes[3], in->sizes[2], in->sizes[3], w->sizes[1],
+                         w->sizes[2],   strideY,       strideX,      dilationY,    dilationX,
+                         padTop,        padLeft,       is[2],        is[3],        ws[1],
+                         ws[2],         os[2],         os[3]};
+  int64_t channels = out->sizes[1], planes = out->sizes[0] * channels;
+  if (geometry.outHeight <= 0 || geometry.outWidth <= 0)
+    return;
+#pragma omp parallel
+  {
+    PlaneScratch scratch;
+#pragma omp for schedule(static)
+    for (int64_t p = 0; p < planes; ++p) {
+      int64_t n = p / channels, c = p % channels;
+      scratch.load(in->data() + n * is[0] + c * is[1], geometry);
+      convolvePlane(scratch.padded.data(), scratch.paddedWidth, w->data() + c * ws[0],
+                    out->data() + n * os[0] + c * os[1], scratch.row.data(), geometry);
+    }
+  }
 }
 
 // A strided matrix: what one product reads or accumulates into.

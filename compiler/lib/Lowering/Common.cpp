@@ -272,17 +272,18 @@ Value reshape(OpBuilder &b, Location loc, Value value, ArrayRef<int64_t> shape) 
 }
 
 Value gatherAffine(OpBuilder &b, Location loc, Value in, RankedTensorType outType,
-                   ArrayRef<AffineExpr> exprs) {
+                   ArrayRef<AffineExpr> exprs, Value into) {
   unsigned rank = static_cast<unsigned>(outType.getRank());
   SmallVector<AffineMap> maps{AffineMap::get(rank, 0, exprs, b.getContext()),
                               b.getMultiDimIdentityMap(rank)};
   return b
-      .create<linalg::GenericOp>(loc, TypeRange{outType}, ValueRange{in},
-                                 ValueRange{emptyTensor(b, loc, outType)}, maps,
-                                 SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
-                                 [](OpBuilder &nb, Location l, ValueRange args) {
-                                   nb.create<linalg::YieldOp>(l, args[0]);
-                                 })
+      .create<linalg::GenericOp>(
+          loc, TypeRange{outType}, ValueRange{in},
+          ValueRange{into ? into : emptyTensor(b, loc, outType)}, maps,
+          SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+          [](OpBuilder &nb, Location l, ValueRange args) {
+            nb.create<linalg::YieldOp>(l, args[0]);
+          })
       .getResult(0);
 }
 

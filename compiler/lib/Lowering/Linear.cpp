@@ -1,5 +1,6 @@
 // Products: MatMul, Gemm and N-dimensional grouped Conv.
 #include "Lowering.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 
 namespace graceful::compiler::lowering {
@@ -179,12 +180,17 @@ FailureOr<Padding> spatialPadding(ir::NodeOp node, ArrayRef<int64_t> inputSpatia
 }
 
 // The output of a convolution before the sums: each channel's bias, or
-// zeros; named linalg convolutions accumulate into it.
-Value biasInitialized(OpBuilder &b, Location loc, RankedTensorType outType, Value bias) {
-  Type element = outType.getElementType();
+// zeros; named linalg convolutions accumulate into it. Written into
+// `into` when given, else into a new empty tensor.
+Value biasInitialized(OpBuilder &b, Location loc, RankedTensorType outType, Value bias,
+                      Value into = {}) {
+  if (!into)
+    into = emptyTensor(b, loc, outType);
   if (!bias)
-    return filledTensor(b, loc, outType, scalarConstant(b, loc, element, 0.0));
-  return gatherAffine(b, loc, bias, outType, {getAffineDimExpr(1, b.getContext())});
+    return b
+        .create<linalg::FillOp>(loc, scalarConstant(b, loc, outType.getElementType(), 0.0), into)
+        .getResult(0);
+  return gatherAffine(b, loc, bias, outType, {getAffineDimExpr(1, b.getContext())}, into);
 }
 
 // The sizes of a 2-D convolution: batch, filters, output height and
@@ -296,7 +302,10 @@ Value im2colConv2d(OpBuilder &b, Location loc, Value padded, Value w, Value bias
 
 // One filter per channel (MobileNet's depthwise convolutions) as
 // linalg.depthwise_conv_2d_nchw_chw, which graceful-depthwise-to-runtime
-// turns into a call to a vectorized kernel after bufferization.
+// turns into a call to a vectorized kernel after bufferization. The output
+// gets a buffer of its own (alloc_tensor, which CSE leaves alone): were it
+// the buffer of the input before padding, as bufferization would choose,
+// the kernel could not read that input in place of its padded copy.
 Value depthwiseConv2d(OpBuilder &b, Location loc, Value padded, Value w, Value bias,
                       RankedTensorType outType, ArrayRef<int64_t> strides,
                       ArrayRef<int64_t> dilations) {
@@ -309,7 +318,10 @@ Value depthwiseConv2d(OpBuilder &b, Location loc, Value padded, Value w, Value b
   return b
       .create<linalg::DepthwiseConv2DNchwChwOp>(
           loc, TypeRange{outType}, ValueRange{padded, filters},
-          ValueRange{biasInitialized(b, loc, outType, bias)}, attributes)
+          ValueRange{
+              biasInitialized(b, loc, outType, bias,
+                              b.create<bufferization::AllocTensorOp>(loc, outType, ValueRange{}))},
+          attributes)
       .getResult(0);
 }
 

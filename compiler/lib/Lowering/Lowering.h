@@ -77,9 +77,10 @@ Value reduce(OpBuilder &b, mlir::Location loc, Value input, llvm::ArrayRef<int64
 // Any static reshape (collapse to 1-D, expand to the target).
 Value reshape(OpBuilder &b, mlir::Location loc, Value value, llvm::ArrayRef<int64_t> shape);
 
-// out[i...] = in[map(i...)] for an affine map over the output's dims.
+// out[i...] = in[map(i...)] for an affine map over the output's dims,
+// written into `into` when given, else into a new empty tensor.
 Value gatherAffine(OpBuilder &b, mlir::Location loc, Value in, RankedTensorType outType,
-                   llvm::ArrayRef<mlir::AffineExpr> exprs);
+                   llvm::ArrayRef<mlir::AffineExpr> exprs, Value into = {});
 
 // Pads with `padValue`: low[i] before and high[i] after dim i.
 Value pad(OpBuilder &b, mlir::Location loc, Value value, llvm::ArrayRef<int64_t> low,

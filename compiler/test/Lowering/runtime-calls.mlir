@@ -6,7 +6,7 @@
 
 // CHECK-DAG: func.func private @graceful_sgemm(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i64) attributes {llvm.emit_c_interface}
 // CHECK-DAG: func.func private @graceful_sgemm_per_sample(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
-// CHECK-DAG: func.func private @graceful_depthwise_conv2d(memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>, i64, i64, i64, i64) attributes {llvm.emit_c_interface}
+// CHECK-DAG: func.func private @graceful_depthwise_conv2d(memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>, i64, i64, i64, i64, i64, i64) attributes {llvm.emit_c_interface}
 
 // CHECK-LABEL: func.func @matmuls
 // CHECK: %[[T:.*]] = arith.constant 1 : i64
@@ -54,11 +54,54 @@ func.func @per_sample(%w: memref<4x6xf32>, %x: memref<2x6x9xf32>, %y: memref<2x4
 // CHECK-DAG: %[[SX:.*]] = arith.constant 1 : i64
 // CHECK-DAG: %[[DY:.*]] = arith.constant 3 : i64
 // CHECK-DAG: %[[DX:.*]] = arith.constant 4 : i64
-// CHECK: call @graceful_depthwise_conv2d({{.*}}, %[[SY]], %[[SX]], %[[DY]], %[[DX]])
+// CHECK: call @graceful_depthwise_conv2d({{.*}}, %[[SY]], %[[SX]], %[[DY]], %[[DX]], %c0_i64{{[_0-9]*}}, %c0_i64{{[_0-9]*}})
 func.func @depthwise(%x: memref<1x2x9x12xf32>, %w: memref<2x3x3xf32>, %y: memref<1x2x2x4xf32>) {
   linalg.depthwise_conv_2d_nchw_chw {strides = dense<[2, 1]> : tensor<2xi64>,
                                      dilations = dense<[3, 4]> : tensor<2xi64>}
       ins(%x, %w : memref<1x2x9x12xf32>, memref<2x3x3xf32>) outs(%y : memref<1x2x2x4xf32>)
+  return
+}
+
+// A zero-padded copy read by the convolution alone folds into the call:
+// the kernel reads %x and is told the padding (top 1, left 2).
+// CHECK-LABEL: func.func @padded_depthwise
+// CHECK: %[[X:.*]] = memref.cast %arg0
+// CHECK: call @graceful_depthwise_conv2d(%[[X]], {{.*}}, %c1_i64{{[_0-9]*}}, %c2_i64)
+// CHECK-NOT: memref.alloc
+// CHECK-NOT: linalg.map
+// CHECK-NOT: memref.copy
+// CHECK: return
+func.func @padded_depthwise(%x: memref<1x2x4x4xf32>, %w: memref<2x3x3xf32>, %y: memref<1x2x4x6xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %padded = memref.alloc() : memref<1x2x6x8xf32>
+  linalg.map outs(%padded : memref<1x2x6x8xf32>) () {
+    linalg.yield %zero : f32
+  }
+  %interior = memref.subview %padded[0, 0, 1, 2] [1, 2, 4, 4] [1, 1, 1, 1]
+      : memref<1x2x6x8xf32> to memref<1x2x4x4xf32, strided<[96, 48, 8, 1], offset: 10>>
+  memref.copy %x, %interior : memref<1x2x4x4xf32> to memref<1x2x4x4xf32, strided<[96, 48, 8, 1], offset: 10>>
+  linalg.depthwise_conv_2d_nchw_chw {strides = dense<1> : tensor<2xi64>, dilations = dense<1> : tensor<2xi64>}
+      ins(%padded, %w : memref<1x2x6x8xf32>, memref<2x3x3xf32>) outs(%y : memref<1x2x4x6xf32>)
+  memref.dealloc %padded : memref<1x2x6x8xf32>
+  return
+}
+
+// The padding stays when the input is overwritten before the convolution
+// reads it (here, as its own output would be).
+// CHECK-LABEL: func.func @padding_kept
+// CHECK: linalg.fill
+// CHECK: call @graceful_depthwise_conv2d({{.*}}, %c0_i64{{[_0-9]*}}, %c0_i64{{[_0-9]*}})
+func.func @padding_kept(%x: memref<1x2x4x4xf32>, %w: memref<2x3x3xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %padded = memref.alloc() : memref<1x2x6x6xf32>
+  linalg.fill ins(%zero : f32) outs(%padded : memref<1x2x6x6xf32>)
+  %interior = memref.subview %padded[0, 0, 1, 1] [1, 2, 4, 4] [1, 1, 1, 1]
+      : memref<1x2x6x6xf32> to memref<1x2x4x4xf32, strided<[72, 36, 6, 1], offset: 7>>
+  memref.copy %x, %interior : memref<1x2x4x4xf32> to memref<1x2x4x4xf32, strided<[72, 36, 6, 1], offset: 7>>
+  linalg.fill ins(%zero : f32) outs(%x : memref<1x2x4x4xf32>)
+  linalg.depthwise_conv_2d_nchw_chw {strides = dense<1> : tensor<2xi64>, dilations = dense<1> : tensor<2xi64>}
+      ins(%padded, %w : memref<1x2x6x6xf32>, memref<2x3x3xf32>) outs(%x : memref<1x2x4x4xf32>)
+  memref.dealloc %padded : memref<1x2x6x6xf32>
   return
 }
 

@@ -23,7 +23,8 @@ def GracefulLowerOnnx : Pass<"graceful-lower-onnx", "mlir::ModuleOp"> {
     specialises inputs to the shapes being run before import).
   }];
   let dependentDialects = ["mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
-                           "mlir::math::MathDialect", "mlir::tensor::TensorDialect"];
+                           "mlir::math::MathDialect", "mlir::tensor::TensorDialect",
+                           "mlir::bufferization::BufferizationDialect"];
 }
 
 def GracefulOutputsToArguments : Pass<"graceful-outputs-to-arguments", "mlir::ModuleOp"> {
@@ -63,9 +64,13 @@ def GracefulDepthwiseToRuntime : Pass<"graceful-depthwise-to-runtime", "mlir::Mo
   let summary = "Call a vectorized kernel for depthwise convolutions on buffers";
   let description = [{
     Replaces linalg.depthwise_conv_2d_nchw_chw on f32 memrefs by calls to
-    graceful_depthwise_conv2d (out += depthwise(x, w), with the op's strides
-    and dilations), which the JIT binds to a kernel whose inner loop runs
-    along contiguous rows. Runs after bufferization.
+    graceful_depthwise_conv2d (out += depthwise(x, w), with the op's strides,
+    dilations and top/left zero padding), which the JIT binds to a kernel
+    whose inner loop runs along contiguous rows. When the input is a
+    zero-filled buffer that only receives a copy of another buffer and is
+    read by the convolution alone (a bufferized tensor.pad), the kernel
+    reads that other buffer and treats the border as zeros: the padded
+    buffer, its fill and its copy go away. Runs after bufferization.
   }];
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect",
                            "mlir::arith::ArithDialect"];
