@@ -24,12 +24,14 @@ template <int Rank> struct View {
   float *data() const { return aligned + offset; }
 };
 
-// One depthwise plane: out[y, x] += sum_{i, j} w[i, j] * in[y * sy + i * dy - top,
-// x * sx + j * dx - left], reading zeros outside the input (its padding).
+// One depthwise plane: out[y, x] (+)= sum_{i, j} w[i, j] * in[y * sy + i * dy - top,
+// x * sx + j * dx - left], reading zeros outside the input (its padding);
+// the sums are added to out when `accumulate`, else written over it.
 struct PlaneGeometry {
   int64_t outHeight, outWidth, inHeight, inWidth;
   int64_t kernelHeight, kernelWidth, strideY, strideX, dilationY, dilationX, padTop, padLeft;
   int64_t inRow, inColumn, filterRow, filterColumn, outRow, outColumn;
+  bool accumulate;
 };
 
 // Output rows are computed in blocks of this many columns, one vector
@@ -114,7 +116,7 @@ convolvePlane(const float *padded, int64_t paddedWidth, const float *filter, flo
         at[t] = padded + (y * g.strideY + i * g.dilationY) * paddedWidth + j * g.dilationX;
     float *out = result + y * g.outRow;
     for (int64_t x = 0; x < g.outWidth; ++x)
-      row[x] = out[x * g.outColumn];
+      row[x] = g.accumulate ? out[x * g.outColumn] : 0.0f;
     if (taps == 9 && g.strideX == 1)
       sumBlocks<9, 1>(at.data(), weight.data(), row, blocks);
     else if (taps == 9 && g.strideX == 2)
@@ -130,17 +132,18 @@ convolvePlane(const float *padded, int64_t paddedWidth, const float *filter, flo
   }
 }
 
-// out[n, c, y, x] += sum_{i, j} in[n, c, y * sy + i * dy - top, x * sx + j * dx - left] * w[c, i,
-// j] (linalg.depthwise_conv_2d_nchw_chw with the input's zero padding folded in). Planes are
-// independent and split across threads.
+// out[n, c, y, x] (+)= sum_{i, j} in[n, c, y * sy + i * dy - top, x * sx + j * dx - left] *
+// w[c, i, j] (linalg.depthwise_conv_2d_nchw_chw with the input's zero padding folded in, and
+// its zero initial value when `accumulate` is 0). Planes are independent and split across
+// threads.
 extern "C" void gracefulDepthwiseConv2d(View<4> *in, View<3> *w, View<4> *out, int64_t strideY,
                                         int64_t strideX, int64_t dilationY, int64_t dilationX,
-                                        int64_t padTop, int64_t padLeft) {
+                                        int64_t padTop, int64_t padLeft, int64_t accumulate) {
   const int64_t *is = in->strides, *ws = w->strides, *os = out->strides;
-  PlaneGeometry geometry{out->sizes[2], out->sizes[3], in->sizes[2], in->sizes[3], w->sizes[1],
-                         w->sizes[2],   strideY,       strideX,      dilationY,    dilationX,
-                         padTop,        padLeft,       is[2],        is[3],        ws[1],
-                         ws[2],         os[2],         os[3]};
+  PlaneGeometry geometry{out->sizes[2], out->sizes[3], in->sizes[2], in->sizes[3],   w->sizes[1],
+                         w->sizes[2],   strideY,       strideX,      dilationY,      dilationX,
+                         padTop,        padLeft,       is[2],        is[3],          ws[1],
+                         ws[2],         os[2],         os[3],        accumulate != 0};
   int64_t channels = out->sizes[1], planes = out->sizes[0] * channels;
   if (geometry.outHeight <= 0 || geometry.outWidth <= 0)
     return;
@@ -173,31 +176,39 @@ MatrixRef matrixOf(const View<2> &view) {
   return {view.data(), view.sizes[0], view.sizes[1], view.strides[0], view.strides[1]};
 }
 
-// C += A * op(B), op(B) = B or B^T: sgemm when BLAS can take the views.
-void accumulateProduct(const MatrixRef &a, const MatrixRef &b, const MatrixRef &c,
-                       bool transposeB) {
+// C (+)= A * op(B), op(B) = B or B^T: sgemm when BLAS can take the views.
+// The product is added to C when `accumulate`, else written over it.
+void product(const MatrixRef &a, const MatrixRef &b, const MatrixRef &c, bool transposeB,
+             bool accumulate) {
   int64_t m = a.rows, k = a.columns, n = c.columns;
-  if (m == 0 || n == 0 || k == 0)
+  if (m == 0 || n == 0)
     return;
-  if (a.rowMajor() && b.rowMajor() && c.rowMajor()) {
+  if (k > 0 && a.rowMajor() && b.rowMajor() && c.rowMajor()) {
+    // OpenBLAS clears C for beta = 0 in a strided loop much slower than
+    // clearing it here while it is about to be written anyway.
+    if (!accumulate)
+      for (int64_t i = 0; i < m; ++i)
+        std::fill_n(c.data + i * c.leading(), n, 0.0f);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                 static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a.data,
                 a.leading(), b.data, b.leading(), 1.0f, c.data, c.leading());
     return;
   }
-  // Views BLAS cannot take: plain loops.
+  // Views BLAS cannot take, and empty sums: plain loops.
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) {
       float sum = 0;
       for (int64_t p = 0; p < k; ++p)
         sum += a.at(i, p) * (transposeB ? b.at(j, p) : b.at(p, j));
-      c.data[i * c.rowStride + j * c.columnStride] += sum;
+      float &target = c.data[i * c.rowStride + j * c.columnStride];
+      target = accumulate ? target + sum : sum;
     }
 }
 
-// C += A * op(B): linalg.matmul and linalg.matmul_transpose_b.
-extern "C" void gracefulSgemm(View<2> *a, View<2> *b, View<2> *c, int64_t transposeB) {
-  accumulateProduct(matrixOf(*a), matrixOf(*b), matrixOf(*c), transposeB != 0);
+// C (+)= A * op(B): linalg.matmul and linalg.matmul_transpose_b.
+extern "C" void gracefulSgemm(View<2> *a, View<2> *b, View<2> *c, int64_t transposeB,
+                              int64_t accumulate) {
+  product(matrixOf(*a), matrixOf(*b), matrixOf(*c), transposeB != 0, accumulate != 0);
 }
 
 // Generated code allocates every intermediate buffer afresh on each run;
@@ -257,15 +268,14 @@ BufferPool &bufferPool() {
 extern "C" void *gracefulMalloc(size_t bytes) { return bufferPool().allocate(bytes); }
 extern "C" void gracefulFree(void *buffer) { bufferPool().release(buffer); }
 
-// c[n] += a * b[n] for each sample n: the per-sample products of a
+// c[n] (+)= a * b[n] for each sample n: the per-sample products of a
 // convolution, one sgemm each, written straight into the NCHW output.
-extern "C" void gracefulSgemmPerSample(View<2> *a, View<3> *b, View<3> *c) {
+extern "C" void gracefulSgemmPerSample(View<2> *a, View<3> *b, View<3> *c, int64_t accumulate) {
   for (int64_t n = 0; n < c->sizes[0]; ++n)
-    accumulateProduct(
-        matrixOf(*a),
-        {b->data() + n * b->strides[0], b->sizes[1], b->sizes[2], b->strides[1], b->strides[2]},
-        {c->data() + n * c->strides[0], c->sizes[1], c->sizes[2], c->strides[1], c->strides[2]},
-        false);
+    product(matrixOf(*a),
+            {b->data() + n * b->strides[0], b->sizes[1], b->sizes[2], b->strides[1], b->strides[2]},
+            {c->data() + n * c->strides[0], c->sizes[1], c->sizes[2], c->strides[1], c->strides[2]},
+            false, accumulate != 0);
 }
 
 } // namespace

@@ -1,7 +1,5 @@
 #include "RuntimeCalls.h"
 #include "graceful/compiler/Passes.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace graceful::compiler {
 
@@ -11,48 +9,6 @@ namespace graceful::compiler {
 namespace {
 
 using namespace mlir;
-
-// The buffer a view (subview, cast, reshape) reads from.
-Value rootBuffer(Value value) {
-  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
-    value = view.getViewSource();
-  return value;
-}
-
-bool isZero(Value value) {
-  auto constant = value.getDefiningOp<arith::ConstantOp>();
-  auto number = constant ? dyn_cast<FloatAttr>(constant.getValue()) : FloatAttr();
-  return number && number.getValue().isPosZero();
-}
-
-// linalg.fill with 0.0, or linalg.map of no inputs yielding 0.0 (how
-// tensor.pad bufferizes its padding).
-bool zeroFills(Operation *op, Value buffer) {
-  if (auto fill = dyn_cast<linalg::FillOp>(op))
-    return fill.getDpsInits()[0] == buffer && isZero(fill.getDpsInputs()[0]);
-  auto map = dyn_cast<linalg::MapOp>(op);
-  if (!map || !map.getInputs().empty() || map.getInit() != buffer)
-    return false;
-  auto yield = cast<linalg::YieldOp>(map.getMapper().front().getTerminator());
-  return yield.getNumOperands() == 1 && isZero(yield.getOperand(0));
-}
-
-// True when `op` (or an op nested in it) may write, free or pass on any
-// view of `root`; reading it is fine.
-bool mayChange(Operation *op, Value root) {
-  WalkResult result = op->walk([&](Operation *nested) {
-    for (Value operand : nested->getOperands()) {
-      if (!isa<BaseMemRefType>(operand.getType()) || rootBuffer(operand) != root)
-        continue;
-      auto effects = dyn_cast<MemoryEffectOpInterface>(nested);
-      if (!effects || effects.getEffectOnValue<MemoryEffects::Write>(operand) ||
-          effects.getEffectOnValue<MemoryEffects::Free>(operand))
-        return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  return result.wasInterrupted();
-}
 
 // A bufferized tensor.pad with zeros feeding `conv`: `padded` is an alloc
 // that is zero-filled, receives a copy of `source` in one subview and is
@@ -120,10 +76,11 @@ struct DepthwiseToRuntimePass : impl::GracefulDepthwiseToRuntimeBase<DepthwiseTo
       auto dilations = llvm::to_vector(op.getDilations().getValues<int64_t>());
       std::optional<ZeroPadding> padding = zeroPaddingOf(op);
       Value input = padding ? padding->source : op.getDpsInputs()[0];
+      bool overwrite = eraseZeroFillBefore(op, op.getDpsInits()[0]);
       callRuntime(builder, module, op.getLoc(), "graceful_depthwise_conv2d",
                   {input, op.getDpsInputs()[1], op.getDpsInits()[0]},
                   {strides[0], strides[1], dilations[0], dilations[1], padding ? padding->top : 0,
-                   padding ? padding->left : 0});
+                   padding ? padding->left : 0, overwrite ? 0 : 1});
       op->erase();
       if (padding)
         for (Operation *padOp : padding->padOps)

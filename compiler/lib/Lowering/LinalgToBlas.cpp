@@ -60,14 +60,16 @@ struct LinalgToBlasPass : impl::GracefulLinalgToBlasBase<LinalgToBlasPass> {
     OpBuilder builder(&getContext());
     for (linalg::GenericOp op : perSample) {
       builder.setInsertionPoint(op);
+      bool overwrite = eraseZeroFillBefore(op, op.getDpsInits()[0]);
       callRuntime(builder, module, op->getLoc(), "graceful_sgemm_per_sample", op->getOperands(),
-                  {});
+                  {overwrite ? 0 : 1});
       op->erase();
     }
     for (auto [op, transposed] : products) {
       builder.setInsertionPoint(op);
+      bool overwrite = eraseZeroFillBefore(op, op->getOperand(2));
       callRuntime(builder, module, op->getLoc(), "graceful_sgemm", op->getOperands(),
-                  {transposed ? 1 : 0});
+                  {transposed ? 1 : 0, overwrite ? 0 : 1});
       op->erase();
     }
   }

@@ -180,12 +180,13 @@ FailureOr<Padding> spatialPadding(ir::NodeOp node, ArrayRef<int64_t> inputSpatia
 }
 
 // The output of a convolution before the sums: each channel's bias, or
-// zeros; named linalg convolutions accumulate into it. Written into
-// `into` when given, else into a new empty tensor.
-Value biasInitialized(OpBuilder &b, Location loc, RankedTensorType outType, Value bias,
-                      Value into = {}) {
-  if (!into)
-    into = emptyTensor(b, loc, outType);
+// zeros; named linalg convolutions accumulate into it. It gets a buffer of
+// its own (alloc_tensor, which CSE leaves alone): from a shared empty
+// tensor, bufferization would copy one convolution's zeros into the next's
+// output, and a depthwise output could land in the buffer of its own input,
+// which graceful-depthwise-to-runtime needs intact.
+Value biasInitialized(OpBuilder &b, Location loc, RankedTensorType outType, Value bias) {
+  Value into = b.create<bufferization::AllocTensorOp>(loc, outType, ValueRange{});
   if (!bias)
     return b
         .create<linalg::FillOp>(loc, scalarConstant(b, loc, outType.getElementType(), 0.0), into)
@@ -302,10 +303,7 @@ Value im2colConv2d(OpBuilder &b, Location loc, Value padded, Value w, Value bias
 
 // One filter per channel (MobileNet's depthwise convolutions) as
 // linalg.depthwise_conv_2d_nchw_chw, which graceful-depthwise-to-runtime
-// turns into a call to a vectorized kernel after bufferization. The output
-// gets a buffer of its own (alloc_tensor, which CSE leaves alone): were it
-// the buffer of the input before padding, as bufferization would choose,
-// the kernel could not read that input in place of its padded copy.
+// turns into a call to a vectorized kernel after bufferization.
 Value depthwiseConv2d(OpBuilder &b, Location loc, Value padded, Value w, Value bias,
                       RankedTensorType outType, ArrayRef<int64_t> strides,
                       ArrayRef<int64_t> dilations) {
@@ -318,10 +316,7 @@ Value depthwiseConv2d(OpBuilder &b, Location loc, Value padded, Value w, Value b
   return b
       .create<linalg::DepthwiseConv2DNchwChwOp>(
           loc, TypeRange{outType}, ValueRange{padded, filters},
-          ValueRange{
-              biasInitialized(b, loc, outType, bias,
-                              b.create<bufferization::AllocTensorOp>(loc, outType, ValueRange{}))},
-          attributes)
+          ValueRange{biasInitialized(b, loc, outType, bias)}, attributes)
       .getResult(0);
 }
 

@@ -19,4 +19,23 @@ void callRuntime(mlir::OpBuilder &builder, mlir::ModuleOp module, mlir::Location
 // True for a memref of f32 with the given rank.
 bool isF32Buffer(mlir::Value value, int64_t rank);
 
+// The buffer a view (subview, cast, reshape) reads from.
+mlir::Value rootBuffer(mlir::Value value);
+
+// True for linalg.fill with 0.0 of `buffer`, or a linalg.map or
+// linalg.generic of no inputs yielding 0.0 into it (how bufferization
+// writes zero padding and zero-bias initial values).
+bool zeroFills(mlir::Operation *op, mlir::Value buffer);
+
+// True when `op` (or an op nested in it) may write, free or pass on any
+// view of `root`; reading it is fine.
+bool mayChange(mlir::Operation *op, mlir::Value root);
+
+// Kernels that accumulate into their output can overwrite it instead when
+// it holds zeros. If the last op before `op` that touches `output`'s root
+// buffer zero-fills that whole buffer, and `output` covers all of it, the
+// fill is erased and the result is true: the kernel must then write its
+// result rather than add it.
+bool eraseZeroFillBefore(mlir::Operation *op, mlir::Value output);
+
 } // namespace graceful::compiler
