@@ -1,6 +1,7 @@
 // ONNX ModelProto -> func.func @main of onnx.node / onnx.constant ops.
 #include "graceful/compiler/Importer.h"
 
+#include "FoldShapes.h"
 #include "graceful/compiler/OnnxDialect.h"
 #include "graceful/compiler/OnnxTypes.h"
 #include "graceful/support/error.h"
@@ -426,6 +427,11 @@ llvm::Expected<OwningOpRef<ModuleOp>> importOnnxModel(onnx::ModelProto model,
       model = ::onnx::version_conversion::ConvertVersion(model, options.minimumOpset);
     }
     ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(), inference);
+    // Shapes computed from shapes (Shape -> Gather -> Concat -> Reshape) are
+    // constants once the input shapes are.
+    foldShapeComputations(model, [&] {
+      ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(), inference);
+    });
   } catch (const std::exception &e) {
     return importError(sourceName, foldLines(e.what()));
   }

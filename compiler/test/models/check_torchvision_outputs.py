@@ -9,11 +9,10 @@ import sys
 
 import numpy as np
 
-# ShuffleNetV2 is missing: its exported reshape targets are computed from
-# Shape/Gather chains that ONNX shape inference does not resolve, and the
-# compiler does not support data-dependent shapes yet.
+# ShuffleNetV2's reshape targets are computed from Shape/Gather/Concat
+# chains; the importer folds them once the input shape is known.
 MODELS = ["resnet18", "mobilenet_v2", "squeezenet1_0", "mobilenet_v3_small",
-          "efficientnet_b0", "regnet_x_400mf", "densenet121"]
+          "efficientnet_b0", "regnet_x_400mf", "densenet121", "shufflenet_v2_x1_0"]
 
 
 def main(graceful, export_script, work_dir):

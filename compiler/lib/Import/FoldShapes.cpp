@@ -1,0 +1,345 @@
+#include "FoldShapes.h"
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace graceful::compiler {
+namespace {
+
+// A small int64 tensor known at import time.
+struct Known {
+  std::vector<int64_t> dims;
+  std::vector<int64_t> values;
+};
+
+// Folding is for shape vectors; anything larger is left to the compiler.
+constexpr size_t kMaxFoldedElements = 64;
+
+std::optional<Known> knownOf(const onnx::TensorProto &tensor) {
+  if (tensor.data_type() != onnx::TensorProto::INT64 &&
+      tensor.data_type() != onnx::TensorProto::INT32)
+    return std::nullopt;
+  Known known{{tensor.dims().begin(), tensor.dims().end()}, {}};
+  size_t count = 1;
+  for (int64_t dim : known.dims)
+    count *= static_cast<size_t>(dim);
+  if (count > kMaxFoldedElements || tensor.data_location() == onnx::TensorProto::EXTERNAL)
+    return std::nullopt;
+  bool wide = tensor.data_type() == onnx::TensorProto::INT64;
+  if (!tensor.raw_data().empty()) {
+    size_t width = wide ? 8 : 4;
+    if (tensor.raw_data().size() != count * width)
+      return std::nullopt;
+    for (size_t i = 0; i < count; ++i) {
+      int64_t value = 0;
+      int32_t narrow = 0;
+      if (wide)
+        std::memcpy(&value, tensor.raw_data().data() + i * 8, 8);
+      else
+        std::memcpy(&narrow, tensor.raw_data().data() + i * 4, 4), value = narrow;
+      known.values.push_back(value);
+    }
+  } else if (wide) {
+    known.values.assign(tensor.int64_data().begin(), tensor.int64_data().end());
+  } else {
+    known.values.assign(tensor.int32_data().begin(), tensor.int32_data().end());
+  }
+  if (known.values.size() != count)
+    return std::nullopt;
+  return known;
+}
+
+onnx::TensorProto tensorOf(const Known &known, const std::string &name) {
+  onnx::TensorProto tensor;
+  tensor.set_name(name);
+  tensor.set_data_type(onnx::TensorProto::INT64);
+  for (int64_t dim : known.dims)
+    tensor.add_dims(dim);
+  for (int64_t value : known.values)
+    tensor.add_int64_data(value);
+  return tensor;
+}
+
+const onnx::AttributeProto *attributeOf(const onnx::NodeProto &node, const std::string &name) {
+  for (const auto &attribute : node.attribute())
+    if (attribute.name() == name)
+      return &attribute;
+  return nullptr;
+}
+
+int64_t intAttribute(const onnx::NodeProto &node, const std::string &name, int64_t fallback) {
+  const onnx::AttributeProto *attribute = attributeOf(node, name);
+  return attribute ? attribute->i() : fallback;
+}
+
+// Elementwise integer arithmetic on scalars and vectors (numpy broadcasting
+// of rank 0 and 1 operands).
+std::optional<Known> arithmetic(const std::string &op, const Known &a, const Known &b) {
+  if (a.dims.size() > 1 || b.dims.size() > 1)
+    return std::nullopt;
+  size_t n = std::max(a.values.size(), b.values.size());
+  if ((a.values.size() != n && a.values.size() != 1) ||
+      (b.values.size() != n && b.values.size() != 1))
+    return std::nullopt;
+  Known result{a.dims.size() >= b.dims.size() ? a.dims : b.dims, {}};
+  if (!result.dims.empty())
+    result.dims[0] = static_cast<int64_t>(n);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t x = a.values[a.values.size() == 1 ? 0 : i];
+    int64_t y = b.values[b.values.size() == 1 ? 0 : i];
+    if (op == "Div" && y == 0)
+      return std::nullopt;
+    result.values.push_back(op == "Add"   ? x + y
+                            : op == "Sub" ? x - y
+                            : op == "Mul" ? x * y
+                                          : x / y);
+  }
+  return result;
+}
+
+// Normalizes axes against `rank`; nullopt when one is out of range.
+std::optional<std::vector<int64_t>> axesIn(std::vector<int64_t> axes, int64_t rank) {
+  for (int64_t &axis : axes) {
+    if (axis < -rank || axis >= rank)
+      return std::nullopt;
+    axis = axis < 0 ? axis + rank : axis;
+  }
+  return axes;
+}
+
+// The axes of Unsqueeze/Squeeze: an input from opset 13, an attribute before.
+std::optional<std::vector<int64_t>> axesOf(const onnx::NodeProto &node,
+                                           const std::vector<Known> &inputs) {
+  if (inputs.size() > 1)
+    return inputs[1].values;
+  if (const onnx::AttributeProto *attribute = attributeOf(node, "axes"))
+    return std::vector<int64_t>(attribute->ints().begin(), attribute->ints().end());
+  return std::nullopt;
+}
+
+std::optional<Known> unsqueeze(const onnx::NodeProto &node, const std::vector<Known> &inputs) {
+  auto axes = axesOf(node, inputs);
+  if (!axes)
+    return std::nullopt;
+  int64_t rank = static_cast<int64_t>(inputs[0].dims.size() + axes->size());
+  auto normalized = axesIn(*axes, rank);
+  if (!normalized)
+    return std::nullopt;
+  std::set<int64_t> inserted(normalized->begin(), normalized->end());
+  Known result{{}, inputs[0].values};
+  for (int64_t d = 0, from = 0; d < rank; ++d)
+    result.dims.push_back(inserted.count(d) ? 1 : inputs[0].dims[from++]);
+  return result;
+}
+
+std::optional<Known> squeeze(const onnx::NodeProto &node, const std::vector<Known> &inputs) {
+  int64_t rank = static_cast<int64_t>(inputs[0].dims.size());
+  std::vector<int64_t> axes;
+  if (auto given = axesOf(node, inputs)) {
+    auto normalized = axesIn(*given, rank);
+    if (!normalized)
+      return std::nullopt;
+    axes = *normalized;
+  } else {
+    for (int64_t d = 0; d < rank; ++d)
+      if (inputs[0].dims[d] == 1)
+        axes.push_back(d);
+  }
+  Known result{{}, inputs[0].values};
+  for (int64_t d = 0; d < rank; ++d)
+    if (std::find(axes.begin(), axes.end(), d) == axes.end())
+      result.dims.push_back(inputs[0].dims[d]);
+  return result;
+}
+
+// Gather along axis 0 of a vector (shape vectors): scalar or vector indices.
+std::optional<Known> gather(const onnx::NodeProto &node, const std::vector<Known> &inputs) {
+  const Known &data = inputs[0], &indices = inputs[1];
+  int64_t axis = intAttribute(node, "axis", 0);
+  if (data.dims.size() != 1 || (axis != 0 && axis != -1))
+    return std::nullopt;
+  int64_t size = data.dims[0];
+  Known result{indices.dims, {}};
+  for (int64_t index : indices.values) {
+    if (index < -size || index >= size)
+      return std::nullopt;
+    result.values.push_back(data.values[index < 0 ? index + size : index]);
+  }
+  return result;
+}
+
+std::optional<Known> concat(const std::vector<Known> &inputs) {
+  Known result{{0}, {}};
+  for (const Known &input : inputs) {
+    if (input.dims.size() != 1)
+      return std::nullopt;
+    result.values.insert(result.values.end(), input.values.begin(), input.values.end());
+  }
+  result.dims[0] = static_cast<int64_t>(result.values.size());
+  return result;
+}
+
+// Slice of a vector with constant starts, ends, axes (0) and steps.
+std::optional<Known> slice(const std::vector<Known> &inputs) {
+  const Known &data = inputs[0];
+  if (data.dims.size() != 1 || inputs.size() < 3 || inputs[1].values.size() != 1 ||
+      inputs[2].values.size() != 1)
+    return std::nullopt;
+  if (inputs.size() > 3 &&
+      (inputs[3].values.size() != 1 || (inputs[3].values[0] != 0 && inputs[3].values[0] != -1)))
+    return std::nullopt;
+  int64_t step = inputs.size() > 4 ? inputs[4].values.at(0) : 1;
+  int64_t size = data.dims[0];
+  if (step == 0)
+    return std::nullopt;
+  auto clampIndex = [&](int64_t index, int64_t low, int64_t high) {
+    index = index < 0 ? index + size : index;
+    return std::clamp(index, low, high);
+  };
+  int64_t start = clampIndex(inputs[1].values[0], step > 0 ? 0 : -1, step > 0 ? size : size - 1);
+  int64_t end = clampIndex(inputs[2].values[0], step > 0 ? 0 : -1, step > 0 ? size : size - 1);
+  Known result{{0}, {}};
+  for (int64_t i = start; step > 0 ? i < end : i > end; i += step)
+    result.values.push_back(data.values[i]);
+  result.dims[0] = static_cast<int64_t>(result.values.size());
+  return result;
+}
+
+std::optional<Known> evaluate(const onnx::NodeProto &node, const std::vector<Known> &inputs) {
+  const std::string &op = node.op_type();
+  if (op == "Identity")
+    return inputs[0];
+  if (op == "Cast")
+    return intAttribute(node, "to", 0) == onnx::TensorProto::INT64 ? std::optional(inputs[0])
+                                                                   : std::nullopt;
+  if ((op == "Add" || op == "Sub" || op == "Mul" || op == "Div") && inputs.size() == 2)
+    return arithmetic(op, inputs[0], inputs[1]);
+  if (op == "Unsqueeze")
+    return unsqueeze(node, inputs);
+  if (op == "Squeeze")
+    return squeeze(node, inputs);
+  if (op == "Gather" && inputs.size() == 2)
+    return gather(node, inputs);
+  if (op == "Concat")
+    return concat(inputs);
+  if (op == "Slice")
+    return slice(inputs);
+  return std::nullopt;
+}
+
+// Shape of a value whose type inference made fully static.
+std::optional<Known> staticShape(const onnx::GraphProto &graph, const onnx::NodeProto &node) {
+  if (node.input_size() != 1 || attributeOf(node, "start") || attributeOf(node, "end"))
+    return std::nullopt;
+  auto find = [&](const auto &values) -> const onnx::ValueInfoProto * {
+    for (const auto &value : values)
+      if (value.name() == node.input(0))
+        return &value;
+    return nullptr;
+  };
+  const onnx::ValueInfoProto *info = find(graph.value_info());
+  info = info ? info : find(graph.input());
+  info = info ? info : find(graph.output());
+  if (!info || !info->type().has_tensor_type() || !info->type().tensor_type().has_shape())
+    return std::nullopt;
+  Known shape{{0}, {}};
+  for (const auto &dim : info->type().tensor_type().shape().dim()) {
+    if (!dim.has_dim_value())
+      return std::nullopt;
+    shape.values.push_back(dim.dim_value());
+  }
+  shape.dims[0] = static_cast<int64_t>(shape.values.size());
+  return shape;
+}
+
+// One pass over the nodes in order; the names of the values it folded are
+// added to `folded`.
+bool foldOnce(onnx::GraphProto &graph, std::set<std::string> &folded) {
+  std::map<std::string, Known> known;
+  for (const auto &initializer : graph.initializer())
+    if (auto value = knownOf(initializer))
+      known[initializer.name()] = *value;
+  std::set<std::string> outputs;
+  for (const auto &output : graph.output())
+    outputs.insert(output.name());
+
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
+  bool any = false;
+  for (onnx::NodeProto &node : *graph.mutable_node()) {
+    std::optional<Known> value;
+    bool single =
+        node.output_size() == 1 && !outputs.count(node.output(0)) && node.domain().empty();
+    if (single && node.op_type() == "Constant") {
+      const onnx::AttributeProto *tensor = attributeOf(node, "value");
+      if (tensor && tensor->has_t() && (value = knownOf(tensor->t())))
+        known[node.output(0)] = *value; // kept as it is; only its value is read
+      kept.Add(std::move(node));
+      continue;
+    }
+    if (single && node.op_type() == "Shape") {
+      value = staticShape(graph, node);
+    } else if (single) {
+      std::vector<Known> inputs;
+      bool allKnown = node.input_size() > 0;
+      for (const std::string &input : node.input()) {
+        auto it = known.find(input);
+        allKnown = allKnown && !input.empty() && it != known.end();
+        if (allKnown)
+          inputs.push_back(it->second);
+      }
+      if (allKnown)
+        value = evaluate(node, inputs);
+    }
+    // Empty results stay computed: they are rare, and a zero-element
+    // constant does not survive export unchanged.
+    if (!value || value->values.empty() || value->values.size() > kMaxFoldedElements) {
+      kept.Add(std::move(node));
+      continue;
+    }
+    known[node.output(0)] = *value;
+    *graph.add_initializer() = tensorOf(*value, node.output(0));
+    folded.insert(node.output(0));
+    any = true;
+  }
+  graph.mutable_node()->Swap(&kept);
+  return any;
+}
+
+// Drops folded values nothing reads any more (links inside a chain);
+// the model's own initializers stay, used or not.
+void dropUnusedFolded(onnx::GraphProto &graph, const std::set<std::string> &folded) {
+  std::set<std::string> used;
+  for (const auto &node : graph.node())
+    used.insert(node.input().begin(), node.input().end());
+  for (const auto &output : graph.output())
+    used.insert(output.name());
+  auto &initializers = *graph.mutable_initializer();
+  initializers.erase(std::remove_if(initializers.begin(), initializers.end(),
+                                    [&](const onnx::TensorProto &tensor) {
+                                      return folded.count(tensor.name()) &&
+                                             !used.count(tensor.name());
+                                    }),
+                     initializers.end());
+}
+
+} // namespace
+
+void foldShapeComputations(onnx::ModelProto &model, const std::function<void()> &inferShapes) {
+  // Before IR version 4 every initializer must also be a graph input.
+  if (model.ir_version() < 4)
+    return;
+  std::set<std::string> folded;
+  // Each round removes nodes, so this ends; a chain through every layer
+  // (ShuffleNet) takes a round per layer.
+  while (foldOnce(*model.mutable_graph(), folded))
+    inferShapes();
+  dropUnusedFolded(*model.mutable_graph(), folded);
+}
+
+} // namespace graceful::compiler
