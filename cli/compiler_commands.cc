@@ -134,7 +134,10 @@ llvm::Expected<std::vector<Tensor>> executeModel(const std::string &path,
     return makeError(ErrorKind::BadInput,
                      path + ": the model has " + std::to_string(signature->inputs.size()) +
                          " inputs, " + std::to_string(inputs.size()) + " --input files were given");
-  bool batchable = batch > 0;
+  // Small int64 inputs (a Reshape's shape, axes) shape the graph: they are
+  // built into the compiled code, and such a model runs unbatched.
+  compiler::CompileOptions options;
+  bool batchable = batch > 0 && options.fixShapeInputs(*signature, inputs) == 0;
   for (size_t i = 0; i < inputs.size(); ++i)
     batchable = batchable && !signature->inputs[i].shape.empty() &&
                 signature->inputs[i].shape[0] < 0 && !inputs[i].shape.empty() &&
@@ -147,7 +150,7 @@ llvm::Expected<std::vector<Tensor>> executeModel(const std::string &path,
   std::vector<std::vector<int64_t>> shapes;
   for (const Tensor &tensor : inputs)
     shapes.push_back(tensor.shape);
-  auto model = compiler::CompiledModel::compile(path, shapes);
+  auto model = compiler::CompiledModel::compile(path, shapes, options);
   if (!model)
     return model.takeError();
   return (*model)->run(inputs);

@@ -10,6 +10,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <limits>
+#include <map>
 #include <onnx/onnx_pb.h>
 #include <pqxx/pqxx>
 #include <sqlite3.h>
@@ -508,6 +509,45 @@ TEST_P(CliTest, LockedStore) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, CliTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
                          [](const auto &info) { return backendName(info.param); });
+
+// `graceful run` builds small int64 inputs (here Reshape's target shape)
+// into the compiled code, so a model whose shapes come from its inputs runs;
+// another target is another compile, and a target that does not fit is
+// refused. From Debian's libonnx-testdata: data float32[2,3,4], shape int64[2].
+TEST(CliRun, ShapeInputsAreBuiltIn) {
+  TemporaryDirectory directory;
+  const std::string model =
+      "/usr/share/libonnx-testdata/data/node/test_reshape_reduced_dims/model.onnx";
+  Tensor data = makeTensor(DType::Float32, {2, 3, 4});
+  for (int i = 0; i < 24; ++i)
+    data.data<float>()[i] = static_cast<float>(i);
+  std::string dataPath = directory.file("data.npy"), shapePath = directory.file("shape.npy"),
+              outPath = directory.file("out.npy");
+  ASSERT_FALSE(writeNpy(dataPath, data));
+  std::map<std::string, std::string> environment{{"GRACEFUL_CACHE", directory.file("cache")}};
+  auto reshapeTo = [&](std::vector<int64_t> target) {
+    Tensor shape = makeTensor(DType::Int64, {static_cast<int64_t>(target.size())});
+    for (size_t i = 0; i < target.size(); ++i)
+      shape.data<int64_t>()[i] = target[i];
+    EXPECT_FALSE(writeNpy(shapePath, shape));
+    return runGraceful(
+        {"run", model, "--input", dataPath, "--input", shapePath, "--output", outPath}, environment,
+        directory.path());
+  };
+  for (std::vector<int64_t> target : {std::vector<int64_t>{2, 12}, {4, 6}, {24, -1}}) {
+    ProcessResult result = reshapeTo(target);
+    ASSERT_EQ(result.exitCode, 0) << result.err;
+    auto out = readNpy(outPath);
+    ASSERT_TRUE(bool(out));
+    EXPECT_EQ(out->shape[0], target[0]);
+    EXPECT_EQ(out->bytes, data.bytes); // a reshape keeps the row-major order
+  }
+  ProcessResult wrong = reshapeTo({5, 5});
+  EXPECT_EQ(wrong.exitCode, 2);
+  EXPECT_THAT(wrong.err, HasSubstr(model));
+  EXPECT_THAT(wrong.err, HasSubstr("(Reshape): its input has 24 elements, the shape asked for "
+                                   "holds 25"));
+}
 
 // Faults of one backend only.
 

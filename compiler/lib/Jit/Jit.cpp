@@ -377,6 +377,17 @@ llvm::Expected<ModelSignature> readSignature(const std::string &onnxPath) {
   return signatureOf(model, onnxPath);
 }
 
+size_t CompileOptions::fixShapeInputs(const ModelSignature &signature,
+                                      const std::vector<Tensor> &inputs) {
+  size_t fixed = 0;
+  for (size_t i = 0; i < inputs.size() && i < signature.inputs.size(); ++i)
+    if (inputs[i].dtype == DType::Int64 && inputs[i].elementCount() <= kShapeInputElements) {
+      fixedInputs[signature.inputs[i].name] = inputs[i];
+      ++fixed;
+    }
+  return fixed;
+}
+
 llvm::Error specializeInputShapes(onnx::ModelProto &model,
                                   const std::vector<std::vector<int64_t>> &inputShapes,
                                   const std::string &source) {

@@ -34,10 +34,14 @@ Value input(ir::NodeOp node, unsigned index) {
   return hasInput(node, index) ? node.getInputs()[index] : Value();
 }
 
-LogicalResult unsupported(ir::NodeOp node, const llvm::Twine &what) {
+LogicalResult invalid(ir::NodeOp node, const llvm::Twine &what) {
   std::string name = node.nodeName();
   return node.emitError() << "node " << (name.empty() ? std::string("(unnamed)") : "'" + name + "'")
-                          << " (" << node.getOpType() << "): unsupported: " << what;
+                          << " (" << node.getOpType() << "): " << what;
+}
+
+LogicalResult unsupported(ir::NodeOp node, const llvm::Twine &what) {
+  return invalid(node, "unsupported: " + what);
 }
 
 Value emptyTensor(OpBuilder &builder, Location loc, RankedTensorType type) {

@@ -40,8 +40,13 @@ RankedTensorType resultType(ir::NodeOp node, unsigned index = 0);
 Value input(ir::NodeOp node, unsigned index);
 bool hasInput(ir::NodeOp node, unsigned index);
 
-// An error on the node: "node 'name' (Op): what".
+// What the compiler lacks (an op, attribute, type):
+// "node 'name' (Op): unsupported: what".
 mlir::LogicalResult unsupported(ir::NodeOp node, const llvm::Twine &what);
+
+// Reports a node whose operands contradict each other (a Reshape target
+// that does not hold its input's elements): "node 'n' (Op): <what>".
+mlir::LogicalResult invalid(ir::NodeOp node, const llvm::Twine &what);
 
 Value emptyTensor(OpBuilder &builder, mlir::Location loc, RankedTensorType type);
 Value filledTensor(OpBuilder &builder, mlir::Location loc, RankedTensorType type, Value scalar);

@@ -15,6 +15,11 @@ FailureOr<SmallVector<Value>> lowerReshapeLike(ir::NodeOp node, OpBuilder &b) {
   RankedTensorType type = resultType(node);
   if (!type || !type.hasStaticShape())
     return unsupported(node, "the result shape must be known when compiling");
+  auto inType = cast<RankedTensorType>(input(node, 0).getType());
+  if (inType.hasStaticShape() && inType.getNumElements() != type.getNumElements())
+    return invalid(node, "its input has " + llvm::Twine(inType.getNumElements()) +
+                             " elements, the shape asked for holds " +
+                             llvm::Twine(type.getNumElements()));
   return SmallVector<Value>{reshape(b, node.getLoc(), input(node, 0), type.getShape())};
 }
 

@@ -49,10 +49,6 @@ static cl::opt<bool> roundTrip("round-trip",
 
 namespace {
 
-// Int64 inputs up to this size are taken as shape-like and fixed at compile
-// time (see CompileOptions::fixedInputs).
-constexpr int64_t kFixedInputElements = 16;
-
 enum class Outcome { Pass, Fail, Unsupported };
 
 struct TestResult {
@@ -243,9 +239,7 @@ TestResult runTest(const fs::path &directory) {
     // values are built into the code, as an initializer's would be.
     auto options = compiler::CompileOptions::withCacheDirectory("");
     if (signature)
-      for (size_t i = 0; i < inputs.size() && i < signature->inputs.size(); ++i)
-        if (inputs[i].dtype == DType::Int64 && inputs[i].elementCount() <= kFixedInputElements)
-          options.fixedInputs[signature->inputs[i].name] = inputs[i];
+      options.fixShapeInputs(*signature, inputs);
     auto executable = compiler::CompiledModel::compile(compiled, shapes, options);
     if (!executable) {
       ErrorReport report = describeError(executable.takeError());

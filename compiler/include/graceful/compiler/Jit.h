@@ -60,6 +60,13 @@ struct CompileOptions {
     options.cacheDirectory = std::move(directory);
     return options;
   }
+
+  // Int64 inputs of at most this many elements are taken as shape-like.
+  static constexpr int64_t kShapeInputElements = 16;
+  // Adds to fixedInputs each shape-like input among `inputs` (given in the
+  // order of `signature`'s inputs): int64, at most kShapeInputElements
+  // elements. Returns how many it fixed.
+  size_t fixShapeInputs(const ModelSignature &signature, const std::vector<Tensor> &inputs);
 };
 
 class CompiledModel {
