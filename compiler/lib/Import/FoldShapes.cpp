@@ -194,7 +194,9 @@ std::optional<Known> slice(const std::vector<Known> &inputs) {
   if (inputs.size() > 3 &&
       (inputs[3].values.size() != 1 || (inputs[3].values[0] != 0 && inputs[3].values[0] != -1)))
     return std::nullopt;
-  int64_t step = inputs.size() > 4 ? inputs[4].values.at(0) : 1;
+  if (inputs.size() > 4 && inputs[4].values.size() != 1)
+    return std::nullopt;
+  int64_t step = inputs.size() > 4 ? inputs[4].values[0] : 1;
   int64_t size = data.dims[0];
   if (step == 0)
     return std::nullopt;

@@ -44,9 +44,11 @@ int64_t roundUp(int64_t value, int64_t multiple) {
 }
 
 // Per-thread scratch: the plane with its padding made explicit (rows long
-// enough for the last block) and one output row.
+// enough for the last block), one output row, and a plane's filter taps
+// (their weights and where each reads for the current row).
 struct PlaneScratch {
-  std::vector<float> padded, row;
+  std::vector<float> padded, row, weight;
+  std::vector<const float *> at;
   int64_t paddedWidth = 0;
 
   void load(const float *plane, const PlaneGeometry &g) {
@@ -55,6 +57,8 @@ struct PlaneScratch {
     int64_t paddedHeight = (g.outHeight - 1) * g.strideY + (g.kernelHeight - 1) * g.dilationY + 1;
     padded.assign(static_cast<size_t>(paddedWidth * paddedHeight), 0.0f);
     row.resize(static_cast<size_t>(blocks));
+    weight.resize(static_cast<size_t>(g.kernelHeight * g.kernelWidth));
+    at.resize(weight.size());
     for (int64_t r = 0; r < paddedHeight; ++r) {
       int64_t source = r - g.padTop;
       if (source < 0 || source >= g.inHeight)
@@ -102,14 +106,15 @@ void sumBlocksAnyTaps(const float *const *at, const float *weight, float *row, i
 // has). 3x3 and 5x5 kernels at strides 1 and 2 (MobileNet, EfficientNet)
 // get their own unrolled loops.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void
-convolvePlane(const float *padded, int64_t paddedWidth, const float *filter, float *result,
-              float *row, const PlaneGeometry &g) {
+convolvePlane(PlaneScratch &scratch, const float *filter, float *result, const PlaneGeometry &g) {
   int64_t taps = g.kernelHeight * g.kernelWidth, blocks = roundUp(g.outWidth, kBlock) / kBlock;
-  std::vector<float> weight(static_cast<size_t>(taps));
+  const float *padded = scratch.padded.data();
+  float *row = scratch.row.data(), *weight = scratch.weight.data();
+  const float **at = scratch.at.data();
+  int64_t paddedWidth = scratch.paddedWidth;
   for (int64_t i = 0, t = 0; i < g.kernelHeight; ++i)
     for (int64_t j = 0; j < g.kernelWidth; ++j, ++t)
       weight[t] = filter[i * g.filterRow + j * g.filterColumn];
-  std::vector<const float *> at(static_cast<size_t>(taps));
   for (int64_t y = 0; y < g.outHeight; ++y) {
     for (int64_t i = 0, t = 0; i < g.kernelHeight; ++i)
       for (int64_t j = 0; j < g.kernelWidth; ++j, ++t)
@@ -118,15 +123,15 @@ convolvePlane(const float *padded, int64_t paddedWidth, const float *filter, flo
     for (int64_t x = 0; x < g.outWidth; ++x)
       row[x] = g.accumulate ? out[x * g.outColumn] : 0.0f;
     if (taps == 9 && g.strideX == 1)
-      sumBlocks<9, 1>(at.data(), weight.data(), row, blocks);
+      sumBlocks<9, 1>(at, weight, row, blocks);
     else if (taps == 9 && g.strideX == 2)
-      sumBlocks<9, 2>(at.data(), weight.data(), row, blocks);
+      sumBlocks<9, 2>(at, weight, row, blocks);
     else if (taps == 25 && g.strideX == 1)
-      sumBlocks<25, 1>(at.data(), weight.data(), row, blocks);
+      sumBlocks<25, 1>(at, weight, row, blocks);
     else if (taps == 25 && g.strideX == 2)
-      sumBlocks<25, 2>(at.data(), weight.data(), row, blocks);
+      sumBlocks<25, 2>(at, weight, row, blocks);
     else
-      sumBlocksAnyTaps(at.data(), weight.data(), row, taps, g.strideX, g.outWidth);
+      sumBlocksAnyTaps(at, weight, row, taps, g.strideX, g.outWidth);
     for (int64_t x = 0; x < g.outWidth; ++x)
       out[x * g.outColumn] = row[x];
   }
@@ -154,8 +159,7 @@ extern "C" void gracefulDepthwiseConv2d(View<4> *in, View<3> *w, View<4> *out, i
     for (int64_t p = 0; p < planes; ++p) {
       int64_t n = p / channels, c = p % channels;
       scratch.load(in->data() + n * is[0] + c * is[1], geometry);
-      convolvePlane(scratch.padded.data(), scratch.paddedWidth, w->data() + c * ws[0],
-                    out->data() + n * os[0] + c * os[1], scratch.row.data(), geometry);
+      convolvePlane(scratch, w->data() + c * ws[0], out->data() + n * os[0] + c * os[1], geometry);
     }
   }
 }

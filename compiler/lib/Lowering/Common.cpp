@@ -48,8 +48,10 @@ Value emptyTensor(OpBuilder &builder, Location loc, RankedTensorType type) {
   return builder.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
 }
 
-Value filledTensor(OpBuilder &builder, Location loc, RankedTensorType type, Value scalar) {
-  return builder.create<linalg::FillOp>(loc, scalar, emptyTensor(builder, loc, type)).getResult(0);
+Value filledTensor(OpBuilder &builder, Location loc, RankedTensorType type, Value scalar,
+                   Value into) {
+  return builder.create<linalg::FillOp>(loc, scalar, into ? into : emptyTensor(builder, loc, type))
+      .getResult(0);
 }
 
 Value scalarConstant(OpBuilder &builder, Location loc, Type type, double value) {

@@ -188,9 +188,8 @@ FailureOr<Padding> spatialPadding(ir::NodeOp node, ArrayRef<int64_t> inputSpatia
 Value biasInitialized(OpBuilder &b, Location loc, RankedTensorType outType, Value bias) {
   Value into = b.create<bufferization::AllocTensorOp>(loc, outType, ValueRange{});
   if (!bias)
-    return b
-        .create<linalg::FillOp>(loc, scalarConstant(b, loc, outType.getElementType(), 0.0), into)
-        .getResult(0);
+    return filledTensor(b, loc, outType, scalarConstant(b, loc, outType.getElementType(), 0.0),
+                        into);
   return gatherAffine(b, loc, bias, outType, {getAffineDimExpr(1, b.getContext())}, into);
 }
 

@@ -49,7 +49,10 @@ mlir::LogicalResult unsupported(ir::NodeOp node, const llvm::Twine &what);
 mlir::LogicalResult invalid(ir::NodeOp node, const llvm::Twine &what);
 
 Value emptyTensor(OpBuilder &builder, mlir::Location loc, RankedTensorType type);
-Value filledTensor(OpBuilder &builder, mlir::Location loc, RankedTensorType type, Value scalar);
+// `scalar` everywhere, written into `into` when given, else into a new
+// empty tensor.
+Value filledTensor(OpBuilder &builder, mlir::Location loc, RankedTensorType type, Value scalar,
+                   Value into = {});
 Value scalarConstant(OpBuilder &builder, mlir::Location loc, mlir::Type type, double value);
 
 // Element i of an int constant tensor (onnx.constant or arith.constant).

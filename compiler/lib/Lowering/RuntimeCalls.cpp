@@ -30,15 +30,22 @@ bool yieldsZero(Block &body) {
   return yield->getNumOperands() == 1 && isZero(yield->getOperand(0));
 }
 
-// True when `op` or an op nested in it has an operand viewing `root`.
-bool touches(Operation *op, Value root) {
+// True when `op` or an op nested in it has an operand viewing `root` for
+// which `matches(nested op, operand)` holds.
+bool anyUseOf(Operation *op, Value root, llvm::function_ref<bool(Operation *, Value)> matches) {
   WalkResult result = op->walk([&](Operation *nested) {
     for (Value operand : nested->getOperands())
-      if (isa<BaseMemRefType>(operand.getType()) && rootBuffer(operand) == root)
+      if (isa<BaseMemRefType>(operand.getType()) && rootBuffer(operand) == root &&
+          matches(nested, operand))
         return WalkResult::interrupt();
     return WalkResult::advance();
   });
   return result.wasInterrupted();
+}
+
+// True when `op` or an op nested in it has an operand viewing `root`.
+bool touches(Operation *op, Value root) {
+  return anyUseOf(op, root, [](Operation *, Value) { return true; });
 }
 
 } // namespace
@@ -62,18 +69,11 @@ bool zeroFills(Operation *op, Value buffer) {
 }
 
 bool mayChange(Operation *op, Value root) {
-  WalkResult result = op->walk([&](Operation *nested) {
-    for (Value operand : nested->getOperands()) {
-      if (!isa<BaseMemRefType>(operand.getType()) || rootBuffer(operand) != root)
-        continue;
-      auto effects = dyn_cast<MemoryEffectOpInterface>(nested);
-      if (!effects || effects.getEffectOnValue<MemoryEffects::Write>(operand) ||
-          effects.getEffectOnValue<MemoryEffects::Free>(operand))
-        return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
+  return anyUseOf(op, root, [](Operation *nested, Value operand) {
+    auto effects = dyn_cast<MemoryEffectOpInterface>(nested);
+    return !effects || effects.getEffectOnValue<MemoryEffects::Write>(operand) ||
+           effects.getEffectOnValue<MemoryEffects::Free>(operand);
   });
-  return result.wasInterrupted();
 }
 
 bool eraseZeroFillBefore(Operation *op, Value output) {
