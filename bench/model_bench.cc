@@ -1,10 +1,11 @@
 // Compiles a model for [BATCH, ...] and times runs through graceful's JIT.
-// Prints one JSON line: {"ms_per_batch": ..., "compile_ms": ...,
+// Prints one JSON line: {"ms_per_batch": (median over the runs), "compile_ms": ...,
 // "cached_compile_ms": ...} (the second compile loads from a scratch cache).
 //   model_bench MODEL.onnx BATCH ITERATIONS
 #include "graceful/compiler/Jit.h"
 #include "graceful/support/error.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -25,6 +26,10 @@ int main(int argc, char **argv) {
   std::string path = argv[1];
   int64_t batch = std::stoll(argv[2]);
   int iterations = std::stoi(argv[3]);
+  if (batch < 1 || iterations < 1) {
+    std::cerr << "model_bench: BATCH and ITERATIONS must be at least 1\n";
+    return 2;
+  }
   auto signature = compiler::readSignature(path);
   if (!signature) {
     std::cerr << describeError(signature.takeError()).message << "\n";
@@ -74,13 +79,19 @@ int main(int argc, char **argv) {
     std::cerr << describeError(warm.takeError()).message << "\n";
     return 2;
   }
-  start = Clock::now();
-  for (int i = 0; i < iterations; ++i)
+  // The median run: on a shared machine a neighbour's burst slows some runs
+  // several-fold, and the median ignores them where the mean would not.
+  std::vector<double> runMs;
+  for (int i = 0; i < iterations; ++i) {
+    start = Clock::now();
     if (auto outputs = (*model)->run(inputs); !outputs) {
       std::cerr << describeError(outputs.takeError()).message << "\n";
       return 2;
     }
-  std::cout << "{\"ms_per_batch\":" << millisecondsSince(start) / iterations
-            << ",\"compile_ms\":" << compileMs << ",\"cached_compile_ms\":" << cachedMs << "}\n";
+    runMs.push_back(millisecondsSince(start));
+  }
+  std::nth_element(runMs.begin(), runMs.begin() + iterations / 2, runMs.end());
+  std::cout << "{\"ms_per_batch\":" << runMs[iterations / 2] << ",\"compile_ms\":" << compileMs
+            << ",\"cached_compile_ms\":" << cachedMs << "}\n";
   return 0;
 }

@@ -48,7 +48,7 @@ constexpr const char *kLoweringPipeline =
     "func.func(graceful-fuse-elementwise),"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
-    "buffer-deallocation-pipeline, graceful-linalg-to-blas, graceful-depthwise-to-runtime,"
+    "buffer-deallocation-pipeline, graceful-linalg-to-blas, graceful-depthwise-to-runtime, canonicalize,"
     "func.func(graceful-inline-copies, convert-linalg-to-loops), convert-scf-to-cf, "
     "expand-strided-metadata,"
     "lower-affine, finalize-memref-to-llvm, convert-math-to-llvm, convert-math-to-libm,"

@@ -5,6 +5,7 @@
 #include <cblas.h>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <mutex>
 #include <unordered_map>
 #include <utility>
@@ -24,6 +25,39 @@ template <int Rank> struct View {
   float *data() const { return aligned + offset; }
 };
 
+// The clamp a kernel applies to its results before storing them, fused
+// from a Clip or Relu that followed it: below `low` becomes `low`, above
+// `high` becomes `high`, and NaN stays NaN, as in those ops' loops.
+struct Clamp {
+  float low, high;
+
+  bool active() const {
+    return low > -std::numeric_limits<float>::infinity() ||
+           high < std::numeric_limits<float>::infinity();
+  }
+  float operator()(float value) const { return value < low ? low : (value > high ? high : value); }
+};
+
+// Clamps `count` contiguous floats. The clamp is a copy, so stores to
+// `values` cannot change its bounds and the loop vectorizes.
+[[gnu::always_inline]] inline void clampRow(float *__restrict values, int64_t count, Clamp clamp) {
+  for (int64_t i = 0; i < count; ++i)
+    values[i] = clamp(values[i]);
+}
+
+// Output rows are computed in blocks of this many columns, one vector
+// register of floats with AVX-512; the last block runs past the row's end
+// into scratch space.
+constexpr int64_t kBlock = 16;
+
+// clampRow on whole blocks of kBlock, which vectorize without a scalar tail.
+[[gnu::always_inline]] inline void clampBlocks(float *__restrict values, int64_t blocks,
+                                               Clamp clamp) {
+  for (int64_t b = 0; b < blocks; ++b)
+    for (int64_t k = 0; k < kBlock; ++k)
+      values[b * kBlock + k] = clamp(values[b * kBlock + k]);
+}
+
 // One depthwise plane: out[y, x] (+)= sum_{i, j} w[i, j] * in[y * sy + i * dy - top,
 // x * sx + j * dx - left], reading zeros outside the input (its padding);
 // the sums are added to out when `accumulate`, else written over it.
@@ -32,15 +66,29 @@ struct PlaneGeometry {
   int64_t kernelHeight, kernelWidth, strideY, strideX, dilationY, dilationX, padTop, padLeft;
   int64_t inRow, inColumn, filterRow, filterColumn, outRow, outColumn;
   bool accumulate;
+  Clamp clamp;
 };
-
-// Output rows are computed in blocks of this many columns, one vector
-// register of floats with AVX-512; the last block runs past the row's end
-// into scratch space.
-constexpr int64_t kBlock = 16;
 
 int64_t roundUp(int64_t value, int64_t multiple) {
   return (value + multiple - 1) / multiple * multiple;
+}
+
+// to[x] = from[x * stride] for x < count, and its inverse; contiguous rows
+// are plain copies.
+void gather(const float *from, int64_t stride, float *to, int64_t count) {
+  if (stride == 1)
+    std::copy_n(from, count, to);
+  else
+    for (int64_t x = 0; x < count; ++x)
+      to[x] = from[x * stride];
+}
+
+void scatter(const float *from, float *to, int64_t stride, int64_t count) {
+  if (stride == 1)
+    std::copy_n(from, count, to);
+  else
+    for (int64_t x = 0; x < count; ++x)
+      to[x * stride] = from[x];
 }
 
 // Per-thread scratch: the plane with its padding made explicit (rows long
@@ -65,12 +113,7 @@ struct PlaneScratch {
         continue;
       float *target = padded.data() + r * paddedWidth + g.padLeft;
       const float *from = plane + source * g.inRow;
-      int64_t columns = std::clamp<int64_t>(paddedWidth - g.padLeft, 0, g.inWidth);
-      if (g.inColumn == 1)
-        std::copy(from, from + columns, target);
-      else
-        for (int64_t x = 0; x < columns; ++x)
-          target[x] = from[x * g.inColumn];
+      gather(from, g.inColumn, target, std::clamp<int64_t>(paddedWidth - g.padLeft, 0, g.inWidth));
     }
   }
 };
@@ -120,8 +163,10 @@ convolvePlane(PlaneScratch &scratch, const float *filter, float *result, const P
       for (int64_t j = 0; j < g.kernelWidth; ++j, ++t)
         at[t] = padded + (y * g.strideY + i * g.dilationY) * paddedWidth + j * g.dilationX;
     float *out = result + y * g.outRow;
-    for (int64_t x = 0; x < g.outWidth; ++x)
-      row[x] = g.accumulate ? out[x * g.outColumn] : 0.0f;
+    if (g.accumulate)
+      gather(out, g.outColumn, row, g.outWidth);
+    else
+      std::fill_n(row, g.outWidth, 0.0f);
     if (taps == 9 && g.strideX == 1)
       sumBlocks<9, 1>(at, weight, row, blocks);
     else if (taps == 9 && g.strideX == 2)
@@ -132,23 +177,27 @@ convolvePlane(PlaneScratch &scratch, const float *filter, float *result, const P
       sumBlocks<25, 2>(at, weight, row, blocks);
     else
       sumBlocksAnyTaps(at, weight, row, taps, g.strideX, g.outWidth);
-    for (int64_t x = 0; x < g.outWidth; ++x)
-      out[x * g.outColumn] = row[x];
+    if (g.clamp.active())
+      clampBlocks(row, blocks, g.clamp);
+    scatter(row, out, g.outColumn, g.outWidth);
   }
 }
 
 // out[n, c, y, x] (+)= sum_{i, j} in[n, c, y * sy + i * dy - top, x * sx + j * dx - left] *
 // w[c, i, j] (linalg.depthwise_conv_2d_nchw_chw with the input's zero padding folded in, and
-// its zero initial value when `accumulate` is 0). Planes are independent and split across
-// threads.
+// its zero initial value when `accumulate` is 0), clamped to [low, high]. Planes are
+// independent and split across threads. Each plane is copied to scratch before its output is
+// written, so `out` may be `in` itself when both have the same shape and strides.
 extern "C" void gracefulDepthwiseConv2d(View<4> *in, View<3> *w, View<4> *out, int64_t strideY,
                                         int64_t strideX, int64_t dilationY, int64_t dilationX,
-                                        int64_t padTop, int64_t padLeft, int64_t accumulate) {
+                                        int64_t padTop, int64_t padLeft, int64_t accumulate,
+                                        float low, float high) {
   const int64_t *is = in->strides, *ws = w->strides, *os = out->strides;
-  PlaneGeometry geometry{out->sizes[2], out->sizes[3], in->sizes[2], in->sizes[3],   w->sizes[1],
-                         w->sizes[2],   strideY,       strideX,      dilationY,      dilationX,
-                         padTop,        padLeft,       is[2],        is[3],          ws[1],
-                         ws[2],         os[2],         os[3],        accumulate != 0};
+  PlaneGeometry geometry{out->sizes[2], out->sizes[3], in->sizes[2],    in->sizes[3],
+                         w->sizes[1],   w->sizes[2],   strideY,         strideX,
+                         dilationY,     dilationX,     padTop,          padLeft,
+                         is[2],         is[3],         ws[1],           ws[2],
+                         os[2],         os[3],         accumulate != 0, Clamp{low, high}};
   int64_t channels = out->sizes[1], planes = out->sizes[0] * channels;
   if (geometry.outHeight <= 0 || geometry.outWidth <= 0)
     return;
@@ -180,10 +229,26 @@ MatrixRef matrixOf(const View<2> &view) {
   return {view.data(), view.sizes[0], view.sizes[1], view.strides[0], view.strides[1]};
 }
 
+// Clamps C in place, rows split across threads.
+void clampMatrix(const MatrixRef &c, Clamp clamp) {
+  if (!clamp.active())
+    return;
+#pragma omp parallel for schedule(static) if (c.rows * c.columns > (int64_t{1} << 14))
+  for (int64_t i = 0; i < c.rows; ++i) {
+    float *row = c.data + i * c.rowStride;
+    if (c.columnStride == 1)
+      clampRow(row, c.columns, clamp);
+    else
+      for (int64_t j = 0; j < c.columns; ++j)
+        row[j * c.columnStride] = clamp(row[j * c.columnStride]);
+  }
+}
+
 // C (+)= A * op(B), op(B) = B or B^T: sgemm when BLAS can take the views.
-// The product is added to C when `accumulate`, else written over it.
+// The product is added to C when `accumulate`, else written over it; then
+// C is clamped.
 void product(const MatrixRef &a, const MatrixRef &b, const MatrixRef &c, bool transposeB,
-             bool accumulate) {
+             bool accumulate, Clamp clamp) {
   int64_t m = a.rows, k = a.columns, n = c.columns;
   if (m == 0 || n == 0)
     return;
@@ -196,6 +261,7 @@ void product(const MatrixRef &a, const MatrixRef &b, const MatrixRef &c, bool tr
     cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                 static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a.data,
                 a.leading(), b.data, b.leading(), 1.0f, c.data, c.leading());
+    clampMatrix(c, clamp);
     return;
   }
   // Views BLAS cannot take, and empty sums: plain loops.
@@ -205,14 +271,16 @@ void product(const MatrixRef &a, const MatrixRef &b, const MatrixRef &c, bool tr
       for (int64_t p = 0; p < k; ++p)
         sum += a.at(i, p) * (transposeB ? b.at(j, p) : b.at(p, j));
       float &target = c.data[i * c.rowStride + j * c.columnStride];
-      target = accumulate ? target + sum : sum;
+      target = clamp(accumulate ? target + sum : sum);
     }
 }
 
-// C (+)= A * op(B): linalg.matmul and linalg.matmul_transpose_b.
+// C (+)= A * op(B), clamped to [low, high]: linalg.matmul and
+// linalg.matmul_transpose_b.
 extern "C" void gracefulSgemm(View<2> *a, View<2> *b, View<2> *c, int64_t transposeB,
-                              int64_t accumulate) {
-  product(matrixOf(*a), matrixOf(*b), matrixOf(*c), transposeB != 0, accumulate != 0);
+                              int64_t accumulate, float low, float high) {
+  product(matrixOf(*a), matrixOf(*b), matrixOf(*c), transposeB != 0, accumulate != 0,
+          Clamp{low, high});
 }
 
 // Generated code allocates every intermediate buffer afresh on each run;
@@ -272,14 +340,16 @@ BufferPool &bufferPool() {
 extern "C" void *gracefulMalloc(size_t bytes) { return bufferPool().allocate(bytes); }
 extern "C" void gracefulFree(void *buffer) { bufferPool().release(buffer); }
 
-// c[n] (+)= a * b[n] for each sample n: the per-sample products of a
-// convolution, one sgemm each, written straight into the NCHW output.
-extern "C" void gracefulSgemmPerSample(View<2> *a, View<3> *b, View<3> *c, int64_t accumulate) {
+// c[n] (+)= a * b[n] for each sample n, clamped to [low, high]: the
+// per-sample products of a convolution, one sgemm each, written straight
+// into the NCHW output.
+extern "C" void gracefulSgemmPerSample(View<2> *a, View<3> *b, View<3> *c, int64_t accumulate,
+                                       float low, float high) {
   for (int64_t n = 0; n < c->sizes[0]; ++n)
     product(matrixOf(*a),
             {b->data() + n * b->strides[0], b->sizes[1], b->sizes[2], b->strides[1], b->strides[2]},
             {c->data() + n * c->strides[0], c->sizes[1], c->sizes[2], c->strides[1], c->strides[2]},
-            false, accumulate != 0);
+            false, accumulate != 0, Clamp{low, high});
 }
 
 } // namespace

@@ -76,11 +76,15 @@ struct DepthwiseToRuntimePass : impl::GracefulDepthwiseToRuntimeBase<DepthwiseTo
       auto dilations = llvm::to_vector(op.getDilations().getValues<int64_t>());
       std::optional<ZeroPadding> padding = zeroPaddingOf(op);
       Value input = padding ? padding->source : op.getDpsInputs()[0];
-      bool overwrite = eraseZeroFillBefore(op, op.getDpsInits()[0]);
+      Value filters = op.getDpsInputs()[1], output = op.getDpsInits()[0];
+      Epilogue epilogue{output, !eraseZeroFillBefore(op, output)};
+      epilogue = fuseEpilogue(builder, op, {input, filters}, epilogue, /*mayWriteInput=*/true);
+      builder.setInsertionPoint(op);
       callRuntime(builder, module, op.getLoc(), "graceful_depthwise_conv2d",
-                  {input, op.getDpsInputs()[1], op.getDpsInits()[0]},
+                  {input, filters, epilogue.output},
                   {strides[0], strides[1], dilations[0], dilations[1], padding ? padding->top : 0,
-                   padding ? padding->left : 0, overwrite ? 0 : 1});
+                   padding ? padding->left : 0, epilogue.accumulate ? 1 : 0},
+                  {epilogue.low, epilogue.high});
       op->erase();
       if (padding)
         for (Operation *padOp : padding->padOps)

@@ -244,8 +244,12 @@ void registerUnary() {
 }
 
 void registerActivations() {
+  // Written as a clamp from below, so NaN stays NaN (the gates then report
+  // it) and the kernels' fused clamp takes it over.
   registerLowering("Relu", activation([](OpBuilder &b, Location loc, Value x, ir::NodeOp) {
-                     return select(b, loc, isPositive(b, loc, x), x, constantLike(b, loc, x, 0.0));
+                     Value zero = constantLike(b, loc, x, 0.0);
+                     Value below = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, x, zero);
+                     return select(b, loc, below, zero, x);
                    }));
   registerLowering("LeakyRelu", activation([](OpBuilder &b, Location loc, Value x, ir::NodeOp n) {
                      Value alpha = attrConstant(b, loc, x, n, "alpha", 0.01);

@@ -41,6 +41,20 @@ bool isPerSampleProduct(linalg::GenericOp op) {
          isMultiplyAccumulate(op);
 }
 
+// Replaces `op` (A, B -> C) by a call to the runtime's `name` with `flags`,
+// then whether the product adds to C and the clamp it applies.
+void callProduct(OpBuilder &builder, ModuleOp module, Operation *op, StringRef name,
+                 SmallVector<int64_t> flags) {
+  Value a = op->getOperand(0), b = op->getOperand(1);
+  Epilogue epilogue{op->getOperand(2), !eraseZeroFillBefore(op, op->getOperand(2))};
+  epilogue = fuseEpilogue(builder, op, {a, b}, epilogue);
+  builder.setInsertionPoint(op);
+  flags.push_back(epilogue.accumulate ? 1 : 0);
+  callRuntime(builder, module, op->getLoc(), name, {a, b, epilogue.output}, flags,
+              {epilogue.low, epilogue.high});
+  op->erase();
+}
+
 struct LinalgToBlasPass : impl::GracefulLinalgToBlasBase<LinalgToBlasPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -58,20 +72,10 @@ struct LinalgToBlasPass : impl::GracefulLinalgToBlasBase<LinalgToBlasPass> {
         perSample.push_back(op);
     });
     OpBuilder builder(&getContext());
-    for (linalg::GenericOp op : perSample) {
-      builder.setInsertionPoint(op);
-      bool overwrite = eraseZeroFillBefore(op, op.getDpsInits()[0]);
-      callRuntime(builder, module, op->getLoc(), "graceful_sgemm_per_sample", op->getOperands(),
-                  {overwrite ? 0 : 1});
-      op->erase();
-    }
-    for (auto [op, transposed] : products) {
-      builder.setInsertionPoint(op);
-      bool overwrite = eraseZeroFillBefore(op, op->getOperand(2));
-      callRuntime(builder, module, op->getLoc(), "graceful_sgemm", op->getOperands(),
-                  {transposed ? 1 : 0, overwrite ? 0 : 1});
-      op->erase();
-    }
+    for (linalg::GenericOp op : perSample)
+      callProduct(builder, module, op, "graceful_sgemm_per_sample", {});
+    for (auto [op, transposed] : products)
+      callProduct(builder, module, op, "graceful_sgemm", {transposed ? 1 : 0});
   }
 };
 

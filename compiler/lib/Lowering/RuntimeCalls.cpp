@@ -3,6 +3,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Dominance.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
@@ -48,7 +50,243 @@ bool touches(Operation *op, Value root) {
   return anyUseOf(op, root, [](Operation *, Value) { return true; });
 }
 
+// True when no op strictly between `first` and `last` (one block) uses a
+// view of `root` other than to make another view.
+bool untouchedBetween(Operation *first, Operation *last, Value root) {
+  for (Operation *op = first->getNextNode(); op != last; op = op->getNextNode())
+    if (!isa<ViewLikeOpInterface>(op) && touches(op, root))
+      return false;
+  return true;
+}
+
+// The first op after `op` in its block that uses a view of `root` other
+// than to make another view.
+Operation *nextUseOf(Operation *op, Value root) {
+  for (Operation *next = op->getNextNode(); next; next = next->getNextNode())
+    if (!isa<ViewLikeOpInterface>(next) && touches(next, root))
+      return next;
+  return nullptr;
+}
+
+std::optional<float> constantFloat(Value value) {
+  auto constant = value.getDefiningOp<arith::ConstantOp>();
+  auto number = constant ? dyn_cast<FloatAttr>(constant.getValue()) : FloatAttr();
+  if (!number || !number.getType().isF32())
+    return std::nullopt;
+  return number.getValue().convertToFloat();
+}
+
+// A buffer itself rather than a view of one, of static shape and the
+// identity layout.
+bool isWholeBuffer(Value value) {
+  auto type = dyn_cast<MemRefType>(value.getType());
+  return type && type.hasStaticShape() && type.getLayout().isIdentity() &&
+         rootBuffer(value) == value;
+}
+
+// An f32 linalg.generic of parallel loops and identity maps whose operands
+// are whole buffers of one type.
+bool isElementwiseOnBuffers(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumLoops() != op.getNumParallelLoops() ||
+      op.getNumDpsInits() != 1)
+    return false;
+  Type type = op.getDpsInits()[0].getType();
+  return cast<MemRefType>(type).getElementType().isF32() &&
+         llvm::all_of(op.getIndexingMapsArray(), [](AffineMap map) { return map.isIdentity(); }) &&
+         llvm::all_of(op->getOperands(),
+                      [&](Value v) { return v.getType() == type && isWholeBuffer(v); });
+}
+
+// The bounds of a clamp the body applies to its one input, as Clip and Relu
+// lower: select(x < low, low, select(x > high, high, x)), either side
+// possibly absent.
+std::optional<std::pair<float, float>> clampOf(linalg::GenericOp op) {
+  if (op.getNumDpsInputs() != 1)
+    return std::nullopt;
+  Block &body = *op.getBody();
+  Value x = body.getArgument(0), value = body.getTerminator()->getOperand(0);
+  float low = -std::numeric_limits<float>::infinity();
+  float high = std::numeric_limits<float>::infinity();
+  // select(x PREDICATE bound, bound, rest): `bound` is set and value becomes rest.
+  auto peel = [&](arith::CmpFPredicate predicate, float &bound) {
+    auto select = value.getDefiningOp<arith::SelectOp>();
+    auto compare = select ? select.getCondition().getDefiningOp<arith::CmpFOp>() : nullptr;
+    if (!compare || compare.getPredicate() != predicate || compare.getLhs() != x)
+      return false;
+    std::optional<float> limit = constantFloat(compare.getRhs());
+    std::optional<float> chosen = constantFloat(select.getTrueValue());
+    if (!limit || !chosen || *limit != *chosen)
+      return false;
+    bound = *limit;
+    value = select.getFalseValue();
+    return true;
+  };
+  bool lower = peel(arith::CmpFPredicate::OLT, low);
+  bool upper = peel(arith::CmpFPredicate::OGT, high);
+  if ((!lower && !upper) || value != x)
+    return std::nullopt;
+  return std::make_pair(low, high);
+}
+
+// For a body yielding in0 + in1 where one input is `root`: the other input.
+Value addendOf(linalg::GenericOp op, Value root) {
+  if (op.getNumDpsInputs() != 2)
+    return {};
+  Block &body = *op.getBody();
+  auto sum = body.getTerminator()->getOperand(0).getDefiningOp<arith::AddFOp>();
+  Value in0 = body.getArgument(0), in1 = body.getArgument(1);
+  if (!sum || !((sum.getLhs() == in0 && sum.getRhs() == in1) ||
+                (sum.getLhs() == in1 && sum.getRhs() == in0)))
+    return {};
+  Value first = op.getDpsInputs()[0], second = op.getDpsInputs()[1];
+  if (first == root && second != root)
+    return second;
+  if (second == root && first != root)
+    return first;
+  return {};
+}
+
+// True when `root` is an alloc of `op`'s block that nothing after `op`
+// uses except to free it.
+bool diesAt(Operation *op, Value root) {
+  auto alloc = root.getDefiningOp<memref::AllocOp>();
+  if (!alloc || alloc->getBlock() != op->getBlock())
+    return false;
+  for (Operation *next = op->getNextNode(); next; next = next->getNextNode())
+    if (!isa<ViewLikeOpInterface, memref::DeallocOp>(next) && touches(next, root))
+      return false;
+  return true;
+}
+
+// True when `buffer` dominates `op` or is an operand-free alloc later in
+// `op`'s block, which makeAvailableAt moves up.
+bool canBeAvailableAt(Value buffer, Operation *op) {
+  if (DominanceInfo().properlyDominates(buffer, op))
+    return true;
+  auto alloc = buffer.getDefiningOp<memref::AllocOp>();
+  return alloc && alloc->getNumOperands() == 0 && alloc->getBlock() == op->getBlock();
+}
+
+void makeAvailableAt(Value buffer, Operation *op) {
+  if (!DominanceInfo().properlyDominates(buffer, op))
+    buffer.getDefiningOp()->moveBefore(op);
+}
+
+// `view` rebuilt on `buffer` in place of its root: its chain of views,
+// cloned at the builder's position.
+Value viewOn(OpBuilder &builder, Value view, Value buffer) {
+  SmallVector<Operation *> chain;
+  for (Value v = view; auto op = v.getDefiningOp<ViewLikeOpInterface>();) {
+    chain.push_back(op);
+    v = op.getViewSource();
+  }
+  IRMapping mapping;
+  mapping.map(rootBuffer(view), buffer);
+  Value result = buffer;
+  for (Operation *op : llvm::reverse(chain))
+    result = builder.clone(*op, mapping)->getResult(0);
+  return result;
+}
+
+// True when the kernel can write `target`, a whole buffer of its output
+// buffer's type that `follower` wrote from that output, instead: nothing in
+// between uses `target`, the output buffer dies at `follower`, and the
+// kernel does not read `target` (unless it may write that input).
+bool canRedirect(Operation *kernel, Operation *follower, ValueRange inputs, bool mayWriteInput,
+                 Value output, Value target) {
+  Value root = rootBuffer(output);
+  if (target.getType() != root.getType() || !untouchedBetween(kernel, follower, target) ||
+      !diesAt(follower, root) || !canBeAvailableAt(target, kernel))
+    return false;
+  return llvm::none_of(inputs, [&](Value input) {
+    return rootBuffer(input) == target &&
+           !(mayWriteInput && input == target && input.getType() == output.getType());
+  });
+}
+
+void redirect(OpBuilder &builder, Operation *kernel, Epilogue &epilogue, Value target) {
+  makeAvailableAt(target, kernel);
+  builder.setInsertionPoint(kernel);
+  epilogue.output = viewOn(builder, epilogue.output, target);
+}
+
+// A kernel accumulating onto its output starts from what the last op before
+// it wrote there (a bias broadcast, say). That op can write `target`
+// instead when it writes all of the output buffer `root` without reading
+// it and nothing between it and the kernel uses `target`.
+linalg::GenericOp movableBaseWriter(Operation *kernel, Value root, Value target) {
+  Operation *previous = kernel->getPrevNode();
+  while (previous && (isa<ViewLikeOpInterface>(previous) || !touches(previous, root)))
+    previous = previous->getPrevNode();
+  auto writer = dyn_cast_or_null<linalg::GenericOp>(previous);
+  if (!writer || !writer.hasPureBufferSemantics() || writer.getNumDpsInits() != 1 ||
+      writer.getDpsInits()[0] != root ||
+      !writer.getMatchingIndexingMap(writer.getDpsInitOperand(0)).isIdentity() ||
+      writer.payloadUsesValueFromOperand(writer.getDpsInitOperand(0)) ||
+      llvm::any_of(writer.getDpsInputs(), [&](Value in) { return rootBuffer(in) == root; }) ||
+      !untouchedBetween(writer, kernel, target) || !canBeAvailableAt(target, writer))
+    return {};
+  return writer;
+}
+
+// The kernel writing all of `epilogue.output`'s buffer.
+bool writesWholeBuffer(const Epilogue &epilogue) {
+  Value root = rootBuffer(epilogue.output);
+  auto rootType = dyn_cast<MemRefType>(root.getType());
+  auto outputType = dyn_cast<MemRefType>(epilogue.output.getType());
+  return rootType && outputType && rootType.hasStaticShape() && outputType.hasStaticShape() &&
+         rootType.getNumElements() == outputType.getNumElements() && isWholeBuffer(root);
+}
+
 } // namespace
+
+Epilogue fuseEpilogue(OpBuilder &builder, Operation *kernel, ValueRange inputs, Epilogue epilogue,
+                      bool mayWriteInput) {
+  OpBuilder::InsertionGuard guard(builder);
+  while (writesWholeBuffer(epilogue)) {
+    Value root = rootBuffer(epilogue.output);
+    auto follower = dyn_cast_or_null<linalg::GenericOp>(nextUseOf(kernel, root));
+    if (!follower || follower->getBlock() != kernel->getBlock() ||
+        !isElementwiseOnBuffers(follower))
+      break;
+    Value target = follower.getDpsInits()[0];
+    if (auto bounds = clampOf(follower); bounds && follower.getDpsInputs()[0] == root) {
+      if (target != root) {
+        linalg::GenericOp baseWriter;
+        if ((epilogue.accumulate && !(baseWriter = movableBaseWriter(kernel, root, target))) ||
+            !canRedirect(kernel, follower, inputs, mayWriteInput, epilogue.output, target))
+          break;
+        if (baseWriter) {
+          makeAvailableAt(target, baseWriter);
+          baseWriter.getDpsInitsMutable()[0].set(target);
+        }
+        redirect(builder, kernel, epilogue, target);
+      }
+      std::tie(epilogue.low, epilogue.high) = *bounds;
+      follower->erase();
+      break; // a clamp ends what the kernel can take over
+    }
+    // A residual Add: the other buffer, copied into the target unless it is
+    // the target, becomes the base the kernel accumulates onto.
+    Value addend = addendOf(follower, root);
+    if (!addend || epilogue.accumulate || !DominanceInfo().properlyDominates(addend, kernel))
+      break;
+    bool inPlace = addend == target;
+    if (!untouchedBetween(kernel, follower, addend) ||
+        (target != root &&
+         !canRedirect(kernel, follower, inputs, mayWriteInput && inPlace, epilogue.output, target)))
+      break;
+    if (target != root)
+      redirect(builder, kernel, epilogue, target);
+    if (!inPlace) {
+      builder.setInsertionPoint(kernel);
+      builder.create<memref::CopyOp>(follower.getLoc(), addend, target);
+    }
+    epilogue.accumulate = true;
+    follower->erase();
+  }
+  return epilogue;
+}
 
 Value rootBuffer(Value value) {
   while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
@@ -101,13 +339,16 @@ bool isF32Buffer(Value value, int64_t rank) {
 }
 
 void callRuntime(OpBuilder &builder, ModuleOp module, Location loc, StringRef name,
-                 ValueRange buffers, ArrayRef<int64_t> scalars) {
+                 ValueRange buffers, ArrayRef<int64_t> scalars, ArrayRef<float> reals) {
   SmallVector<Value> operands;
   for (Value buffer : buffers)
     operands.push_back(
         builder.create<memref::CastOp>(loc, anyLayout(cast<MemRefType>(buffer.getType())), buffer));
   for (int64_t scalar : scalars)
     operands.push_back(builder.create<arith::ConstantIntOp>(loc, scalar, 64));
+  for (float real : reals)
+    operands.push_back(
+        builder.create<arith::ConstantFloatOp>(loc, APFloat(real), builder.getF32Type()));
   if (!module.lookupSymbol<func::FuncOp>(name)) {
     OpBuilder::InsertionGuard guard(builder);
     builder.setInsertionPointToStart(module.getBody());

@@ -7,14 +7,17 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 
+#include <limits>
+
 namespace graceful::compiler {
 
 // Calls `name` with `buffers`, each cast to a memref of its rank with
 // dynamic sizes, strides and offset (so one declaration serves every view),
-// followed by `scalars` as i64. Declares `name` with the C interface the
-// runtime implements the first time.
+// followed by `scalars` as i64 and `reals` as f32. Declares `name` with the
+// C interface the runtime implements the first time.
 void callRuntime(mlir::OpBuilder &builder, mlir::ModuleOp module, mlir::Location loc,
-                 llvm::StringRef name, mlir::ValueRange buffers, llvm::ArrayRef<int64_t> scalars);
+                 llvm::StringRef name, mlir::ValueRange buffers, llvm::ArrayRef<int64_t> scalars,
+                 llvm::ArrayRef<float> reals = {});
 
 // True for a memref of f32 with the given rank.
 bool isF32Buffer(mlir::Value value, int64_t rank);
@@ -37,5 +40,26 @@ bool mayChange(mlir::Operation *op, mlir::Value root);
 // fill is erased and the result is true: the kernel must then write its
 // result rather than add it.
 bool eraseZeroFillBefore(mlir::Operation *op, mlir::Value output);
+
+// What a kernel does with its result, taken over from the elementwise ops
+// that followed it: result = clamp(base + kernel(inputs), low, high), where
+// base is `output`'s content when `accumulate`, else zero.
+struct Epilogue {
+  mlir::Value output;
+  bool accumulate = false;
+  float low = -std::numeric_limits<float>::infinity();
+  float high = std::numeric_limits<float>::infinity();
+};
+
+// Fuses into `kernel` (a linalg op on buffers about to become a runtime
+// call writing `epilogue.output`) the elementwise ops after it that only
+// consume its result: a residual Add of another buffer, which becomes the
+// base, then a Clip or Relu, which becomes the clamp. The kernel then writes
+// where those ops wrote; they are erased, and the kernel's own buffer is
+// left dead for canonicalization. `inputs` are the buffers the kernel reads;
+// with `mayWriteInput` it can also write its result into an input of the
+// output's type (it reads each part of it before writing that part).
+Epilogue fuseEpilogue(mlir::OpBuilder &builder, mlir::Operation *kernel, mlir::ValueRange inputs,
+                      Epilogue epilogue, bool mayWriteInput = false);
 
 } // namespace graceful::compiler

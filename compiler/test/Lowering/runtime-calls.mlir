@@ -1,15 +1,18 @@
 // After bufferization, products and depthwise convolutions on f32 buffers
-// become calls into the JIT's runtime; other element types keep their
-// loops, and memref.copy becomes linalg.copy.
+// become calls into the JIT's runtime (with no clamp: -inf, +inf when no
+// Clip or Relu follows); other element types keep their loops, and
+// memref.copy becomes linalg.copy.
 // RUN: graceful-opt %s \
 // RUN:   --pass-pipeline="builtin.module(graceful-linalg-to-blas, graceful-depthwise-to-runtime, func.func(graceful-inline-copies))" | FileCheck %s
 
-// CHECK-DAG: func.func private @graceful_sgemm(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i64, i64) attributes {llvm.emit_c_interface}
-// CHECK-DAG: func.func private @graceful_sgemm_per_sample(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, i64) attributes {llvm.emit_c_interface}
-// CHECK-DAG: func.func private @graceful_depthwise_conv2d(memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>, i64, i64, i64, i64, i64, i64, i64) attributes {llvm.emit_c_interface}
+// CHECK-DAG: func.func private @graceful_sgemm(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i64, i64, f32, f32) attributes {llvm.emit_c_interface}
+// CHECK-DAG: func.func private @graceful_sgemm_per_sample(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, i64, f32, f32) attributes {llvm.emit_c_interface}
+// CHECK-DAG: func.func private @graceful_depthwise_conv2d(memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>, i64, i64, i64, i64, i64, i64, i64, f32, f32) attributes {llvm.emit_c_interface}
 
 // CHECK-LABEL: func.func @matmuls
-// CHECK: call @graceful_sgemm({{.*}}, %c1_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}})
+// CHECK-DAG: %[[NO_LOW:.*]] = arith.constant 0xFF800000 : f32
+// CHECK-DAG: %[[NO_HIGH:.*]] = arith.constant 0x7F800000 : f32
+// CHECK: call @graceful_sgemm({{.*}}, %c1_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}}, %[[NO_LOW]], %[[NO_HIGH]])
 // CHECK: linalg.matmul ins({{.*}} : memref<2x3xf64>, memref<3x4xf64>)
 func.func @matmuls(%a: memref<2x3xf32>, %b: memref<4x3xf32>, %c: memref<2x4xf32>,
                    %d: memref<2x3xf64>, %e: memref<3x4xf64>, %f: memref<2x4xf64>) {
@@ -53,7 +56,7 @@ func.func @per_sample(%w: memref<4x6xf32>, %x: memref<2x6x9xf32>, %y: memref<2x4
 // CHECK-DAG: %[[SX:.*]] = arith.constant 1 : i64
 // CHECK-DAG: %[[DY:.*]] = arith.constant 3 : i64
 // CHECK-DAG: %[[DX:.*]] = arith.constant 4 : i64
-// CHECK: call @graceful_depthwise_conv2d({{.*}}, %[[SY]], %[[SX]], %[[DY]], %[[DX]], %c0_i64{{[_0-9]*}}, %c0_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}})
+// CHECK: call @graceful_depthwise_conv2d({{.*}}, %[[SY]], %[[SX]], %[[DY]], %[[DX]], %c0_i64{{[_0-9]*}}, %c0_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}}, %cst{{[_0-9]*}}, %cst{{[_0-9]*}})
 func.func @depthwise(%x: memref<1x2x9x12xf32>, %w: memref<2x3x3xf32>, %y: memref<1x2x2x4xf32>) {
   linalg.depthwise_conv_2d_nchw_chw {strides = dense<[2, 1]> : tensor<2xi64>,
                                      dilations = dense<[3, 4]> : tensor<2xi64>}
@@ -65,7 +68,7 @@ func.func @depthwise(%x: memref<1x2x9x12xf32>, %w: memref<2x3x3xf32>, %y: memref
 // the kernel reads %x and is told the padding (top 1, left 2).
 // CHECK-LABEL: func.func @padded_depthwise
 // CHECK: %[[X:.*]] = memref.cast %arg0
-// CHECK: call @graceful_depthwise_conv2d(%[[X]], {{.*}}, %c1_i64{{[_0-9]*}}, %c2_i64, %c1_i64{{[_0-9]*}})
+// CHECK: call @graceful_depthwise_conv2d(%[[X]], {{.*}}, %c1_i64{{[_0-9]*}}, %c2_i64, %c1_i64{{[_0-9]*}}, %cst{{[_0-9]*}}, %cst{{[_0-9]*}})
 // CHECK-NOT: memref.alloc
 // CHECK-NOT: linalg.map
 // CHECK-NOT: memref.copy
@@ -90,7 +93,7 @@ func.func @padded_depthwise(%x: memref<1x2x4x4xf32>, %w: memref<2x3x3xf32>, %y: 
 // goes, and the kernel writes instead of adding.
 // CHECK-LABEL: func.func @padding_kept
 // CHECK: linalg.fill
-// CHECK: call @graceful_depthwise_conv2d({{.*}}, %c0_i64{{[_0-9]*}}, %c0_i64{{[_0-9]*}}, %c0_i64{{[_0-9]*}})
+// CHECK: call @graceful_depthwise_conv2d({{.*}}, %c0_i64{{[_0-9]*}}, %c0_i64{{[_0-9]*}}, %c0_i64{{[_0-9]*}}, %cst{{[_0-9]*}}, %cst{{[_0-9]*}})
 func.func @padding_kept(%x: memref<1x2x4x4xf32>, %w: memref<2x3x3xf32>) {
   %zero = arith.constant 0.0 : f32
   %padded = memref.alloc() : memref<1x2x6x6xf32>
@@ -119,12 +122,12 @@ func.func @copies(%x: memref<2x2xf32>, %y: memref<4x4xf32>) {
 // product does not write stays, and so does one read in between.
 // CHECK-LABEL: func.func @zero_filled_outputs
 // CHECK-NOT: linalg.fill
-// CHECK: call @graceful_sgemm({{.*}}, %c0_i64{{[_0-9]*}}, %c0_i64{{[_0-9]*}})
+// CHECK: call @graceful_sgemm({{.*}}, %c0_i64{{[_0-9]*}}, %c0_i64{{[_0-9]*}}, %cst{{[_0-9]*}}, %cst{{[_0-9]*}})
 // CHECK: linalg.fill
-// CHECK: call @graceful_sgemm({{.*}}, %c0_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}})
+// CHECK: call @graceful_sgemm({{.*}}, %c0_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}}, %cst{{[_0-9]*}}, %cst{{[_0-9]*}})
 // CHECK: linalg.fill
 // CHECK: linalg.copy
-// CHECK: call @graceful_sgemm({{.*}}, %c0_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}})
+// CHECK: call @graceful_sgemm({{.*}}, %c0_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}}, %cst{{[_0-9]*}}, %cst{{[_0-9]*}})
 func.func @zero_filled_outputs(%a: memref<2x3xf32>, %b: memref<3x4xf32>, %big: memref<4x4xf32>,
                                %seen: memref<2x4xf32>) {
   %zero = arith.constant 0.0 : f32

@@ -54,7 +54,14 @@ def GracefulLinalgToBlas : Pass<"graceful-linalg-to-blas", "mlir::ModuleOp"> {
   let description = [{
     Replaces linalg.matmul and linalg.matmul_transpose_b on f32 memrefs by
     calls to graceful_sgemm (C += A * op(B)), which the JIT binds to
-    OpenBLAS. Runs after bufferization.
+    OpenBLAS, and the per-sample products of convolutions by
+    graceful_sgemm_per_sample. A zero fill of C just before is dropped (the
+    call overwrites C instead). Elementwise ops that only consume the
+    product become its epilogue: a residual Add's other buffer becomes the
+    base the product accumulates onto (copied into the Add's output unless
+    it is that output), and a Clip or Relu becomes a clamp the call applies;
+    the call then writes where those ops wrote. Runs after bufferization;
+    run canonicalize after it to drop the buffers that became dead.
   }];
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect",
                            "mlir::arith::ArithDialect"];
@@ -70,7 +77,11 @@ def GracefulDepthwiseToRuntime : Pass<"graceful-depthwise-to-runtime", "mlir::Mo
     zero-filled buffer that only receives a copy of another buffer and is
     read by the convolution alone (a bufferized tensor.pad), the kernel
     reads that other buffer and treats the border as zeros: the padded
-    buffer, its fill and its copy go away. Runs after bufferization.
+    buffer, its fill and its copy go away. Residual Adds, Clip and Relu
+    after the convolution fuse into the call as for
+    graceful-linalg-to-blas; the kernel may write its result over its own
+    input, as it reads each plane before writing it. Runs after
+    bufferization.
   }];
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect",
                            "mlir::arith::ArithDialect"];

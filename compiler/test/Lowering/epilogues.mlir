@@ -1,0 +1,201 @@
+// Clip and Relu after a kernel, and a residual Add before them, become the
+// kernel's epilogue: the call writes where they wrote, starting from the
+// Add's other buffer, and clamps; the kernel's own buffer goes. Each stays a
+// loop when fusing would change what some op reads.
+// RUN: graceful-opt %s \
+// RUN:   --pass-pipeline="builtin.module(graceful-linalg-to-blas, graceful-depthwise-to-runtime, canonicalize)" | FileCheck %s
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#channel = affine_map<(d0, d1) -> (d1)>
+
+// Clip(0, 6): the product writes the Clip's output, clamped to [0, 6].
+// CHECK-LABEL: func.func @clip_after_product
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-DAG: %[[SIX:.*]] = arith.constant 6.000000e+00 : f32
+// CHECK: %[[Y:.*]] = memref.cast %arg2
+// CHECK: call @graceful_sgemm(%{{.*}}, %{{.*}}, %[[Y]], %c0_i64, %c0_i64, %[[ZERO]], %[[SIX]])
+// CHECK-NOT: memref.alloc
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @clip_after_product(%a: memref<2x3xf32>, %b: memref<3x4xf32>, %y: memref<2x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %six = arith.constant 6.0 : f32
+  %c = memref.alloc() : memref<2x4xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<2x4xf32>)
+  linalg.matmul ins(%a, %b : memref<2x3xf32>, memref<3x4xf32>) outs(%c : memref<2x4xf32>)
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c : memref<2x4xf32>) outs(%y : memref<2x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %below = arith.cmpf olt, %in, %zero : f32
+    %above = arith.cmpf ogt, %in, %six : f32
+    %high = arith.select %above, %six, %in : f32
+    %clamped = arith.select %below, %zero, %high : f32
+    linalg.yield %clamped : f32
+  }
+  memref.dealloc %c : memref<2x4xf32>
+  return
+}
+
+// A Relu writing back into the depthwise convolution's input: the kernel
+// writes its own input (it reads each plane before writing it), clamped
+// below at 0 with no upper bound.
+// CHECK-LABEL: func.func @relu_into_depthwise_input
+// CHECK-DAG: %[[INF:.*]] = arith.constant 0x7F800000 : f32
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: %[[X:.*]] = memref.cast %arg0
+// CHECK: %[[Y:.*]] = memref.cast %arg0
+// CHECK: call @graceful_depthwise_conv2d(%[[X]], %{{.*}}, %[[Y]], {{.*}}, %c0_i64, %[[ZERO]], %[[INF]])
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @relu_into_depthwise_input(%x: memref<1x2x4x4xf32>, %w: memref<2x1x1xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %out = memref.alloc() : memref<1x2x4x4xf32>
+  linalg.fill ins(%zero : f32) outs(%out : memref<1x2x4x4xf32>)
+  linalg.depthwise_conv_2d_nchw_chw {strides = dense<1> : tensor<2xi64>, dilations = dense<1> : tensor<2xi64>}
+      ins(%x, %w : memref<1x2x4x4xf32>, memref<2x1x1xf32>) outs(%out : memref<1x2x4x4xf32>)
+  linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%out : memref<1x2x4x4xf32>) outs(%x : memref<1x2x4x4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %below = arith.cmpf olt, %in, %zero : f32
+    %relu = arith.select %below, %zero, %in : f32
+    linalg.yield %relu : f32
+  }
+  memref.dealloc %out : memref<1x2x4x4xf32>
+  return
+}
+
+// p += a * b: the product accumulates onto the Add's other input, which is
+// also where the Add writes.
+// CHECK-LABEL: func.func @residual_in_place
+// CHECK-DAG: %[[INF:.*]] = arith.constant 0x7F800000 : f32
+// CHECK-DAG: %[[NEG_INF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK: %[[P:.*]] = memref.cast %arg2
+// CHECK: call @graceful_sgemm(%{{.*}}, %{{.*}}, %[[P]], %c0_i64, %c1_i64, %[[NEG_INF]], %[[INF]])
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @residual_in_place(%a: memref<2x3xf32>, %b: memref<3x4xf32>, %p: memref<2x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c = memref.alloc() : memref<2x4xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<2x4xf32>)
+  linalg.matmul ins(%a, %b : memref<2x3xf32>, memref<3x4xf32>) outs(%c : memref<2x4xf32>)
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%p, %c : memref<2x4xf32>, memref<2x4xf32>) outs(%p : memref<2x4xf32>) {
+  ^bb0(%l: f32, %r: f32, %out: f32):
+    %sum = arith.addf %l, %r : f32
+    linalg.yield %sum : f32
+  }
+  memref.dealloc %c : memref<2x4xf32>
+  return
+}
+
+// z = relu(a * b + p): p is copied into z, the product accumulates onto
+// it, and the in-place Relu becomes the clamp.
+// CHECK-LABEL: func.func @residual_then_relu
+// CHECK-DAG: %[[INF:.*]] = arith.constant 0x7F800000 : f32
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: memref.copy %arg2, %arg3
+// CHECK: %[[Z:.*]] = memref.cast %arg3
+// CHECK: call @graceful_sgemm(%{{.*}}, %{{.*}}, %[[Z]], %c0_i64, %c1_i64, %[[ZERO]], %[[INF]])
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @residual_then_relu(%a: memref<2x3xf32>, %b: memref<3x4xf32>, %p: memref<2x4xf32>,
+                              %z: memref<2x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c = memref.alloc() : memref<2x4xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<2x4xf32>)
+  linalg.matmul ins(%a, %b : memref<2x3xf32>, memref<3x4xf32>) outs(%c : memref<2x4xf32>)
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c, %p : memref<2x4xf32>, memref<2x4xf32>) outs(%z : memref<2x4xf32>) {
+  ^bb0(%l: f32, %r: f32, %out: f32):
+    %sum = arith.addf %l, %r : f32
+    linalg.yield %sum : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%z : memref<2x4xf32>) outs(%z : memref<2x4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %below = arith.cmpf olt, %in, %zero : f32
+    %relu = arith.select %below, %zero, %in : f32
+    linalg.yield %relu : f32
+  }
+  memref.dealloc %c : memref<2x4xf32>
+  return
+}
+
+// Left as loops: a clamp whose output is read before it writes it; a
+// product read again after its clamp; a bound that is not a constant. A
+// product added onto a bias broadcast is fused once the broadcast writes the
+// clamp's output instead.
+// CHECK-LABEL: func.func @not_fused
+// CHECK: call @graceful_sgemm({{.*}}, %c0_i64, %c0_i64, %[[NEG_INF:.*]], %[[INF:.*]])
+// CHECK: memref.copy %arg2, %arg3
+// CHECK: linalg.generic {{.*}} ins(%alloc : memref<2x4xf32>) outs(%arg2 : memref<2x4xf32>)
+// CHECK: call @graceful_sgemm({{.*}}, %c0_i64, %c0_i64, %[[NEG_INF]], %[[INF]])
+// CHECK: linalg.generic {{.*}} ins(%alloc_{{[0-9]+}} : memref<2x4xf32>) outs(%arg2 : memref<2x4xf32>)
+// CHECK: memref.copy
+// CHECK: call @graceful_sgemm({{.*}}, %c0_i64, %c0_i64, %[[NEG_INF]], %[[INF]])
+// CHECK: linalg.generic {{.*}} ins(%alloc_{{[0-9]+}} : memref<2x4xf32>) outs(%arg2 : memref<2x4xf32>)
+// CHECK: linalg.generic {{.*}} ins(%arg4 : memref<4xf32>) outs(%arg2 : memref<2x4xf32>)
+// CHECK: %[[Y:.*]] = memref.cast %arg2
+// CHECK: call @graceful_sgemm({{.*}}, %[[Y]], %c0_i64, %c1_i64, %[[ZERO:.*]], %[[INF]])
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @not_fused(%a: memref<2x3xf32>, %b: memref<3x4xf32>, %y: memref<2x4xf32>,
+                     %seen: memref<2x4xf32>, %bias: memref<4xf32>, %bound: f32) {
+  %zero = arith.constant 0.0 : f32
+  // The clamp's output is read before the clamp writes it.
+  %c1 = memref.alloc() : memref<2x4xf32>
+  linalg.fill ins(%zero : f32) outs(%c1 : memref<2x4xf32>)
+  linalg.matmul ins(%a, %b : memref<2x3xf32>, memref<3x4xf32>) outs(%c1 : memref<2x4xf32>)
+  memref.copy %y, %seen : memref<2x4xf32> to memref<2x4xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c1 : memref<2x4xf32>) outs(%y : memref<2x4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %below = arith.cmpf olt, %in, %zero : f32
+    %relu = arith.select %below, %zero, %in : f32
+    linalg.yield %relu : f32
+  }
+  // The product is read again after the clamp.
+  %c2 = memref.alloc() : memref<2x4xf32>
+  linalg.fill ins(%zero : f32) outs(%c2 : memref<2x4xf32>)
+  linalg.matmul ins(%a, %b : memref<2x3xf32>, memref<3x4xf32>) outs(%c2 : memref<2x4xf32>)
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c2 : memref<2x4xf32>) outs(%y : memref<2x4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %below = arith.cmpf olt, %in, %zero : f32
+    %relu = arith.select %below, %zero, %in : f32
+    linalg.yield %relu : f32
+  }
+  memref.copy %c2, %seen : memref<2x4xf32> to memref<2x4xf32>
+  // A bound that is not a constant.
+  %c3 = memref.alloc() : memref<2x4xf32>
+  linalg.fill ins(%zero : f32) outs(%c3 : memref<2x4xf32>)
+  linalg.matmul ins(%a, %b : memref<2x3xf32>, memref<3x4xf32>) outs(%c3 : memref<2x4xf32>)
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c3 : memref<2x4xf32>) outs(%y : memref<2x4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %below = arith.cmpf olt, %in, %bound : f32
+    %clamped = arith.select %below, %bound, %in : f32
+    linalg.yield %clamped : f32
+  }
+  // A product added onto a bias broadcast: its base lives in its own buffer.
+  %c4 = memref.alloc() : memref<2x4xf32>
+  linalg.generic {indexing_maps = [#channel, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%bias : memref<4xf32>) outs(%c4 : memref<2x4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  }
+  linalg.matmul ins(%a, %b : memref<2x3xf32>, memref<3x4xf32>) outs(%c4 : memref<2x4xf32>)
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c4 : memref<2x4xf32>) outs(%y : memref<2x4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %below = arith.cmpf olt, %in, %zero : f32
+    %relu = arith.select %below, %zero, %in : f32
+    linalg.yield %relu : f32
+  }
+  memref.dealloc %c1 : memref<2x4xf32>
+  memref.dealloc %c2 : memref<2x4xf32>
+  memref.dealloc %c3 : memref<2x4xf32>
+  memref.dealloc %c4 : memref<2x4xf32>
+  return
+}
