@@ -342,14 +342,115 @@ extern "C" void gracefulFree(void *buffer) { bufferPool().release(buffer); }
 
 // c[n] (+)= a * b[n] for each sample n, clamped to [low, high]: the
 // per-sample products of a convolution, one sgemm each, written straight
-// into the NCHW output.
+// into the NCHW output. Samples go to threads whole, each sgemm running on
+// one (OpenBLAS does not fork inside a parallel region): late layers' small
+// products then run side by side instead of splitting into slivers. A
+// single sample keeps BLAS's own threads.
 extern "C" void gracefulSgemmPerSample(View<2> *a, View<3> *b, View<3> *c, int64_t accumulate,
                                        float low, float high) {
-  for (int64_t n = 0; n < c->sizes[0]; ++n)
+  auto sample = [&](int64_t n) {
     product(matrixOf(*a),
             {b->data() + n * b->strides[0], b->sizes[1], b->sizes[2], b->strides[1], b->strides[2]},
             {c->data() + n * c->strides[0], c->sizes[1], c->sizes[2], c->strides[1], c->strides[2]},
             false, accumulate != 0, Clamp{low, high});
+  };
+  int64_t samples = c->sizes[0];
+  if (samples == 1) {
+    sample(0);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < samples; ++n)
+    sample(n);
+}
+
+// A convolution's sizes: the input [C, H, W] of one sample, the filters'
+// KH x KW taps and the output's OH x OW pixels.
+struct ConvGeometry {
+  int64_t channels, inHeight, inWidth, kernelHeight, kernelWidth, outHeight, outWidth;
+  int64_t strideY, strideX, dilationY, dilationX, padTop, padLeft;
+  int64_t inChannel, inRow, inColumn; // the input's strides
+
+  int64_t patchRows() const { return channels * kernelHeight * kernelWidth; }
+  int64_t pixels() const { return outHeight * outWidth; }
+};
+
+// Rows [first, last) of one sample's patch matrix, [C*KH*KW, OH*OW] row
+// major: patches[(c, i, j), (y, x)] = in[c, y*sy + i*dy - top,
+// x*sx + j*dx - left], zero outside the input.
+void gatherPatches(const float *in, const ConvGeometry &g, float *patches, int64_t first,
+                   int64_t last) {
+  for (int64_t r = first; r < last; ++r) {
+    int64_t c = r / (g.kernelHeight * g.kernelWidth), i = r / g.kernelWidth % g.kernelHeight,
+            j = r % g.kernelWidth;
+    // Output column x reads input column x * sx + shift; [begin, end) are inside.
+    int64_t shift = j * g.dilationX - g.padLeft;
+    int64_t begin = std::min(shift >= 0 ? 0 : (-shift + g.strideX - 1) / g.strideX, g.outWidth);
+    int64_t end = g.inWidth - 1 - shift < 0 ? 0 : (g.inWidth - 1 - shift) / g.strideX + 1;
+    end = std::clamp(end, begin, g.outWidth);
+    float *out = patches + r * g.pixels();
+    for (int64_t y = 0; y < g.outHeight; ++y, out += g.outWidth) {
+      int64_t row = y * g.strideY + i * g.dilationY - g.padTop;
+      if (row < 0 || row >= g.inHeight) {
+        std::fill_n(out, g.outWidth, 0.0f);
+        continue;
+      }
+      std::fill_n(out, begin, 0.0f);
+      gather(in + c * g.inChannel + row * g.inRow + (begin * g.strideX + shift) * g.inColumn,
+             g.inColumn * g.strideX, out + begin, end - begin);
+      std::fill_n(out + end, g.outWidth - end, 0.0f);
+    }
+  }
+}
+
+// Each thread's patch matrix, kept between calls: a convolution's patches
+// are as large as its input times the taps, too large to allocate per call.
+float *patchScratch(int64_t floats) {
+  thread_local std::vector<float> scratch;
+  if (static_cast<int64_t>(scratch.size()) < floats)
+    scratch.resize(static_cast<size_t>(floats));
+  return scratch.data();
+}
+
+// out[n, m, p] (+)= sum_k filters[m, k] * patches_n[k, p], clamped to [low, high]: a
+// convolution over `in` (its zero padding folded in as top/left offsets), one sample's
+// patches gathered at a time into per-thread scratch while they fit in cache, then one sgemm.
+// Samples go to threads whole, as in gracefulSgemmPerSample; a single sample gathers its
+// rows in parallel and keeps BLAS's threads.
+extern "C" void gracefulConv2d(View<2> *filters, View<4> *in, View<3> *out, int64_t kernelHeight,
+                               int64_t kernelWidth, int64_t outWidth, int64_t strideY,
+                               int64_t strideX, int64_t dilationY, int64_t dilationX,
+                               int64_t padTop, int64_t padLeft, int64_t accumulate, float low,
+                               float high) {
+  const int64_t *is = in->strides, *os = out->strides;
+  ConvGeometry g{in->sizes[1], in->sizes[2], in->sizes[3],
+                 kernelHeight, kernelWidth,  out->sizes[2] / std::max<int64_t>(outWidth, 1),
+                 outWidth,     strideY,      strideX,
+                 dilationY,    dilationX,    padTop,
+                 padLeft,      is[1],        is[2],
+                 is[3]};
+  int64_t samples = out->sizes[0], rows = g.patchRows(), pixels = g.pixels();
+  if (pixels == 0)
+    return;
+  auto multiply = [&](int64_t n, float *patches) {
+    product(matrixOf(*filters), {patches, rows, pixels, pixels, 1},
+            {out->data() + n * os[0], out->sizes[1], pixels, os[1], os[2]}, false, accumulate != 0,
+            Clamp{low, high});
+  };
+  if (samples == 1) {
+    float *patches = patchScratch(rows * pixels);
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; ++r)
+      gatherPatches(in->data(), g, patches, r, r + 1);
+    multiply(0, patches);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < samples; ++n) {
+    float *patches = patchScratch(rows * pixels);
+    gatherPatches(in->data() + n * is[0], g, patches, 0, rows);
+    multiply(n, patches);
+  }
 }
 
 } // namespace
@@ -358,6 +459,7 @@ std::vector<std::pair<std::string, void *>> runtimeSymbols() {
   return {
       {"_mlir_ciface_graceful_sgemm", reinterpret_cast<void *>(&gracefulSgemm)},
       {"_mlir_ciface_graceful_sgemm_per_sample", reinterpret_cast<void *>(&gracefulSgemmPerSample)},
+      {"_mlir_ciface_graceful_conv2d", reinterpret_cast<void *>(&gracefulConv2d)},
       {"_mlir_ciface_graceful_depthwise_conv2d",
        reinterpret_cast<void *>(&gracefulDepthwiseConv2d)},
       {"malloc", reinterpret_cast<void *>(&gracefulMalloc)},

@@ -10,55 +10,6 @@ namespace {
 
 using namespace mlir;
 
-// A bufferized tensor.pad with zeros feeding `conv`: `padded` is an alloc
-// that is zero-filled, receives a copy of `source` in one subview and is
-// read by `conv` alone, and `source` does not change in between.
-struct ZeroPadding {
-  Value source;
-  int64_t top = 0, left = 0;
-  SmallVector<Operation *> padOps; // erased, uses first, once folded
-};
-
-std::optional<ZeroPadding> zeroPaddingOf(linalg::DepthwiseConv2DNchwChwOp conv) {
-  Value padded = conv.getDpsInputs()[0];
-  auto alloc = padded.getDefiningOp<memref::AllocOp>();
-  if (!alloc || alloc->getBlock() != conv->getBlock())
-    return std::nullopt;
-  Operation *fill = nullptr, *dealloc = nullptr;
-  memref::SubViewOp interior;
-  memref::CopyOp copy;
-  for (Operation *user : alloc->getUsers()) {
-    auto subview = dyn_cast<memref::SubViewOp>(user);
-    if (user == conv)
-      continue;
-    if (isa<memref::DeallocOp>(user) && !dealloc)
-      dealloc = user;
-    else if (zeroFills(user, padded) && !fill)
-      fill = user;
-    else if (subview && !interior && subview->hasOneUse() &&
-             isa<memref::CopyOp>(*subview->getUsers().begin()))
-      interior = subview, copy = cast<memref::CopyOp>(*subview->getUsers().begin());
-    else
-      return std::nullopt;
-  }
-  if (!fill || !interior || !dealloc || copy.getTarget() != interior.getResult() ||
-      fill->getBlock() != conv->getBlock() || copy->getBlock() != conv->getBlock() ||
-      !fill->isBeforeInBlock(copy) || !copy->isBeforeInBlock(conv))
-    return std::nullopt;
-  auto offsets = interior.getStaticOffsets();
-  if (offsets.size() != 4 || offsets[0] != 0 || offsets[1] != 0 ||
-      ShapedType::isDynamic(offsets[2]) || ShapedType::isDynamic(offsets[3]) ||
-      !llvm::all_of(interior.getStaticStrides(), [](int64_t s) { return s == 1; }))
-    return std::nullopt;
-  Value source = copy.getSource(), root = rootBuffer(source);
-  if (rootBuffer(conv.getDpsInits()[0]) == root)
-    return std::nullopt;
-  for (Operation *op = copy->getNextNode(); op != conv; op = op->getNextNode())
-    if (mayChange(op, root))
-      return std::nullopt;
-  return ZeroPadding{source, offsets[2], offsets[3], {copy, interior, fill, dealloc, alloc}};
-}
-
 struct DepthwiseToRuntimePass : impl::GracefulDepthwiseToRuntimeBase<DepthwiseToRuntimePass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -74,7 +25,8 @@ struct DepthwiseToRuntimePass : impl::GracefulDepthwiseToRuntimeBase<DepthwiseTo
       builder.setInsertionPoint(op);
       auto strides = llvm::to_vector(op.getStrides().getValues<int64_t>());
       auto dilations = llvm::to_vector(op.getDilations().getValues<int64_t>());
-      std::optional<ZeroPadding> padding = zeroPaddingOf(op);
+      std::optional<ZeroPadding> padding =
+          zeroPaddingOf(op.getDpsInputs()[0], op, op, op.getDpsInits()[0]);
       Value input = padding ? padding->source : op.getDpsInputs()[0];
       Value filters = op.getDpsInputs()[1], output = op.getDpsInits()[0];
       Epilogue epilogue{output, !eraseZeroFillBefore(op, output)};

@@ -41,11 +41,12 @@ bool isPerSampleProduct(linalg::GenericOp op) {
          isMultiplyAccumulate(op);
 }
 
-// Replaces `op` (A, B -> C) by a call to the runtime's `name` with `flags`,
-// then whether the product adds to C and the clamp it applies.
-void callProduct(OpBuilder &builder, ModuleOp module, Operation *op, StringRef name,
+// Replaces `op` (A, B -> C) by a call to the runtime's `name` on A, `b`
+// (what the runtime makes B from) and C with `flags`, then whether the
+// product adds to C and the clamp it applies.
+void callProduct(OpBuilder &builder, ModuleOp module, Operation *op, StringRef name, Value b,
                  SmallVector<int64_t> flags) {
-  Value a = op->getOperand(0), b = op->getOperand(1);
+  Value a = op->getOperand(0);
   Epilogue epilogue{op->getOperand(2), !eraseZeroFillBefore(op, op->getOperand(2))};
   epilogue = fuseEpilogue(builder, op, {a, b}, epilogue);
   builder.setInsertionPoint(op);
@@ -53,6 +54,113 @@ void callProduct(OpBuilder &builder, ModuleOp module, Operation *op, StringRef n
   callRuntime(builder, module, op->getLoc(), name, {a, b, epilogue.output}, flags,
               {epilogue.low, epilogue.high});
   op->erase();
+}
+
+// True when `op` writes all of `buffer` without reading it (nor a view of it).
+bool overwrites(linalg::GenericOp op, Value buffer) {
+  return op.getNumDpsInits() == 1 && op.getDpsInits()[0] == buffer &&
+         op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity() &&
+         !op.payloadUsesValueFromOperand(op.getDpsInitOperand(0)) &&
+         llvm::none_of(op.getDpsInputs(), [&](Value in) { return rootBuffer(in) == buffer; });
+}
+
+// The patches a per-sample product multiplies, as graceful-lower-onnx
+// gathers them for a convolution (im2col): patches[n, c, i, j, y, x] =
+// input[n, c, y * sy + i * dy, x * sx + j * dx], read through a view
+// collapsing them to [N, C*KH*KW, OH*OW].
+struct Im2col {
+  linalg::GenericOp gather;
+  Value input;
+  int64_t kernelHeight, kernelWidth, outWidth, strideY, strideX, dilationY, dilationX;
+};
+
+// d_dim's coefficient in each result of a pure affine `map` without
+// constants (the results at the unit vector along dim).
+SmallVector<int64_t> coefficients(AffineMap map, unsigned dim) {
+  SmallVector<int64_t> point(map.getNumDims(), 0);
+  point[dim] = 1;
+  return llvm::to_vector(map.compose(point));
+}
+
+// True when `map` is (d0..d5) -> (d0, d1, sy*d4 + dy*d2, sx*d5 + dx*d3);
+// fills in the strides and dilations.
+bool isPatchMap(AffineMap map, Im2col &im2col) {
+  if (map.getNumDims() != 6 || map.getNumSymbols() != 0 || map.getNumResults() != 4 ||
+      !llvm::all_of(map.getResults(), [](AffineExpr e) { return e.isPureAffine(); }) ||
+      !llvm::all_of(map.compose(SmallVector<int64_t>(6, 0)), [](int64_t v) { return v == 0; }))
+    return false;
+  SmallVector<SmallVector<int64_t>> byDim;
+  for (unsigned dim = 0; dim < 6; ++dim)
+    byDim.push_back(coefficients(map, dim));
+  im2col.dilationY = byDim[2][2], im2col.dilationX = byDim[3][3];
+  im2col.strideY = byDim[4][2], im2col.strideX = byDim[5][3];
+  SmallVector<SmallVector<int64_t>> expected{{1, 0, 0, 0},
+                                             {0, 1, 0, 0},
+                                             {0, 0, im2col.dilationY, 0},
+                                             {0, 0, 0, im2col.dilationX},
+                                             {0, 0, im2col.strideY, 0},
+                                             {0, 0, 0, im2col.strideX}};
+  return byDim == expected && im2col.strideY > 0 && im2col.strideX > 0 && im2col.dilationY > 0 &&
+         im2col.dilationX > 0;
+}
+
+std::optional<Im2col> im2colOf(linalg::GenericOp product) {
+  Im2col im2col;
+  auto view = product.getDpsInputs()[1].getDefiningOp<memref::CollapseShapeOp>();
+  if (!view)
+    return std::nullopt;
+  Value patches = view.getSrc();
+  auto type = dyn_cast<MemRefType>(patches.getType());
+  SmallVector<ReassociationIndices> reassociation{{0}, {1, 2, 3}, {4, 5}};
+  if (!type || type.getRank() != 6 || !type.getLayout().isIdentity() ||
+      view.getReassociationIndices() != reassociation)
+    return std::nullopt;
+  // The patches buffer may be reused for other convolutions' patches: what
+  // matters is that the gather writes it last before the product and that
+  // the next op using it after the product overwrites it.
+  im2col.gather = dyn_cast_or_null<linalg::GenericOp>(lastUseBefore(product, patches));
+  Operation *next = nextUseOf(product, patches);
+  auto overwriting = dyn_cast_or_null<linalg::GenericOp>(next);
+  if (next && !isa<memref::DeallocOp>(next) && !(overwriting && overwrites(overwriting, patches)))
+    return std::nullopt;
+  linalg::GenericOp gather = im2col.gather;
+  if (!gather || gather.getNumDpsInputs() != 1 || gather.getDpsInits()[0] != patches ||
+      gather.getNumLoops() != gather.getNumParallelLoops() ||
+      gather->getBlock() != product->getBlock() || !gather->isBeforeInBlock(product) ||
+      gather.getBody()->getTerminator()->getOperand(0) != gather.getBody()->getArgument(0) ||
+      !gather.getIndexingMapsArray()[1].isIdentity() ||
+      !isPatchMap(gather.getIndexingMapsArray()[0], im2col))
+    return std::nullopt;
+  im2col.input = gather.getDpsInputs()[0];
+  im2col.kernelHeight = type.getDimSize(2), im2col.kernelWidth = type.getDimSize(3);
+  im2col.outWidth = type.getDimSize(5);
+  if (!isF32Buffer(im2col.input, 4))
+    return std::nullopt;
+  return im2col;
+}
+
+// Replaces a per-sample product of im2col patches and the gather making
+// them by one call that gathers each sample's patches as it multiplies
+// them, reading the input's zero padding as offsets when it can.
+void callConvolution(OpBuilder &builder, ModuleOp module, linalg::GenericOp product,
+                     const Im2col &im2col) {
+  Value output = product.getDpsInits()[0];
+  std::optional<ZeroPadding> padding = zeroPaddingOf(im2col.input, im2col.gather, product, output);
+  Value input = padding ? padding->source : im2col.input, root = rootBuffer(input);
+  if (!padding)
+    for (Operation *op = im2col.gather->getNextNode(); op != product; op = op->getNextNode())
+      if (mayChange(op, root))
+        return callProduct(builder, module, product, "graceful_sgemm_per_sample",
+                           product->getOperand(1), {});
+  linalg::GenericOp gather = im2col.gather;
+  callProduct(builder, module, product, "graceful_conv2d", input,
+              {im2col.kernelHeight, im2col.kernelWidth, im2col.outWidth, im2col.strideY,
+               im2col.strideX, im2col.dilationY, im2col.dilationX, padding ? padding->top : 0,
+               padding ? padding->left : 0});
+  gather->erase();
+  if (padding)
+    for (Operation *padOp : padding->padOps)
+      padOp->erase();
 }
 
 struct LinalgToBlasPass : impl::GracefulLinalgToBlasBase<LinalgToBlasPass> {
@@ -73,9 +181,12 @@ struct LinalgToBlasPass : impl::GracefulLinalgToBlasBase<LinalgToBlasPass> {
     });
     OpBuilder builder(&getContext());
     for (linalg::GenericOp op : perSample)
-      callProduct(builder, module, op, "graceful_sgemm_per_sample", {});
+      if (std::optional<Im2col> patches = im2colOf(op))
+        callConvolution(builder, module, op, *patches);
+      else
+        callProduct(builder, module, op, "graceful_sgemm_per_sample", op->getOperand(1), {});
     for (auto [op, transposed] : products)
-      callProduct(builder, module, op, "graceful_sgemm", {transposed ? 1 : 0});
+      callProduct(builder, module, op, "graceful_sgemm", op->getOperand(1), {transposed ? 1 : 0});
   }
 };
 

@@ -206,46 +206,6 @@ struct ConvDims {
   }
 };
 
-// 2-D convolution as one matrix product for the whole batch: the patches
-// of the padded input laid out as cols[c, kh, kw, n, oh, ow] (a
-// [C*KH*KW, N*OH*OW] matrix), multiplied by the filters as a [M, C*KH*KW]
-// matrix, then rearranged to NCHW with the bias added. For small feature
-// maps one wide product beats one narrow product per sample.
-Value batchedIm2colConv2d(OpBuilder &b, Location loc, Value padded, Value w, Value bias,
-                          RankedTensorType outType, ArrayRef<int64_t> strides,
-                          ArrayRef<int64_t> dilations) {
-  auto [n, m, oh, ow, c, kh, kw] = ConvDims::of(outType, w);
-  Type element = outType.getElementType();
-  auto d = [&](unsigned i) { return getAffineDimExpr(i, b.getContext()); };
-  // Dims of cols: c, kh, kw, n, oh, ow.
-  Value cols = gatherAffine(b, loc, padded, RankedTensorType::get({c, kh, kw, n, oh, ow}, element),
-                            {d(3), d(0), d(4) * strides[0] + d(1) * dilations[0],
-                             d(5) * strides[1] + d(2) * dilations[1]});
-  Value product = namedMatmul(b, loc, reshape(b, loc, w, {m, c * kh * kw}),
-                              reshape(b, loc, cols, {c * kh * kw, n * oh * ow}), false);
-  Value planes = reshape(b, loc, product, {m, n, oh, ow});
-  MLIRContext *context = b.getContext();
-  // Dims of the output: n, m, oh, ow.
-  SmallVector<Value> inputs{planes};
-  SmallVector<AffineMap> maps{AffineMap::get(4, 0, {d(1), d(0), d(2), d(3)}, context)};
-  if (bias) {
-    inputs.push_back(bias);
-    maps.push_back(AffineMap::get(4, 0, {d(1)}, context));
-  }
-  maps.push_back(b.getMultiDimIdentityMap(4));
-  return b
-      .create<linalg::GenericOp>(loc, TypeRange{outType}, inputs,
-                                 ValueRange{emptyTensor(b, loc, outType)}, maps,
-                                 SmallVector<IteratorType>(4, IteratorType::parallel),
-                                 [](OpBuilder &nb, Location l, ValueRange args) {
-                                   Value sum = args[0];
-                                   if (args.size() == 3)
-                                     sum = add(nb, l, sum, args[1]);
-                                   nb.create<linalg::YieldOp>(l, sum);
-                                 })
-      .getResult(0);
-}
-
 // out[n, m, p] += sum_k filters[m, k] * patches[n, k, p]: one matrix
 // product per sample, so the output is NCHW as it comes out.
 // graceful-linalg-to-blas turns it into one sgemm per sample.
@@ -267,10 +227,6 @@ Value productPerSample(OpBuilder &b, Location loc, Value filters, Value patches,
       .getResult(0);
 }
 
-// Below this many output pixels per channel a per-sample product is too
-// narrow for BLAS to run at full speed (measured on ResNet-18's last stages).
-constexpr int64_t kPerSampleMinimumPixels = 256;
-
 // 2-D convolution as matrix products: the filters as an [M, C*KH*KW]
 // matrix times each sample's patches of the padded input, laid out as
 // cols[n, c, kh, kw, oh, ow]. A 1x1 convolution with unit strides reads
@@ -283,8 +239,6 @@ Value im2colConv2d(OpBuilder &b, Location loc, Value padded, Value w, Value bias
   auto paddedShape = cast<RankedTensorType>(padded.getType()).getShape();
   bool pointwise = kh == 1 && kw == 1 && strides[0] == 1 && strides[1] == 1 &&
                    paddedShape[2] == oh && paddedShape[3] == ow;
-  if (!pointwise && oh * ow < kPerSampleMinimumPixels)
-    return batchedIm2colConv2d(b, loc, padded, w, bias, outType, strides, dilations);
   Value cols = padded;
   if (!pointwise) {
     auto d = [&](unsigned i) { return getAffineDimExpr(i, b.getContext()); };

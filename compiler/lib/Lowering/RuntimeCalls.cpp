@@ -59,15 +59,6 @@ bool untouchedBetween(Operation *first, Operation *last, Value root) {
   return true;
 }
 
-// The first op after `op` in its block that uses a view of `root` other
-// than to make another view.
-Operation *nextUseOf(Operation *op, Value root) {
-  for (Operation *next = op->getNextNode(); next; next = next->getNextNode())
-    if (!isa<ViewLikeOpInterface>(next) && touches(next, root))
-      return next;
-  return nullptr;
-}
-
 std::optional<float> constantFloat(Value value) {
   auto constant = value.getDefiningOp<arith::ConstantOp>();
   auto number = constant ? dyn_cast<FloatAttr>(constant.getValue()) : FloatAttr();
@@ -97,53 +88,55 @@ bool isElementwiseOnBuffers(linalg::GenericOp op) {
                       [&](Value v) { return v.getType() == type && isWholeBuffer(v); });
 }
 
-// The bounds of a clamp the body applies to its one input, as Clip and Relu
-// lower: select(x < low, low, select(x > high, high, x)), either side
-// possibly absent.
-std::optional<std::pair<float, float>> clampOf(linalg::GenericOp op) {
-  if (op.getNumDpsInputs() != 1)
-    return std::nullopt;
+// What an elementwise op computes from a kernel's output `root`, when a
+// kernel can do it: clamp(root + addend) or clamp(root), where the clamp
+// is as Clip and Relu lower, select(x < low, low, select(x > high, high, x))
+// with either side possibly absent.
+struct FollowerForm {
+  Value addend; // null: no Add
+  std::optional<std::pair<float, float>> bounds;
+};
+
+std::optional<FollowerForm> formOf(linalg::GenericOp op, Value root) {
   Block &body = *op.getBody();
-  Value x = body.getArgument(0), value = body.getTerminator()->getOperand(0);
+  Value value = body.getTerminator()->getOperand(0);
   float low = -std::numeric_limits<float>::infinity();
   float high = std::numeric_limits<float>::infinity();
+  SmallVector<Value> compared; // what each peeled select tests
   // select(x PREDICATE bound, bound, rest): `bound` is set and value becomes rest.
   auto peel = [&](arith::CmpFPredicate predicate, float &bound) {
     auto select = value.getDefiningOp<arith::SelectOp>();
     auto compare = select ? select.getCondition().getDefiningOp<arith::CmpFOp>() : nullptr;
-    if (!compare || compare.getPredicate() != predicate || compare.getLhs() != x)
+    if (!compare || compare.getPredicate() != predicate)
       return false;
     std::optional<float> limit = constantFloat(compare.getRhs());
     std::optional<float> chosen = constantFloat(select.getTrueValue());
     if (!limit || !chosen || *limit != *chosen)
       return false;
     bound = *limit;
+    compared.push_back(compare.getLhs());
     value = select.getFalseValue();
     return true;
   };
   bool lower = peel(arith::CmpFPredicate::OLT, low);
   bool upper = peel(arith::CmpFPredicate::OGT, high);
-  if ((!lower && !upper) || value != x)
+  if (!llvm::all_of(compared, [&](Value x) { return x == value; }))
     return std::nullopt;
-  return std::make_pair(low, high);
-}
-
-// For a body yielding in0 + in1 where one input is `root`: the other input.
-Value addendOf(linalg::GenericOp op, Value root) {
-  if (op.getNumDpsInputs() != 2)
-    return {};
-  Block &body = *op.getBody();
-  auto sum = body.getTerminator()->getOperand(0).getDefiningOp<arith::AddFOp>();
+  FollowerForm form;
+  if (lower || upper)
+    form.bounds = std::make_pair(low, high);
+  ValueRange inputs = op.getDpsInputs();
+  if (inputs.size() == 1 && inputs[0] == root && value == body.getArgument(0) && form.bounds)
+    return form;
+  auto sum = value.getDefiningOp<arith::AddFOp>();
+  if (inputs.size() != 2 || !sum || (inputs[0] == root) == (inputs[1] == root))
+    return std::nullopt;
   Value in0 = body.getArgument(0), in1 = body.getArgument(1);
-  if (!sum || !((sum.getLhs() == in0 && sum.getRhs() == in1) ||
-                (sum.getLhs() == in1 && sum.getRhs() == in0)))
-    return {};
-  Value first = op.getDpsInputs()[0], second = op.getDpsInputs()[1];
-  if (first == root && second != root)
-    return second;
-  if (second == root && first != root)
-    return first;
-  return {};
+  if (!((sum.getLhs() == in0 && sum.getRhs() == in1) ||
+        (sum.getLhs() == in1 && sum.getRhs() == in0)))
+    return std::nullopt;
+  form.addend = inputs[0] == root ? inputs[1] : inputs[0];
+  return form;
 }
 
 // True when `root` is an alloc of `op`'s block that nothing after `op`
@@ -215,10 +208,7 @@ void redirect(OpBuilder &builder, Operation *kernel, Epilogue &epilogue, Value t
 // instead when it writes all of the output buffer `root` without reading
 // it and nothing between it and the kernel uses `target`.
 linalg::GenericOp movableBaseWriter(Operation *kernel, Value root, Value target) {
-  Operation *previous = kernel->getPrevNode();
-  while (previous && (isa<ViewLikeOpInterface>(previous) || !touches(previous, root)))
-    previous = previous->getPrevNode();
-  auto writer = dyn_cast_or_null<linalg::GenericOp>(previous);
+  auto writer = dyn_cast_or_null<linalg::GenericOp>(lastUseBefore(kernel, root));
   if (!writer || !writer.hasPureBufferSemantics() || writer.getNumDpsInits() != 1 ||
       writer.getDpsInits()[0] != root ||
       !writer.getMatchingIndexingMap(writer.getDpsInitOperand(0)).isIdentity() ||
@@ -240,6 +230,48 @@ bool writesWholeBuffer(const Epilogue &epilogue) {
 
 } // namespace
 
+std::optional<ZeroPadding> zeroPaddingOf(Value padded, Operation *consumer, Operation *kernel,
+                                         Value kernelOutput) {
+  auto alloc = padded.getDefiningOp<memref::AllocOp>();
+  if (!alloc || alloc->getBlock() != consumer->getBlock() ||
+      kernel->getBlock() != consumer->getBlock())
+    return std::nullopt;
+  Operation *fill = nullptr, *dealloc = nullptr;
+  memref::SubViewOp interior;
+  memref::CopyOp copy;
+  for (Operation *user : alloc->getUsers()) {
+    auto subview = dyn_cast<memref::SubViewOp>(user);
+    if (user == consumer)
+      continue;
+    if (isa<memref::DeallocOp>(user) && !dealloc)
+      dealloc = user;
+    else if (zeroFills(user, padded) && !fill)
+      fill = user;
+    else if (subview && !interior && subview->hasOneUse() &&
+             isa<memref::CopyOp>(*subview->getUsers().begin()))
+      interior = subview, copy = cast<memref::CopyOp>(*subview->getUsers().begin());
+    else
+      return std::nullopt;
+  }
+  if (!fill || !interior || !dealloc || copy.getTarget() != interior.getResult() ||
+      fill->getBlock() != consumer->getBlock() || copy->getBlock() != consumer->getBlock() ||
+      !fill->isBeforeInBlock(copy) || !copy->isBeforeInBlock(consumer) ||
+      kernel->isBeforeInBlock(consumer))
+    return std::nullopt;
+  auto offsets = interior.getStaticOffsets();
+  if (offsets.size() != 4 || offsets[0] != 0 || offsets[1] != 0 ||
+      ShapedType::isDynamic(offsets[2]) || ShapedType::isDynamic(offsets[3]) ||
+      !llvm::all_of(interior.getStaticStrides(), [](int64_t s) { return s == 1; }))
+    return std::nullopt;
+  Value source = copy.getSource(), root = rootBuffer(source);
+  if (rootBuffer(kernelOutput) == root)
+    return std::nullopt;
+  for (Operation *op = copy->getNextNode(); op != kernel; op = op->getNextNode())
+    if (op != consumer && mayChange(op, root))
+      return std::nullopt;
+  return ZeroPadding{source, offsets[2], offsets[3], {copy, interior, fill, dealloc, alloc}};
+}
+
 Epilogue fuseEpilogue(OpBuilder &builder, Operation *kernel, ValueRange inputs, Epilogue epilogue,
                       bool mayWriteInput) {
   OpBuilder::InsertionGuard guard(builder);
@@ -249,41 +281,44 @@ Epilogue fuseEpilogue(OpBuilder &builder, Operation *kernel, ValueRange inputs, 
     if (!follower || follower->getBlock() != kernel->getBlock() ||
         !isElementwiseOnBuffers(follower))
       break;
+    std::optional<FollowerForm> form = formOf(follower, root);
+    if (!form)
+      break;
     Value target = follower.getDpsInits()[0];
-    if (auto bounds = clampOf(follower); bounds && follower.getDpsInputs()[0] == root) {
-      if (target != root) {
-        linalg::GenericOp baseWriter;
-        if ((epilogue.accumulate && !(baseWriter = movableBaseWriter(kernel, root, target))) ||
-            !canRedirect(kernel, follower, inputs, mayWriteInput, epilogue.output, target))
-          break;
-        if (baseWriter) {
-          makeAvailableAt(target, baseWriter);
-          baseWriter.getDpsInitsMutable()[0].set(target);
-        }
+    if (form->addend) {
+      // A residual Add: the other buffer, copied into the target unless it
+      // is the target, becomes the base the kernel accumulates onto.
+      Value addend = form->addend;
+      bool inPlace = addend == target;
+      if (epilogue.accumulate || !DominanceInfo().properlyDominates(addend, kernel) ||
+          !untouchedBetween(kernel, follower, addend) ||
+          (target != root && !canRedirect(kernel, follower, inputs, mayWriteInput && inPlace,
+                                          epilogue.output, target)))
+        break;
+      if (target != root)
         redirect(builder, kernel, epilogue, target);
+      if (!inPlace) {
+        builder.setInsertionPoint(kernel);
+        builder.create<memref::CopyOp>(follower.getLoc(), addend, target);
       }
-      std::tie(epilogue.low, epilogue.high) = *bounds;
-      follower->erase();
+      epilogue.accumulate = true;
+    } else if (target != root) {
+      // A clamp alone. An accumulating kernel's base moves with its output.
+      linalg::GenericOp baseWriter;
+      if ((epilogue.accumulate && !(baseWriter = movableBaseWriter(kernel, root, target))) ||
+          !canRedirect(kernel, follower, inputs, mayWriteInput, epilogue.output, target))
+        break;
+      if (baseWriter) {
+        makeAvailableAt(target, baseWriter);
+        baseWriter.getDpsInitsMutable()[0].set(target);
+      }
+      redirect(builder, kernel, epilogue, target);
+    }
+    follower->erase();
+    if (form->bounds) {
+      std::tie(epilogue.low, epilogue.high) = *form->bounds;
       break; // a clamp ends what the kernel can take over
     }
-    // A residual Add: the other buffer, copied into the target unless it is
-    // the target, becomes the base the kernel accumulates onto.
-    Value addend = addendOf(follower, root);
-    if (!addend || epilogue.accumulate || !DominanceInfo().properlyDominates(addend, kernel))
-      break;
-    bool inPlace = addend == target;
-    if (!untouchedBetween(kernel, follower, addend) ||
-        (target != root &&
-         !canRedirect(kernel, follower, inputs, mayWriteInput && inPlace, epilogue.output, target)))
-      break;
-    if (target != root)
-      redirect(builder, kernel, epilogue, target);
-    if (!inPlace) {
-      builder.setInsertionPoint(kernel);
-      builder.create<memref::CopyOp>(follower.getLoc(), addend, target);
-    }
-    epilogue.accumulate = true;
-    follower->erase();
   }
   return epilogue;
 }
@@ -321,16 +356,25 @@ bool eraseZeroFillBefore(Operation *op, Value output) {
   if (!rootType || !outputType || !rootType.hasStaticShape() || !outputType.hasStaticShape() ||
       rootType.getNumElements() != outputType.getNumElements())
     return false;
-  for (Operation *previous = op->getPrevNode(); previous; previous = previous->getPrevNode()) {
-    // Views only name the buffer; they neither read nor write it.
-    if (isa<ViewLikeOpInterface>(previous) || !touches(previous, root))
-      continue;
-    if (!zeroFills(previous, root))
-      return false;
-    previous->erase();
-    return true;
-  }
-  return false;
+  Operation *previous = lastUseBefore(op, root);
+  if (!previous || !zeroFills(previous, root))
+    return false;
+  previous->erase();
+  return true;
+}
+
+Operation *nextUseOf(Operation *op, Value root) {
+  for (Operation *next = op->getNextNode(); next; next = next->getNextNode())
+    if (!isa<ViewLikeOpInterface>(next) && touches(next, root))
+      return next;
+  return nullptr;
+}
+
+Operation *lastUseBefore(Operation *op, Value root) {
+  for (Operation *previous = op->getPrevNode(); previous; previous = previous->getPrevNode())
+    if (!isa<ViewLikeOpInterface>(previous) && touches(previous, root))
+      return previous;
+  return nullptr;
 }
 
 bool isF32Buffer(Value value, int64_t rank) {

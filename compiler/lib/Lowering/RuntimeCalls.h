@@ -8,6 +8,7 @@
 #include "mlir/IR/BuiltinOps.h"
 
 #include <limits>
+#include <optional>
 
 namespace graceful::compiler {
 
@@ -30,6 +31,12 @@ mlir::Value rootBuffer(mlir::Value value);
 // writes zero padding and zero-bias initial values).
 bool zeroFills(mlir::Operation *op, mlir::Value buffer);
 
+// The first op after `op` in its block, and the last one before it, that
+// uses a view of `root` other than to make another view (views only name a
+// buffer; they neither read nor write it).
+mlir::Operation *nextUseOf(mlir::Operation *op, mlir::Value root);
+mlir::Operation *lastUseBefore(mlir::Operation *op, mlir::Value root);
+
 // True when `op` (or an op nested in it) may write, free or pass on any
 // view of `root`; reading it is fine.
 bool mayChange(mlir::Operation *op, mlir::Value root);
@@ -40,6 +47,22 @@ bool mayChange(mlir::Operation *op, mlir::Value root);
 // fill is erased and the result is true: the kernel must then write its
 // result rather than add it.
 bool eraseZeroFillBefore(mlir::Operation *op, mlir::Value output);
+
+// A bufferized tensor.pad with zeros: an alloc that is zero-filled,
+// receives a copy of `source` in one subview at [0, 0, top, left], and is
+// read by one op. A kernel can read `source` instead and treat the border
+// as zeros; `padOps` (uses first) are then erased.
+struct ZeroPadding {
+  mlir::Value source;
+  int64_t top = 0, left = 0;
+  llvm::SmallVector<mlir::Operation *> padOps;
+};
+
+// The zero padding `padded` is, when `consumer` alone reads it and `source`
+// does not change before `kernel` (the call replacing `consumer`, or an op
+// after it) reads it, nor is it `kernelOutput`'s buffer.
+std::optional<ZeroPadding> zeroPaddingOf(mlir::Value padded, mlir::Operation *consumer,
+                                         mlir::Operation *kernel, mlir::Value kernelOutput);
 
 // What a kernel does with its result, taken over from the elementwise ops
 // that followed it: result = clamp(base + kernel(inputs), low, high), where

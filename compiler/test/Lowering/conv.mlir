@@ -1,8 +1,9 @@
 // How convolutions lower: depthwise (group = channels) to the named linalg
 // depthwise op, pointwise (1x1, unit strides) to a per-sample product on
-// the input itself, a 3x3 on a large map to patches then a per-sample
-// product, and a 3x3 on a small map to one product for the whole batch.
-// Every path starts from the bias (or zeros).
+// the input itself, and any other to patches then a per-sample product
+// (which graceful-linalg-to-blas turns into one runtime call gathering each
+// sample's patches as it multiplies them). Every path starts from the bias
+// (or zeros).
 // RUN: graceful-opt %s --graceful-lower-onnx | FileCheck %s
 
 // CHECK-DAG: #[[FILTERS:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d3)>
@@ -14,7 +15,8 @@
 // CHECK: linalg.generic {indexing_maps = [#[[FILTERS]], #[[PATCHES]], #[[OUT]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%{{.*}}, %{{.*}} : tensor<8x4xf32>, tensor<2x4x64xf32>)
 // CHECK: tensor<2x4x3x3x16x16xf32>
 // CHECK: linalg.generic {indexing_maps = [#[[FILTERS]], #[[PATCHES]], #[[OUT]]], {{.*}} ins(%{{.*}}, %{{.*}} : tensor<8x36xf32>, tensor<2x36x256xf32>)
-// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<8x72xf32>, tensor<72x128xf32>)
+// CHECK: tensor<2x8x3x3x8x8xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[FILTERS]], #[[PATCHES]], #[[OUT]]], {{.*}} ins(%{{.*}}, %{{.*}} : tensor<8x72xf32>, tensor<2x72x64xf32>)
 module attributes {onnx.ir_version = 8 : i64, onnx.opset_import = {ai.onnx = 13 : i64}} {
   func.func @main(%x: tensor<2x4x16x16xf32> {onnx.name = "x"}, %s: tensor<2x8x8x8xf32> {onnx.name = "s"})
       -> (tensor<2x8x8x8xf32> {onnx.name = "p"}, tensor<2x8x16x16xf32> {onnx.name = "q"}, tensor<2x8x8x8xf32> {onnx.name = "r"}) {

@@ -143,3 +143,73 @@ func.func @zero_filled_outputs(%a: memref<2x3xf32>, %b: memref<3x4xf32>, %big: m
   linalg.matmul ins(%a, %b : memref<2x3xf32>, memref<3x4xf32>) outs(%d : memref<2x4xf32>)
   return
 }
+
+// A per-sample product of im2col patches becomes one call that gathers
+// each sample's patches itself: kernel 3x3, output width 4, strides 2 and
+// 1, dilations 1, and the zero padding (top 1, left 1) read from %x
+// directly. The patches and the padded copy go.
+// CHECK-LABEL: func.func @convolution
+// CHECK-NOT: linalg.generic
+// CHECK: %[[X:.*]] = memref.cast %arg0
+// CHECK: call @graceful_conv2d(%{{.*}}, %[[X]], %{{.*}}, %c3_i64, %c3_i64{{[_0-9]*}}, %c4_i64, %c2_i64, %c1_i64, %c1_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}}, %c0_i64, %cst{{[_0-9]*}}, %cst{{[_0-9]*}})
+// CHECK-NOT: linalg.generic
+// CHECK-NOT: memref.copy
+// CHECK: return
+#im2col = affine_map<(n, c, i, j, y, x) -> (n, c, y * 2 + i, x + j)>
+#id6 = affine_map<(n, c, i, j, y, x) -> (n, c, i, j, y, x)>
+func.func @convolution(%x: memref<2x3x5x4xf32>, %w: memref<8x27xf32>, %y: memref<2x8x12xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %padded = memref.alloc() : memref<2x3x7x6xf32>
+  linalg.fill ins(%zero : f32) outs(%padded : memref<2x3x7x6xf32>)
+  %interior = memref.subview %padded[0, 0, 1, 1] [2, 3, 5, 4] [1, 1, 1, 1]
+      : memref<2x3x7x6xf32> to memref<2x3x5x4xf32, strided<[126, 42, 6, 1], offset: 7>>
+  memref.copy %x, %interior : memref<2x3x5x4xf32> to memref<2x3x5x4xf32, strided<[126, 42, 6, 1], offset: 7>>
+  %patches = memref.alloc() : memref<2x3x3x3x3x4xf32>
+  linalg.generic {indexing_maps = [#im2col, #id6],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%padded : memref<2x3x7x6xf32>) outs(%patches : memref<2x3x3x3x3x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  %b = memref.collapse_shape %patches [[0], [1, 2, 3], [4, 5]] : memref<2x3x3x3x3x4xf32> into memref<2x27x12xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<2x8x12xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #c],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%w, %b : memref<8x27xf32>, memref<2x27x12xf32>) outs(%y : memref<2x8x12xf32>) {
+  ^bb0(%wv: f32, %xv: f32, %acc: f32):
+    %p = arith.mulf %wv, %xv : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  memref.dealloc %patches : memref<2x3x3x3x3x4xf32>
+  memref.dealloc %padded : memref<2x3x7x6xf32>
+  return
+}
+
+// Patches read again after the product stay: the product reads them.
+// CHECK-LABEL: func.func @patches_read_again
+// CHECK: linalg.generic
+// CHECK: call @graceful_sgemm_per_sample
+// CHECK: linalg.copy
+func.func @patches_read_again(%x: memref<2x3x7x6xf32>, %w: memref<8x27xf32>, %y: memref<2x8x12xf32>,
+                              %seen: memref<2x3x3x3x3x4xf32>) {
+  %patches = memref.alloc() : memref<2x3x3x3x3x4xf32>
+  linalg.generic {indexing_maps = [#im2col, #id6],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<2x3x7x6xf32>) outs(%patches : memref<2x3x3x3x3x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  %b = memref.collapse_shape %patches [[0], [1, 2, 3], [4, 5]] : memref<2x3x3x3x3x4xf32> into memref<2x27x12xf32>
+  linalg.generic {indexing_maps = [#a, #b, #c],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%w, %b : memref<8x27xf32>, memref<2x27x12xf32>) outs(%y : memref<2x8x12xf32>) {
+  ^bb0(%wv: f32, %xv: f32, %acc: f32):
+    %p = arith.mulf %wv, %xv : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  memref.copy %patches, %seen : memref<2x3x3x3x3x4xf32> to memref<2x3x3x3x3x4xf32>
+  memref.dealloc %patches : memref<2x3x3x3x3x4xf32>
+  return
+}

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Kernels with fused epilogues through `graceful run`, against torch:
-Conv, depthwise Conv, MatMul and Gemm followed by Relu, Clip and residual
-Adds, the shapes the JIT turns into one runtime call that starts from the
-Add's other input and clamps. The first sample holds a NaN and infinities,
+Conv (strided, dilated, asymmetrically padded: the runtime gathers its
+patches), depthwise Conv, MatMul and Gemm followed by Relu, Clip and
+residual Adds, the shapes the JIT turns into one runtime call that starts
+from the Add's other input and clamps, at batch 3 and batch 1. The first sample holds a NaN and infinities,
 which must come out where torch puts them (Relu and Clip keep NaN).
 
 usage: check_epilogues.py GRACEFUL WORK_DIR
@@ -72,7 +73,24 @@ def matmul_relu_gemm_clip(rng):
     return nodes, weights, reference
 
 
-CASES = [conv_clip, depthwise_relu_depthwise, residual_relu, matmul_relu_gemm_clip]
+def strided_dilated_conv_relu(rng):
+    w = rng.standard_normal((C, C, 3, 3)).astype(np.float32) * 0.2
+    b = rng.standard_normal(C).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], kernel_shape=[3, 3],
+                              strides=[2, 1], dilations=[2, 2], pads=[1, 2, 0, 1]),
+             helper.make_node("Relu", ["c"], ["y"])]
+
+    def reference(x):
+        padded = F.pad(x, (2, 1, 1, 0))
+        return F.relu(F.conv2d(padded, torch.from_numpy(w), torch.from_numpy(b), stride=(2, 1),
+                               dilation=2))
+    return nodes, {"w": w, "b": b}, reference
+
+
+CASES = [conv_clip, depthwise_relu_depthwise, residual_relu, matmul_relu_gemm_clip,
+         strided_dilated_conv_relu]
+# A batch of one runs through other code (BLAS's own threads): both are checked.
+BATCHES = [3, 1]
 
 
 def write_model(path, nodes, weights, x_shape, y_shape):
@@ -84,14 +102,14 @@ def write_model(path, nodes, weights, x_shape, y_shape):
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
 
 
-def check(graceful, work_dir, index, case):
+def check(graceful, work_dir, index, case, batch):
     rng = np.random.default_rng(index)
-    x_shape = (3, C, 2, 2) if case is matmul_relu_gemm_clip else (3, C, 9, 11)
+    x_shape = (batch, C, 2, 2) if case is matmul_relu_gemm_clip else (batch, C, 9, 11)
     x = rng.standard_normal(x_shape).astype(np.float32)
     first = x[0].reshape(-1)  # a view: the other samples stay finite
     first[rng.choice(first.size, 3, replace=False)] = [np.nan, np.inf, -np.inf]
     nodes, weights, reference = case(rng)
-    base = f"{work_dir}/epilogue{index}"
+    base = f"{work_dir}/epilogue{index}-{batch}"
     expected = reference(torch.from_numpy(x)).numpy()
     write_model(base + ".onnx", nodes, weights, x_shape, expected.shape)
     np.save(base + ".input.npy", x)
@@ -108,7 +126,7 @@ def check(graceful, work_dir, index, case):
     if not np.array_equal(ours[np.isinf(ours)], expected[np.isinf(ours)]):
         return "FAILED: infinities differ"
     finite = np.isfinite(expected)
-    error = float(np.abs(ours[finite] - expected[finite]).max())
+    error = float(np.abs(ours[finite] - expected[finite]).max(initial=0.0))
     return f"{'ok' if error < 1e-4 else 'FAILED'} (max error {error:.1e}, {nan.sum()} NaN kept)"
 
 
@@ -116,10 +134,11 @@ def main(graceful, work_dir):
     os.makedirs(work_dir, exist_ok=True)
     failed = 0
     for index, case in enumerate(CASES):
-        verdict = check(graceful, work_dir, index, case)
-        print(f"{case.__name__}: {verdict}")
-        failed += not verdict.startswith("ok")
-    print(f"{len(CASES) - failed} passed, {failed} failed")
+        for batch in BATCHES:
+            verdict = check(graceful, work_dir, index, case, batch)
+            print(f"{case.__name__}, batch {batch}: {verdict}")
+            failed += not verdict.startswith("ok")
+    print(f"{len(CASES) * len(BATCHES) - failed} passed, {failed} failed")
     return 1 if failed else 0
 
 
