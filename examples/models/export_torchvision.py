@@ -3,6 +3,10 @@
 downloaded) to ONNX, and writes what torch itself says about it: parameter
 count, conv + linear MACs at the exported input size, and the outputs torch
 computed for a fixed input, so tests can check graceful against torch.
+NAME `transformer_encoder` is a 2-layer torch.nn.TransformerEncoder (width
+64, 4 heads, GELU, SIZE tokens) exported at opset 17, where LayerNorm is
+one ONNX op; its MACs count the feed-forward Linear modules only (attention
+projects through functional calls no hook sees).
 
 usage: export_torchvision.py NAME OUT_DIR [--batch B] [--size S]
 writes OUT_DIR/NAME.onnx, NAME.input.npy, NAME.output.npy, NAME.facts.json
@@ -30,11 +34,24 @@ def conv_linear_macs(model, example):
 
     handles = [m.register_forward_hook(hook) for m in model.modules()
                if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
-    with torch.no_grad():
+    # With gradients on, TransformerEncoder takes its module-by-module path
+    # instead of a fused kernel that would bypass the hooks.
+    with torch.enable_grad():
         model(example)
     for handle in handles:
         handle.remove()
     return total[0]
+
+
+def build(name, batch, size):
+    """The model in eval mode, an input for it and the opset to export at."""
+    if name == "transformer_encoder":
+        layer = torch.nn.TransformerEncoderLayer(d_model=64, nhead=4, dim_feedforward=128,
+                                                 activation="gelu", batch_first=True)
+        model = torch.nn.TransformerEncoder(layer, num_layers=2, enable_nested_tensor=False)
+        return model.eval(), torch.randn(batch, size, 64), 17
+    model = getattr(torchvision.models, name)(weights=None).eval()
+    return model, torch.randn(batch, 3, size, size), 13
 
 
 def main():
@@ -46,15 +63,14 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     torch.manual_seed(0)
-    model = getattr(torchvision.models, args.name)(weights=None).eval()
-    example = torch.randn(args.batch, 3, args.size, args.size)
+    model, example, opset = build(args.name, args.batch, args.size)
     path = os.path.join(args.out_dir, args.name)
     # TrainingMode.PRESERVE keeps BatchNormalization nodes (eval mode would
     # fold them into the convolutions), so the graph matches the module.
     torch.onnx.export(model, example, path + ".onnx", input_names=["image"],
                       output_names=["logits"], dynamic_axes={"image": {0: "batch"},
                                                              "logits": {0: "batch"}},
-                      opset_version=13, training=torch.onnx.TrainingMode.PRESERVE)
+                      opset_version=opset, training=torch.onnx.TrainingMode.PRESERVE)
     with torch.no_grad():
         output = model(example)
     np.save(path + ".input.npy", example.numpy())

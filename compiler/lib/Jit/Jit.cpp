@@ -41,7 +41,9 @@ namespace {
 // Fold inference BatchNorms into the convolutions before them (one pass
 // over each activation less, and a quarter of the compile time on
 // torchvision models), lower to linalg, bufferize, free what is allocated,
-// call the runtime's kernels, lower to loops and then to LLVM.
+// call the runtime's kernels (they take over the clamps and residual Adds
+// after them; canonicalize drops the buffers that leaves dead), lower to
+// loops (integer powers to functions) and then to LLVM.
 constexpr const char *kLoweringPipeline =
     "graceful-fold-batchnorm, graceful-lower-onnx, graceful-outputs-to-arguments, canonicalize, "
     "cse,"
@@ -49,7 +51,8 @@ constexpr const char *kLoweringPipeline =
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     "buffer-deallocation-pipeline, graceful-linalg-to-blas, graceful-depthwise-to-runtime, canonicalize,"
-    "func.func(graceful-inline-copies, convert-linalg-to-loops), convert-scf-to-cf, "
+    "func.func(graceful-inline-copies, convert-linalg-to-loops), convert-math-to-funcs, "
+    "convert-scf-to-cf, "
     "expand-strided-metadata,"
     "lower-affine, finalize-memref-to-llvm, convert-math-to-llvm, convert-math-to-libm,"
     "convert-arith-to-llvm, convert-index-to-llvm, convert-func-to-llvm, convert-cf-to-llvm,"

@@ -149,12 +149,21 @@ FailureOr<SmallVector<Value>> lowerCast(ir::NodeOp node, OpBuilder &b) {
   })(node, b);
 }
 
+// The result has the base's type. An integer base raised to an integer
+// power multiplies exactly (math.ipowi, wrapping as integers do); to a
+// float power it is computed in double and truncated, as NumPy does.
 FailureOr<SmallVector<Value>> lowerPow(ir::NodeOp node, OpBuilder &b) {
   Type element = resultType(node).getElementType();
-  if (!isa<FloatType>(element))
-    return unsupported(node, "integer bases");
   return pointwise([element](OpBuilder &nb, Location loc, ValueRange args) -> Value {
-    return nb.create<math::PowFOp>(loc, args[0], convertScalar(nb, loc, args[1], element));
+    Value base = args[0], exponent = args[1];
+    if (isa<FloatType>(element))
+      return nb.create<math::PowFOp>(loc, base, convertScalar(nb, loc, exponent, element));
+    if (!isa<FloatType>(exponent.getType()))
+      return nb.create<math::IPowIOp>(loc, base, convertScalar(nb, loc, exponent, element));
+    Type f64 = nb.getF64Type();
+    Value power = nb.create<math::PowFOp>(loc, convertScalar(nb, loc, base, f64),
+                                          convertScalar(nb, loc, exponent, f64));
+    return convertScalar(nb, loc, power, element);
   })(node, b);
 }
 

@@ -7,13 +7,14 @@ shape, symmetric or not, which the JIT folds into the kernel.
 usage: check_depthwise.py GRACEFUL WORK_DIR
 """
 import os
-import subprocess
 import sys
 
 import numpy as np
 import onnx
 import torch
 from onnx import TensorProto, helper, numpy_helper
+
+from graceful_run import run_model
 
 CHANNELS = 6
 # (kernel, stride, dilation, pads as ONNX orders them: top, left, bottom, right; input size)
@@ -51,13 +52,9 @@ def check(graceful, work_dir, index, case):
     expected = torch.nn.functional.conv2d(padded, torch.from_numpy(weights),
                                           torch.from_numpy(bias), stride=stride,
                                           dilation=dilation, groups=CHANNELS).numpy()
-    run = subprocess.run([graceful, "run", base + ".onnx", "--input", base + ".input.npy",
-                          "--output", base + ".output.npy"], capture_output=True, text=True)
-    if run.returncode != 0:
-        return f"FAILED: {run.stderr.strip()}"
-    ours = np.load(base + ".output.npy")
-    if ours.shape != expected.shape:
-        return f"FAILED: shape {ours.shape}, torch {expected.shape}"
+    ours, failure = run_model(graceful, base, expected.shape)
+    if failure:
+        return failure
     error = float(np.abs(ours - expected).max())
     return f"{'ok' if error < 1e-4 else 'FAILED'} (max error {error:.1e})"
 

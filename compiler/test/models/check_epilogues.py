@@ -9,13 +9,14 @@ which must come out where torch puts them (Relu and Clip keep NaN).
 usage: check_epilogues.py GRACEFUL WORK_DIR
 """
 import os
-import subprocess
 import sys
 
 import numpy as np
 import onnx
 import torch
 from onnx import TensorProto, helper, numpy_helper
+
+from graceful_run import run_model
 
 F = torch.nn.functional
 C = 8  # channels
@@ -113,13 +114,9 @@ def check(graceful, work_dir, index, case, batch):
     expected = reference(torch.from_numpy(x)).numpy()
     write_model(base + ".onnx", nodes, weights, x_shape, expected.shape)
     np.save(base + ".input.npy", x)
-    run = subprocess.run([graceful, "run", base + ".onnx", "--input", base + ".input.npy",
-                          "--output", base + ".output.npy"], capture_output=True, text=True)
-    if run.returncode != 0:
-        return f"FAILED: {run.stderr.strip()}"
-    ours = np.load(base + ".output.npy")
-    if ours.shape != expected.shape:
-        return f"FAILED: shape {ours.shape}, torch {expected.shape}"
+    ours, failure = run_model(graceful, base, expected.shape)
+    if failure:
+        return failure
     nan = np.isnan(expected)
     if not nan.any() or not np.array_equal(np.isnan(ours), nan):
         return f"FAILED: NaN at {np.isnan(ours).sum()} places, torch {nan.sum()}"

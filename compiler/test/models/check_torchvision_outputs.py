@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Whole torchvision models through `graceful run`, against the outputs
-torch computed at export time (random weights, batch 2, 224x224).
+torch computed at export time (random weights, batch 2, 224x224), and a
+transformer encoder (16 tokens).
 
 usage: check_torchvision_outputs.py GRACEFUL EXPORT_SCRIPT WORK_DIR
 """
@@ -12,14 +13,16 @@ import numpy as np
 # ShuffleNetV2's reshape targets are computed from Shape/Gather/Concat
 # chains; the importer folds them once the input shape is known.
 MODELS = ["resnet18", "mobilenet_v2", "squeezenet1_0", "mobilenet_v3_small",
-          "efficientnet_b0", "regnet_x_400mf", "densenet121", "shufflenet_v2_x1_0"]
+          "efficientnet_b0", "regnet_x_400mf", "densenet121", "shufflenet_v2_x1_0", "vgg11",
+          "transformer_encoder"]
+SIZES = {"transformer_encoder": "16"}
 
 
 def main(graceful, export_script, work_dir):
     passed = failed = 0
     for name in MODELS:
-        subprocess.run(["/usr/bin/python3", export_script, name, work_dir, "--batch", "2"],
-                       check=True, capture_output=True)
+        subprocess.run(["/usr/bin/python3", export_script, name, work_dir, "--batch", "2",
+                        "--size", SIZES.get(name, "224")], check=True, capture_output=True)
         base = f"{work_dir}/{name}"
         run = subprocess.run([graceful, "run", base + ".onnx", "--input", base + ".input.npy",
                               "--output", base + ".graceful.npy"], capture_output=True, text=True)
