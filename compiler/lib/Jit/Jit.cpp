@@ -9,6 +9,7 @@
 #include "graceful/support/error.h"
 #include "graceful/support/files.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Diagnostics.h"
@@ -50,7 +51,8 @@ constexpr const char *kLoweringPipeline =
     "func.func(graceful-fuse-elementwise),"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
-    "buffer-deallocation-pipeline, graceful-linalg-to-blas, graceful-depthwise-to-runtime, canonicalize,"
+    "buffer-deallocation-pipeline, graceful-linalg-to-blas, graceful-depthwise-to-runtime, "
+    "canonicalize,"
     "func.func(graceful-inline-copies, convert-linalg-to-loops), convert-math-to-funcs, "
     "convert-scf-to-cf, "
     "expand-strided-metadata,"
@@ -290,6 +292,46 @@ struct CompiledModel::State {
 
 namespace {
 
+// The outputs' shapes, built into the compiled code as a global so that
+// code loaded from the cache needs no import to know them:
+// [outputs, rank, dims..., rank, dims..., ...].
+constexpr llvm::StringLiteral kOutputShapes = "graceful_output_shapes";
+
+void recordOutputShapes(ModuleOp module, const std::vector<TensorSpec> &outputs) {
+  std::vector<int64_t> encoded{static_cast<int64_t>(outputs.size())};
+  for (const TensorSpec &output : outputs) {
+    encoded.push_back(static_cast<int64_t>(output.shape.size()));
+    encoded.insert(encoded.end(), output.shape.begin(), output.shape.end());
+  }
+  module.getContext()->getOrLoadDialect<memref::MemRefDialect>();
+  auto builder = OpBuilder::atBlockBegin(module.getBody());
+  int64_t size = static_cast<int64_t>(encoded.size());
+  builder.create<memref::GlobalOp>(
+      module.getLoc(), kOutputShapes, /*sym_visibility=*/StringAttr(),
+      MemRefType::get({size}, builder.getI64Type()),
+      DenseIntElementsAttr::get(RankedTensorType::get({size}, builder.getI64Type()),
+                                llvm::ArrayRef(encoded)),
+      /*constant=*/true, /*alignment=*/IntegerAttr());
+}
+
+// Fills in `outputs`' shapes from what recordOutputShapes wrote; false when
+// it does not describe these outputs.
+bool readOutputShapes(const int64_t *encoded, std::vector<TensorSpec> &outputs) {
+  constexpr int64_t kMaxRank = 64;
+  if (encoded[0] != static_cast<int64_t>(outputs.size()))
+    return false;
+  const int64_t *next = encoded + 1;
+  for (TensorSpec &output : outputs) {
+    int64_t rank = *next++;
+    if (rank < 0 || rank > kMaxRank ||
+        std::any_of(next, next + rank, [](int64_t d) { return d < 0; }))
+      return false;
+    output.shape.assign(next, next + rank);
+    next += rank;
+  }
+  return true;
+}
+
 // Lowers the imported module to LLVM and JIT-compiles it into `state`;
 // with a non-empty `objectPath` the object code is also written there.
 llvm::Error compileModule(ModuleOp module, const std::string &onnxPath,
@@ -349,6 +391,13 @@ bool loadCached(const CompileCache &cache, const std::string &key, CompiledModel
     llvm::consumeError(entry.takeError());
     return false;
   }
+  auto shapes = (*jit)->lookup(kOutputShapes);
+  if (!shapes) {
+    llvm::consumeError(shapes.takeError());
+    return false;
+  }
+  if (!readOutputShapes(shapes->toPtr<const int64_t *>(), state.outputs))
+    return false;
   state.loaded = std::move(*jit);
   state.entry = entry->toPtr<void (*)(void **)>();
   return true;
@@ -422,38 +471,12 @@ CompiledModel::compile(const std::string &onnxPath,
     state->fixed.push_back(it == options.fixedInputs.end() ? std::nullopt
                                                            : std::optional<Tensor>(it->second));
   }
-  MLIRContext context(jitRegistry());
-  std::string diagnostic;
-  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
-    if (d.getSeverity() == DiagnosticSeverity::Error && diagnostic.empty())
-      diagnostic = d.str();
-    return success();
-  });
-  auto module = importOnnxModel(std::move(model), onnxPath, context);
-  if (!module)
-    return module.takeError();
+  // Inputs take the shapes asked for (fixed ones, their values' shapes), so
+  // the cache is consulted before anything is imported.
   state->inputs = signature->inputs;
-  auto arguments = (*module)->lookupSymbol<func::FuncOp>("main").getArguments();
-  for (size_t i = 0, argument = 0; i < state->inputs.size(); ++i) {
-    if (state->fixed[i]) {
-      state->inputs[i].shape = state->fixed[i]->shape;
-      continue;
-    }
-    auto type = cast<RankedTensorType>(arguments[argument++].getType());
-    state->inputs[i].shape.assign(type.getShape().begin(), type.getShape().end());
-  }
-  auto function = (*module)->lookupSymbol<func::FuncOp>("main");
-  for (auto [index, type] : llvm::enumerate(function.getResultTypes())) {
-    auto tensor = dyn_cast<RankedTensorType>(type);
-    if (!tensor || !tensor.hasStaticShape())
-      return makeError(ErrorKind::BadInput, onnxPath + ": output '" +
-                                                signature->outputs[index].name +
-                                                "' has no static shape after shape inference: "
-                                                "data-dependent shapes are not supported");
-    state->outputs.push_back(signature->outputs[index]);
-    state->outputs.back().shape.assign(tensor.getShape().begin(), tensor.getShape().end());
-  }
-
+  for (size_t i = 0; i < state->inputs.size(); ++i)
+    state->inputs[i].shape = state->fixed[i] ? state->fixed[i]->shape : inputShapes[i];
+  state->outputs = signature->outputs;
   std::string key, objectPath;
   CompileCache cache(options.cacheDirectory, options.cacheLimitBytes);
   if (!options.cacheDirectory.empty()) {
@@ -471,6 +494,28 @@ CompiledModel::compile(const std::string &onnxPath,
       objectPath.clear();
     }
   }
+
+  MLIRContext context(jitRegistry());
+  std::string diagnostic;
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
+    if (d.getSeverity() == DiagnosticSeverity::Error && diagnostic.empty())
+      diagnostic = d.str();
+    return success();
+  });
+  auto module = importOnnxModel(std::move(model), onnxPath, context);
+  if (!module)
+    return module.takeError();
+  auto function = (*module)->lookupSymbol<func::FuncOp>("main");
+  for (auto [index, type] : llvm::enumerate(function.getResultTypes())) {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    if (!tensor || !tensor.hasStaticShape())
+      return makeError(ErrorKind::BadInput, onnxPath + ": output '" +
+                                                signature->outputs[index].name +
+                                                "' has no static shape after shape inference: "
+                                                "data-dependent shapes are not supported");
+    state->outputs[index].shape.assign(tensor.getShape().begin(), tensor.getShape().end());
+  }
+  recordOutputShapes(**module, state->outputs);
   if (llvm::Error error = compileModule(**module, onnxPath, diagnostic, objectPath, *state))
     return error;
   if (!objectPath.empty())

@@ -71,6 +71,40 @@ TEST_F(CompileCacheTest, SecondCompileLoadsTheStoredCodeWithTheSameOutputs) {
   EXPECT_EQ(outputBytes(*second, 8), expected);
 }
 
+// Code loaded from the cache knows its outputs' shapes without importing
+// the model again: libonnx-testdata's Split of a [2, 6] input into [2, 2]
+// and [2, 4] (the split sizes are an input, fixed at compile time).
+TEST_F(CompileCacheTest, LoadedCodeKnowsEachOutputsShape) {
+  const std::string split =
+      "/usr/share/libonnx-testdata/data/node/test_split_variable_parts_2d/model.onnx";
+  Tensor sizes = makeTensor(DType::Int64, {2});
+  sizes.data<int64_t>()[0] = 2;
+  sizes.data<int64_t>()[1] = 4;
+  options_.fixedInputs["split"] = sizes;
+  Tensor input = makeTensor(DType::Float32, {2, 6});
+  for (int i = 0; i < 12; ++i)
+    input.data<float>()[i] = static_cast<float>(i);
+  std::vector<std::vector<char>> expected;
+  for (bool cached : {false, true}) {
+    auto model = CompiledModel::compile(split, {{2, 6}, {2}}, options_);
+    ASSERT_TRUE(static_cast<bool>(model)) << llvm::toString(model.takeError());
+    EXPECT_EQ((*model)->loadedFromCache(), cached);
+    ASSERT_EQ((*model)->outputs().size(), 2u);
+    EXPECT_EQ((*model)->outputs()[0].shape, (std::vector<int64_t>{2, 2}));
+    EXPECT_EQ((*model)->outputs()[1].shape, (std::vector<int64_t>{2, 4}));
+    auto outputs = (*model)->run({input, sizes});
+    ASSERT_TRUE(static_cast<bool>(outputs)) << llvm::toString(outputs.takeError());
+    std::vector<std::vector<char>> bytes{(*outputs)[0].bytes, (*outputs)[1].bytes};
+    if (cached) {
+      EXPECT_EQ(bytes, expected);
+    }
+    expected = bytes;
+  }
+  // Row 1 of the second part: columns 2..5 of the input's second row.
+  const float *second = reinterpret_cast<const float *>(expected[1].data());
+  EXPECT_EQ(std::vector<float>(second + 4, second + 8), (std::vector<float>{8, 9, 10, 11}));
+}
+
 TEST_F(CompileCacheTest, OtherShapesAreCompiledAndStoredApart) {
   ASSERT_TRUE(compile(8));
   auto other = compile(3);
