@@ -219,6 +219,32 @@ linalg::GenericOp movableBaseWriter(Operation *kernel, Value root, Value target)
   return writer;
 }
 
+// Rebuilds `writer` (see movableBaseWriter) to write what it wrote plus
+// `addend` into `target`.
+void addToBaseWriter(OpBuilder &builder, linalg::GenericOp writer, Value addend, Value target) {
+  makeAvailableAt(target, writer);
+  builder.setInsertionPoint(writer);
+  SmallVector<Value> inputs(writer.getDpsInputs());
+  inputs.push_back(addend);
+  SmallVector<AffineMap> maps = writer.getIndexingMapsArray();
+  maps.insert(maps.end() - 1, builder.getMultiDimIdentityMap(writer.getNumLoops()));
+  Block &body = *writer.getBody();
+  builder.create<linalg::GenericOp>(
+      writer.getLoc(), TypeRange{}, inputs, ValueRange{target}, maps,
+      writer.getIteratorTypesArray(), [&](OpBuilder &nested, Location loc, ValueRange args) {
+        IRMapping mapping;
+        for (unsigned i = 0; i < writer.getNumDpsInputs(); ++i)
+          mapping.map(body.getArgument(i), args[i]);
+        mapping.map(body.getArguments().back(), args.back());
+        for (Operation &op : body.without_terminator())
+          nested.clone(op, mapping);
+        Value value = mapping.lookupOrDefault(body.getTerminator()->getOperand(0));
+        Value sum = nested.create<arith::AddFOp>(loc, value, args[args.size() - 2]);
+        nested.create<linalg::YieldOp>(loc, sum);
+      });
+  writer->erase();
+}
+
 // The kernel writing all of `epilogue.output`'s buffer.
 bool writesWholeBuffer(const Epilogue &epilogue) {
   Value root = rootBuffer(epilogue.output);
@@ -287,17 +313,25 @@ Epilogue fuseEpilogue(OpBuilder &builder, Operation *kernel, ValueRange inputs, 
     Value target = follower.getDpsInits()[0];
     if (form->addend) {
       // A residual Add: the other buffer, copied into the target unless it
-      // is the target, becomes the base the kernel accumulates onto.
+      // is the target, becomes the base the kernel accumulates onto. An
+      // accumulating kernel's own base (a bias broadcast) takes the Add in.
       Value addend = form->addend;
       bool inPlace = addend == target;
-      if (epilogue.accumulate || !DominanceInfo().properlyDominates(addend, kernel) ||
+      linalg::GenericOp baseWriter;
+      if (epilogue.accumulate && (!(baseWriter = movableBaseWriter(kernel, root, target)) ||
+                                  !DominanceInfo().properlyDominates(addend, baseWriter) ||
+                                  !untouchedBetween(baseWriter, kernel, addend)))
+        break;
+      if (!DominanceInfo().properlyDominates(addend, kernel) ||
           !untouchedBetween(kernel, follower, addend) ||
           (target != root && !canRedirect(kernel, follower, inputs, mayWriteInput && inPlace,
                                           epilogue.output, target)))
         break;
       if (target != root)
         redirect(builder, kernel, epilogue, target);
-      if (!inPlace) {
+      if (baseWriter) {
+        addToBaseWriter(builder, baseWriter, addend, target);
+      } else if (!inPlace) {
         builder.setInsertionPoint(kernel);
         builder.create<memref::CopyOp>(follower.getLoc(), addend, target);
       }

@@ -199,3 +199,39 @@ func.func @not_fused(%a: memref<2x3xf32>, %b: memref<3x4xf32>, %y: memref<2x4xf3
   memref.dealloc %c4 : memref<2x4xf32>
   return
 }
+
+// z = relu(bias + a * b + p), with the product added onto a bias
+// broadcast: the broadcast takes the Add in (it writes bias + p into z)
+// and the product accumulates onto z, clamped.
+// CHECK-LABEL: func.func @bias_then_residual_relu
+// CHECK-DAG: %[[INF:.*]] = arith.constant 0x7F800000 : f32
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: linalg.generic {{.*}} ins(%arg3, %arg2 : memref<4xf32>, memref<2x4xf32>) outs(%arg4 : memref<2x4xf32>)
+// CHECK: ^bb0(%[[BIAS:.*]]: f32, %[[P:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT: %[[SUM:.*]] = arith.addf %[[BIAS]], %[[P]] : f32
+// CHECK-NEXT: linalg.yield %[[SUM]] : f32
+// CHECK: %[[Z:.*]] = memref.cast %arg4
+// CHECK: call @graceful_sgemm(%{{.*}}, %{{.*}}, %[[Z]], %c0_i64, %c1_i64, %[[ZERO]], %[[INF]])
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @bias_then_residual_relu(%a: memref<2x3xf32>, %b: memref<3x4xf32>, %p: memref<2x4xf32>,
+                                   %bias: memref<4xf32>, %z: memref<2x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c = memref.alloc() : memref<2x4xf32>
+  linalg.generic {indexing_maps = [#channel, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%bias : memref<4xf32>) outs(%c : memref<2x4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  }
+  linalg.matmul ins(%a, %b : memref<2x3xf32>, memref<3x4xf32>) outs(%c : memref<2x4xf32>)
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c, %p : memref<2x4xf32>, memref<2x4xf32>) outs(%z : memref<2x4xf32>) {
+  ^bb0(%l: f32, %r: f32, %out: f32):
+    %sum = arith.addf %l, %r : f32
+    %below = arith.cmpf olt, %sum, %zero : f32
+    %relu = arith.select %below, %zero, %sum : f32
+    linalg.yield %relu : f32
+  }
+  memref.dealloc %c : memref<2x4xf32>
+  return
+}

@@ -2,7 +2,7 @@
 """Kernels with fused epilogues through `graceful run`, against torch:
 Conv (strided, dilated, asymmetrically padded: the runtime gathers its
 patches), depthwise Conv, MatMul and Gemm followed by Relu, Clip and
-residual Adds, the shapes the JIT turns into one runtime call that starts
+residual Adds (also onto a bias), the shapes the JIT turns into one runtime call that starts
 from the Add's other input and clamps, at batch 3 and batch 1. The first sample holds a NaN and infinities,
 which must come out where torch puts them (Relu and Clip keep NaN).
 
@@ -56,6 +56,17 @@ def residual_relu(rng):
     return nodes, {"w": w}, lambda x: F.relu(F.conv2d(x, torch.from_numpy(w), padding=1) + x)
 
 
+def residual_bias_relu(rng):
+    w = rng.standard_normal((C, C, 3, 3)).astype(np.float32) * 0.2
+    b = rng.standard_normal(C).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], kernel_shape=[3, 3],
+                              pads=[1, 1, 1, 1]),
+             helper.make_node("Add", ["x", "c"], ["s"]),
+             helper.make_node("Relu", ["s"], ["y"])]
+    return nodes, {"w": w, "b": b}, lambda x: F.relu(
+        x + F.conv2d(x, torch.from_numpy(w), torch.from_numpy(b), padding=1))
+
+
 def matmul_relu_gemm_clip(rng):
     a = rng.standard_normal((C * 4, 16)).astype(np.float32)
     g = rng.standard_normal((16, 5)).astype(np.float32)
@@ -89,7 +100,7 @@ def strided_dilated_conv_relu(rng):
 
 
 CASES = [conv_clip, depthwise_relu_depthwise, residual_relu, matmul_relu_gemm_clip,
-         strided_dilated_conv_relu]
+         strided_dilated_conv_relu, residual_bias_relu]
 # A batch of one runs through other code (BLAS's own threads): both are checked.
 BATCHES = [3, 1]
 

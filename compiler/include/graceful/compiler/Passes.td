@@ -59,7 +59,8 @@ def GracefulLinalgToBlas : Pass<"graceful-linalg-to-blas", "mlir::ModuleOp"> {
     call overwrites C instead). Elementwise ops that only consume the
     product become its epilogue: a residual Add's other buffer becomes the
     base the product accumulates onto (copied into the Add's output unless
-    it is that output), and a Clip or Relu becomes a clamp the call applies;
+    it is that output, or added into the bias broadcast the product already
+    accumulates onto), and a Clip or Relu becomes a clamp the call applies;
     the call then writes where those ops wrote. Runs after bufferization;
     run canonicalize after it to drop the buffers that became dead.
   }];
