@@ -137,7 +137,8 @@ llvm::Expected<std::vector<Tensor>> executeModel(const std::string &path,
   // Small int64 inputs (a Reshape's shape, axes) shape the graph: they are
   // built into the compiled code, and such a model runs unbatched.
   compiler::CompileOptions options;
-  bool batchable = batch > 0 && options.fixShapeInputs(*signature, inputs) == 0;
+  bool shapeInputs = options.fixShapeInputs(*signature, inputs) > 0;
+  bool batchable = batch > 0 && !shapeInputs;
   for (size_t i = 0; i < inputs.size(); ++i)
     batchable = batchable && !signature->inputs[i].shape.empty() &&
                 signature->inputs[i].shape[0] < 0 && !inputs[i].shape.empty() &&

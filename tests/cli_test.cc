@@ -525,17 +525,19 @@ TEST(CliRun, ShapeInputsAreBuiltIn) {
               outPath = directory.file("out.npy");
   ASSERT_FALSE(writeNpy(dataPath, data));
   std::map<std::string, std::string> environment{{"GRACEFUL_CACHE", directory.file("cache")}};
-  auto reshapeTo = [&](std::vector<int64_t> target) {
+  auto reshapeTo = [&](std::vector<int64_t> target, std::string batch = "256") {
     Tensor shape = makeTensor(DType::Int64, {static_cast<int64_t>(target.size())});
     for (size_t i = 0; i < target.size(); ++i)
       shape.data<int64_t>()[i] = target[i];
     EXPECT_FALSE(writeNpy(shapePath, shape));
-    return runGraceful(
-        {"run", model, "--input", dataPath, "--input", shapePath, "--output", outPath}, environment,
-        directory.path());
+    return runGraceful({"run", model, "--input", dataPath, "--input", shapePath, "--output",
+                        outPath, "--batch", batch},
+                       environment, directory.path());
   };
-  for (std::vector<int64_t> target : {std::vector<int64_t>{2, 12}, {4, 6}, {24, -1}}) {
-    ProcessResult result = reshapeTo(target);
+  // --batch 0 (never batch) builds the shape in just the same.
+  for (auto [target, batch] : std::vector<std::pair<std::vector<int64_t>, std::string>>{
+           {{2, 12}, "256"}, {{4, 6}, "256"}, {{24, -1}, "256"}, {{4, 6}, "0"}}) {
+    ProcessResult result = reshapeTo(target, batch);
     ASSERT_EQ(result.exitCode, 0) << result.err;
     auto out = readNpy(outPath);
     ASSERT_TRUE(bool(out));
