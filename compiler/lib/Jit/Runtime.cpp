@@ -229,6 +229,12 @@ MatrixRef matrixOf(const View<2> &view) {
   return {view.data(), view.sizes[0], view.sizes[1], view.strides[0], view.strides[1]};
 }
 
+// Sample n of a [N, rows, columns] view.
+MatrixRef sampleOf(const View<3> &view, int64_t n) {
+  return {view.data() + n * view.strides[0], view.sizes[1], view.sizes[2], view.strides[1],
+          view.strides[2]};
+}
+
 // Clamps C in place, rows split across threads.
 void clampMatrix(const MatrixRef &c, Clamp clamp) {
   if (!clamp.active())
@@ -349,10 +355,8 @@ extern "C" void gracefulFree(void *buffer) { bufferPool().release(buffer); }
 extern "C" void gracefulSgemmPerSample(View<2> *a, View<3> *b, View<3> *c, int64_t accumulate,
                                        float low, float high) {
   auto sample = [&](int64_t n) {
-    product(matrixOf(*a),
-            {b->data() + n * b->strides[0], b->sizes[1], b->sizes[2], b->strides[1], b->strides[2]},
-            {c->data() + n * c->strides[0], c->sizes[1], c->sizes[2], c->strides[1], c->strides[2]},
-            false, accumulate != 0, Clamp{low, high});
+    product(matrixOf(*a), sampleOf(*b, n), sampleOf(*c, n), false, accumulate != 0,
+            Clamp{low, high});
   };
   int64_t samples = c->sizes[0];
   if (samples == 1) {
@@ -422,7 +426,7 @@ extern "C" void gracefulConv2d(View<2> *filters, View<4> *in, View<3> *out, int6
                                int64_t strideX, int64_t dilationY, int64_t dilationX,
                                int64_t padTop, int64_t padLeft, int64_t accumulate, float low,
                                float high) {
-  const int64_t *is = in->strides, *os = out->strides;
+  const int64_t *is = in->strides;
   ConvGeometry g{in->sizes[1], in->sizes[2], in->sizes[3],
                  kernelHeight, kernelWidth,  out->sizes[2] / std::max<int64_t>(outWidth, 1),
                  outWidth,     strideY,      strideX,
@@ -433,9 +437,8 @@ extern "C" void gracefulConv2d(View<2> *filters, View<4> *in, View<3> *out, int6
   if (pixels == 0)
     return;
   auto multiply = [&](int64_t n, float *patches) {
-    product(matrixOf(*filters), {patches, rows, pixels, pixels, 1},
-            {out->data() + n * os[0], out->sizes[1], pixels, os[1], os[2]}, false, accumulate != 0,
-            Clamp{low, high});
+    product(matrixOf(*filters), {patches, rows, pixels, pixels, 1}, sampleOf(*out, n), false,
+            accumulate != 0, Clamp{low, high});
   };
   if (samples == 1) {
     float *patches = patchScratch(rows * pixels);

@@ -22,22 +22,16 @@ struct DepthwiseToRuntimePass : impl::GracefulDepthwiseToRuntimeBase<DepthwiseTo
     });
     OpBuilder builder(&getContext());
     for (linalg::DepthwiseConv2DNchwChwOp op : convolutions) {
-      builder.setInsertionPoint(op);
       auto strides = llvm::to_vector(op.getStrides().getValues<int64_t>());
       auto dilations = llvm::to_vector(op.getDilations().getValues<int64_t>());
-      std::optional<ZeroPadding> padding =
-          zeroPaddingOf(op.getDpsInputs()[0], op, op, op.getDpsInits()[0]);
-      Value input = padding ? padding->source : op.getDpsInputs()[0];
-      Value filters = op.getDpsInputs()[1], output = op.getDpsInits()[0];
-      Epilogue epilogue{output, !eraseZeroFillBefore(op, output)};
-      epilogue = fuseEpilogue(builder, op, {input, filters}, epilogue, /*mayWriteInput=*/true);
-      builder.setInsertionPoint(op);
-      callRuntime(builder, module, op.getLoc(), "graceful_depthwise_conv2d",
-                  {input, filters, epilogue.output},
-                  {strides[0], strides[1], dilations[0], dilations[1], padding ? padding->top : 0,
-                   padding ? padding->left : 0, epilogue.accumulate ? 1 : 0},
-                  {epilogue.low, epilogue.high});
-      op->erase();
+      Value input = op.getDpsInputs()[0], filters = op.getDpsInputs()[1],
+            output = op.getDpsInits()[0];
+      std::optional<ZeroPadding> padding = zeroPaddingOf(input, op, op, output);
+      callKernel(builder, module, op, "graceful_depthwise_conv2d",
+                 {padding ? padding->source : input, filters}, output,
+                 {strides[0], strides[1], dilations[0], dilations[1], padding ? padding->top : 0,
+                  padding ? padding->left : 0},
+                 /*mayWriteInput=*/true);
       if (padding)
         for (Operation *padOp : padding->padOps)
           padOp->erase();

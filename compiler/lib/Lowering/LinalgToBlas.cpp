@@ -42,26 +42,10 @@ bool isPerSampleProduct(linalg::GenericOp op) {
 }
 
 // Replaces `op` (A, B -> C) by a call to the runtime's `name` on A, `b`
-// (what the runtime makes B from) and C with `flags`, then whether the
-// product adds to C and the clamp it applies.
+// (what the runtime makes B from) and C.
 void callProduct(OpBuilder &builder, ModuleOp module, Operation *op, StringRef name, Value b,
                  SmallVector<int64_t> flags) {
-  Value a = op->getOperand(0);
-  Epilogue epilogue{op->getOperand(2), !eraseZeroFillBefore(op, op->getOperand(2))};
-  epilogue = fuseEpilogue(builder, op, {a, b}, epilogue);
-  builder.setInsertionPoint(op);
-  flags.push_back(epilogue.accumulate ? 1 : 0);
-  callRuntime(builder, module, op->getLoc(), name, {a, b, epilogue.output}, flags,
-              {epilogue.low, epilogue.high});
-  op->erase();
-}
-
-// True when `op` writes all of `buffer` without reading it (nor a view of it).
-bool overwrites(linalg::GenericOp op, Value buffer) {
-  return op.getNumDpsInits() == 1 && op.getDpsInits()[0] == buffer &&
-         op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity() &&
-         !op.payloadUsesValueFromOperand(op.getDpsInitOperand(0)) &&
-         llvm::none_of(op.getDpsInputs(), [&](Value in) { return rootBuffer(in) == buffer; });
+  callKernel(builder, module, op, name, {op->getOperand(0), b}, op->getOperand(2), flags);
 }
 
 // The patches a per-sample product multiplies, as graceful-lower-onnx
@@ -126,7 +110,6 @@ std::optional<Im2col> im2colOf(linalg::GenericOp product) {
   linalg::GenericOp gather = im2col.gather;
   if (!gather || gather.getNumDpsInputs() != 1 || gather.getDpsInits()[0] != patches ||
       gather.getNumLoops() != gather.getNumParallelLoops() ||
-      gather->getBlock() != product->getBlock() || !gather->isBeforeInBlock(product) ||
       gather.getBody()->getTerminator()->getOperand(0) != gather.getBody()->getArgument(0) ||
       !gather.getIndexingMapsArray()[1].isIdentity() ||
       !isPatchMap(gather.getIndexingMapsArray()[0], im2col))
@@ -146,12 +129,10 @@ void callConvolution(OpBuilder &builder, ModuleOp module, linalg::GenericOp prod
                      const Im2col &im2col) {
   Value output = product.getDpsInits()[0];
   std::optional<ZeroPadding> padding = zeroPaddingOf(im2col.input, im2col.gather, product, output);
-  Value input = padding ? padding->source : im2col.input, root = rootBuffer(input);
-  if (!padding)
-    for (Operation *op = im2col.gather->getNextNode(); op != product; op = op->getNextNode())
-      if (mayChange(op, root))
-        return callProduct(builder, module, product, "graceful_sgemm_per_sample",
-                           product->getOperand(1), {});
+  Value input = padding ? padding->source : im2col.input;
+  if (!padding && mayChangeBetween(im2col.gather, product, rootBuffer(input)))
+    return callProduct(builder, module, product, "graceful_sgemm_per_sample",
+                       product->getOperand(1), {});
   linalg::GenericOp gather = im2col.gather;
   callProduct(builder, module, product, "graceful_conv2d", input,
               {im2col.kernelHeight, im2col.kernelWidth, im2col.outWidth, im2col.strideY,

@@ -21,9 +21,13 @@ MemRefType anyLayout(MemRefType type) {
                          StridedLayoutAttr::get(type.getContext(), dynamic, sizes));
 }
 
-bool isZero(Value value) {
+FloatAttr floatConstant(Value value) {
   auto constant = value.getDefiningOp<arith::ConstantOp>();
-  auto number = constant ? dyn_cast<FloatAttr>(constant.getValue()) : FloatAttr();
+  return constant ? dyn_cast<FloatAttr>(constant.getValue()) : FloatAttr();
+}
+
+bool isZero(Value value) {
+  FloatAttr number = floatConstant(value);
   return number && number.getValue().isPosZero();
 }
 
@@ -50,18 +54,31 @@ bool touches(Operation *op, Value root) {
   return anyUseOf(op, root, [](Operation *, Value) { return true; });
 }
 
-// True when no op strictly between `first` and `last` (one block) uses a
-// view of `root` other than to make another view.
+// True when `op` uses a view of `root` other than to make another view
+// (views only name a buffer; they neither read nor write it).
+bool usesBuffer(Operation *op, Value root) {
+  return !isa<ViewLikeOpInterface>(op) && touches(op, root);
+}
+
+// True when no op strictly between `first` and `last` (one block) uses
+// `root` (see usesBuffer).
 bool untouchedBetween(Operation *first, Operation *last, Value root) {
   for (Operation *op = first->getNextNode(); op != last; op = op->getNextNode())
-    if (!isa<ViewLikeOpInterface>(op) && touches(op, root))
+    if (usesBuffer(op, root))
       return false;
   return true;
 }
 
+// Whether `output`, a view of a statically shaped buffer, covers all of it.
+bool coversRootBuffer(Value output) {
+  auto rootType = dyn_cast<MemRefType>(rootBuffer(output).getType());
+  auto outputType = dyn_cast<MemRefType>(output.getType());
+  return rootType && outputType && rootType.hasStaticShape() && outputType.hasStaticShape() &&
+         rootType.getNumElements() == outputType.getNumElements();
+}
+
 std::optional<float> constantFloat(Value value) {
-  auto constant = value.getDefiningOp<arith::ConstantOp>();
-  auto number = constant ? dyn_cast<FloatAttr>(constant.getValue()) : FloatAttr();
+  FloatAttr number = floatConstant(value);
   if (!number || !number.getType().isF32())
     return std::nullopt;
   return number.getValue().convertToFloat();
@@ -146,7 +163,7 @@ bool diesAt(Operation *op, Value root) {
   if (!alloc || alloc->getBlock() != op->getBlock())
     return false;
   for (Operation *next = op->getNextNode(); next; next = next->getNextNode())
-    if (!isa<ViewLikeOpInterface, memref::DeallocOp>(next) && touches(next, root))
+    if (!isa<memref::DeallocOp>(next) && usesBuffer(next, root))
       return false;
   return true;
 }
@@ -209,11 +226,7 @@ void redirect(OpBuilder &builder, Operation *kernel, Epilogue &epilogue, Value t
 // it and nothing between it and the kernel uses `target`.
 linalg::GenericOp movableBaseWriter(Operation *kernel, Value root, Value target) {
   auto writer = dyn_cast_or_null<linalg::GenericOp>(lastUseBefore(kernel, root));
-  if (!writer || !writer.hasPureBufferSemantics() || writer.getNumDpsInits() != 1 ||
-      writer.getDpsInits()[0] != root ||
-      !writer.getMatchingIndexingMap(writer.getDpsInitOperand(0)).isIdentity() ||
-      writer.payloadUsesValueFromOperand(writer.getDpsInitOperand(0)) ||
-      llvm::any_of(writer.getDpsInputs(), [&](Value in) { return rootBuffer(in) == root; }) ||
+  if (!writer || !writer.hasPureBufferSemantics() || !overwrites(writer, root) ||
       !untouchedBetween(writer, kernel, target) || !canBeAvailableAt(target, writer))
     return {};
   return writer;
@@ -247,11 +260,7 @@ void addToBaseWriter(OpBuilder &builder, linalg::GenericOp writer, Value addend,
 
 // The kernel writing all of `epilogue.output`'s buffer.
 bool writesWholeBuffer(const Epilogue &epilogue) {
-  Value root = rootBuffer(epilogue.output);
-  auto rootType = dyn_cast<MemRefType>(root.getType());
-  auto outputType = dyn_cast<MemRefType>(epilogue.output.getType());
-  return rootType && outputType && rootType.hasStaticShape() && outputType.hasStaticShape() &&
-         rootType.getNumElements() == outputType.getNumElements() && isWholeBuffer(root);
+  return coversRootBuffer(epilogue.output) && isWholeBuffer(rootBuffer(epilogue.output));
 }
 
 } // namespace
@@ -292,9 +301,8 @@ std::optional<ZeroPadding> zeroPaddingOf(Value padded, Operation *consumer, Oper
   Value source = copy.getSource(), root = rootBuffer(source);
   if (rootBuffer(kernelOutput) == root)
     return std::nullopt;
-  for (Operation *op = copy->getNextNode(); op != kernel; op = op->getNextNode())
-    if (op != consumer && mayChange(op, root))
-      return std::nullopt;
+  if (mayChangeBetween(copy, kernel, root))
+    return std::nullopt;
   return ZeroPadding{source, offsets[2], offsets[3], {copy, interior, fill, dealloc, alloc}};
 }
 
@@ -383,12 +391,23 @@ bool mayChange(Operation *op, Value root) {
   });
 }
 
+bool mayChangeBetween(Operation *first, Operation *last, Value root) {
+  for (Operation *op = first->getNextNode(); op != last; op = op->getNextNode())
+    if (mayChange(op, root))
+      return true;
+  return false;
+}
+
+bool overwrites(linalg::GenericOp op, Value buffer) {
+  return op.getNumDpsInits() == 1 && op.getDpsInits()[0] == buffer &&
+         op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity() &&
+         !op.payloadUsesValueFromOperand(op.getDpsInitOperand(0)) &&
+         llvm::none_of(op.getDpsInputs(), [&](Value in) { return rootBuffer(in) == buffer; });
+}
+
 bool eraseZeroFillBefore(Operation *op, Value output) {
   Value root = rootBuffer(output);
-  auto rootType = dyn_cast<MemRefType>(root.getType());
-  auto outputType = dyn_cast<MemRefType>(output.getType());
-  if (!rootType || !outputType || !rootType.hasStaticShape() || !outputType.hasStaticShape() ||
-      rootType.getNumElements() != outputType.getNumElements())
+  if (!coversRootBuffer(output))
     return false;
   Operation *previous = lastUseBefore(op, root);
   if (!previous || !zeroFills(previous, root))
@@ -399,14 +418,14 @@ bool eraseZeroFillBefore(Operation *op, Value output) {
 
 Operation *nextUseOf(Operation *op, Value root) {
   for (Operation *next = op->getNextNode(); next; next = next->getNextNode())
-    if (!isa<ViewLikeOpInterface>(next) && touches(next, root))
+    if (usesBuffer(next, root))
       return next;
   return nullptr;
 }
 
 Operation *lastUseBefore(Operation *op, Value root) {
   for (Operation *previous = op->getPrevNode(); previous; previous = previous->getPrevNode())
-    if (!isa<ViewLikeOpInterface>(previous) && touches(previous, root))
+    if (usesBuffer(previous, root))
       return previous;
   return nullptr;
 }
@@ -436,6 +455,19 @@ void callRuntime(OpBuilder &builder, ModuleOp module, Location loc, StringRef na
     callee->setAttr("llvm.emit_c_interface", builder.getUnitAttr());
   }
   builder.create<func::CallOp>(loc, name, TypeRange{}, operands);
+}
+
+void callKernel(OpBuilder &builder, ModuleOp module, Operation *kernel, StringRef name,
+                ValueRange inputs, Value output, SmallVector<int64_t> flags, bool mayWriteInput) {
+  Epilogue epilogue{output, !eraseZeroFillBefore(kernel, output)};
+  epilogue = fuseEpilogue(builder, kernel, inputs, epilogue, mayWriteInput);
+  builder.setInsertionPoint(kernel);
+  SmallVector<Value> buffers(inputs);
+  buffers.push_back(epilogue.output);
+  flags.push_back(epilogue.accumulate ? 1 : 0);
+  callRuntime(builder, module, kernel->getLoc(), name, buffers, flags,
+              {epilogue.low, epilogue.high});
+  kernel->erase();
 }
 
 } // namespace graceful::compiler

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 
@@ -40,6 +41,11 @@ mlir::Operation *lastUseBefore(mlir::Operation *op, mlir::Value root);
 // True when `op` (or an op nested in it) may write, free or pass on any
 // view of `root`; reading it is fine.
 bool mayChange(mlir::Operation *op, mlir::Value root);
+// The same for the ops strictly between `first` and `last` (one block).
+bool mayChangeBetween(mlir::Operation *first, mlir::Operation *last, mlir::Value root);
+
+// True when `op` writes all of `buffer` without reading it (nor a view of it).
+bool overwrites(mlir::linalg::GenericOp op, mlir::Value buffer);
 
 // Kernels that accumulate into their output can overwrite it instead when
 // it holds zeros. If the last op before `op` that touches `output`'s root
@@ -84,5 +90,12 @@ struct Epilogue {
 // output's type (it reads each part of it before writing that part).
 Epilogue fuseEpilogue(mlir::OpBuilder &builder, mlir::Operation *kernel, mlir::ValueRange inputs,
                       Epilogue epilogue, bool mayWriteInput = false);
+
+// Replaces `kernel` by a call to the runtime's `name` on `inputs` and
+// `output`, with what fuseEpilogue takes over: the call's scalars are
+// `flags`, then whether it adds to its output, then the clamp's bounds.
+void callKernel(mlir::OpBuilder &builder, mlir::ModuleOp module, mlir::Operation *kernel,
+                llvm::StringRef name, mlir::ValueRange inputs, mlir::Value output,
+                llvm::SmallVector<int64_t> flags, bool mayWriteInput = false);
 
 } // namespace graceful::compiler
