@@ -5,8 +5,10 @@
 #include "graceful/support/error.h"
 #include "graceful/support/files.h"
 #include "graceful/support/progress.h"
+#include "graceful/support/seal.h"
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 
@@ -62,6 +64,54 @@ llvm::Error checkFinite(const Tensor &output, const ModelRef &model, const std::
                                                 " for sample " + std::to_string(i / width) +
                                                 " of " + inputsPath);
   return llvm::Error::success();
+}
+
+// A cached output: dtype, rank and dims as int64, then the bytes. The seal
+// vouches for it; the sizes are checked anyway.
+std::string serialize(const Tensor &tensor) {
+  std::vector<int64_t> header{static_cast<int64_t>(tensor.dtype),
+                              static_cast<int64_t>(tensor.shape.size())};
+  header.insert(header.end(), tensor.shape.begin(), tensor.shape.end());
+  std::string bytes(reinterpret_cast<const char *>(header.data()), header.size() * 8);
+  bytes.append(tensor.bytes.data(), tensor.bytes.size());
+  return bytes;
+}
+
+std::optional<Tensor> deserialize(std::string_view bytes) {
+  auto next = [&](int64_t &value) {
+    if (bytes.size() < 8)
+      return false;
+    std::memcpy(&value, bytes.data(), 8);
+    bytes.remove_prefix(8);
+    return true;
+  };
+  int64_t dtype = 0, rank = 0;
+  if (!next(dtype) || dtype < 0 || dtype > 64 || !next(rank) || rank < 0 || rank > 16)
+    return std::nullopt;
+  Tensor tensor;
+  tensor.dtype = static_cast<DType>(dtype);
+  auto width = static_cast<int64_t>(dtypeSize(tensor.dtype));
+  if (width == 0)
+    return std::nullopt;
+  int64_t count = 1;
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t dim = 0;
+    if (!next(dim) || dim < 0 || __builtin_mul_overflow(count, dim, &count))
+      return std::nullopt;
+    tensor.shape.push_back(dim);
+  }
+  if (__builtin_mul_overflow(count, width, &count) || bytes.size() != static_cast<uint64_t>(count))
+    return std::nullopt;
+  tensor.bytes.assign(bytes.begin(), bytes.end());
+  return tensor;
+}
+
+// What a cached output is the output of: the model, the data, the output
+// and the compiler that computed it.
+std::string outputLabel(const std::string &modelDigest, const std::string &dataDigest,
+                        size_t index) {
+  return "outputs\n" + modelDigest + "\n" + dataDigest + "\n" + std::to_string(index) + "\n" +
+         compiler::compilerIdentity();
 }
 
 } // namespace
@@ -122,17 +172,27 @@ llvm::Expected<Tensor> ModelOutputs::run(const ModelRef &model, const std::strin
   auto digest = dataDigest(inputsPath);
   if (!digest)
     return digest.takeError();
-  std::string cachePath;
-  if (!cacheDirectory_.empty()) {
-    cachePath = cacheDirectory_ + "/" + hexOf(model.digest) + "-" + hexOf(*digest) + "-" +
-                std::to_string(*index) + ".npy";
-    if (std::filesystem::exists(cachePath)) {
-      auto cached = readNpy(cachePath);
-      if (cached) {
+  // Cached outputs are sealed (support/seal.h) for what computed them, so
+  // an entry copied from another model or edited is never used.
+  std::string cachePath, label = outputLabel(model.digest, *digest, *index);
+  std::optional<Sealer> sealer;
+  if (!cacheDirectory_.empty() && !compiler::compilerIdentity().empty()) {
+    auto userSealer = Sealer::forUser();
+    if (userSealer)
+      sealer.emplace(std::move(*userSealer));
+    else
+      llvm::consumeError(userSealer.takeError()); // no key: no cache
+  }
+  if (sealer) {
+    cachePath = cacheDirectory_ + "/" + hexOf(sha256Digest(label)) + ".outputs";
+    if (auto bytes = readFile(cachePath)) {
+      std::optional<std::string_view> payload = sealer->open(label, *bytes);
+      if (std::optional<Tensor> cached = payload ? deserialize(*payload) : std::nullopt) {
         ++cacheHits_;
         return std::move(*cached);
       }
-      llvm::consumeError(cached.takeError()); // unreadable: recompute and replace
+    } else {
+      llvm::consumeError(bytes.takeError()); // absent or unreadable: recompute and replace
     }
   }
 
@@ -164,7 +224,7 @@ llvm::Expected<Tensor> ModelOutputs::run(const ModelRef &model, const std::strin
   if (!cachePath.empty()) {
     if (llvm::Error error = createDirectories(cacheDirectory_))
       return error;
-    if (llvm::Error error = writeNpy(cachePath, result))
+    if (llvm::Error error = writeFileAtomically(cachePath, sealer->seal(label, serialize(result))))
       return error;
   }
   return result;

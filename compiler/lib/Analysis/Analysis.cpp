@@ -11,13 +11,29 @@ using namespace mlir;
 
 namespace {
 
+// Figures saturate at kOverflow: a model declaring dims whose product
+// does not fit int64 must exceed every budget, not wrap around below it.
+int64_t times(int64_t a, int64_t b) {
+  int64_t product = 0;
+  if (a == kOverflow || b == kOverflow || __builtin_mul_overflow(a, b, &product))
+    return kOverflow;
+  return product;
+}
+
+int64_t plus(int64_t a, int64_t b) {
+  int64_t sum = 0;
+  if (a == kOverflow || b == kOverflow || __builtin_add_overflow(a, b, &sum))
+    return kOverflow;
+  return sum;
+}
+
 // A dimension the model leaves open counts as 1.
 int64_t elementCount(ShapedType type) {
   if (!type.hasRank())
     return 1;
   int64_t count = 1;
   for (int64_t dim : type.getShape())
-    count *= ShapedType::isDynamic(dim) ? 1 : dim;
+    count = times(count, ShapedType::isDynamic(dim) ? 1 : dim);
   return count;
 }
 
@@ -27,7 +43,7 @@ int64_t byteSize(Type type) {
     return 0;
   Type element = shaped.getElementType();
   int64_t width = element.isIntOrFloat() ? (element.getIntOrFloatBitWidth() + 7) / 8 : 0;
-  return elementCount(shaped) * width;
+  return times(elementCount(shaped), width);
 }
 
 int64_t dimOf(Value value, int64_t index) {
@@ -57,23 +73,23 @@ int64_t nodeMacs(ir::NodeOp node) {
     Value weight = inputs[1];
     int64_t perOutput = 1;
     for (int64_t i = 1; i < rankOf(weight); ++i)
-      perOutput *= dimOf(weight, i);
-    return outputElements(node) * perOutput;
+      perOutput = times(perOutput, dimOf(weight, i));
+    return times(outputElements(node), perOutput);
   }
   if (op == "ConvTranspose" && inputs.size() >= 2) {
     // Each input element scatters into (Cout/group) * kernel-area outputs.
     Value input = inputs[0], weight = inputs[1];
     int64_t perInput = 1;
     for (int64_t i = 1; i < rankOf(weight); ++i)
-      perInput *= dimOf(weight, i);
-    return elementCount(cast<ShapedType>(input.getType())) * perInput;
+      perInput = times(perInput, dimOf(weight, i));
+    return times(elementCount(cast<ShapedType>(input.getType())), perInput);
   }
   if (op == "Gemm" && !inputs.empty()) {
     int64_t k = node.intAttr("transA", 0) ? dimOf(inputs[0], 0) : dimOf(inputs[0], 1);
-    return outputElements(node) * k;
+    return times(outputElements(node), k);
   }
   if (op == "MatMul" && !inputs.empty())
-    return outputElements(node) * dimOf(inputs[0], -1);
+    return times(outputElements(node), dimOf(inputs[0], -1));
   return 0;
 }
 
@@ -108,7 +124,8 @@ void countWeight(Value weight, ModelAnalysis &analysis) {
   }
   if (!read || !isFloatTensor(type) || type.getRank() == 0)
     return;
-  (runningStatistic ? analysis.buffers : analysis.parameters) += type.getNumElements();
+  int64_t &count = runningStatistic ? analysis.buffers : analysis.parameters;
+  count = plus(count, elementCount(type));
 }
 
 // Exporters store equal initializers once and fan them out through Identity
@@ -116,7 +133,7 @@ void countWeight(Value weight, ModelAnalysis &analysis) {
 // Identity output is a tensor of its own, as it was in the framework.
 void countParameters(func::FuncOp function, ModelAnalysis &analysis) {
   function.walk([&](ir::ConstantOp constant) {
-    analysis.weightBytes += byteSize(constant.getType());
+    analysis.weightBytes = plus(analysis.weightBytes, byteSize(constant.getType()));
     SmallVector<Value> pending{constant.getResult()};
     while (!pending.empty()) {
       Value weight = pending.pop_back_val();
@@ -138,13 +155,15 @@ int64_t peakActivationBytes(func::FuncOp function) {
     position[&op] = index++;
   int64_t end = index;
   std::vector<int64_t> delta(static_cast<size_t>(end) + 2, 0);
+  bool overflow = false;
   auto track = [&](Value value, int64_t from) {
     int64_t last = from;
     for (Operation *user : value.getUsers())
       last = std::max(last, isa<func::ReturnOp>(user) ? end : position.lookup(user));
     int64_t bytes = byteSize(value.getType());
-    delta[static_cast<size_t>(from)] += bytes;
-    delta[static_cast<size_t>(last) + 1] -= bytes;
+    overflow = overflow || bytes == kOverflow;
+    delta[static_cast<size_t>(from)] = plus(delta[static_cast<size_t>(from)], bytes);
+    delta[static_cast<size_t>(last) + 1] -= bytes == kOverflow ? 0 : bytes;
   };
   for (BlockArgument argument : body.getArguments())
     track(argument, 0);
@@ -152,9 +171,11 @@ int64_t peakActivationBytes(func::FuncOp function) {
     if (isa<ir::NodeOp>(op))
       for (Value result : op.getResults())
         track(result, position[&op]);
+  if (overflow)
+    return kOverflow;
   int64_t alive = 0, peak = 0;
   for (int64_t step : delta) {
-    alive += step;
+    alive = step < 0 ? alive + step : plus(alive, step);
     peak = std::max(peak, alive);
   }
   return peak;
@@ -198,8 +219,9 @@ llvm::Expected<ModelAnalysis> analyzeModule(ModuleOp module) {
     ++analysis.opCounts[node.getOpType().str()];
     int64_t macs = nodeMacs(node);
     if (macs > 0) {
-      analysis.macs += macs;
-      analysis.macsByOpType[node.getOpType().str()] += macs;
+      analysis.macs = plus(analysis.macs, macs);
+      int64_t &byType = analysis.macsByOpType[node.getOpType().str()];
+      byType = plus(byType, macs);
     }
     for (Value result : node.getResults())
       if (auto shaped = dyn_cast<ShapedType>(result.getType()))

@@ -1,6 +1,7 @@
 // ONNX ModelProto -> func.func @main of onnx.node / onnx.constant ops.
 #include "graceful/compiler/Importer.h"
 
+#include "CeilModePooling.h"
 #include "FoldShapes.h"
 #include "graceful/compiler/OnnxDialect.h"
 #include "graceful/compiler/OnnxTypes.h"
@@ -113,8 +114,11 @@ llvm::Expected<Type> ModelImporter::tensorType(const onnx::TypeProto &type,
   if (!tensor.has_shape())
     return UnrankedTensorType::get(*element);
   SmallVector<int64_t> shape;
-  for (const auto &dim : tensor.shape().dim())
+  for (const auto &dim : tensor.shape().dim()) {
+    if (dim.has_dim_value() && dim.dim_value() < 0)
+      return importError(where, "dimension " + std::to_string(dim.dim_value()) + " is negative");
     shape.push_back(dim.has_dim_value() ? dim.dim_value() : ShapedType::kDynamic);
+  }
   return RankedTensorType::get(shape, *element);
 }
 
@@ -169,21 +173,29 @@ llvm::Expected<ElementsAttr> ModelImporter::tensorValue(const onnx::TensorProto 
                                   onnxElementTypeName(tensor.data_type()) +
                                   ", which is not supported");
   SmallVector<int64_t> shape(tensor.dims().begin(), tensor.dims().end());
+  // Dims are checked before MLIR sees them: its types assume element
+  // counts that fit int64.
+  int64_t count = 1, bytes = 0;
+  for (int64_t dim : shape)
+    if (dim < 0 || __builtin_mul_overflow(count, dim, &count) ||
+        __builtin_mul_overflow(count, elementByteWidth(*element), &bytes))
+      return importError(where, "tensor '" + tensor.name() + "' declares dims whose size " +
+                                    (dim < 0 ? "is negative" : "overflows 64 bits"));
   auto type = RankedTensorType::get(shape, *element);
-  auto bytes = tensorBytes(tensor, *element, type.getNumElements(), where);
-  if (!bytes)
-    return bytes.takeError();
+  auto data = tensorBytes(tensor, *element, count, where);
+  if (!data)
+    return data.takeError();
   if (element->isInteger(1)) {
     SmallVector<bool> bits;
-    for (char byte : *bytes)
+    for (char byte : *data)
       bits.push_back(byte != 0);
     return cast<ElementsAttr>(DenseElementsAttr::get(type, ArrayRef<bool>(bits)));
   }
   if (type.getNumElements() <= kInlineElementLimit)
     return cast<ElementsAttr>(
-        DenseElementsAttr::getFromRawBuffer(type, ArrayRef<char>(bytes->data(), bytes->size())));
+        DenseElementsAttr::getFromRawBuffer(type, ArrayRef<char>(data->data(), data->size())));
   AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-      ArrayRef<char>(bytes->data(), bytes->size()), alignof(std::max_align_t));
+      ArrayRef<char>(data->data(), data->size()), alignof(std::max_align_t));
   std::string blobName = resourceKey(tensor.name());
   return cast<ElementsAttr>(DenseResourceElementsAttr::get(type, blobName, std::move(blob)));
 }
@@ -395,6 +407,15 @@ void registerCompilerDialects(DialectRegistry &registry) {
   registry.insert<ir::OnnxDialect, func::FuncDialect>();
 }
 
+void forgetInferredShapes(onnx::GraphProto &graph) {
+  graph.clear_value_info();
+  for (auto &output : *graph.mutable_output())
+    if (output.type().tensor_type().has_shape())
+      for (auto &dim :
+           *output.mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim())
+        dim.Clear();
+}
+
 llvm::Error readOnnxModel(const std::string &path, onnx::ModelProto &model) {
   auto bytes = readFile(path);
   if (!bytes)
@@ -432,6 +453,14 @@ llvm::Expected<OwningOpRef<ModuleOp>> importOnnxModel(onnx::ModelProto model,
     foldShapeComputations(model, [&] {
       ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(), inference);
     });
+    auto poolsChanged = dropCeilModeWindowsInPadding(model, sourceName);
+    if (!poolsChanged)
+      return poolsChanged.takeError();
+    if (*poolsChanged) {
+      // Shapes after the changed pools were inferred with the extra window.
+      forgetInferredShapes(*model.mutable_graph());
+      ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(), inference);
+    }
   } catch (const std::exception &e) {
     return importError(sourceName, foldLines(e.what()));
   }

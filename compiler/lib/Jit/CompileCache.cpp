@@ -92,17 +92,22 @@ std::string hostCpu() {
   return cpu;
 }
 
-constexpr size_t kDigestLine = 72; // "sha256:" + 64 hex digits + '\n'
-
 } // namespace
 
-std::string compileCacheKey(const std::string &modelDigest, const std::vector<TensorSpec> &inputs,
-                            const std::vector<std::optional<Tensor>> &fixed) {
+std::string compilerIdentity() {
   std::string build = compilerBuildId();
   if (build.empty())
     return ""; // without a build ID, stale code could not be told apart
   static const std::string cpu = hostCpu();
-  std::string key = modelDigest + "\n" + build + "\n" + cpu + "\n";
+  return build + "\n" + cpu;
+}
+
+std::string compileCacheKey(const std::string &modelDigest, const std::vector<TensorSpec> &inputs,
+                            const std::vector<std::optional<Tensor>> &fixed) {
+  std::string identity = compilerIdentity();
+  if (identity.empty())
+    return "";
+  std::string key = modelDigest + "\n" + identity + "\n";
   for (size_t i = 0; i < inputs.size(); ++i) {
     key += inputs[i].name + ":" + std::to_string(static_cast<int>(inputs[i].dtype));
     for (int64_t dim : inputs[i].shape)
@@ -116,38 +121,45 @@ std::string compileCacheKey(const std::string &modelDigest, const std::vector<Te
 }
 
 CompileCache::CompileCache(std::string directory, uint64_t limitBytes)
-    : directory_(std::move(directory)), limitBytes_(limitBytes) {}
+    : directory_(std::move(directory)), limitBytes_(limitBytes) {
+  auto sealer = Sealer::forUser();
+  if (sealer)
+    sealer_.emplace(std::move(*sealer));
+  else
+    llvm::consumeError(sealer.takeError()); // the cache is off
+}
 
 std::string CompileCache::pathOf(const std::string &key) const {
   return directory_ + "/" + key + ".o";
 }
 
 std::unique_ptr<llvm::MemoryBuffer> CompileCache::find(const std::string &key) const {
+  if (!sealer_)
+    return nullptr;
   std::string path = pathOf(key);
   auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
   if (!file)
     return nullptr;
-  llvm::StringRef bytes = (*file)->getBuffer();
-  llvm::StringRef object = bytes.size() > kDigestLine ? bytes.drop_front(kDigestLine) : "";
-  if (object.empty() || bytes.take_front(kDigestLine - 1) != sha256Digest(object)) {
+  std::optional<std::string_view> object = sealer_->open(key, (*file)->getBuffer());
+  if (!object || object->empty()) {
     std::error_code ignored;
     fs::remove(path, ignored);
     return nullptr;
   }
   std::error_code ignored;
   fs::last_write_time(path, fs::file_time_type::clock::now(), ignored); // recently used
-  return llvm::MemoryBuffer::getMemBufferCopy(object, path);
+  return llvm::MemoryBuffer::getMemBufferCopy(*object, path);
 }
 
 llvm::Error CompileCache::store(const std::string &key, llvm::StringRef object) const {
+  if (!sealer_)
+    return llvm::Error::success();
   if (llvm::Error error = createDirectories(directory_))
     return error;
   auto writer = AtomicFileWriter::create(pathOf(key));
   if (!writer)
     return writer.takeError();
-  if (llvm::Error error = (*writer)->append(sha256Digest(object) + "\n"))
-    return error;
-  if (llvm::Error error = (*writer)->append(object))
+  if (llvm::Error error = (*writer)->append(sealer_->seal(key, object)))
     return error;
   if (llvm::Error error = (*writer)->commit())
     return error;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "graceful/compiler/Jit.h"
+#include "graceful/support/seal.h"
 
 #include <cstdint>
 #include <llvm/Support/Error.h>
@@ -21,13 +22,19 @@ namespace graceful::compiler {
 std::string compileCacheKey(const std::string &modelDigest, const std::vector<TensorSpec> &inputs,
                             const std::vector<std::optional<Tensor>> &fixed);
 
+// Entries are sealed (support/seal.h) for their key under the user's
+// secret: an object copied from another entry, edited, or written by
+// another user is never loaded, because native code from a directory other
+// clients can write would run as ours. Without a usable key the cache is
+// off: nothing is loaded or stored.
 class CompileCache {
 public:
   CompileCache(std::string directory, uint64_t limitBytes);
 
-  // The object file stored under `key`, or null when there is none. An entry
-  // whose bytes do not match its recorded digest is removed and reported as
-  // absent, so a damaged cache costs a recompile, never a wrong result.
+  // The object file stored under `key`, or null when there is none. An
+  // entry whose seal does not open for `key` is removed and reported as
+  // absent, so a damaged or forged entry costs a recompile, never a wrong
+  // result.
   std::unique_ptr<llvm::MemoryBuffer> find(const std::string &key) const;
 
   // Stores atomically, then evicts the least recently used entries while
@@ -40,6 +47,7 @@ private:
 
   std::string directory_;
   uint64_t limitBytes_;
+  std::optional<Sealer> sealer_;
 };
 
 } // namespace graceful::compiler

@@ -165,10 +165,7 @@ llvm::Error specialize(onnx::ModelProto &model, const std::vector<TensorSpec> &i
       dims->mutable_dim(static_cast<int>(d))->set_dim_value(shape[d]);
     }
   }
-  graph->clear_value_info();
-  for (auto &value : *graph->mutable_output())
-    for (auto &dim : *value.mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim())
-      dim.Clear();
+  forgetInferredShapes(*graph);
   return llvm::Error::success();
 }
 

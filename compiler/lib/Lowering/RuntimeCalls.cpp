@@ -319,6 +319,10 @@ Epilogue fuseEpilogue(OpBuilder &builder, Operation *kernel, ValueRange inputs, 
     if (!form)
       break;
     Value target = follower.getDpsInits()[0];
+    // A kernel may write over its input only when nothing writes its output
+    // before it runs: a base writer moved to the target would overwrite the
+    // input before the kernel reads it.
+    bool mayWriteInputNow = mayWriteInput && !epilogue.accumulate;
     if (form->addend) {
       // A residual Add: the other buffer, copied into the target unless it
       // is the target, becomes the base the kernel accumulates onto. An
@@ -332,7 +336,7 @@ Epilogue fuseEpilogue(OpBuilder &builder, Operation *kernel, ValueRange inputs, 
         break;
       if (!DominanceInfo().properlyDominates(addend, kernel) ||
           !untouchedBetween(kernel, follower, addend) ||
-          (target != root && !canRedirect(kernel, follower, inputs, mayWriteInput && inPlace,
+          (target != root && !canRedirect(kernel, follower, inputs, mayWriteInputNow && inPlace,
                                           epilogue.output, target)))
         break;
       if (target != root)
@@ -348,7 +352,7 @@ Epilogue fuseEpilogue(OpBuilder &builder, Operation *kernel, ValueRange inputs, 
       // A clamp alone. An accumulating kernel's base moves with its output.
       linalg::GenericOp baseWriter;
       if ((epilogue.accumulate && !(baseWriter = movableBaseWriter(kernel, root, target))) ||
-          !canRedirect(kernel, follower, inputs, mayWriteInput, epilogue.output, target))
+          !canRedirect(kernel, follower, inputs, mayWriteInputNow, epilogue.output, target))
         break;
       if (baseWriter) {
         makeAvailableAt(target, baseWriter);

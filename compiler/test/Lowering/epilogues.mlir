@@ -65,6 +65,38 @@ func.func @relu_into_depthwise_input(%x: memref<1x2x4x4xf32>, %w: memref<2x1x1xf
   return
 }
 
+// The same Relu after a depthwise convolution with a bias (MobileNetV2's
+// folded BatchNorm): the bias broadcast runs before the kernel, so writing
+// it into the input would destroy the input before the kernel reads it.
+// The kernel keeps its own buffer and the Relu stays where it writes.
+// CHECK-LABEL: func.func @biased_relu_into_depthwise_input
+// CHECK: %[[OUT:.*]] = memref.alloc
+// CHECK: linalg.generic {{.*}} ins(%arg2 : memref<2xf32>) outs(%[[OUT]] :
+// CHECK: call @graceful_depthwise_conv2d(%{{.*}}, %{{.*}}, %{{.*}}, {{.*}}, %c1_i64, %{{.*}}, %{{.*}})
+// CHECK: linalg.generic {{.*}} ins(%[[OUT]] : {{.*}}) outs(%arg0 :
+// CHECK: return
+func.func @biased_relu_into_depthwise_input(%x: memref<1x2x4x4xf32>, %w: memref<2x1x1xf32>,
+                                            %bias: memref<2xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %out = memref.alloc() : memref<1x2x4x4xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d1)>, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%bias : memref<2xf32>) outs(%out : memref<1x2x4x4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  }
+  linalg.depthwise_conv_2d_nchw_chw {strides = dense<1> : tensor<2xi64>, dilations = dense<1> : tensor<2xi64>}
+      ins(%x, %w : memref<1x2x4x4xf32>, memref<2x1x1xf32>) outs(%out : memref<1x2x4x4xf32>)
+  linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%out : memref<1x2x4x4xf32>) outs(%x : memref<1x2x4x4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %below = arith.cmpf olt, %in, %zero : f32
+    %relu = arith.select %below, %zero, %in : f32
+    linalg.yield %relu : f32
+  }
+  memref.dealloc %out : memref<1x2x4x4xf32>
+  return
+}
+
 // p += a * b: the product accumulates onto the Add's other input, which is
 // also where the Add writes.
 // CHECK-LABEL: func.func @residual_in_place

@@ -10,7 +10,7 @@ graceful's JIT, against the outputs torch computed at export time.
 - import -> export -> import round trips of both models give torch's
   outputs.
 
-usage: check_rewrites.py GRACEFUL TRANSLATE EXPORT_SCRIPT WORK_DIR NODE_PATH
+usage: check_rewrites.py GRACEFUL TRANSLATE EXPORT_SCRIPT WORK_DIR
 """
 import json
 import os
@@ -19,7 +19,9 @@ import sys
 
 import numpy as np
 
-graceful, translate, export_script, work, node_path = sys.argv[1:6]
+from differential import RunFailed, ort_outputs
+
+graceful, translate, export_script, work = sys.argv[1:5]
 here = os.path.dirname(os.path.abspath(__file__))
 failures = []
 
@@ -32,16 +34,11 @@ def run(*args):
 
 
 def onnxruntime(model, inputs):
-    inputs.astype(np.float32).tofile(f"{work}/ort.in.bin")
-    env = dict(os.environ, NODE_PATH=node_path)
-    result = subprocess.run(["node", f"{here}/ort_run.js", model, f"{work}/ort.in.bin",
-                             ",".join(map(str, inputs.shape)), f"{work}/ort.out.bin"],
-                            capture_output=True, text=True, env=env)
-    if result.returncode != 0:
-        failures.append(f"ONNX Runtime refused {model}: {result.stderr.strip()}")
+    try:
+        return ort_outputs(model, [inputs.astype(np.float32)])[0]
+    except RunFailed as error:
+        failures.append(f"ONNX Runtime refused {model}: {error}")
         return None
-    shape = json.loads(result.stdout)["shape"]
-    return np.fromfile(f"{work}/ort.out.bin", dtype=np.float32).reshape(shape)
 
 
 def ours(model, inputs_path):

@@ -1,21 +1,49 @@
-// Runs an ONNX model in ONNX Runtime (npm's onnxruntime-node, CPU) on one
-// float32 input given as raw little-endian bytes, and writes its first
-// output the same way. Prints the output shape as JSON.
-//   node ort_run.js MODEL.onnx INPUT.bin D0,D1,... OUTPUT.bin
+// Runs an ONNX model in ONNX Runtime (npm's onnxruntime-node, CPU), the
+// independent executor graceful's outputs are checked against.
+//   node ort_run.js MANIFEST.json
+// The manifest names the model, its inputs in graph order as raw
+// little-endian files ({"file", "type", "dims"}) and a directory for the
+// outputs; every graph output is written there as OUT_DIR/<index>.bin and
+// described on stdout as JSON: [{"name", "type", "dims", "file"}, ...].
 const fs = require('fs');
+const path = require('path');
 const ort = require('onnxruntime-node');
 
+const ARRAYS = {
+  float32: Float32Array, float64: Float64Array, int64: BigInt64Array, int32: Int32Array,
+  int16: Int16Array, int8: Int8Array, uint8: Uint8Array, uint16: Uint16Array,
+  uint32: Uint32Array, uint64: BigUint64Array, bool: Uint8Array,
+};
+
+function tensorOf(input) {
+  const bytes = fs.readFileSync(input.file);
+  const Kind = ARRAYS[input.type];
+  if (!Kind) throw new Error(`unsupported input type ${input.type}`);
+  // Copy into an aligned buffer: readFileSync's may start at any offset.
+  const aligned = new Uint8Array(bytes.length);
+  aligned.set(bytes);
+  const data = new Kind(aligned.buffer, 0, bytes.length / Kind.BYTES_PER_ELEMENT);
+  return new ort.Tensor(input.type, data, input.dims);
+}
+
 async function main() {
-  const [model, inputPath, shapeText, outputPath] = process.argv.slice(2);
-  const session = await ort.InferenceSession.create(model);
-  const bytes = fs.readFileSync(inputPath);
-  const data = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
-  const dims = shapeText.split(',').map(Number);
-  const results = await session.run({[session.inputNames[0]]: new ort.Tensor('float32', data, dims)});
-  const output = results[session.outputNames[0]];
-  fs.writeFileSync(outputPath, Buffer.from(output.data.buffer, output.data.byteOffset,
-                                           output.data.byteLength));
-  console.log(JSON.stringify({shape: output.dims}));
+  const manifest = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+  const options = {intraOpNumThreads: manifest.threads || 0};
+  const session = await ort.InferenceSession.create(manifest.model, options);
+  if (manifest.inputs.length !== session.inputNames.length) {
+    throw new Error(`model has ${session.inputNames.length} inputs, ${manifest.inputs.length} given`);
+  }
+  const feeds = {};
+  session.inputNames.forEach((name, i) => { feeds[name] = tensorOf(manifest.inputs[i]); });
+  const results = await session.run(feeds);
+  const described = session.outputNames.map((name, i) => {
+    const output = results[name];
+    const file = path.join(manifest.output_dir, `${i}.bin`);
+    fs.writeFileSync(file, Buffer.from(output.data.buffer, output.data.byteOffset,
+                                       output.data.byteLength));
+    return {name, type: output.type, dims: output.dims, file};
+  });
+  console.log(JSON.stringify(described));
 }
 
 main().catch((e) => { console.error(e.message); process.exit(2); });

@@ -1,6 +1,7 @@
 // The on-disk compile cache: a second compile of the same model and shapes
-// loads the stored code and computes the same outputs; damaged entries,
-// other shapes and unwritable directories fall back to compiling.
+// loads the stored code and computes the same outputs; damaged, copied and
+// foreign entries, other shapes and unwritable directories fall back to
+// compiling.
 #include "graceful/compiler/Jit.h"
 
 #include <cstdlib>
@@ -14,6 +15,8 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string kModel = std::string(GRACEFUL_EXAMPLES_DIR) + "/classification/models/old.onnx";
+const std::string kOtherModel =
+    std::string(GRACEFUL_EXAMPLES_DIR) + "/classification/models/new_independent.onnx";
 
 class CompileCacheTest : public ::testing::Test {
 protected:
@@ -22,11 +25,20 @@ protected:
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);
     root_ = pattern;
     options_.cacheDirectory = (root_ / "compiled").string();
+    useKey("seal.key");
   }
-  void TearDown() override { fs::remove_all(root_); }
+  void TearDown() override {
+    unsetenv("GRACEFUL_SEAL_KEY");
+    fs::remove_all(root_);
+  }
 
-  std::unique_ptr<CompiledModel> compile(int64_t batch) {
-    auto model = CompiledModel::compile(kModel, {{batch, 64}}, options_);
+  // Entries are sealed with the key in this file (made on first use).
+  void useKey(const std::string &name) {
+    ASSERT_EQ(setenv("GRACEFUL_SEAL_KEY", (root_ / name).c_str(), 1), 0);
+  }
+
+  std::unique_ptr<CompiledModel> compile(int64_t batch, const std::string &path = kModel) {
+    auto model = CompiledModel::compile(path, {{batch, 64}}, options_);
     EXPECT_TRUE(static_cast<bool>(model)) << llvm::toString(model.takeError());
     return model ? std::move(*model) : nullptr;
   }
@@ -138,6 +150,48 @@ TEST_F(CompileCacheTest, DamagedEntriesAreRecompiledAndReplaced) {
     ASSERT_TRUE(reloaded);
     EXPECT_TRUE(reloaded->loadedFromCache());
   }
+}
+
+// The forgery of issue 14: one model's compiled code copied over another's
+// entry must never run in its place.
+TEST_F(CompileCacheTest, AnEntryCopiedOverAnotherModelsIsNeverLoaded) {
+  auto other = compile(8, kOtherModel);
+  ASSERT_TRUE(other);
+  std::vector<char> otherOutputs = outputBytes(*other, 8);
+  fs::path otherEntry = entries()[0];
+  auto reference = compile(8);
+  ASSERT_TRUE(reference);
+  std::vector<char> expected = outputBytes(*reference, 8);
+  ASSERT_NE(expected, otherOutputs);
+  for (const fs::path &entry : entries())
+    if (entry != otherEntry)
+      fs::copy_file(otherEntry, entry, fs::copy_options::overwrite_existing);
+  auto reloaded = compile(8);
+  ASSERT_TRUE(reloaded);
+  EXPECT_FALSE(reloaded->loadedFromCache());
+  EXPECT_EQ(outputBytes(*reloaded, 8), expected);
+}
+
+TEST_F(CompileCacheTest, EntriesSealedWithAnotherKeyAreNeverLoaded) {
+  useKey("someone-elses.key");
+  ASSERT_TRUE(compile(8));
+  useKey("seal.key");
+  auto model = compile(8);
+  ASSERT_TRUE(model);
+  EXPECT_FALSE(model->loadedFromCache());
+  auto again = compile(8);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->loadedFromCache());
+}
+
+// A key others can read seals nothing: the cache is off, runs still work.
+TEST_F(CompileCacheTest, AKeyOthersCanReadTurnsTheCacheOff) {
+  ASSERT_TRUE(compile(8));
+  fs::permissions(root_ / "seal.key", fs::perms::others_read, fs::perm_options::add);
+  auto model = compile(8);
+  ASSERT_TRUE(model);
+  EXPECT_FALSE(model->loadedFromCache());
+  EXPECT_FALSE(outputBytes(*model, 8).empty());
 }
 
 TEST_F(CompileCacheTest, LeastRecentlyUsedEntriesGoOverTheLimit) {

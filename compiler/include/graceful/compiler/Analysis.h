@@ -13,6 +13,10 @@
 
 namespace graceful::compiler {
 
+// A figure too large for int64 (dims whose product overflows) is reported
+// as kOverflow, which exceeds every budget.
+constexpr int64_t kOverflow = INT64_MAX;
+
 struct ModelAnalysis {
   std::map<std::string, int64_t> opCounts; // "Conv" -> 20
   // Elements of floating-point initializers of rank >= 1, the trainable

@@ -10,7 +10,8 @@
 
 namespace onnx {
 class ModelProto;
-}
+class GraphProto;
+} // namespace onnx
 
 namespace graceful::compiler {
 
@@ -37,6 +38,11 @@ llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>> importOnnxModel(onnx::ModelPro
                                                                   const std::string &sourceName,
                                                                   mlir::MLIRContext &context,
                                                                   ImportOptions options = {});
+
+// Drops the shapes shape inference derived (value_info, and the dims of
+// graph outputs that declare a shape; an output without one keeps none), so
+// the next inference recomputes them from the inputs.
+void forgetInferredShapes(onnx::GraphProto &graph);
 
 // Reads the ModelProto only (binary or .onnxtxt), with errors naming the file.
 llvm::Error readOnnxModel(const std::string &path, onnx::ModelProto &model);

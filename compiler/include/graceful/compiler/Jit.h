@@ -42,6 +42,11 @@ llvm::Error specializeInputShapes(onnx::ModelProto &model,
 // ${XDG_CACHE_HOME:-$HOME/.cache}/graceful/compiled; empty for none.
 std::string defaultCompileCacheDirectory();
 
+// What identifies the code this compiler generates: its build ID and the
+// host CPU. Anything cached from a model's outputs is only valid for the
+// same compiler: a fixed lowering changes the outputs.
+std::string compilerIdentity();
+
 struct CompileOptions {
   // Compiled code is stored here keyed by (model digest, input shapes and
   // dtypes, compiler build, host CPU) and reused; empty: compile every time.

@@ -1,0 +1,94 @@
+"""Differential execution: one ONNX model run by graceful's JIT and by ONNX
+Runtime (npm's onnxruntime-node, an independent executor), and the rule
+that says whether two outputs agree.
+
+Agreement, per output: the same shape and dtype; NaN in the same places;
+infinities in the same places with the same signs; and every finite value
+within `tolerance` times the output's scale (its largest finite magnitude,
+or 1 when all finite values are zero), so that a model whose outputs are
+tiny cannot pass by being close to zero.
+"""
+import json
+import os
+import subprocess
+import tempfile
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+NODE_PATH = os.path.join(HERE, "..", "..", "..", "bench", "node_modules")
+
+
+class RunFailed(Exception):
+    """A run that did not produce outputs; the message says why."""
+
+
+def ort_outputs(model, inputs, threads=0):
+    """The outputs ONNX Runtime computes for `inputs` (arrays in graph
+    order), as arrays in graph order."""
+    with tempfile.TemporaryDirectory(prefix="ort-") as work:
+        described = []
+        for index, array in enumerate(inputs):
+            array = np.ascontiguousarray(array)
+            file = os.path.join(work, f"in{index}.bin")
+            array.tofile(file)
+            described.append({"file": file, "type": str(array.dtype), "dims": list(array.shape)})
+        manifest = os.path.join(work, "manifest.json")
+        with open(manifest, "w") as out:
+            json.dump({"model": model, "inputs": described, "output_dir": work,
+                       "threads": threads}, out)
+        env = dict(os.environ, NODE_PATH=os.path.abspath(NODE_PATH))
+        run = subprocess.run(["node", os.path.join(HERE, "ort_run.js"), manifest],
+                             capture_output=True, text=True, env=env)
+        if run.returncode != 0:
+            raise RunFailed(f"ONNX Runtime: {run.stderr.strip()}")
+        outputs = []
+        for output in json.loads(run.stdout):
+            dtype = np.dtype("bool" if output["type"] == "bool" else output["type"])
+            outputs.append(np.fromfile(output["file"], dtype=dtype).reshape(output["dims"]))
+        return outputs
+
+
+def graceful_outputs(graceful, model, inputs, output_count, extra_args=()):
+    """The outputs `graceful run` computes for `inputs` (arrays in graph
+    order), as arrays in graph order."""
+    with tempfile.TemporaryDirectory(prefix="graceful-") as work:
+        command = [graceful, "run", model, *extra_args]
+        for index, array in enumerate(inputs):
+            path = os.path.join(work, f"in{index}.npy")
+            np.save(path, array)
+            command += ["--input", path]
+        paths = [os.path.join(work, f"out{index}.npy") for index in range(output_count)]
+        for path in paths:
+            command += ["--output", path]
+        run = subprocess.run(command, capture_output=True, text=True)
+        if run.returncode != 0:
+            raise RunFailed(f"graceful (exit {run.returncode}): {run.stderr.strip()}")
+        return [np.load(path) for path in paths]
+
+
+def disagreement(ours, reference, tolerance=1e-4):
+    """None when `ours` agrees with `reference` (see the module's rule),
+    else a short reason. Also returns the relative error of finite values."""
+    if ours.shape != reference.shape:
+        return f"shape {ours.shape}, expected {reference.shape}", float("inf")
+    if ours.dtype != reference.dtype:
+        return f"dtype {ours.dtype}, expected {reference.dtype}", float("inf")
+    if not np.issubdtype(reference.dtype, np.floating):
+        wrong = int(np.count_nonzero(ours != reference))
+        return (f"{wrong} values differ" if wrong else None), float(wrong)
+    nan = np.isnan(reference)
+    if not np.array_equal(np.isnan(ours), nan):
+        return f"NaN at {int(np.isnan(ours).sum())} places, expected {int(nan.sum())}", float("inf")
+    infinite = np.isinf(reference)
+    if not np.array_equal(np.isinf(ours), infinite) or \
+            not np.array_equal(ours[infinite], reference[infinite]):
+        return "infinities differ", float("inf")
+    finite = np.isfinite(reference)
+    if not finite.any():
+        return None, 0.0
+    scale = float(np.abs(reference[finite]).max()) or 1.0
+    error = float(np.abs(ours[finite].astype(np.float64) - reference[finite]).max()) / scale
+    if error > tolerance:
+        return f"max error {error:.2e} of scale {scale:.2e}", error
+    return None, error
