@@ -324,7 +324,15 @@ TEST_P(GateDataTest, DataThatDoesNotFitTheModelIsRefused) {
   expectGateRefused("inputs: x.npy, labels: float_labels.npy", "labels must be a 1-D int64 array");
   std::ofstream(directory_.file("ids.txt")) << "1\nseven\n";
   expectGateRefused("inputs: x.npy, labels: y.npy, never_regress: ids.txt",
-                    "ids.txt:2: 'seven' is not a sample index");
+                    "ids.txt:2: not a sample index");
+  // A policy may name any file; what it holds stays out of the message.
+  std::ofstream(directory_.file("secret.txt")) << "root:$6$hunter2:19000\n";
+  ProcessResult secret =
+      run({"promote", "m@2", "--to", "production", "--policy",
+           nfrPolicy("inputs: x.npy, labels: y.npy, never_regress: secret.txt")});
+  EXPECT_EQ(secret.exitCode, 2);
+  EXPECT_THAT(secret.err, HasSubstr("secret.txt:1: not a sample index"));
+  EXPECT_THAT(secret.err, ::testing::Not(HasSubstr("hunter2")));
   std::ofstream(directory_.file("far.txt")) << "1\n60\n";
   expectGateRefused("inputs: x.npy, labels: y.npy, never_regress: far.txt",
                     "nfr.yaml:3: gate nfr: " + directory_.file("far.txt") +
