@@ -6,8 +6,8 @@
 #include <cmath>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/reflection.h>
-#include <yaml-cpp/depthguard.h>
 #include <map>
+#include <yaml-cpp/depthguard.h>
 
 namespace graceful {
 namespace {
