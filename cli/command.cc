@@ -1,6 +1,8 @@
 #include "command.h"
 
+#include "graceful/registry/refs.h"
 #include "graceful/support/error.h"
+#include "graceful/support/limits.h"
 
 namespace graceful::cli {
 
@@ -33,6 +35,29 @@ std::string optional(const ParsedArgs &args, const std::string &name) {
 std::vector<std::string> many(const ParsedArgs &args, const std::string &name) {
   return args.values.count(name) ? args.values[name].as<std::vector<std::string>>()
                                  : std::vector<std::string>{};
+}
+
+llvm::Expected<std::string> optionalText(const ParsedArgs &args, const std::string &name,
+                                         size_t maxBytes) {
+  std::string text = optional(args, name);
+  if (llvm::Error error = checkLength("--" + name, text, maxBytes))
+    return error;
+  return text;
+}
+
+llvm::Expected<std::map<std::string, std::string>> tagsFrom(const ParsedArgs &args,
+                                                            const std::string &name) {
+  std::map<std::string, std::string> tags;
+  for (const std::string &text : many(args, name)) {
+    auto tag = registry::parseTag(text);
+    if (!tag)
+      return tag.takeError();
+    if (llvm::Error error =
+            checkLength("the value of tag '" + tag->first + "'", tag->second, kMaxTagValueBytes))
+      return error;
+    tags[tag->first] = tag->second;
+  }
+  return tags;
 }
 
 } // namespace graceful::cli

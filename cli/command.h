@@ -8,6 +8,7 @@
 #include <boost/program_options.hpp>
 #include <functional>
 #include <llvm/Support/Error.h>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -59,5 +60,15 @@ llvm::Expected<std::vector<Tensor>> executeModel(const std::string &path,
 llvm::Expected<std::string> required(const ParsedArgs &args, const std::string &name);
 std::string optional(const ParsedArgs &args, const std::string &name);
 std::vector<std::string> many(const ParsedArgs &args, const std::string &name);
+
+// An optional free-text option (--description, --reason), refused when
+// longer than `maxBytes` (support/limits.h).
+llvm::Expected<std::string> optionalText(const ParsedArgs &args, const std::string &name,
+                                         size_t maxBytes);
+
+// K=V tags from option `name`, each key checked by the registry's rules and
+// each value against kMaxTagValueBytes.
+llvm::Expected<std::map<std::string, std::string>> tagsFrom(const ParsedArgs &args,
+                                                            const std::string &name);
 
 } // namespace graceful::cli

@@ -6,6 +6,7 @@
 #include "graceful/compiler/Jit.h"
 #include "graceful/compiler/Profile.h"
 #include "graceful/support/error.h"
+#include "graceful/support/format.h"
 #include "graceful/support/progress.h"
 #include "graceful/support/tensor.h"
 #include "mlir/IR/MLIRContext.h"
@@ -64,17 +65,18 @@ void printInspection(const proto::ModelInspection &inspection) {
             << "  model file:      " << humanCount(inspection.model_bytes()) << "B\n";
   std::cout << "  opsets:         ";
   for (const auto &[domain, version] : inspection.opsets())
-    std::cout << " " << domain << "=" << version;
+    std::cout << " " << escapeUnprintable(domain) << "=" << version;
   std::cout << "\n  dtypes:         ";
   for (const std::string &dtype : inspection.dtypes())
     std::cout << " " << dtype;
   std::cout << "\n";
   for (const std::string &dim : inspection.dynamic_dims())
-    std::cout << "  dynamic:         " << dim << " (figures take it as 1)\n";
+    std::cout << "  dynamic:         " << escapeUnprintable(dim) << " (figures take it as 1)\n";
   std::map<std::string, int32_t> ops(inspection.ops().begin(), inspection.ops().end());
   std::cout << "  ops:\n";
   for (const auto &[op, count] : ops) {
-    std::cout << "    " << std::left << std::setw(24) << op << std::right << std::setw(6) << count;
+    std::cout << "    " << std::left << std::setw(24) << escapeUnprintable(op) << std::right
+              << std::setw(6) << count;
     if (auto it = inspection.macs_by_op().find(op); it != inspection.macs_by_op().end())
       std::cout << "   " << humanCount(it->second) << "MACs";
     std::cout << "\n";
@@ -83,7 +85,7 @@ void printInspection(const proto::ModelInspection &inspection) {
     return;
   std::cout << "  profile " << inspection.profile() << ": " << inspection.verdict() << "\n";
   for (const std::string &violation : inspection.violations())
-    std::cout << "    violation: " << violation << "\n";
+    std::cout << "    violation: " << escapeUnprintable(violation) << "\n";
 }
 
 llvm::Expected<int> inspectWithProfile(const std::string &path, const std::string &profilePath,

@@ -3,6 +3,7 @@
 #include "graceful/support/error.h"
 
 #include <iostream>
+#include <new>
 
 namespace graceful::cli {
 namespace {
@@ -50,6 +51,18 @@ llvm::Expected<int> runCommand(const CommandSpec &command, const std::vector<std
   return command.run(parsed);
 }
 
+// Memory exhaustion anywhere (an input or a model output larger than the
+// machine holds) is a refusal like any other, exit 2 with one line, not an
+// abort with exit 134.
+llvm::Expected<int> runGuarded(const CommandSpec &command, const std::vector<std::string> &args) {
+  try {
+    return runCommand(command, args);
+  } catch (const std::bad_alloc &) {
+    return makeError(ErrorKind::BadInput,
+                     "graceful " + command.name + ": out of memory (an input too large?)");
+  }
+}
+
 int exitCodeFor(ErrorKind kind) { return kind == ErrorKind::Conflict ? kConflict : kBadInput; }
 
 } // namespace
@@ -75,7 +88,7 @@ int main(int argc, char **argv) {
   for (const CommandSpec &command : allCommands()) {
     if (command.name != name)
       continue;
-    llvm::Expected<int> code = runCommand(command, args);
+    llvm::Expected<int> code = runGuarded(command, args);
     if (code)
       return *code;
     graceful::ErrorReport report = graceful::describeError(code.takeError());

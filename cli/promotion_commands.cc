@@ -4,7 +4,9 @@
 #include "graceful/gates/plugin.h"
 #include "graceful/gates/report.h"
 #include "graceful/support/error.h"
+#include "graceful/support/format.h"
 #include "graceful/support/identity.h"
+#include "graceful/support/limits.h"
 #include "output.h"
 
 #include <charconv>
@@ -22,12 +24,14 @@ void printReport(const proto::GateReport &report) {
   std::cout << " (policy " << report.policy_digest().substr(0, 19) << "...)\n";
   if (report.gates().empty())
     std::cout << "  (the policy has no gates)\n";
+  // Names, metrics and violations carry model text (op types, node names).
   for (const proto::GateResult &gate : report.gates()) {
-    std::cout << "  " << gate.name() << ": " << gate.verdict() << "\n";
+    std::cout << "  " << escapeUnprintable(gate.name()) << ": " << escapeUnprintable(gate.verdict())
+              << "\n";
     for (const auto &[name, value] : gates::sortedMetrics(gate))
-      std::cout << "    " << name << " = " << value << "\n";
+      std::cout << "    " << escapeUnprintable(name) << " = " << escapeUnprintable(value) << "\n";
     for (const std::string &violation : gate.violations())
-      std::cout << "    violation: " << violation << "\n";
+      std::cout << "    violation: " << escapeUnprintable(violation) << "\n";
   }
 }
 
@@ -104,6 +108,8 @@ llvm::Expected<int> runGate(const ParsedArgs &args) {
   auto candidateSelector = registry::parseExactVersion(*candidateText);
   if (!candidateSelector)
     return candidateSelector.takeError();
+  if (llvm::Error error = gates::checkReportPaths(reportPaths(args)))
+    return error;
   auto policy = policyFor(args, *policyPath);
   if (!policy)
     return policy.takeError();
@@ -192,9 +198,13 @@ llvm::Expected<int> runPromote(const ParsedArgs &args) {
   if (!expect)
     return expect.takeError();
   bool override = args.values["force"].as<bool>() || args.values["override"].as<bool>();
-  std::string reason = optional(args, "reason");
-  if (override && reason.empty())
+  auto reason = optionalText(args, "reason", kMaxReasonBytes);
+  if (!reason)
+    return reason.takeError();
+  if (override && reason->empty())
     return makeError(ErrorKind::BadInput, "--force needs --reason: say why for the audit log");
+  if (llvm::Error error = gates::checkReportPaths(reportPaths(args)))
+    return error;
   auto policy = policyFor(args, *policyPath);
   if (!policy)
     return policy.takeError();
@@ -220,7 +230,7 @@ llvm::Expected<int> runPromote(const ParsedArgs &args) {
     return report.takeError();
   if (llvm::Error error = gates::writeReports(report->report, reportPaths(args)))
     return error;
-  return moveIfPassed(**store, *target, *alias, observed, override, reason, *report,
+  return moveIfPassed(**store, *target, *alias, observed, override, *reason, *report,
                       args.common.json);
 }
 
@@ -285,7 +295,10 @@ llvm::Expected<int> runRollback(const ParsedArgs &args) {
   auto store = openStoreFor(args.common);
   if (!store)
     return store.takeError();
-  auto move = (*store)->rollbackAlias(*name, *alias, currentActor(), optional(args, "reason"));
+  auto reason = optionalText(args, "reason", kMaxReasonBytes);
+  if (!reason)
+    return reason.takeError();
+  auto move = (*store)->rollbackAlias(*name, *alias, currentActor(), *reason);
   if (!move)
     return move.takeError();
   emit(args.common.json, *move, [&] {
@@ -322,7 +335,7 @@ std::vector<CommandSpec> promotionCommands() {
              "only if the alias points at this version now ('none': does not exist)")(
              "force", po::bool_switch(), "promote even if gates fail (audited with the report)")(
              "override", po::bool_switch(), "the same as --force (older spelling)")(
-             "reason", po::value<std::string>(), "why, for the audit log");
+             "reason", po::value<std::string>(), "why, for the audit log (at most 4096 bytes)");
          declareGateOptions(options);
          pos.add("target", 1);
        },
@@ -331,8 +344,8 @@ std::vector<CommandSpec> promotionCommands() {
        "move an alias back to its previous holder",
        [](po::options_description &options, po::positional_options_description &pos) {
          options.add_options()("name", po::value<std::string>(), "model name")(
-             "alias", po::value<std::string>(),
-             "alias to roll back")("reason", po::value<std::string>(), "why, for the audit log");
+             "alias", po::value<std::string>(), "alias to roll back")(
+             "reason", po::value<std::string>(), "why, for the audit log (at most 4096 bytes)");
          pos.add("name", 1);
        },
        runRollback},

@@ -2,7 +2,9 @@
 // show, lineage, history, audit, check.
 #include "command.h"
 #include "graceful/support/error.h"
+#include "graceful/support/format.h"
 #include "graceful/support/identity.h"
+#include "graceful/support/limits.h"
 #include "output.h"
 
 #include <iostream>
@@ -33,14 +35,15 @@ void printVersion(const proto::ModelVersion &version) {
             << "  digest:      " << version.digest() << "\n"
             << "  size:        " << version.size_bytes() << " bytes\n"
             << "  created:     " << formatTime(version.created_at()) << " by "
-            << version.created_by() << "\n";
+            << escapeUnprintable(version.created_by()) << "\n";
   if (!version.description().empty())
-    std::cout << "  description: " << version.description() << "\n";
+    std::cout << "  description: " << escapeUnprintable(version.description()) << "\n";
   if (version.aliases_size() > 0)
     std::cout << "  aliases:     " << joinAliases(version.aliases()) << "\n";
   std::map<std::string, std::string> tags(version.tags().begin(), version.tags().end());
   for (const auto &[key, value] : tags)
-    std::cout << "  tag:         " << key << "=" << value << "\n";
+    std::cout << "  tag:         " << escapeUnprintable(key) << "=" << escapeUnprintable(value)
+              << "\n";
   for (const proto::LineageEdge &edge : version.parents())
     std::cout << "  parent:      " << versionName(edge.parent()) << " (" << edge.kind() << ")\n";
 }
@@ -73,7 +76,10 @@ llvm::Expected<int> runRegister(const ParsedArgs &args) {
     return onnx.takeError();
   request.name = *name;
   request.artifactPath = *onnx;
-  request.description = optional(args, "description");
+  auto description = optionalText(args, "description", kMaxDescriptionBytes);
+  if (!description)
+    return description.takeError();
+  request.description = *description;
   request.actor = currentActor();
   for (const std::string &text : many(args, "parent")) {
     auto parent = registry::parseParentSpec(text);
@@ -81,12 +87,10 @@ llvm::Expected<int> runRegister(const ParsedArgs &args) {
       return parent.takeError();
     request.parents.push_back(std::move(*parent));
   }
-  for (const std::string &text : many(args, "tag")) {
-    auto tag = registry::parseTag(text);
-    if (!tag)
-      return tag.takeError();
-    request.tags[tag->first] = tag->second;
-  }
+  auto tags = tagsFrom(args, "tag");
+  if (!tags)
+    return tags.takeError();
+  request.tags = std::move(*tags);
   if (llvm::Error error = registry::validateModelName(request.name))
     return error;
   auto store = openStoreFor(args.common);
@@ -112,17 +116,18 @@ llvm::Expected<int> runTag(const ParsedArgs &args) {
   if (!selector)
     return selector.takeError();
   request.target = *selector;
-  for (const std::string &text : many(args, "set")) {
-    auto tag = registry::parseTag(text);
-    if (!tag)
-      return tag.takeError();
-    request.set[tag->first] = tag->second;
-  }
+  auto tags = tagsFrom(args, "set");
+  if (!tags)
+    return tags.takeError();
+  request.set = std::move(*tags);
   request.remove = many(args, "remove");
   if (request.set.empty() && request.remove.empty())
     return makeError(ErrorKind::BadInput, "graceful tag: give K=V to set or --remove K");
   request.actor = currentActor();
-  request.reason = optional(args, "reason");
+  auto reason = optionalText(args, "reason", kMaxReasonBytes);
+  if (!reason)
+    return reason.takeError();
+  request.reason = *reason;
   auto store = openStoreFor(args.common);
   if (!store)
     return store.takeError();
@@ -273,9 +278,9 @@ llvm::Expected<int> runHistory(const ParsedArgs &args) {
       std::cout << tenure.alias() << " -> v" << tenure.version() << "  "
                 << formatTime(tenure.since()) << " .. "
                 << (tenure.has_until() ? formatTime(tenure.until()) : std::string("now")) << "  ("
-                << tenure.action() << " by " << tenure.actor();
+                << tenure.action() << " by " << escapeUnprintable(tenure.actor());
       if (!tenure.reason().empty())
-        std::cout << ": " << tenure.reason();
+        std::cout << ": " << escapeUnprintable(tenure.reason());
       std::cout << ")\n";
     }
   });
@@ -294,20 +299,24 @@ llvm::Expected<int> runAudit(const ParsedArgs &args) {
     return log.takeError();
   emit(args.common.json, *log, [&] {
     for (const proto::AuditEvent &event : log->events()) {
-      std::cout << "#" << event.id() << " " << formatTime(event.at()) << " " << event.actor() << " "
-                << event.action() << " " << event.model() << "@" << event.version();
+      // Every field is escaped: actors, reasons and tag values are whatever
+      // a user typed, and a raw newline in one would forge the next line.
+      std::string before = escapeUnprintable(event.before()),
+                  after = escapeUnprintable(event.after());
+      std::cout << "#" << event.id() << " " << formatTime(event.at()) << " "
+                << escapeUnprintable(event.actor()) << " " << escapeUnprintable(event.action())
+                << " " << escapeUnprintable(event.model()) << "@" << event.version();
       if (!event.alias().empty())
-        std::cout << " alias " << event.alias() << ": "
-                  << (event.before().empty() ? "-" : event.before()) << " -> " << event.after();
+        std::cout << " alias " << escapeUnprintable(event.alias()) << ": "
+                  << (before.empty() ? "-" : before) << " -> " << after;
       else if (event.action() == "register")
-        std::cout << " " << event.after();
+        std::cout << " " << after;
       else if (event.action() == "gate-report")
-        std::cout << " verdict " << event.after()
-                  << (event.before().empty() ? "" : " against " + event.before());
+        std::cout << " verdict " << after << (before.empty() ? "" : " against " + before);
       else
-        std::cout << " tags [" << event.before() << "] -> [" << event.after() << "]";
+        std::cout << " tags [" << before << "] -> [" << after << "]";
       if (!event.reason().empty())
-        std::cout << " (" << event.reason() << ")";
+        std::cout << " (" << escapeUnprintable(event.reason()) << ")";
       if (event.gate_report_id() != 0)
         std::cout << " report #" << event.gate_report_id();
       std::cout << "\n";
@@ -332,7 +341,7 @@ llvm::Expected<int> runCheck(const ParsedArgs &args) {
               << report->audit_events() << " audit events, " << report->orphan_artifacts()
               << " orphan artifacts\n";
     for (const std::string &problem : report->problems())
-      std::cout << "  " << problem << "\n";
+      std::cout << "  " << escapeUnprintable(problem) << "\n";
   });
   return report->ok() ? kSuccess : kGateFailed;
 }
@@ -358,17 +367,17 @@ std::vector<CommandSpec> registryCommands() {
              "parent", po::value<std::vector<std::string>>(),
              "parent version NAME@V[:KIND]; KIND is fine-tuned-from, distilled-from, "
              "retrained-from (default), rewritten-from or compatible-with")(
-             "tag", po::value<std::vector<std::string>>(),
-             "tag K=V")("description", po::value<std::string>(), "free text");
+             "tag", po::value<std::vector<std::string>>(), "tag K=V (value at most 1024 bytes)")(
+             "description", po::value<std::string>(), "free text, at most 4096 bytes");
        },
        runRegister},
       {"tag", "NAME[@V|@ALIAS] [K=V]... [--remove K]... [--reason TEXT]",
        "set or remove tags of a version (audited)",
        [](po::options_description &options, po::positional_options_description &pos) {
          options.add_options()("target", po::value<std::string>(), "the version")(
-             "set", po::value<std::vector<std::string>>(),
-             "tag K=V")("remove", po::value<std::vector<std::string>>(), "tag key to remove")(
-             "reason", po::value<std::string>(), "why, for the audit log");
+             "set", po::value<std::vector<std::string>>(), "tag K=V (value at most 1024 bytes)")(
+             "remove", po::value<std::vector<std::string>>(), "tag key to remove")(
+             "reason", po::value<std::string>(), "why, for the audit log (at most 4096 bytes)");
          pos.add("target", 1).add("set", -1);
        },
        runTag},

@@ -9,6 +9,8 @@
 #include "graceful/registry/refs.h"
 #include "graceful/support/digest.h"
 #include "graceful/support/error.h"
+#include "graceful/support/files.h"
+#include "graceful/support/format.h"
 #include "graceful/support/identity.h"
 #include "output.h"
 
@@ -118,6 +120,8 @@ struct StagedFile {
     std::filesystem::remove(path, ec);
   }
   llvm::Error commit(const std::string &destination) {
+    if (llvm::Error error = checkReplaceable(destination))
+      return error;
     std::error_code ec;
     std::filesystem::rename(path, destination, ec);
     if (ec)
@@ -161,16 +165,26 @@ llvm::Expected<std::string> registerRewrite(const ParsedArgs &args, registry::St
 
 void printRewrite(const proto::RewriteReport &report, bool exact) {
   for (const std::string &remark : report.remarks())
-    std::cout << "  " << remark << "\n";
+    std::cout << "  " << escapeUnprintable(remark) << "\n";
   std::cout << "  on " << report.samples() << " samples: max |output change| "
             << report.max_abs_deviation() << " (relative " << report.max_relative_deviation()
             << "), argmax agreement " << report.argmax_agreement() * 100 << "%"
             << (exact ? " — within tolerance" : "") << "\n";
   for (const std::string &violation : report.violations())
-    std::cout << "  violation: " << violation << " cannot be legalized for the profile\n";
+    std::cout << "  violation: " << escapeUnprintable(violation)
+              << " cannot be legalized for the profile\n";
   std::cout << "wrote " << report.output() << "\n";
   if (!report.registered().empty())
     std::cout << "registered " << report.registered() << " (rewritten-from lineage)\n";
+}
+
+// NaN would compare false against every deviation and pass any rewrite.
+llvm::Expected<double> toleranceOf(const ParsedArgs &args) {
+  double tolerance = args.values["tolerance"].as<double>();
+  if (!std::isfinite(tolerance) || tolerance < 0)
+    return makeError(ErrorKind::BadInput, "--tolerance " + formatNumber(tolerance) +
+                                              ": the tolerance must be a finite number, 0 or more");
+  return tolerance;
 }
 
 llvm::Expected<compiler::RewriteOptions> rewriteOptions(const ParsedArgs &args) {
@@ -201,7 +215,9 @@ llvm::Expected<int> runRewrite(const ParsedArgs &args) {
   auto options = rewriteOptions(args);
   if (!options)
     return options.takeError();
-  double tolerance = args.values["tolerance"].as<double>();
+  auto tolerance = toleranceOf(args);
+  if (!tolerance)
+    return tolerance.takeError();
   std::unique_ptr<registry::Store> store;
   std::optional<registry::ParentSpec> parent;
   if (std::string name = optional(args, "register"); !name.empty()) {
@@ -238,12 +254,11 @@ llvm::Expected<int> runRewrite(const ParsedArgs &args) {
   // Folding and legalizing are exact: outputs must not move beyond float
   // rounding. Linearizing changes them on purpose; it is reported.
   bool exact = !options->linearizeAlpha;
-  if (exact && report.max_relative_deviation() > tolerance)
-    return makeError(ErrorKind::BadInput,
-                     *input + ": the rewrite changed outputs by " +
-                         std::to_string(report.max_relative_deviation()) +
-                         " (relative), beyond --tolerance " + std::to_string(tolerance) +
-                         "; nothing written");
+  if (exact && report.max_relative_deviation() > *tolerance)
+    return makeError(ErrorKind::BadInput, *input + ": the rewrite changed outputs by " +
+                                              std::to_string(report.max_relative_deviation()) +
+                                              " (relative), beyond --tolerance " +
+                                              std::to_string(*tolerance) + "; nothing written");
   if (llvm::Error error = staged.commit(*output))
     return error;
   if (store) {

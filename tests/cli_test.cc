@@ -14,12 +14,46 @@
 #include <onnx/onnx_pb.h>
 #include <pqxx/pqxx>
 #include <sqlite3.h>
+#include <sstream>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 namespace graceful::testing {
 namespace {
 
 using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
+
+// An .npy file whose header declares `shape` (a Python tuple) over the data
+// of `tensor`: writeNpy's header with its shape replaced, the padding
+// shortened to keep the data where it was.
+void writeNpyDeclaring(const std::string &path, const Tensor &tensor, const std::string &shape) {
+  ASSERT_FALSE(writeNpy(path, tensor));
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes(std::istreambuf_iterator<char>(in), {});
+  in.close();
+  std::string written = "(";
+  for (size_t i = 0; i < tensor.shape.size(); ++i)
+    written += (i ? "," : "") + std::to_string(tensor.shape[i]);
+  written += tensor.shape.size() == 1 ? ",)" : ")";
+  size_t at = bytes.find(written), newline = bytes.find('\n');
+  ASSERT_NE(at, std::string::npos);
+  ASSERT_GE(shape.size(), written.size());
+  size_t grow = shape.size() - written.size();
+  ASSERT_EQ(bytes.substr(newline - grow, grow), std::string(grow, ' ')) << "not enough padding";
+  bytes.erase(newline - grow, grow);
+  bytes.replace(at, written.size(), shape);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+// Whether `text` holds a byte a terminal acts on (other than the newlines
+// that end lines): ESC, CR, BEL, backspace and the rest of C0, and DEL.
+bool holdsControlBytes(const std::string &text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    auto byte = static_cast<unsigned char>(c);
+    return (byte < 0x20 && byte != '\n') || byte == 0x7f;
+  });
+}
 
 class CliTest : public ::testing::TestWithParam<Backend> {
 protected:
@@ -290,7 +324,15 @@ TEST_P(GateDataTest, DataThatDoesNotFitTheModelIsRefused) {
   expectGateRefused("inputs: x.npy, labels: float_labels.npy", "labels must be a 1-D int64 array");
   std::ofstream(directory_.file("ids.txt")) << "1\nseven\n";
   expectGateRefused("inputs: x.npy, labels: y.npy, never_regress: ids.txt",
-                    "ids.txt:2: 'seven' is not a sample index");
+                    "ids.txt:2: not a sample index");
+  // A policy may name any file; what it holds stays out of the message.
+  std::ofstream(directory_.file("secret.txt")) << "root:$6$hunter2:19000\n";
+  ProcessResult secret =
+      run({"promote", "m@2", "--to", "production", "--policy",
+           nfrPolicy("inputs: x.npy, labels: y.npy, never_regress: secret.txt")});
+  EXPECT_EQ(secret.exitCode, 2);
+  EXPECT_THAT(secret.err, HasSubstr("secret.txt:1: not a sample index"));
+  EXPECT_THAT(secret.err, ::testing::Not(HasSubstr("hunter2")));
   std::ofstream(directory_.file("far.txt")) << "1\n60\n";
   expectGateRefused("inputs: x.npy, labels: y.npy, never_regress: far.txt",
                     "nfr.yaml:3: gate nfr: " + directory_.file("far.txt") +
@@ -399,6 +441,54 @@ TEST_P(GateDataTest, ForcedPromotionIsAuditedWithTheFailingReport) {
   EXPECT_EQ(run({"check"}).exitCode, 0);
 }
 
+TEST_P(GateDataTest, NpyHeadersThatLieAreRefusedByGates) {
+  // (2^62 + 2) x 4 float32 wraps to 32 bytes, the data of a 2 x 4 array:
+  // promote aborted with "free(): corrupted unsorted chunks".
+  Tensor x = makeTensor(DType::Float32, {2, 4});
+  writeNpyDeclaring(directory_.file("lie.npy"), x, "(4611686018427387906,4)");
+  expectGateRefused("inputs: lie.npy, labels: y.npy",
+                    directory_.file("lie.npy") + ": shape float32[4611686018427387906,4] holds "
+                                                 "more bytes than 64 bits can count");
+}
+
+TEST_P(GateDataTest, BatchMustBePositive) {
+  for (const char *batch : {"0", "-5"})
+    expectGateRefused(std::string("inputs: x.npy, labels: y.npy, batch: ") + batch,
+                      "nfr.yaml:3: 'batch' must be a whole number of samples, at least 1");
+}
+
+TEST_P(GateDataTest, ReportsAreWrittenOnlyAsRegularFiles) {
+  std::string policy = nfrPolicy("inputs: x.npy, labels: y.npy");
+  std::string precious = directory_.file("precious.txt");
+  std::ofstream(precious) << "keep me";
+  std::string link = directory_.file("link.html"), fifo = directory_.file("fifo.xml"),
+              folder = directory_.file("folder.md"), device = directory_.file("null");
+  std::filesystem::create_symlink(precious, link);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  std::filesystem::create_directory(folder);
+  std::vector<std::pair<std::string, std::string>> targets = {
+      {"--report", link}, {"--junit", fifo}, {"--markdown", folder}};
+  // Like /dev/null, which a root pipeline used to replace; never the real one.
+  if (::mknod(device.c_str(), S_IFCHR | 0666, ::makedev(1, 3)) == 0)
+    targets.push_back({"--report", device});
+  for (const auto &[option, target] : targets) {
+    expectRefused({"gate", "run", "--policy", policy, "--candidate", "m@2", "--baseline", "m@1",
+                   option, target},
+                  target + ": exists and is a");
+    expectRefused({"promote", "m@2", "--to", "production", "--policy", policy, option, target},
+                  target + ": exists and is a");
+  }
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+  EXPECT_TRUE(std::filesystem::is_fifo(fifo));
+  EXPECT_TRUE(std::filesystem::is_directory(folder));
+  std::ifstream in(precious);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "keep me");
+  // Nothing else was written beside them: no report, no temporary.
+  for (const auto &entry : std::filesystem::directory_iterator(directory_.path()))
+    EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << entry.path();
+  EXPECT_FALSE(std::filesystem::exists(directory_.file("r.html")));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, GateDataTest,
                          ::testing::Values(Backend::Sqlite, Backend::Postgres),
                          [](const auto &info) { return backendName(info.param); });
@@ -494,6 +584,120 @@ TEST_P(CliTest, CheckFailsOnACorruptArtifact) {
   EXPECT_EQ(check.exitCode, 1);
   EXPECT_THAT(check.out, HasSubstr("m@1: artifact sha256:"));
   EXPECT_THAT(check.out, HasSubstr("is corrupt"));
+}
+
+TEST_P(CliTest, RunRefusesNpyHeadersThatLie) {
+  // 2 x 64 float32: 512 bytes of data under each header.
+  Tensor x = makeTensor(DType::Float32, {2, 64});
+  std::string lie = directory_.file("lie.npy"), y = directory_.file("y.npy");
+  for (auto [shape, needle] : std::vector<std::pair<std::string, std::string>>{
+           // The element count times 4 wraps to 512 in 64 bits: a segfault.
+           {"(4611686018427387906,64)", "holds more bytes than 64 bits can count"},
+           // std::stoll threw std::out_of_range, uncaught.
+           {"(18446744073709551618,64)", "dimension 0 does not fit in int64"},
+           // Read as (2,64) and as (2,5,64).
+           {"(-2,64)", "dimension 0 is not a non-negative integer"},
+           {"(2.5,64)", "dimension 0 is not a non-negative integer"}}) {
+    writeNpyDeclaring(lie, x, shape);
+    expectRefused({"run", models_[0], "--input", lie, "--output", y}, lie + ": ");
+    expectRefused({"run", models_[0], "--input", lie, "--output", y}, needle);
+  }
+  EXPECT_FALSE(std::filesystem::exists(y));
+}
+
+TEST_P(CliTest, TerminalOutputEscapesControlCharacters) {
+  // A tag value, a description, an actor and a reason that would forge an
+  // audit line and clear the screen if printed raw.
+  env_["GRACEFUL_ACTOR"] = "mallory\x1b[2J";
+  ASSERT_EQ(run({"register", "m", "--onnx", models_[0], "--tag",
+                 "note=fine\n#99 1970-01-01 00:00:00Z admin promote m@1", "--description",
+                 "first\r\x1b[31mred"})
+                .exitCode,
+            0);
+  run({"register", "m", "--onnx", models_[1]});
+  ASSERT_EQ(run({"promote", "m@1", "--to", "production", "--policy", policy_}).exitCode, 0);
+  ASSERT_EQ(run({"promote", "m@2", "--to", "production", "--policy", policy_}).exitCode, 0);
+  ASSERT_EQ(run({"rollback", "m", "--alias", "production", "--reason",
+                 "latency\n#100 2030-01-01 00:00:00Z ci-bot promote m@2\x07"})
+                .exitCode,
+            0);
+  ProcessResult show = run({"show", "m@1"});
+  EXPECT_FALSE(holdsControlBytes(show.out)) << show.out;
+  EXPECT_THAT(show.out, HasSubstr("tag:         note=fine\\x0a#99 1970"));
+  EXPECT_THAT(show.out, HasSubstr("description: first\\x0d\\x1b[31mred"));
+  EXPECT_THAT(show.out, HasSubstr("by mallory\\x1b[2J"));
+  ProcessResult audit = run({"audit"});
+  EXPECT_FALSE(holdsControlBytes(audit.out)) << audit.out;
+  EXPECT_THAT(audit.out, HasSubstr("(latency\\x0a#100 2030-01-01"));
+  // One line per event, each its own: nothing forged.
+  std::istringstream lines(audit.out);
+  int events = 0;
+  for (std::string line; std::getline(lines, line); ++events)
+    EXPECT_THAT(line, ContainsRegex("^#[0-9]+ [0-9]{4}-")) << line;
+  EXPECT_EQ(events, 7) << audit.out; // 2 registrations, 2 reports, 2 promotions, 1 rollback
+  ProcessResult history = run({"history", "m"});
+  EXPECT_FALSE(holdsControlBytes(history.out)) << history.out;
+}
+
+TEST_P(CliTest, TextHasLengthLimits) {
+  std::string longest(4096, 'd'), tooLong(4097, 'd');
+  expectRefused({"register", "m", "--onnx", models_[0], "--description", tooLong},
+                "--description is 4097 bytes; at most 4096 are allowed");
+  expectRefused({"register", "m", "--onnx", models_[0], "--tag", "k=" + std::string(1025, 'v')},
+                "the value of tag 'k' is 1025 bytes; at most 1024 are allowed");
+  expectRefused({"register", "m", "--onnx", models_[0], "--tag", std::string(129, 'k') + "=v"},
+                "invalid tag key");
+  expectRefused({"register", std::string(129, 'm'), "--onnx", models_[0]}, "invalid model name");
+  ASSERT_EQ(run({"register", "m", "--onnx", models_[0], "--description", longest, "--tag",
+                 "k=" + std::string(1024, 'v')})
+                .exitCode,
+            0);
+  expectRefused({"tag", "m@1", "a=b", "--reason", tooLong}, "--reason is 4097 bytes");
+  expectRefused({"tag", "m@1", "a=" + std::string(1025, 'v')}, "the value of tag 'a'");
+  ASSERT_EQ(run({"promote", "m@1", "--to", "production", "--policy", policy_}).exitCode, 0);
+  expectRefused(
+      {"promote", "m@1", "--to", "staging", "--policy", policy_, "--force", "--reason", tooLong},
+      "--reason is 4097 bytes");
+  expectRefused({"rollback", "m", "--alias", "production", "--reason", tooLong},
+                "--reason is 4097 bytes");
+}
+
+TEST_P(CliTest, YamlDuplicatesDepthAndSecretsAreHandled) {
+  run({"register", "m", "--onnx", models_[0]});
+  std::string duplicate = directory_.file("dup.yaml");
+  std::ofstream(duplicate) << "gates: []\ngates:\n  - nfr: {}\n";
+  expectRefused({"promote", "m@1", "--to", "production", "--policy", duplicate},
+                "dup.yaml:2: duplicate key 'gates' (first at line 1)");
+  std::string deep = directory_.file("deep.yaml");
+  std::ofstream(deep) << "gates: " << std::string(600, '[') << std::string(600, ']') << "\n";
+  expectRefused({"promote", "m@1", "--to", "production", "--policy", deep},
+                "deep.yaml:1: nested more than 64 levels deep");
+  std::string profile = directory_.file("profile.yaml");
+  std::ofstream(profile) << "name: phone\nmax_params: 5\nmax_params: 5000\n";
+  expectRefused({"inspect", models_[0], "--profile", profile},
+                "profile.yaml:3: duplicate key 'max_params' (first at line 2)");
+  // A profile path may name any file; its text stays out of the message.
+  std::string secret = directory_.file("secret.yaml");
+  std::ofstream(secret) << "max_params: hunter2-password\n";
+  expectRefused({"inspect", models_[0], "--profile", secret},
+                "secret.yaml:1: 'max_params' must be a number");
+  EXPECT_THAT(run({"inspect", models_[0], "--profile", secret}).err,
+              ::testing::Not(HasSubstr("hunter2")));
+}
+
+TEST_P(CliTest, RewriteRefusesANanToleranceAndSpecialTargets) {
+  std::string out = directory_.file("out.onnx");
+  for (const char *tolerance : {"nan", "inf", "-1"})
+    expectRefused({"rewrite", models_[0], "--out", out, "--fold-bn", "--tolerance", tolerance},
+                  std::string("--tolerance ") + (tolerance[0] == '-' ? "-1" : tolerance) +
+                      ": the tolerance must be a finite number, 0 or more");
+  EXPECT_FALSE(std::filesystem::exists(out));
+  // The rewritten model replaces only a regular file, never what a link is.
+  std::string link = directory_.file("link.onnx");
+  std::filesystem::create_symlink(models_[1], link);
+  expectRefused({"rewrite", models_[0], "--out", link, "--fold-bn"},
+                link + ": exists and is a symlink");
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
 }
 
 TEST_P(CliTest, LockedStore) {

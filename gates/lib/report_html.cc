@@ -264,7 +264,7 @@ std::string gateSection(const proto::GateResult &gate) {
 
 std::string escapeMarkup(const std::string &text) {
   std::string escaped;
-  for (char c : text)
+  for (char c : escapeUnprintable(text))
     switch (c) {
     case '&':
       escaped += "&amp;";

@@ -1,9 +1,12 @@
 // JUnit XML and Markdown renderings of a gate report, and writing reports.
 #include "graceful/gates/report.h"
 #include "graceful/support/files.h"
+#include "graceful/support/format.h"
 #include "report_common.h"
 
+#include <algorithm>
 #include <sstream>
+#include <string_view>
 
 namespace graceful::gates {
 
@@ -22,8 +25,10 @@ std::string renderJunit(const proto::GateReport &report) {
       << "\" tests=\"" << report.gates_size() << "\" failures=\"" << failures << "\" skipped=\""
       << skipped << "\">\n"
       << "    <properties>\n"
-      << "      <property name=\"policy_digest\" value=\"" << report.policy_digest() << "\"/>\n"
-      << "      <property name=\"data_digest\" value=\"" << report.data_digest() << "\"/>\n"
+      << "      <property name=\"policy_digest\" value=\"" << escapeMarkup(report.policy_digest())
+      << "\"/>\n"
+      << "      <property name=\"data_digest\" value=\"" << escapeMarkup(report.data_digest())
+      << "\"/>\n"
       << "    </properties>\n";
   for (const proto::GateResult &gate : report.gates()) {
     xml << "    <testcase classname=\"graceful.gates\" name=\"" << escapeMarkup(gate.name())
@@ -46,17 +51,42 @@ std::string renderJunit(const proto::GateReport &report) {
   return xml.str();
 }
 
+std::string escapeMarkdown(const std::string &text) {
+  std::string escaped;
+  for (char c : escapeUnprintable(text)) {
+    if (std::string_view("\\`*_[]()!<>&~|#$").find(c) != std::string_view::npos)
+      escaped += '\\';
+    escaped += c;
+  }
+  return escaped;
+}
+
+std::string markdownCode(const std::string &text) {
+  std::string content = escapeUnprintable(text);
+  size_t longest = 0, run = 0;
+  for (char c : content) {
+    run = c == '`' ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  // CommonMark strips one space from each end when both ends have one, and
+  // a backtick at an end would merge with the fence.
+  bool pad = !content.empty() && (content.front() == '`' || content.back() == '`' ||
+                                  (content.front() == ' ' && content.back() == ' '));
+  std::string fence(longest + 1, '`'), space(pad ? " " : "");
+  return fence + space + content + space + fence;
+}
+
 std::string renderMarkdown(const proto::GateReport &report) {
   std::ostringstream md;
-  md << "### graceful: " << (report.verdict() == "pass" ? "✅ pass" : "❌ fail") << " — `"
-     << report.candidate() << "`"
-     << (report.baseline().empty() ? " (no baseline)" : " vs `" + report.baseline() + "`")
+  md << "### graceful: " << (report.verdict() == "pass" ? "✅ pass" : "❌ fail") << " — "
+     << markdownCode(report.candidate())
+     << (report.baseline().empty() ? " (no baseline)" : " vs " + markdownCode(report.baseline()))
      << "\n\n| gate | verdict | metrics |\n|---|---|---|\n";
   for (const proto::GateResult &gate : report.gates()) {
-    md << "| " << gate.name() << " | " << gate.verdict() << " | ";
+    md << "| " << escapeMarkdown(gate.name()) << " | " << escapeMarkdown(gate.verdict()) << " | ";
     std::string separator;
     for (const auto &[name, value] : sortedMetrics(gate)) {
-      md << separator << name << " " << value;
+      md << separator << escapeMarkdown(name) << " " << escapeMarkdown(value);
       separator = ", ";
     }
     md << " |\n";
@@ -67,13 +97,25 @@ std::string renderMarkdown(const proto::GateReport &report) {
       if (!anyViolation)
         md << "\n**Violations**\n\n";
       anyViolation = true;
-      md << "- " << gate.name() << ": " << violation << "\n";
+      // Emphasis first, so no text of ours starts the item's block.
+      md << "- **" << escapeMarkdown(gate.name()) << "**: " << escapeMarkdown(violation) << "\n";
     }
-  md << "\npolicy `" << report.policy_digest() << "`\n";
+  md << "\npolicy " << markdownCode(report.policy_digest()) << "\n";
   return md.str();
 }
 
+llvm::Error checkReportPaths(const ReportPaths &paths) {
+  for (const std::string *path : {&paths.html, &paths.junit, &paths.markdown})
+    if (!path->empty())
+      if (llvm::Error error = checkReplaceable(*path))
+        return error;
+  return llvm::Error::success();
+}
+
 llvm::Error writeReports(const proto::GateReport &report, const ReportPaths &paths) {
+  // All targets first: one refused path writes none of the reports.
+  if (llvm::Error error = checkReportPaths(paths))
+    return error;
   for (auto [path, render] : {std::pair{&paths.html, &renderHtml},
                               {&paths.junit, &renderJunit},
                               {&paths.markdown, &renderMarkdown}})

@@ -1,5 +1,6 @@
 #include "graceful/gates/gate.h"
 #include "graceful/gates/policy.h"
+#include "graceful/policy.pb.h"
 #include "graceful/support/digest.h"
 #include "graceful/support/error.h"
 #include "graceful/testing/stores.h"
@@ -58,6 +59,51 @@ TEST_F(PolicyTest, UnknownGateIsRejectedBeforeAnyGateRuns) {
   ASSERT_TRUE(bool(policy));
   ASSERT_EQ(policy->gates.size(), 1u);
   EXPECT_EQ(policy->gates[0].line, 2);
+}
+
+TEST_F(PolicyTest, DuplicateKeysAreErrorsNamingBothLines) {
+  // yaml-cpp keeps both: lookups saw the first 'gates', PyYAML the last.
+  EXPECT_EQ(errorFor("gates: []\ngates:\n  - nfr: {}\n"),
+            directory_.file("policy.yaml") + ":2: duplicate key 'gates' (first at line 1)");
+  EXPECT_NE(errorFor("gates:\n  - nfr: {max_nfr: 0.5, max_nfr: 0.01}\n")
+                .find(":2: duplicate key 'max_nfr' (first at line 2)"),
+            std::string::npos);
+}
+
+TEST_F(PolicyTest, DeepNestingSaysSo) {
+  std::string message = errorFor("gates: " + std::string(600, '[') + std::string(600, ']') + "\n");
+  EXPECT_NE(message.find("nested more than 64 levels deep"), std::string::npos) << message;
+}
+
+TEST_F(PolicyTest, KeysThatAreNotNamesAreErrorsNotExceptions) {
+  EXPECT_NE(errorFor("[gates]: []\n").find("unknown key (expected 'gates')"), std::string::npos);
+  EXPECT_NE(errorFor("gates:\n  - [nfr]: {}\n").find("one key, the gate's name"),
+            std::string::npos);
+}
+
+TEST_F(PolicyTest, BatchMustBeAPositiveWholeNumber) {
+  for (const char *batch : {"0", "-5", "2.5", "many", "[1]"}) {
+    std::string message =
+        errorFor(std::string("gates:\n  - nfr: {inputs: x.npy, batch: ") + batch + "}\n");
+    EXPECT_NE(message.find(":2: 'batch' must be a whole number of samples, at least 1"),
+              std::string::npos)
+        << batch << ": " << message;
+  }
+  auto policy = loadPolicy(write("gates:\n  - nfr: {batch: 64}\n  - edge: {}\n"));
+  EXPECT_TRUE(bool(policy)) << describeError(policy.takeError()).message;
+}
+
+TEST_F(PolicyTest, ThresholdsMustBeFinite) {
+  for (const char *value : {"nan", "NaN", "inf", "-inf", "infinity"}) {
+    auto policy = loadPolicy(write(std::string("gates:\n  - nfr: {max_nfr: ") + value + "}\n"));
+    ASSERT_TRUE(bool(policy)) << value;
+    proto::NfrGateConfig config;
+    llvm::Error error = readGateConfig(policy->gates[0], *policy, config);
+    ASSERT_TRUE(bool(error)) << value;
+    EXPECT_NE(describeError(std::move(error)).message.find("'max_nfr' must be finite"),
+              std::string::npos)
+        << value;
+  }
 }
 
 } // namespace

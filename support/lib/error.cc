@@ -1,50 +1,27 @@
 #include "graceful/support/error.h"
 
+#include "graceful/support/format.h"
+
 #include <cctype>
-#include <llvm/Support/ConvertUTF.h>
 
 namespace graceful {
 
 char GracefulError::ID = 0;
 
-namespace {
-
-void appendEscaped(std::string &out, unsigned char byte) {
-  static const char digits[] = "0123456789abcdef";
-  out += "\\x";
-  out += digits[byte >> 4];
-  out += digits[byte & 15];
-}
-
-} // namespace
-
 std::string foldLines(std::string_view text) {
   std::string folded;
   bool pendingSpace = false;
-  auto *bytes = reinterpret_cast<const llvm::UTF8 *>(text.data());
-  for (size_t i = 0; i < text.size();) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
-    if (std::isspace(c)) {
+  for (char c : text) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
       pendingSpace = !folded.empty();
-      ++i;
       continue;
     }
     if (pendingSpace)
       folded.push_back(' ');
     pendingSpace = false;
-    size_t length = c < 0x80 ? 1 : static_cast<size_t>(llvm::getNumBytesForUTF8(c));
-    bool printable = c < 0x80 ? c >= 0x20 && c != 0x7f
-                              : i + length <= text.size() &&
-                                    llvm::isLegalUTF8Sequence(bytes + i, bytes + i + length);
-    if (!printable) {
-      appendEscaped(folded, c);
-      ++i;
-      continue;
-    }
-    folded.append(text.substr(i, length));
-    i += length;
+    folded.push_back(c);
   }
-  return folded;
+  return escapeUnprintable(folded);
 }
 
 ErrorReport describeError(llvm::Error error) {

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace graceful {
@@ -32,6 +33,24 @@ std::string directoryOf(const std::string &path) {
 
 } // namespace
 
+// lstat, so a symlink is seen as one rather than as what it points at.
+llvm::Error checkReplaceable(const std::string &path) {
+  struct stat status;
+  if (::lstat(path.c_str(), &status) != 0)
+    return errno == ENOENT ? llvm::Error::success() : ioError(path, "cannot inspect");
+  if (S_ISREG(status.st_mode))
+    return llvm::Error::success();
+  const char *kind = S_ISLNK(status.st_mode)    ? "a symlink"
+                     : S_ISDIR(status.st_mode)  ? "a directory"
+                     : S_ISCHR(status.st_mode)  ? "a character device"
+                     : S_ISBLK(status.st_mode)  ? "a block device"
+                     : S_ISFIFO(status.st_mode) ? "a FIFO"
+                     : S_ISSOCK(status.st_mode) ? "a socket"
+                                                : "not a regular file";
+  return makeError(ErrorKind::BadInput, path + ": exists and is " + std::string(kind) +
+                                            "; only a regular file is replaced");
+}
+
 llvm::Error syncDirectory(const std::string &directory) {
   int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
@@ -45,6 +64,8 @@ llvm::Error syncDirectory(const std::string &directory) {
 
 llvm::Expected<std::unique_ptr<AtomicFileWriter>>
 AtomicFileWriter::create(std::string destination) {
+  if (llvm::Error error = checkReplaceable(destination))
+    return error;
   std::string temporary = temporaryNameFor(destination);
   int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0)
@@ -83,6 +104,9 @@ llvm::Error AtomicFileWriter::commit(const std::string &newDestination) {
     return ioError(temporary_, "fsync failed");
   ::close(fd_);
   fd_ = -1;
+  // Again: the destination may have changed while the file was written.
+  if (llvm::Error error = checkReplaceable(destination_))
+    return error;
   if (::rename(temporary_.c_str(), destination_.c_str()) != 0)
     return ioError(destination_, "rename failed");
   committed_ = true;

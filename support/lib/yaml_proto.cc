@@ -6,6 +6,8 @@
 #include <cmath>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/reflection.h>
+#include <map>
+#include <yaml-cpp/depthguard.h>
 
 namespace graceful {
 namespace {
@@ -34,7 +36,7 @@ llvm::Expected<Number> parseNumber(const YAML::Node &node, const std::string &fi
   Number value{};
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size())
-    return yamlError(node, file, "'" + key + "' must be a number, not '" + text + "'");
+    return yamlError(node, file, "'" + key + "' must be a number");
   if constexpr (std::is_floating_point_v<Number>)
     if (!std::isfinite(value))
       return yamlError(node, file, "'" + key + "' must be finite");
@@ -107,7 +109,58 @@ llvm::Error setValue(const YAML::Node &node, Message &message, const FieldDescri
   }
 }
 
+// Configuration is shallow; a deeper document is an attack or a mistake.
+// Both limits also bound the work of the walk below and of readYamlInto,
+// which aliases (*name) could otherwise multiply.
+constexpr int kMaxYamlDepth = 64;
+constexpr size_t kMaxYamlNodes = 100000;
+
+llvm::Error depthError(int line, const std::string &file) {
+  return makeError(ErrorKind::BadInput, file + ":" + std::to_string(line + 1) +
+                                            ": nested more than " + std::to_string(kMaxYamlDepth) +
+                                            " levels deep");
+}
+
+// Refuses what yaml-cpp accepts silently: a key given twice in one mapping
+// (yaml-cpp keeps both and lookups see the first, iteration the last, PyYAML
+// the last), nesting beyond kMaxYamlDepth and more than `budget` nodes.
+llvm::Error checkStructure(const YAML::Node &node, const std::string &file, int depth,
+                           size_t &budget) {
+  if (depth > kMaxYamlDepth)
+    return depthError(node.Mark().line, file);
+  if (budget == 0)
+    return yamlError(node, file,
+                     "more than " + std::to_string(kMaxYamlNodes) + " values (aliases?)");
+  --budget;
+  std::map<std::string, int> keyLines;
+  for (const auto &entry : node) {
+    // A sequence yields its items as the iterator itself, a map its pairs.
+    if (!node.IsMap()) {
+      if (llvm::Error error = checkStructure(entry, file, depth + 1, budget))
+        return error;
+      continue;
+    }
+    if (entry.first.IsScalar()) {
+      auto [previous, inserted] =
+          keyLines.emplace(entry.first.Scalar(), entry.first.Mark().line + 1);
+      if (!inserted)
+        return yamlError(entry.first, file,
+                         "duplicate key " + quoteYamlKey(entry.first.Scalar()) +
+                             " (first at line " + std::to_string(previous->second) + ")");
+    }
+    for (const YAML::Node &child : {entry.first, entry.second})
+      if (llvm::Error error = checkStructure(child, file, depth + 1, budget))
+        return error;
+  }
+  return llvm::Error::success();
+}
+
 } // namespace
+
+std::string quoteYamlKey(const std::string &key) {
+  constexpr size_t kShown = 64;
+  return "'" + (key.size() <= kShown ? key : key.substr(0, kShown) + "...") + "'";
+}
 
 std::string yamlLocation(const YAML::Node &node, const std::string &file) {
   if (node.Mark().line < 0)
@@ -116,12 +169,20 @@ std::string yamlLocation(const YAML::Node &node, const std::string &file) {
 }
 
 llvm::Expected<YAML::Node> parseYaml(const std::string &text, const std::string &file) {
+  YAML::Node root;
   try {
-    return YAML::Load(text);
+    root = YAML::Load(text);
+  } catch (const YAML::DeepRecursion &e) {
+    // yaml-cpp's own limit (500) says only "bad file".
+    return depthError(e.mark.line, file);
   } catch (const YAML::Exception &e) {
     return makeError(ErrorKind::BadInput,
                      file + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
   }
+  size_t budget = kMaxYamlNodes;
+  if (llvm::Error error = checkStructure(root, file, 1, budget))
+    return error;
+  return root;
 }
 
 llvm::Error readYamlInto(const YAML::Node &node, Message &message, const std::string &file) {
@@ -136,8 +197,8 @@ llvm::Error readYamlInto(const YAML::Node &node, Message &message, const std::st
     const FieldDescriptor *field = descriptor.FindFieldByName(key);
     if (!field)
       return yamlError(entry.first, file,
-                       "unknown key '" + key + "' (expected one of: " + fieldNames(descriptor) +
-                           ")");
+                       "unknown key " + quoteYamlKey(key) +
+                           " (expected one of: " + fieldNames(descriptor) + ")");
     const YAML::Node &value = entry.second;
     if (!field->is_repeated()) {
       if (llvm::Error error = setValue(value, message, *field, file))

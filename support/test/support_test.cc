@@ -1,12 +1,15 @@
 #include "graceful/support/digest.h"
 #include "graceful/support/error.h"
 #include "graceful/support/files.h"
+#include "graceful/support/format.h"
 #include "graceful/support/json.h"
 
 #include <cstdlib>
 #include <filesystem>
 #include <google/protobuf/struct.pb.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 namespace graceful {
 namespace {
@@ -99,6 +102,65 @@ TEST(Files, ReadingAMissingFileNamesIt) {
   ErrorReport report = describeError(text.takeError());
   EXPECT_EQ(report.kind, ErrorKind::NotFound);
   EXPECT_NE(report.message.find("/nonexistent/graceful/file"), std::string::npos);
+}
+
+TEST(Format, EscapeUnprintableKeepsTextAndEscapesControls) {
+  EXPECT_EQ(escapeUnprintable("plain text, caf\xc3\xa9 \xe2\x9c\x85"),
+            "plain text, caf\xc3\xa9 \xe2\x9c\x85");
+  // A reason that would forge an audit line and recolour the terminal.
+  EXPECT_EQ(escapeUnprintable("ok\n#99 admin promote\x1b[32m\ttab\r"),
+            "ok\\x0a#99 admin promote\\x1b[32m\\x09tab\\x0d");
+  EXPECT_EQ(escapeUnprintable("del\x7f nul" + std::string(1, '\0')), "del\\x7f nul\\x00");
+  // C1 CSI, a right-to-left override, U+FFFF, and bytes that are not UTF-8.
+  EXPECT_EQ(escapeUnprintable("\xc2\x9b"
+                              "2J"),
+            "\\xc2\\x9b"
+            "2J");
+  EXPECT_EQ(escapeUnprintable("abc\xe2\x80\xae"
+                              "exe.txt"),
+            "abc\\xe2\\x80\\xaeexe.txt");
+  EXPECT_EQ(escapeUnprintable("\xef\xbf\xbf"), "\\xef\\xbf\\xbf");
+  EXPECT_EQ(escapeUnprintable("\xff\xc3"), "\\xff\\xc3");
+}
+
+// Reports are written where a user says; what is there must survive
+// unless it is a regular file. Each case leaves the target as it was.
+TEST(Files, AtomicWriteReplacesOnlyRegularFiles) {
+  auto directory =
+      std::filesystem::temp_directory_path() / ("graceful-special-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(directory);
+  std::string kept = (directory / "kept").string();
+  ASSERT_FALSE(writeFileAtomically(kept, "precious"));
+  std::string link = (directory / "link").string(), fifo = (directory / "fifo").string(),
+              sub = (directory / "sub").string(), device = (directory / "null").string();
+  std::filesystem::create_symlink(kept, link);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  std::filesystem::create_directory(sub);
+  std::vector<std::pair<std::string, std::string>> targets = {
+      {link, "a symlink"}, {fifo, "a FIFO"}, {sub, "a directory"}};
+  // A character device like /dev/null (only root may make one; never the real one).
+  if (::mknod(device.c_str(), S_IFCHR | 0666, ::makedev(1, 3)) == 0)
+    targets.push_back({device, "a character device"});
+  for (const auto &[target, kind] : targets) {
+    llvm::Error error = writeFileAtomically(target, "report");
+    ASSERT_TRUE(bool(error)) << target;
+    ErrorReport report = describeError(std::move(error));
+    EXPECT_EQ(report.kind, ErrorKind::BadInput);
+    EXPECT_EQ(report.message,
+              target + ": exists and is " + kind + "; only a regular file is replaced");
+  }
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+  EXPECT_EQ(*readFile(kept), "precious");
+  EXPECT_TRUE(std::filesystem::is_fifo(fifo));
+  EXPECT_TRUE(std::filesystem::is_directory(sub));
+  if (targets.size() == 4) {
+    EXPECT_TRUE(std::filesystem::is_character_file(device));
+  }
+  // No temporary is left behind.
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(directory),
+                          std::filesystem::directory_iterator()),
+            static_cast<long>(targets.size()) + 1);
+  std::filesystem::remove_all(directory);
 }
 
 } // namespace

@@ -32,4 +32,9 @@ struct ReportPaths {
 };
 llvm::Error writeReports(const proto::GateReport &report, const ReportPaths &paths);
 
+// Refuses report paths that are neither absent nor a regular file (a
+// symlink, /dev/null, a FIFO, a directory), so a command can fail before it
+// runs any model. writeReports checks again.
+llvm::Error checkReportPaths(const ReportPaths &paths);
+
 } // namespace graceful::gates

@@ -47,9 +47,9 @@ struct ErrorReport {
 ErrorReport describeError(llvm::Error error);
 
 // Folds a multi-line message from a library (libpq, protobuf) onto one
-// printable line: whitespace runs become one space, and control bytes or
-// bytes that are not valid UTF-8 (names read from a corrupted file) are
-// written as \xNN.
+// printable line: whitespace runs become one space, and the rest goes
+// through escapeUnprintable (format.h): control bytes or bytes that are not
+// valid UTF-8 (names read from a corrupted file) are written as \xNN.
 std::string foldLines(std::string_view text);
 
 } // namespace graceful

@@ -1,8 +1,8 @@
 // File helpers with the durability rules the registry relies on.
 #pragma once
 
-#include <llvm/Support/Error.h>
 #include <fstream>
+#include <llvm/Support/Error.h>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,7 +19,9 @@ llvm::Expected<std::ifstream> openForReading(const std::string &path);
 // commit() fsyncs it, renames it over the destination and fsyncs the
 // directory. Readers see the old bytes or the new ones, never a torn file,
 // even if the process is killed half way. Destroying an uncommitted writer
-// removes the temporary file.
+// removes the temporary file. Only a regular file or nothing is replaced:
+// when the destination is a symlink, directory, device, FIFO or socket,
+// create() and commit() refuse (BadInput) and leave it alone.
 class AtomicFileWriter {
 public:
   static llvm::Expected<std::unique_ptr<AtomicFileWriter>> create(std::string destination);
@@ -41,6 +43,12 @@ private:
 };
 
 llvm::Error writeFileAtomically(const std::string &path, std::string_view bytes);
+
+// Success when `path` is absent or a regular file, the only things a writer
+// here replaces; otherwise a BadInput error naming what it is. Renaming over
+// a symlink, a device such as /dev/null (as root, the device itself), a FIFO
+// or a directory would destroy it.
+llvm::Error checkReplaceable(const std::string &path);
 
 // fsync on a directory, so a rename inside it survives a crash.
 llvm::Error syncDirectory(const std::string &directory);
