@@ -4,6 +4,7 @@ run: 10 million labels and old/new predictions, every gate metric.
 
 usage: nfr_bench.py GRACEFUL_BINARY [SAMPLES]
 """
+import hashlib
 import os
 import subprocess
 import sys
@@ -23,11 +24,14 @@ old = np.where(random.random(n) < 0.8, labels, random.integers(0, 1000, n))
 new = np.where(random.random(n) < 0.85, labels, random.integers(0, 1000, n))
 for name, array in [("y", labels), ("old", old), ("new", new)]:
     np.save(f"{work}/{name}.npy", array.astype(np.int64))
-with open(f"{work}/policy.yaml", "w") as f:
-    f.write("gates:\n  - nfr: {labels: y.npy, old_outputs: old.npy, new_outputs: new.npy, "
-            "confidence: 0.95, max_nfr: 0.05}\n")
 env = dict(os.environ, GRACEFUL_STORE=f"sqlite:{work}/registry.db")
 model = f"{root}/examples/classification/models/old.onnx"
+with open(model, "rb") as f:
+    digest = "sha256:" + hashlib.sha256(f.read()).hexdigest()
+with open(f"{work}/policy.yaml", "w") as f:
+    f.write("gates:\n  - nfr: {labels: y.npy, old_outputs: old.npy, new_outputs: new.npy, "
+            f"confidence: 0.95, max_nfr: 0.05, old_outputs_model: '{digest}', "
+            f"new_outputs_model: '{digest}'}}\n")
 for args in (["init"], ["register", "m", "--onnx", model], ["register", "m", "--onnx", model]):
     subprocess.run([graceful, *args], env=env, check=True, capture_output=True)
 

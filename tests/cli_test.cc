@@ -1,5 +1,6 @@
 // The `graceful` command as pipelines use it: exit codes, one-line errors
 // naming what and where, and nothing changed by a refused command.
+#include "graceful/support/digest.h"
 #include "graceful/support/tensor.h"
 #include "graceful/testing/process.h"
 #include "graceful/testing/stores.h"
@@ -282,6 +283,53 @@ protected:
     expectRefused({"promote", "m@2", "--to", "production", "--policy", policy}, needle);
   }
 };
+
+// A policy's precomputed outputs used to pass any candidate against any
+// baseline: now each file names the version it came from, and only that
+// version's judgement reads it.
+TEST_P(GateDataTest, PrecomputedOutputsCountOnlyForTheVersionTheyName) {
+  Tensor logits = makeTensor(DType::Float32, {6, 3});
+  for (int i = 0; i < 6; ++i)
+    logits.data<float>()[i * 3 + (i % 3)] = 1.0f;
+  ASSERT_FALSE(writeNpy(directory_.file("old.npy"), logits));
+  ASSERT_FALSE(writeNpy(directory_.file("new.npy"), logits));
+  auto digest = [](const std::string &path) {
+    auto file = sha256File(path);
+    return file ? file->digest : std::string();
+  };
+  std::string first = digest(models_[0]), second = digest(models_[1]);
+  ASSERT_NE(first, second);
+  std::string files = "labels: y.npy, old_outputs: old.npy, new_outputs: new.npy, max_nfr: 0.5";
+  expectGateRefused(files, "precomputed outputs name no model: set new_outputs_model");
+  expectGateRefused(files + ", old_outputs_model: '" + second + "', new_outputs_model: '" + first +
+                        "'",
+                    "precomputed outputs came from " + first + " (new_outputs_model), but m@2");
+  std::string bound = nfrPolicy(files + ", old_outputs_model: '" + first +
+                                "', new_outputs_model: '" + second + "'");
+  ProcessResult gated =
+      run({"gate", "run", "--policy", bound, "--candidate", "m@2", "--baseline", "m@1", "--json"});
+  EXPECT_EQ(gated.exitCode, 0) << gated.err;
+  EXPECT_THAT(gated.out, HasSubstr("\"negative_flips\":0"));
+}
+
+// NaN logits and negative classes in precomputed outputs are bad input.
+TEST_P(GateDataTest, PrecomputedOutputsMustBeFiniteClasses) {
+  std::string first, second;
+  for (auto [model, digest] : {std::pair{models_[0], &first}, {models_[1], &second}})
+    if (auto file = sha256File(model))
+      *digest = file->digest;
+  std::string bound = ", old_outputs_model: '" + first + "', new_outputs_model: '" + second + "'";
+  Tensor logits = makeTensor(DType::Float32, {6, 3});
+  logits.data<float>()[4] = std::numeric_limits<float>::quiet_NaN();
+  ASSERT_FALSE(writeNpy(directory_.file("nan.npy"), logits));
+  expectGateRefused("labels: y.npy, old_outputs: nan.npy, new_outputs: nan.npy, max_nfr: 0.5" +
+                        bound,
+                    "nan.npy: sample 1 has NaN logits");
+  writeLabels("negative.npy", {0, 1, -2, 0, 1, 2});
+  expectGateRefused(
+      "labels: y.npy, old_outputs: negative.npy, new_outputs: negative.npy, max_nfr: 0.5" + bound,
+      "negative.npy: class -2 of sample 2 is negative");
+}
 
 TEST_P(GateDataTest, PolicyTyposNameFileAndLine) {
   expectGateRefused("inputs: x.npy, labels: y.npy, max_nfrr: 0.1",

@@ -82,12 +82,11 @@ public:
         predictions(context, context.modelOf(context.candidate), "new_outputs", *labels);
     if (!newPredictions)
       return newPredictions.takeError();
-    if (!context.baseline && !paths_.count("old_outputs"))
+    // Without a baseline there is nothing the old outputs could be bound to.
+    if (!context.baseline)
       return absoluteOnly(*labels, *newPredictions, result);
     auto oldPredictions =
-        context.baseline
-            ? predictions(context, context.modelOf(*context.baseline), "old_outputs", *labels)
-            : predictions(context, ModelRef{}, "old_outputs", *labels);
+        predictions(context, context.modelOf(*context.baseline), "old_outputs", *labels);
     if (!oldPredictions)
       return oldPredictions.takeError();
     FlipCounts counts = countFlips(*labels, *oldPredictions, *newPredictions);
@@ -106,6 +105,8 @@ private:
     llvm::Expected<Tensor> outputs = Tensor{};
     if (auto it = paths_.find(key); it != paths_.end()) {
       source = it->second;
+      if (llvm::Error error = checkBound(key, model))
+        return error;
       outputs = readNpy(source);
     } else {
       source = model.label + " on " + paths_.at("inputs");
@@ -129,6 +130,24 @@ private:
                                " of sample " + std::to_string(i) + " is outside the " +
                                std::to_string(outputs->shape[1]) + " classes of " + source);
     return predicted;
+  }
+
+  // Precomputed outputs count only for the model version they name: a
+  // policy's files would otherwise pass any candidate against any baseline.
+  llvm::Error checkBound(const std::string &key, const ModelRef &model) const {
+    const std::string &bound =
+        key == "old_outputs" ? config_.old_outputs_model() : config_.new_outputs_model();
+    if (bound == model.digest)
+      return llvm::Error::success();
+    std::string field = key + "_model";
+    if (bound.empty())
+      return makeError(ErrorKind::BadInput,
+                       paths_.at(key) + ": precomputed outputs name no model: set " + field +
+                           " to the digest of the version they came from (" + model.label + " is " +
+                           model.digest + ")");
+    return makeError(ErrorKind::BadInput, paths_.at(key) + ": precomputed outputs came from " +
+                                              bound + " (" + field + "), but " + model.label +
+                                              " is " + model.digest);
   }
 
   // Without a baseline only the candidate's own error rate can be judged.

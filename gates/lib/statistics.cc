@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/math/distributions/beta.hpp>
 #include <boost/math/distributions/binomial.hpp>
+#include <cmath>
 
 namespace graceful::gates {
 
@@ -12,9 +13,14 @@ llvm::Expected<std::vector<int64_t>> predictionsOf(const Tensor &outputs, const 
   std::vector<int64_t> predictions;
   if (outputs.shape.size() == 1 &&
       (outputs.dtype == DType::Int64 || outputs.dtype == DType::Int32)) {
-    for (int64_t i = 0; i < outputs.shape[0]; ++i)
+    for (int64_t i = 0; i < outputs.shape[0]; ++i) {
       predictions.push_back(outputs.dtype == DType::Int64 ? outputs.data<int64_t>()[i]
                                                           : outputs.data<int32_t>()[i]);
+      if (predictions.back() < 0)
+        return makeError(ErrorKind::BadInput,
+                         what + ": class " + std::to_string(predictions.back()) + " of sample " +
+                             std::to_string(i) + " is negative");
+    }
     return predictions;
   }
   if (outputs.shape.size() != 2 || outputs.shape[1] == 0 ||
@@ -30,9 +36,15 @@ llvm::Expected<std::vector<int64_t>> predictionsOf(const Tensor &outputs, const 
                                              : outputs.data<double>()[i * width + j];
     };
     int64_t best = 0;
-    for (int64_t j = 1; j < width; ++j)
+    for (int64_t j = 0; j < width; ++j) {
+      // An argmax over NaN depends on where the NaN is: no verdict rests on one.
+      if (!std::isfinite(value(j)))
+        return makeError(ErrorKind::BadInput, what + ": sample " + std::to_string(i) + " has " +
+                                                  (std::isnan(value(j)) ? "NaN" : "infinite") +
+                                                  " logits");
       if (value(j) > value(best))
         best = j;
+    }
     predictions[static_cast<size_t>(i)] = best;
   }
   return predictions;
@@ -47,14 +59,7 @@ llvm::Expected<std::vector<int64_t>> readLabels(const std::string &path) {
                      path + ": labels must be a 1-D int64 array, got " + tensor->describe());
   if (tensor->shape[0] == 0)
     return makeError(ErrorKind::BadInput, path + ": no labels");
-  auto labels = predictionsOf(*tensor, path);
-  if (!labels)
-    return labels.takeError();
-  for (size_t i = 0; i < labels->size(); ++i)
-    if ((*labels)[i] < 0)
-      return makeError(ErrorKind::BadInput, path + ": label " + std::to_string((*labels)[i]) +
-                                                " of sample " + std::to_string(i) + " is negative");
-  return labels;
+  return predictionsOf(*tensor, path); // refuses negative classes
 }
 
 void FlipCounts::merge(const FlipCounts &other, int64_t indexOffset) {

@@ -12,25 +12,56 @@
 namespace graceful::compiler {
 namespace {
 
-// A small int64 tensor known at import time.
+// A small integer or boolean tensor known at import time (`type` is an
+// ONNX data type: INT64, or BOOL for comparisons; values hold 0 and 1).
 struct Known {
   std::vector<int64_t> dims;
   std::vector<int64_t> values;
+  int32_t type = onnx::TensorProto::INT64;
 };
 
 // Folding is for shape vectors; anything larger is left to the compiler.
 constexpr size_t kMaxFoldedElements = 64;
 
+// Element count of `dims`, when it is small enough to fold.
+std::optional<size_t> foldableCount(const std::vector<int64_t> &dims) {
+  size_t count = 1;
+  for (int64_t dim : dims) {
+    if (dim < 0 || (dim > 0 && count > kMaxFoldedElements / static_cast<size_t>(dim)))
+      return std::nullopt;
+    count *= static_cast<size_t>(dim);
+  }
+  return count;
+}
+
+std::optional<Known> knownBools(const onnx::TensorProto &tensor, Known known) {
+  std::optional<size_t> count = foldableCount(known.dims);
+  if (!count || tensor.data_location() == onnx::TensorProto::EXTERNAL)
+    return std::nullopt;
+  known.type = onnx::TensorProto::BOOL;
+  if (!tensor.raw_data().empty())
+    for (char byte : tensor.raw_data())
+      known.values.push_back(byte != 0);
+  else
+    for (int32_t value : tensor.int32_data())
+      known.values.push_back(value != 0);
+  if (known.values.size() != *count)
+    return std::nullopt;
+  return known;
+}
+
 std::optional<Known> knownOf(const onnx::TensorProto &tensor) {
   if (tensor.data_type() != onnx::TensorProto::INT64 &&
-      tensor.data_type() != onnx::TensorProto::INT32)
+      tensor.data_type() != onnx::TensorProto::INT32 &&
+      tensor.data_type() != onnx::TensorProto::BOOL)
     return std::nullopt;
   Known known{{tensor.dims().begin(), tensor.dims().end()}, {}};
-  size_t count = 1;
-  for (int64_t dim : known.dims)
-    count *= static_cast<size_t>(dim);
-  if (count > kMaxFoldedElements || tensor.data_location() == onnx::TensorProto::EXTERNAL)
+  if (tensor.data_type() == onnx::TensorProto::BOOL)
+    return knownBools(tensor, std::move(known));
+  std::optional<size_t> foldable = foldableCount(known.dims);
+  if (!foldable || tensor.data_location() == onnx::TensorProto::EXTERNAL)
     return std::nullopt;
+  size_t count = *foldable;
   bool wide = tensor.data_type() == onnx::TensorProto::INT64;
   if (!tensor.raw_data().empty()) {
     size_t width = wide ? 8 : 4;
@@ -58,11 +89,14 @@ std::optional<Known> knownOf(const onnx::TensorProto &tensor) {
 onnx::TensorProto tensorOf(const Known &known, const std::string &name) {
   onnx::TensorProto tensor;
   tensor.set_name(name);
-  tensor.set_data_type(onnx::TensorProto::INT64);
+  tensor.set_data_type(known.type);
   for (int64_t dim : known.dims)
     tensor.add_dims(dim);
   for (int64_t value : known.values)
-    tensor.add_int64_data(value);
+    if (known.type == onnx::TensorProto::BOOL)
+      tensor.add_int32_data(value != 0 ? 1 : 0);
+    else
+      tensor.add_int64_data(value);
   return tensor;
 }
 
@@ -98,9 +132,76 @@ std::optional<Known> arithmetic(const std::string &op, const Known &a, const Kno
     result.values.push_back(op == "Add"   ? x + y
                             : op == "Sub" ? x - y
                             : op == "Mul" ? x * y
-                                          : x / y);
+                            : op == "Div" ? x / y
+                                          : x == y);
+  }
+  if (op == "Equal")
+    result.type = onnx::TensorProto::BOOL;
+  return result;
+}
+
+// Where(condition, x, y) on scalars and vectors, broadcasting as
+// arithmetic does: x * c + y * (1 - c).
+std::optional<Known> where(const std::vector<Known> &inputs) {
+  Known condition = inputs[0];
+  const Known &x = inputs[1], &y = inputs[2];
+  if (condition.type != onnx::TensorProto::BOOL || x.type != y.type)
+    return std::nullopt;
+  condition.type = onnx::TensorProto::INT64;
+  Known inverse = condition;
+  for (int64_t &value : inverse.values)
+    value = 1 - value;
+  auto picked = arithmetic("Mul", x, condition), other = arithmetic("Mul", y, inverse);
+  if (!picked || !other)
+    return std::nullopt;
+  auto result = arithmetic("Add", *picked, *other);
+  if (result)
+    result->type = x.type;
+  return result;
+}
+
+// Reshape of a constant: the values stay, the dims come from the shape
+// (0 copies the input's dim unless allowzero, -1 takes the rest).
+std::optional<Known> reshape(const onnx::NodeProto &node, const std::vector<Known> &inputs) {
+  const Known &data = inputs[0], &shape = inputs[1];
+  bool allowZero = intAttribute(node, "allowzero", 0) != 0;
+  Known result{{}, data.values, data.type};
+  int64_t product = 1, inferred = -1;
+  for (size_t i = 0; i < shape.values.size(); ++i) {
+    int64_t dim = shape.values[i];
+    if (dim == 0 && !allowZero) {
+      if (i >= data.dims.size())
+        return std::nullopt;
+      dim = data.dims[i];
+    }
+    if (dim == -1 && inferred < 0)
+      inferred = static_cast<int64_t>(i);
+    else if (dim < 0 || dim > static_cast<int64_t>(kMaxFoldedElements))
+      return std::nullopt;
+    else
+      product *= dim;
+    result.dims.push_back(dim);
+  }
+  auto count = static_cast<int64_t>(data.values.size());
+  if (inferred >= 0) {
+    if (product == 0 || count % product != 0)
+      return std::nullopt;
+    result.dims[static_cast<size_t>(inferred)] = count / product;
+  } else if (product != count) {
+    return std::nullopt;
   }
   return result;
+}
+
+// ConstantOfShape with an integer or boolean value.
+std::optional<Known> constantOfShape(const onnx::NodeProto &node, const Known &shape) {
+  const onnx::AttributeProto *attribute = attributeOf(node, "value");
+  std::optional<Known> value =
+      attribute && attribute->has_t() ? knownOf(attribute->t()) : std::nullopt;
+  std::optional<size_t> count = foldableCount(shape.values);
+  if (!value || value->values.size() != 1 || !count || shape.dims.size() != 1)
+    return std::nullopt;
+  return Known{shape.values, std::vector<int64_t>(*count, value->values[0]), value->type};
 }
 
 // Normalizes axes against `rank`; nullopt when one is out of range.
@@ -217,11 +318,30 @@ std::optional<Known> evaluate(const onnx::NodeProto &node, const std::vector<Kno
   const std::string &op = node.op_type();
   if (op == "Identity")
     return inputs[0];
-  if (op == "Cast")
-    return intAttribute(node, "to", 0) == onnx::TensorProto::INT64 ? std::optional(inputs[0])
-                                                                   : std::nullopt;
-  if ((op == "Add" || op == "Sub" || op == "Mul" || op == "Div") && inputs.size() == 2)
+  if (op == "Cast") {
+    int64_t to = intAttribute(node, "to", 0);
+    if (to != onnx::TensorProto::INT64 && to != onnx::TensorProto::BOOL)
+      return std::nullopt;
+    Known cast = inputs[0];
+    cast.type = static_cast<int32_t>(to);
+    if (to == onnx::TensorProto::BOOL)
+      for (int64_t &value : cast.values)
+        value = value != 0;
+    return cast;
+  }
+  if (op == "Where" && inputs.size() == 3)
+    return where(inputs);
+  if (op == "Reshape" && inputs.size() == 2)
+    return reshape(node, inputs);
+  // The rest is int64 arithmetic on shape vectors.
+  if (!std::all_of(inputs.begin(), inputs.end(),
+                   [](const Known &input) { return input.type == onnx::TensorProto::INT64; }))
+    return std::nullopt;
+  if ((op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Equal") &&
+      inputs.size() == 2)
     return arithmetic(op, inputs[0], inputs[1]);
+  if (op == "ConstantOfShape" && inputs.size() == 1)
+    return constantOfShape(node, inputs[0]);
   if (op == "Unsqueeze")
     return unsqueeze(node, inputs);
   if (op == "Squeeze")

@@ -11,6 +11,7 @@ The calibration gate (a plugin) is checked the same way.
 
 usage: check_gate_metrics.py GRACEFUL_BINARY EXAMPLES_DIR PLUGIN_DIR
 """
+import hashlib
 import json
 import os
 import subprocess
@@ -28,6 +29,11 @@ sys.path.insert(0, examples)
 import make_examples as ex  # noqa: E402  (the examples' own training code)
 
 failures = []
+
+
+def file_digest(path):
+    with open(path, "rb") as f:
+        return "sha256:" + hashlib.sha256(f.read()).hexdigest()
 
 
 def check(what, ours, theirs, exact=False):
@@ -129,7 +135,9 @@ def main():
     np.save(f"{work}/new_logits.npy", new_logits)
     with open(f"{work}/nfr_precomputed.yaml", "w") as f:
         f.write(f"gates:\n  - nfr: {{labels: y.npy, old_outputs: old_logits.npy, "
-                f"new_outputs: new_logits.npy, confidence: {confidence}}}\n")
+                f"new_outputs: new_logits.npy, confidence: {confidence}, "
+                f"old_outputs_model: '{file_digest(f'{work}/old.onnx')}', "
+                f"new_outputs_model: '{file_digest(f'{work}/new.onnx')}'}}\n")
     for policy in ("nfr.yaml", "nfr_precomputed.yaml"):
         result = gate(f"{work}/{policy}", "clf@2", "clf@1")
         metrics = result["metrics"]

@@ -15,6 +15,7 @@ namespace graceful::gates {
 
 // One predicted class per sample: the argmax of each row of 2-D logits
 // (ties: lowest index), or the values of a 1-D integer array of labels.
+// NaN or infinite logits and negative classes are errors naming `what`.
 llvm::Expected<std::vector<int64_t>> predictionsOf(const Tensor &outputs, const std::string &what);
 
 // Class labels from an int64 (or int32) 1-D .npy array.
