@@ -104,7 +104,6 @@ std::optional<std::vector<AxisRounding>> roundingOf(const onnx::NodeProto &node,
 llvm::Expected<bool> dropCeilModeWindowsInPadding(onnx::ModelProto &model,
                                                   const std::string &source) {
   std::map<std::string, std::vector<int64_t>> shapes = staticShapes(model.graph());
-  bool changed = false;
   for (onnx::NodeProto &node : *model.mutable_graph()->mutable_node()) {
     if (node.op_type() != "MaxPool" && node.op_type() != "AveragePool" &&
         node.op_type() != "LpPool")
@@ -144,9 +143,10 @@ llvm::Expected<bool> dropCeilModeWindowsInPadding(onnx::ModelProto &model,
         pads[spatial + i] += (*axes)[i].overhang;
     setInts(node, "pads", pads);
     setInt(node, "ceil_mode", 0);
-    changed = true;
+    // The shapes after this node are stale until inference runs again.
+    return true;
   }
-  return changed;
+  return false;
 }
 
 } // namespace graceful::compiler

@@ -15,7 +15,9 @@ namespace graceful::compiler {
 // like the overhang: -inf for a maximum, uncounted for an average without
 // count_include_pad). Returns whether a node changed; an error names a node
 // no rewrite expresses exactly (count_include_pad with mixed axes, padding
-// wider than the kernel). Needs the inferred shapes of the pools' inputs.
+// wider than the kernel). Changes at most the first such pool, since the
+// shapes after it are stale until shape inference runs again: call it
+// until it returns false. Needs the inferred shapes of the pools' inputs.
 llvm::Expected<bool> dropCeilModeWindowsInPadding(onnx::ModelProto &model,
                                                   const std::string &source);
 

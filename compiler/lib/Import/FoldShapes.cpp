@@ -112,6 +112,12 @@ int64_t intAttribute(const onnx::NodeProto &node, const std::string &name, int64
   return attribute ? attribute->i() : fallback;
 }
 
+// Integer Mod without fmod: the result takes the divisor's sign.
+int64_t floorMod(int64_t x, int64_t y) {
+  int64_t remainder = x % y;
+  return remainder != 0 && ((remainder < 0) != (y < 0)) ? remainder + y : remainder;
+}
+
 // Elementwise integer arithmetic on scalars and vectors (numpy broadcasting
 // of rank 0 and 1 operands).
 std::optional<Known> arithmetic(const std::string &op, const Known &a, const Known &b) {
@@ -127,12 +133,13 @@ std::optional<Known> arithmetic(const std::string &op, const Known &a, const Kno
   for (size_t i = 0; i < n; ++i) {
     int64_t x = a.values[a.values.size() == 1 ? 0 : i];
     int64_t y = b.values[b.values.size() == 1 ? 0 : i];
-    if (op == "Div" && y == 0)
+    if ((op == "Div" || op == "Mod") && y == 0)
       return std::nullopt;
     result.values.push_back(op == "Add"   ? x + y
                             : op == "Sub" ? x - y
                             : op == "Mul" ? x * y
                             : op == "Div" ? x / y
+                            : op == "Mod" ? floorMod(x, y)
                                           : x == y);
   }
   if (op == "Equal")
@@ -286,19 +293,29 @@ std::optional<Known> concat(const std::vector<Known> &inputs) {
   return result;
 }
 
-// Slice of a vector with constant starts, ends, axes (0) and steps.
+// Row-major strides of `dims`.
+std::vector<int64_t> stridesOf(const std::vector<int64_t> &dims) {
+  std::vector<int64_t> strides(dims.size(), 1);
+  for (size_t d = dims.size(); d-- > 1;)
+    strides[d - 1] = strides[d] * dims[d];
+  return strides;
+}
+
+// Slice along one axis with constant starts, ends, axes and steps (shape
+// vectors, and the pad tables torch builds by reversing a [rank, 2] table).
 std::optional<Known> slice(const std::vector<Known> &inputs) {
   const Known &data = inputs[0];
-  if (data.dims.size() != 1 || inputs.size() < 3 || inputs[1].values.size() != 1 ||
-      inputs[2].values.size() != 1)
+  auto rank = static_cast<int64_t>(data.dims.size());
+  if (rank == 0 || inputs.size() < 3 || inputs[1].values.size() != 1 ||
+      inputs[2].values.size() != 1 || (inputs.size() > 3 && inputs[3].values.size() != 1) ||
+      (inputs.size() > 4 && inputs[4].values.size() != 1))
     return std::nullopt;
-  if (inputs.size() > 3 &&
-      (inputs[3].values.size() != 1 || (inputs[3].values[0] != 0 && inputs[3].values[0] != -1)))
+  int64_t axis = inputs.size() > 3 ? inputs[3].values[0] : 0;
+  if (axis < -rank || axis >= rank)
     return std::nullopt;
-  if (inputs.size() > 4 && inputs[4].values.size() != 1)
-    return std::nullopt;
+  axis = axis < 0 ? axis + rank : axis;
   int64_t step = inputs.size() > 4 ? inputs[4].values[0] : 1;
-  int64_t size = data.dims[0];
+  int64_t size = data.dims[static_cast<size_t>(axis)];
   if (step == 0)
     return std::nullopt;
   auto clampIndex = [&](int64_t index, int64_t low, int64_t high) {
@@ -307,10 +324,64 @@ std::optional<Known> slice(const std::vector<Known> &inputs) {
   };
   int64_t start = clampIndex(inputs[1].values[0], step > 0 ? 0 : -1, step > 0 ? size : size - 1);
   int64_t end = clampIndex(inputs[2].values[0], step > 0 ? 0 : -1, step > 0 ? size : size - 1);
-  Known result{{0}, {}};
+  std::vector<int64_t> picked;
   for (int64_t i = start; step > 0 ? i < end : i > end; i += step)
-    result.values.push_back(data.values[i]);
+    picked.push_back(i);
+  Known result{data.dims, {}, data.type};
+  result.dims[static_cast<size_t>(axis)] = static_cast<int64_t>(picked.size());
+  std::vector<int64_t> strides = stridesOf(data.dims);
+  int64_t outer = 1, inner = strides[static_cast<size_t>(axis)];
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= data.dims[static_cast<size_t>(d)];
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i : picked)
+      for (int64_t k = 0; k < inner; ++k)
+        result.values.push_back(data.values[static_cast<size_t>((o * size + i) * inner + k)]);
+  return result;
+}
+
+// Range(start, limit, delta) of int64 scalars.
+std::optional<Known> range(const std::vector<Known> &inputs) {
+  if (inputs[0].values.size() != 1 || inputs[1].values.size() != 1 ||
+      inputs[2].values.size() != 1 || inputs[2].values[0] == 0)
+    return std::nullopt;
+  int64_t start = inputs[0].values[0], limit = inputs[1].values[0], delta = inputs[2].values[0];
+  Known result{{0}, {}};
+  for (int64_t value = start; delta > 0 ? value < limit : value > limit; value += delta) {
+    if (result.values.size() == kMaxFoldedElements)
+      return std::nullopt;
+    result.values.push_back(value);
+  }
   result.dims[0] = static_cast<int64_t>(result.values.size());
+  return result;
+}
+
+std::optional<Known> transpose(const onnx::NodeProto &node, const Known &data) {
+  size_t rank = data.dims.size();
+  std::vector<int64_t> perm;
+  if (const onnx::AttributeProto *attribute = attributeOf(node, "perm"))
+    perm.assign(attribute->ints().begin(), attribute->ints().end());
+  else
+    for (size_t d = rank; d-- > 0;)
+      perm.push_back(static_cast<int64_t>(d));
+  std::vector<int64_t> sorted(perm);
+  std::sort(sorted.begin(), sorted.end());
+  for (size_t d = 0; d < sorted.size(); ++d)
+    if (sorted.size() != rank || sorted[d] != static_cast<int64_t>(d))
+      return std::nullopt;
+  Known result{{}, {}, data.type};
+  for (int64_t p : perm)
+    result.dims.push_back(data.dims[static_cast<size_t>(p)]);
+  std::vector<int64_t> from = stridesOf(data.dims), to = stridesOf(result.dims);
+  result.values.resize(data.values.size());
+  for (size_t i = 0; i < data.values.size(); ++i) {
+    int64_t source = 0, rest = static_cast<int64_t>(i);
+    for (size_t d = 0; d < rank; ++d) {
+      source += rest / to[d] * from[static_cast<size_t>(perm[d])];
+      rest %= to[d];
+    }
+    result.values[i] = data.values[static_cast<size_t>(source)];
+  }
   return result;
 }
 
@@ -333,15 +404,20 @@ std::optional<Known> evaluate(const onnx::NodeProto &node, const std::vector<Kno
     return where(inputs);
   if (op == "Reshape" && inputs.size() == 2)
     return reshape(node, inputs);
+  if (op == "Transpose" && inputs.size() == 1)
+    return transpose(node, inputs[0]);
   // The rest is int64 arithmetic on shape vectors.
   if (!std::all_of(inputs.begin(), inputs.end(),
                    [](const Known &input) { return input.type == onnx::TensorProto::INT64; }))
     return std::nullopt;
-  if ((op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Equal") &&
+  if ((op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Equal" ||
+       (op == "Mod" && intAttribute(node, "fmod", 0) == 0)) &&
       inputs.size() == 2)
     return arithmetic(op, inputs[0], inputs[1]);
   if (op == "ConstantOfShape" && inputs.size() == 1)
     return constantOfShape(node, inputs[0]);
+  if (op == "Range" && inputs.size() == 3)
+    return range(inputs);
   if (op == "Unsqueeze")
     return unsqueeze(node, inputs);
   if (op == "Squeeze")
@@ -418,9 +494,12 @@ bool foldOnce(onnx::GraphProto &graph, std::set<std::string> &folded) {
       if (allKnown)
         value = evaluate(node, inputs);
     }
-    // Empty results stay computed: they are rare, and a zero-element
-    // constant does not survive export unchanged.
+    // Empty results stay computed (a zero-element constant does not
+    // survive export unchanged), but their value is known to what reads
+    // them (torch's Concat of a shape with an empty Slice of it).
     if (!value || value->values.empty() || value->values.size() > kMaxFoldedElements) {
+      if (value && value->values.empty())
+        known[node.output(0)] = *value;
       kept.Add(std::move(node));
       continue;
     }

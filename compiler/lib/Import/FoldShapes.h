@@ -9,8 +9,9 @@
 namespace graceful::compiler {
 
 // Replaces Shape nodes whose input shape is fully static, and int64 Gather,
-// Unsqueeze, Squeeze, Concat, Cast, Add, Sub, Mul, Div, Equal, Where,
-// Reshape, ConstantOfShape, Slice and Identity nodes whose inputs are all
+// Unsqueeze, Squeeze, Concat, Cast, Add, Sub, Mul, Div, Mod, Equal, Where,
+// Reshape, Transpose, ConstantOfShape, Range, Slice and
+// Identity nodes whose inputs are all
 // constants (booleans for Equal and Where), by initializers, calling
 // `inferShapes` after each round that folded something (its new shapes let
 // the next round fold more), until nothing folds. Intermediate values no

@@ -453,11 +453,15 @@ llvm::Expected<OwningOpRef<ModuleOp>> importOnnxModel(onnx::ModelProto model,
     foldShapeComputations(model, [&] {
       ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(), inference);
     });
-    auto poolsChanged = dropCeilModeWindowsInPadding(model, sourceName);
-    if (!poolsChanged)
-      return poolsChanged.takeError();
-    if (*poolsChanged) {
-      // Shapes after the changed pools were inferred with the extra window.
+    // A changed pool changes the shapes after it, which may make another
+    // pool's last window start in its padding; each round fixes a pool for
+    // good (its ceil_mode is off), so this ends.
+    while (true) {
+      auto poolsChanged = dropCeilModeWindowsInPadding(model, sourceName);
+      if (!poolsChanged)
+        return poolsChanged.takeError();
+      if (!*poolsChanged)
+        break;
       forgetInferredShapes(*model.mutable_graph());
       ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(), inference);
     }

@@ -326,8 +326,13 @@ void registerActivations() {
   registerLowering("PRelu", lowerPRelu);
   registerLowering("Dropout", [](ir::NodeOp node, OpBuilder &b) -> FailureOr<SmallVector<Value>> {
     if (hasInput(node, 2)) {
+      // Training mode with a ratio of 0 drops nothing (torch exports
+      // Swin's attention dropout so): only a real ratio is random.
       auto training = constantInts(input(node, 2));
-      if (!training || training->size() != 1 || (*training)[0] != 0)
+      auto ratio = hasInput(node, 1) ? constantFloats(input(node, 1))
+                                     : std::optional<SmallVector<double>>(SmallVector<double>{0.5});
+      bool dropsNothing = ratio && ratio->size() == 1 && (*ratio)[0] == 0.0;
+      if (!training || training->size() != 1 || ((*training)[0] != 0 && !dropsNothing))
         return unsupported(node, "training mode (random dropout)");
     }
     // Inference: the identity, and an all-true mask if asked for.
