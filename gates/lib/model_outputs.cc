@@ -17,7 +17,7 @@ namespace {
 
 constexpr int64_t kDefaultBatch = 64;
 
-std::string hexOf(const std::string &digest) { return digest.substr(digest.find(':') + 1); }
+std::string digestHex(const std::string &digest) { return digest.substr(digest.find(':') + 1); }
 
 llvm::Expected<size_t> outputIndex(const compiler::ModelSignature &signature, const ModelRef &model,
                                    const std::string &output) {
@@ -184,7 +184,7 @@ llvm::Expected<Tensor> ModelOutputs::run(const ModelRef &model, const std::strin
       llvm::consumeError(userSealer.takeError()); // no key: no cache
   }
   if (sealer) {
-    cachePath = cacheDirectory_ + "/" + hexOf(sha256Digest(label)) + ".outputs";
+    cachePath = cacheDirectory_ + "/" + digestHex(sha256Digest(label)) + ".outputs";
     if (auto bytes = readFile(cachePath)) {
       std::optional<std::string_view> payload = sealer->open(label, *bytes);
       if (std::optional<Tensor> cached = payload ? deserialize(*payload) : std::nullopt) {

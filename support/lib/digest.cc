@@ -29,11 +29,15 @@ std::string Sha256Hasher::finish() {
   std::array<unsigned char, EVP_MAX_MD_SIZE> raw{};
   unsigned int length = 0;
   EVP_DigestFinal_ex(context_->evp, raw.data(), &length);
+  return "sha256:" + hexOf(raw.data(), length);
+}
+
+std::string hexOf(const unsigned char *bytes, size_t size) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string text = "sha256:";
-  for (unsigned int i = 0; i < length; ++i) {
-    text.push_back(kHex[raw[i] >> 4]);
-    text.push_back(kHex[raw[i] & 0xf]);
+  std::string text;
+  for (size_t i = 0; i < size; ++i) {
+    text.push_back(kHex[bytes[i] >> 4]);
+    text.push_back(kHex[bytes[i] & 0xf]);
   }
   return text;
 }

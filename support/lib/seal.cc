@@ -1,5 +1,6 @@
 #include "graceful/support/seal.h"
 
+#include "graceful/support/digest.h"
 #include "graceful/support/error.h"
 
 #include <array>
@@ -78,16 +79,6 @@ llvm::Expected<std::string> readKey(const std::string &path) {
   return key;
 }
 
-std::string hex(const unsigned char *bytes, size_t size) {
-  static const char digits[] = "0123456789abcdef";
-  std::string text;
-  for (size_t i = 0; i < size; ++i) {
-    text += digits[bytes[i] >> 4];
-    text += digits[bytes[i] & 15];
-  }
-  return text;
-}
-
 } // namespace
 
 llvm::Expected<Sealer> Sealer::forUser() {
@@ -130,7 +121,7 @@ std::string Sealer::mac(std::string_view label, std::string_view payload) const 
   // Without a MAC nothing can be opened: an empty one matches no header.
   if (!done)
     return std::string();
-  return hex(digest.data(), length);
+  return hexOf(digest.data(), length);
 }
 
 std::string Sealer::seal(std::string_view label, std::string_view payload) const {

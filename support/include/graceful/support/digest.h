@@ -32,6 +32,9 @@ private:
 
 std::string sha256Digest(std::string_view bytes);
 
+// Lowercase hex of `size` bytes (two digits each).
+std::string hexOf(const unsigned char *bytes, size_t size);
+
 // Streams the file, so large artifacts are not held in memory.
 llvm::Expected<FileDigest> sha256File(const std::string &path);
 
