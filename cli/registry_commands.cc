@@ -327,19 +327,34 @@ llvm::Expected<int> runAudit(const ParsedArgs &args) {
 
 // ---- check -------------------------------------------------------------------------
 
+// --head prints only the chain head, for a pipeline to pin; --expect-head
+// fails unless the chain still passes through a head pinned earlier.
 llvm::Expected<int> runCheck(const ParsedArgs &args) {
+  std::optional<registry::ChainHead> pinned;
+  if (std::string text = optional(args, "expect-head"); !text.empty()) {
+    auto head = registry::parseChainHead(text);
+    if (!head)
+      return head.takeError();
+    pinned = std::move(*head);
+  }
   auto store = openStoreFor(args.common);
   if (!store)
     return store.takeError();
-  auto report = (*store)->check();
+  auto report = (*store)->check(pinned);
   if (!report)
     return report.takeError();
+  bool headOnly = args.values["head"].as<bool>();
   emit(args.common.json, *report, [&] {
+    if (headOnly && report->ok()) {
+      std::cout << report->chain_head() << "\n";
+      return;
+    }
     std::cout << (report->ok() ? "ok" : "PROBLEMS") << ": " << report->models() << " models, "
               << report->versions() << " versions, " << report->artifacts_verified()
               << " artifacts verified, " << report->aliases() << " aliases, "
               << report->audit_events() << " audit events, " << report->orphan_artifacts()
               << " orphan artifacts\n";
+    std::cout << "  chain head " << report->chain_head() << "\n";
     for (const std::string &problem : report->problems())
       std::cout << "  " << escapeUnprintable(problem) << "\n";
   });
@@ -404,7 +419,15 @@ std::vector<CommandSpec> registryCommands() {
              "limit", po::value<int>()->default_value(0), "only the newest N events");
        },
        runAudit},
-      {"check", "", "verify artifacts, aliases and the audit log", noOptions, runCheck},
+      {"check", "[--head] [--expect-head N:sha256:HEX]",
+       "verify artifacts, aliases and the audit log's hash chain",
+       [](po::options_description &options, po::positional_options_description &) {
+         options.add_options()("head", po::bool_switch(),
+                               "print only the chain head N:sha256:HEX (to pin it)")(
+             "expect-head", po::value<std::string>(),
+             "fail unless the chain still passes through this head (pinned earlier)");
+       },
+       runCheck},
   };
 }
 

@@ -1,6 +1,8 @@
 // The store's logic, written once over SqlConnection for both backends.
+#include "audit_chain.h"
 #include "graceful/registry/onnx_validation.h"
 #include "graceful/registry/store.h"
+#include "graceful/support/digest.h"
 #include "graceful/support/error.h"
 #include "graceful/support/files.h"
 #include "graceful/support/identity.h"
@@ -9,6 +11,7 @@
 #include "sql_connection.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
@@ -23,11 +26,6 @@ using google::protobuf::Timestamp;
 using google::protobuf::util::TimeUtil;
 
 Timestamp timestampOf(std::int64_t micros) { return TimeUtil::MicrosecondsToTimestamp(micros); }
-
-bool isAliasAction(std::string_view action) {
-  return action == "alias-move" || action == "promote" || action == "override" ||
-         action == "rollback";
-}
 
 // A version as the database knows it.
 struct VersionRow {
@@ -73,7 +71,7 @@ public:
   llvm::Expected<std::optional<proto::StoredGateReport>>
   findGateReport(const std::string &candidate, const std::string &baseline,
                  const std::string &policyDigest, const std::string &dataDigest) override;
-  llvm::Expected<proto::CheckReport> check() override;
+  llvm::Expected<proto::CheckReport> check(const std::optional<ChainHead> &pinned) override;
 
 private:
   // Runs `body` in one transaction, committed only if `body` succeeds.
@@ -113,6 +111,7 @@ private:
   llvm::Error checkArtifacts(proto::CheckReport &report);
   llvm::Error checkAliases(proto::CheckReport &report);
   llvm::Error checkVersionsAndAudit(proto::CheckReport &report);
+  llvm::Error checkChain(proto::CheckReport &report, const std::optional<ChainHead> &pinned);
 
   std::unique_ptr<SqlConnection> db_;
   ArtifactStore artifacts_;
@@ -244,16 +243,49 @@ llvm::Expected<proto::Model> SqlStore::loadModel(std::int64_t modelId) {
   return model;
 }
 
+// Appends the event at the head of the chain, with the digests of the
+// records it wrote. Assumes an open write transaction in which those records
+// were just written; the head row's lock serialises appends on PostgreSQL
+// (SQLite writers are serialised already).
 llvm::Expected<std::int64_t> SqlStore::appendAudit(const AuditRecord &record,
                                                    const std::string &actor) {
-  SqlValue reportId = nullOrInteger(record.gateReportId);
+  auto head = db_->query("SELECT seq, hash FROM audit_head WHERE id = 1" + forUpdate());
+  if (!head)
+    return head.takeError();
+  if (head->empty())
+    return makeError(ErrorKind::Corrupt, describe() + ": the audit chain has no head row");
+  ChainedEvent event{0,
+                     head->front().integer(0) + 1,
+                     head->front().text(1),
+                     nowMicros(),
+                     actor,
+                     record.action,
+                     record.model,
+                     record.version,
+                     record.alias,
+                     record.before,
+                     record.after,
+                     record.reason,
+                     record.gateReportId,
+                     "",
+                     ""};
+  auto records = currentRecords(*db_, event);
+  if (!records)
+    return records.takeError();
+  event.records = formatRecords(*records);
+  event.hash = chainHash(event);
   auto id = db_->queryInteger(
       "INSERT INTO audit_log (occurred_at, actor, action, model, version, alias, state_before,"
-      " state_after, reason, gate_report_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-      {nowMicros(), actor, record.action, record.model, std::int64_t{record.version}, record.alias,
-       record.before, record.after, record.reason, reportId});
+      " state_after, reason, gate_report_id, seq, prev_hash, records, hash)"
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+      {event.occurredAt, actor, event.action, event.model, event.version, event.alias, event.before,
+       event.after, event.reason, nullOrInteger(event.gateReportId), event.seq, event.prevHash,
+       event.records, event.hash});
   if (!id)
     return id.takeError();
+  if (llvm::Error error = db_->execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1",
+                                       {event.seq, event.hash}))
+    return error;
   return id->value_or(0);
 }
 
@@ -576,6 +608,8 @@ llvm::Expected<proto::AliasMove> SqlStore::moveAlias(const AliasMoveRequest &req
 }
 
 // Replays the alias's audit trail: moves push a holder, rollbacks pop one.
+// A move to the version that holds the alias already (a re-promotion)
+// changes no holder, so a rollback after it goes to the one before.
 llvm::Expected<std::vector<int>> SqlStore::aliasHolders(const std::string &model,
                                                         const std::string &alias) {
   auto events = db_->query("SELECT action, state_after FROM audit_log WHERE model = ? AND alias = ?"
@@ -587,10 +621,11 @@ llvm::Expected<std::vector<int>> SqlStore::aliasHolders(const std::string &model
   for (const SqlRow &event : *events) {
     if (!isAliasAction(event.text(0)))
       continue;
+    int version = static_cast<int>(event.integer(1));
     if (event.text(0) == "rollback" && !holders.empty())
       holders.pop_back();
-    else
-      holders.push_back(static_cast<int>(event.integer(1)));
+    else if (holders.empty() || holders.back() != version)
+      holders.push_back(version);
   }
   return holders;
 }
@@ -636,7 +671,8 @@ llvm::Expected<proto::AliasMove> SqlStore::rollbackAlias(const std::string &mode
 llvm::Expected<std::vector<proto::AuditEvent>>
 SqlStore::readAudit(const std::string &where, const std::vector<SqlValue> &params) {
   auto rows = db_->query("SELECT id, occurred_at, actor, action, model, version, alias,"
-                         " state_before, state_after, reason, gate_report_id FROM audit_log " +
+                         " state_before, state_after, reason, gate_report_id, seq, prev_hash,"
+                         " records, hash FROM audit_log " +
                              where,
                          params);
   if (!rows)
@@ -655,6 +691,10 @@ SqlStore::readAudit(const std::string &where, const std::vector<SqlValue> &param
     event.set_after(row.text(8));
     event.set_reason(row.text(9));
     event.set_gate_report_id(row.isNull(10) ? 0 : row.integer(10));
+    event.set_seq(row.integer(11));
+    event.set_prev_hash(row.text(12));
+    event.set_records(row.text(13));
+    event.set_hash(row.text(14));
     events.push_back(std::move(event));
   }
   return events;
@@ -915,7 +955,104 @@ llvm::Error SqlStore::checkVersionsAndAudit(proto::CheckReport &report) {
   return llvm::Error::success();
 }
 
-llvm::Expected<proto::CheckReport> SqlStore::check() {
+std::string eventName(const ChainedEvent &event) {
+  return "audit event #" + std::to_string(event.id) + " (" + event.action + " " + event.model +
+         "@" + std::to_string(event.version) + ")";
+}
+
+// What is wrong with one event: its place on the chain, its hash, and the
+// records it wrote that the store still holds as that event left them
+// (a version's row and lineage and a report body always; tags and an
+// alias's target only if no later event rewrote them).
+llvm::Expected<std::vector<std::string>> eventProblems(SqlConnection &db, const ChainedEvent &event,
+                                                       std::int64_t expectedSeq,
+                                                       const std::string &previousHash,
+                                                       bool latestTags, bool latestAlias) {
+  std::vector<std::string> problems;
+  if (event.seq != expectedSeq)
+    problems.push_back("it is at position " + std::to_string(event.seq) + " of the chain where " +
+                       std::to_string(expectedSeq) + " was expected (an event was deleted)");
+  if (event.prevHash != previousHash)
+    problems.push_back("it links to " + event.prevHash + " but the event before it hashes to " +
+                       previousHash);
+  if (std::string hash = chainHash(event); hash != event.hash)
+    problems.push_back("it was edited: its fields hash to " + hash + ", not to its stored " +
+                       event.hash);
+  auto current = currentRecords(db, event);
+  if (!current)
+    return current.takeError();
+  for (const auto &[name, digest] : parseRecords(event.records)) {
+    if ((name == "tags" && !latestTags) || (name == "alias" && !latestAlias))
+      continue;
+    auto now = current->find(name);
+    if (now == current->end())
+      problems.push_back("the " + name + " record it wrote is missing");
+    else if (now->second != digest)
+      problems.push_back("the " + name + " record it wrote was changed");
+  }
+  return problems;
+}
+
+llvm::Error SqlStore::checkChain(proto::CheckReport &report,
+                                 const std::optional<ChainHead> &pinned) {
+  auto events = readChain(*db_, "ORDER BY seq, id");
+  if (!events)
+    return events.takeError();
+  LatestWriters latest = latestWriters(*events);
+  std::string previous(kGenesisHash);
+  for (size_t i = 0; i < events->size(); ++i) {
+    const ChainedEvent &event = (*events)[i];
+    auto problems = eventProblems(*db_, event, static_cast<std::int64_t>(i + 1), previous,
+                                  latest.tags[i], latest.alias[i]);
+    if (!problems)
+      return problems.takeError();
+    if (!problems->empty() && report.first_broken_event() == 0)
+      report.set_first_broken_event(event.id);
+    for (const std::string &problem : *problems)
+      report.add_problems(eventName(event) + ": " + problem);
+    previous = event.hash;
+  }
+  ChainHead held{static_cast<std::int64_t>(events->size()), previous};
+  report.set_chain_head(held.text());
+
+  auto head = db_->query("SELECT seq, hash FROM audit_head WHERE id = 1");
+  if (!head)
+    return head.takeError();
+  if (head->empty())
+    report.add_problems("audit log: the chain's head row is missing");
+  else if (ChainHead recorded{head->front().integer(0), head->front().text(1)};
+           recorded.events > held.events)
+    report.add_problems("audit log: event " + std::to_string(held.events + 1) +
+                        " of the chain is missing: the head records " + recorded.text() +
+                        " but the log ends at " + held.text() + " (events were deleted)");
+  else if (recorded.text() != held.text())
+    report.add_problems("audit log: the head records " + recorded.text() + " but the log ends at " +
+                        held.text());
+
+  if (pinned) {
+    std::string lost = "the pinned head " + pinned->text() + " is not on the chain: ";
+    if (pinned->events > held.events)
+      report.add_problems(lost + "the log holds only " + std::to_string(held.events) +
+                          " events (history was cut or rewritten)");
+    else if (std::string at = pinned->events == 0
+                                  ? std::string(kGenesisHash)
+                                  : (*events)[static_cast<size_t>(pinned->events - 1)].hash;
+             at != pinned->hash)
+      report.add_problems(lost + "event " + std::to_string(pinned->events) + " now hashes to " +
+                          at + " (history was rewritten)");
+  }
+
+  auto unaudited = db_->query("SELECT r.id FROM gate_reports r WHERE NOT EXISTS (SELECT 1"
+                              " FROM audit_log a WHERE a.action = 'gate-report'"
+                              " AND a.gate_report_id = r.id) ORDER BY r.id");
+  if (!unaudited)
+    return unaudited.takeError();
+  for (const SqlRow &row : *unaudited)
+    report.add_problems("gate report #" + row.text(0) + ": no gate-report event in the audit log");
+  return llvm::Error::success();
+}
+
+llvm::Expected<proto::CheckReport> SqlStore::check(const std::optional<ChainHead> &pinned) {
   return inTransaction<proto::CheckReport>(
       TransactionMode::Read, [&]() -> llvm::Expected<proto::CheckReport> {
         proto::CheckReport report;
@@ -923,6 +1060,8 @@ llvm::Expected<proto::CheckReport> SqlStore::check() {
              {&SqlStore::checkVersionsAndAudit, &SqlStore::checkArtifacts, &SqlStore::checkAliases})
           if (llvm::Error error = (this->*step)(report))
             return error;
+        if (llvm::Error error = checkChain(report, pinned))
+          return error;
         report.set_ok(report.problems_size() == 0);
         return report;
       });
@@ -985,6 +1124,22 @@ std::string_view aliasActionName(AliasAction action) {
     return "rollback";
   }
   return "alias-move";
+}
+
+std::string ChainHead::text() const { return std::to_string(events) + ":" + hash; }
+
+llvm::Expected<ChainHead> parseChainHead(std::string_view text) {
+  size_t colon = text.find(':');
+  ChainHead head;
+  std::string_view count = text.substr(0, colon);
+  auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), head.events);
+  if (colon == std::string_view::npos || ec != std::errc() || end != count.data() + count.size() ||
+      head.events < 0 || !isWellFormedDigest(text.substr(colon + 1)))
+    return makeError(ErrorKind::BadInput,
+                     "chain head '" + std::string(text.substr(0, 100)) +
+                         "': expected N:sha256:<64 hex digits>, as `graceful check --head` prints");
+  head.hash = std::string(text.substr(colon + 1));
+  return head;
 }
 
 StoreConfig storeConfigFromEnvironment(const std::string &uri, const std::string &artifacts) {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace graceful::registry {
@@ -73,6 +74,15 @@ struct AuditFilter {
   int limit = 0;     // 0: no limit; otherwise the newest `limit` events
 };
 
+// A position on the audit hash chain: how many events it holds and the
+// hash of the newest, written "N:sha256:<hex>" (`check --head`).
+struct ChainHead {
+  std::int64_t events = 0;
+  std::string hash;
+  std::string text() const;
+};
+llvm::Expected<ChainHead> parseChainHead(std::string_view text);
+
 class Store {
 public:
   virtual ~Store() = default;
@@ -111,9 +121,14 @@ public:
   findGateReport(const std::string &candidate, const std::string &baseline,
                  const std::string &policyDigest, const std::string &dataDigest) = 0;
 
-  // Verifies every artifact, every alias and that the audit log replays to
-  // the current alias state.
-  virtual llvm::Expected<proto::CheckReport> check() = 0;
+  // Verifies every artifact, every alias, that the audit log replays to
+  // the current alias state, and the audit hash chain: every event's hash
+  // and link, the head, and that the versions, lineage, tags, aliases and
+  // gate reports in the store are the records the events wrote. With
+  // `pinned`, also that the chain still passes through that head (it was
+  // pinned earlier and the history since only grew).
+  virtual llvm::Expected<proto::CheckReport>
+  check(const std::optional<ChainHead> &pinned = std::nullopt) = 0;
 };
 
 // Opens an existing store; fails with a clear error if there is none.
