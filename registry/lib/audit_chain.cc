@@ -3,6 +3,7 @@
 #include "graceful/support/digest.h"
 
 #include <sstream>
+#include <tuple>
 
 namespace graceful::registry {
 namespace {
@@ -91,6 +92,12 @@ llvm::Error addCurrentRecords(SqlConnection &db, const ChainedEvent &event,
                      " JOIN models m ON m.id = a.model_id JOIN versions v ON v.id = a.version_id"
                      " WHERE m.name = ? AND a.alias = ?",
                      {event.model, event.alias}, 4, true);
+  if (event.action == "protect")
+    return addDigest(db, records, "policy",
+                     "SELECT m.name, p.alias, p.policy_digest, p.policy, p.policy_path, p.files,"
+                     " p.created_at, p.created_by FROM alias_policies p"
+                     " JOIN models m ON m.id = p.model_id WHERE m.name = ? AND p.alias = ?",
+                     {event.model, event.alias}, 8, true);
   if (event.action == "gate-report")
     return addDigest(db, records, "report",
                      "SELECT r.id, m.name, v.version, r.baseline_id, r.policy_digest, r.verdict,"
@@ -167,21 +174,27 @@ llvm::Expected<std::vector<ChainedEvent>> readChain(SqlConnection &db, std::stri
   return events;
 }
 
-LatestWriters latestWriters(const std::vector<ChainedEvent> &events) {
-  LatestWriters latest{std::vector<bool>(events.size()), std::vector<bool>(events.size())};
-  std::map<std::pair<std::string, std::int64_t>, size_t> tags;
-  std::map<std::pair<std::string, std::string>, size_t> aliases;
+std::string overwritableRecord(const ChainedEvent &event) {
+  if (event.action == "register" || event.action == "tag")
+    return "tags";
+  if (isAliasAction(event.action))
+    return "alias";
+  if (event.action == "protect")
+    return "policy";
+  return "";
+}
+
+std::vector<bool> latestWriters(const std::vector<ChainedEvent> &events) {
+  std::vector<bool> latest(events.size());
+  std::map<std::tuple<std::string, std::string, std::int64_t, std::string>, size_t> writers;
   for (size_t i = 0; i < events.size(); ++i) {
     const ChainedEvent &event = events[i];
-    if (event.action == "register" || event.action == "tag")
-      tags[{event.model, event.version}] = i;
-    else if (isAliasAction(event.action))
-      aliases[{event.model, event.alias}] = i;
+    if (std::string record = overwritableRecord(event); !record.empty())
+      writers[{record, event.model, record == "tags" ? event.version : 0,
+               record == "tags" ? "" : event.alias}] = i;
   }
-  for (const auto &[key, index] : tags)
-    latest.tags[index] = true;
-  for (const auto &[key, index] : aliases)
-    latest.alias[index] = true;
+  for (const auto &[key, index] : writers)
+    latest[index] = true;
   return latest;
 }
 
@@ -189,17 +202,15 @@ llvm::Error chainExistingEvents(SqlConnection &db) {
   auto events = readChain(db, "ORDER BY id");
   if (!events)
     return events.takeError();
-  LatestWriters latest = latestWriters(*events);
+  std::vector<bool> latest = latestWriters(*events);
   std::string previous(kGenesisHash);
   for (size_t i = 0; i < events->size(); ++i) {
     ChainedEvent &event = (*events)[i];
     auto records = currentRecords(db, event);
     if (!records)
       return records.takeError();
-    if (!latest.tags[i])
-      records->erase("tags");
-    if (!latest.alias[i])
-      records->erase("alias");
+    if (!latest[i])
+      records->erase(overwritableRecord(event));
     event.seq = static_cast<std::int64_t>(i + 1);
     event.prevHash = previous;
     event.records = formatRecords(*records);

@@ -63,14 +63,14 @@ bool isAliasAction(std::string_view action);
 // BY clause). Assumes an open transaction.
 llvm::Expected<std::vector<ChainedEvent>> readChain(SqlConnection &db, std::string_view order);
 
-// Which events are the last to write a record that later events can
-// overwrite (a version's tags, an alias's target): only for those does the
-// database still hold what the event wrote. Indexes into `events`.
-struct LatestWriters {
-  std::vector<bool> tags;
-  std::vector<bool> alias;
-};
-LatestWriters latestWriters(const std::vector<ChainedEvent> &events);
+// The record of an event that later events can overwrite: "tags" (a
+// version's tags), "alias" (an alias's target), "policy" (an alias's bound
+// policy); "" for none.
+std::string overwritableRecord(const ChainedEvent &event);
+
+// For each event, whether no later event overwrote its overwritable record:
+// only then does the database still hold what the event wrote there.
+std::vector<bool> latestWriters(const std::vector<ChainedEvent> &events);
 
 // Assigns seq, prev_hash, records and hash to events written before the
 // chain existed, in id order, and sets the head. Their records are hashed

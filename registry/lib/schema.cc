@@ -77,6 +77,13 @@ const char *const kVersion2Chain[] = {
     "ALTER TABLE audit_log ADD COLUMN hash TEXT NOT NULL DEFAULT ''",
     "CREATE TABLE audit_head ("
     " id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL, hash TEXT NOT NULL)",
+    // Protected aliases: the policy bound to each; files holds one
+    // "digest path" line per data file the policy names.
+    "CREATE TABLE alias_policies ("
+    " model_id BIGINT NOT NULL REFERENCES models(id), alias TEXT NOT NULL,"
+    " policy_digest TEXT NOT NULL, policy TEXT NOT NULL, policy_path TEXT NOT NULL,"
+    " files TEXT NOT NULL, created_at BIGINT NOT NULL, created_by TEXT NOT NULL,"
+    " PRIMARY KEY (model_id, alias))",
 };
 
 std::string forDialect(std::string statement, SqlDialect dialect) {

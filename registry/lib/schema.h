@@ -7,7 +7,8 @@
 namespace graceful::registry {
 
 // The schema version this build of graceful reads and writes.
-// 1: the first schema; 2: the audit log is a hash chain (audit_chain.h).
+// 1: the first schema; 2: the audit log is a hash chain (audit_chain.h)
+// and aliases can be protected by a bound policy.
 inline constexpr int kSchemaVersion = 2;
 
 // 0 for a database without our schema.

@@ -18,6 +18,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 #include <set>
+#include <sstream>
 
 namespace graceful::registry {
 namespace {
@@ -64,6 +65,9 @@ public:
                                                  const std::string &actor,
                                                  const std::string &reason) override;
   llvm::Expected<proto::AliasHistory> aliasHistory(const std::string &model) override;
+  llvm::Expected<proto::AliasProtection> protectAlias(const ProtectRequest &request) override;
+  llvm::Expected<std::optional<proto::AliasProtection>>
+  aliasProtection(const std::string &model, const std::string &alias) override;
   llvm::Expected<proto::AuditLog> auditLog(const AuditFilter &filter) override;
   llvm::Expected<proto::StoredGateReport> storeGateReport(const proto::GateReport &report,
                                                           const std::string &actor) override;
@@ -105,6 +109,9 @@ private:
                                                          const std::string &alias);
   llvm::Expected<proto::AliasMove> moveAliasInTransaction(std::int64_t modelId,
                                                           const AliasMoveRequest &request);
+  llvm::Expected<std::optional<proto::AliasProtection>>
+  loadProtection(std::int64_t modelId, const std::string &model, const std::string &alias);
+  llvm::Error requireBoundPolicy(std::int64_t modelId, const AliasMoveRequest &request);
   llvm::Expected<std::vector<int>> aliasHolders(const std::string &model, const std::string &alias);
   llvm::Expected<std::vector<proto::AuditEvent>> readAudit(const std::string &where,
                                                            const std::vector<SqlValue> &params);
@@ -555,6 +562,8 @@ llvm::Expected<proto::AliasMove> SqlStore::moveAliasInTransaction(std::int64_t m
                                             ? std::nullopt
                                             : std::optional<int>(*request.expectedVersion)) +
                          " as expected; nothing changed");
+  if (llvm::Error error = requireBoundPolicy(modelId, request))
+    return error;
   std::int64_t reportId = request.storedGateReportId;
   if (request.gateReport) {
     auto id = insertGateReport(*request.gateReport, request.actor);
@@ -604,6 +613,127 @@ llvm::Expected<proto::AliasMove> SqlStore::moveAlias(const AliasMoveRequest &req
         if (!move)
           return move.takeError();
         return move;
+      });
+}
+
+// ---- protected aliases ---------------------------------------------------------
+
+// The alias's bound policy, if any. Assumes an open transaction.
+llvm::Expected<std::optional<proto::AliasProtection>>
+SqlStore::loadProtection(std::int64_t modelId, const std::string &model, const std::string &alias) {
+  auto rows = db_->query("SELECT policy_digest, policy, policy_path, files, created_at, created_by"
+                         " FROM alias_policies WHERE model_id = ? AND alias = ?",
+                         {modelId, alias});
+  if (!rows)
+    return rows.takeError();
+  if (rows->empty())
+    return std::optional<proto::AliasProtection>();
+  const SqlRow &row = rows->front();
+  proto::AliasProtection protection;
+  protection.set_model(model);
+  protection.set_alias(alias);
+  protection.set_policy_digest(row.text(0));
+  protection.set_policy(row.text(1));
+  protection.set_policy_path(row.text(2));
+  std::istringstream lines(row.text(3));
+  for (std::string line; std::getline(lines, line);) {
+    size_t space = line.find(' ');
+    proto::AliasProtection::File *file = protection.add_files();
+    file->set_digest(line.substr(0, space));
+    file->set_path(space == std::string::npos ? "" : line.substr(space + 1));
+  }
+  *protection.mutable_created_at() = timestampOf(row.integer(4));
+  protection.set_created_by(row.text(5));
+  return std::optional<proto::AliasProtection>(std::move(protection));
+}
+
+// A promotion or override of a protected alias must rely on a gate report
+// of the bound policy; a rollback returns to a holder the alias had.
+// Assumes an open write transaction holding the model's lock.
+llvm::Error SqlStore::requireBoundPolicy(std::int64_t modelId, const AliasMoveRequest &request) {
+  if (request.action == AliasAction::Rollback)
+    return llvm::Error::success();
+  auto bound = loadProtection(modelId, request.model, request.alias);
+  if (!bound)
+    return bound.takeError();
+  if (!*bound)
+    return llvm::Error::success();
+  std::string used;
+  if (request.gateReport) {
+    used = request.gateReport->policy_digest();
+  } else if (request.storedGateReportId) {
+    auto digest = db_->query("SELECT policy_digest FROM gate_reports WHERE id = ?",
+                             {request.storedGateReportId});
+    if (!digest)
+      return digest.takeError();
+    if (!digest->empty())
+      used = digest->front().text(0);
+  }
+  if (used == (*bound)->policy_digest())
+    return llvm::Error::success();
+  return makeError(ErrorKind::BadInput,
+                   request.model + "@" + request.alias + " is protected by policy " +
+                       (*bound)->policy_digest() + "; this move relies on " +
+                       (used.empty() ? std::string("no gate report") : "policy " + used) +
+                       "; nothing changed");
+}
+
+llvm::Expected<proto::AliasProtection> SqlStore::protectAlias(const ProtectRequest &request) {
+  if (llvm::Error error = validateModelName(request.model))
+    return error;
+  if (llvm::Error error = validateAliasName(request.alias))
+    return error;
+  std::string files;
+  for (const auto &[path, digest] : request.files) {
+    if (path.find('\n') != std::string::npos)
+      return makeError(ErrorKind::BadInput, "a policy data file's path holds a newline");
+    files += digest + " " + path + "\n";
+  }
+  return inTransaction<proto::AliasProtection>(
+      TransactionMode::Write, [&]() -> llvm::Expected<proto::AliasProtection> {
+        auto modelId = lockModel(request.model, /*createIfMissing=*/false);
+        if (!modelId)
+          return modelId.takeError();
+        auto before = loadProtection(*modelId, request.model, request.alias);
+        if (!before)
+          return before.takeError();
+        if (llvm::Error error = db_->execute(
+                "INSERT INTO alias_policies (model_id, alias, policy_digest, policy, policy_path,"
+                " files, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (model_id, alias) DO UPDATE SET"
+                " policy_digest = excluded.policy_digest, policy = excluded.policy,"
+                " policy_path = excluded.policy_path, files = excluded.files,"
+                " created_at = excluded.created_at, created_by = excluded.created_by",
+                {*modelId, request.alias, request.policyDigest, request.policy, request.policyPath,
+                 files, nowMicros(), request.actor}))
+          return error;
+        AuditRecord audit{"protect",
+                          request.model,
+                          0,
+                          request.alias,
+                          *before ? (*before)->policy_digest() : "",
+                          request.policyDigest,
+                          request.reason,
+                          0};
+        auto auditId = appendAudit(audit, request.actor);
+        if (!auditId)
+          return auditId.takeError();
+        auto protection = loadProtection(*modelId, request.model, request.alias);
+        if (!protection)
+          return protection.takeError();
+        (*protection)->set_audit_id(*auditId);
+        return std::move(**protection);
+      });
+}
+
+llvm::Expected<std::optional<proto::AliasProtection>>
+SqlStore::aliasProtection(const std::string &model, const std::string &alias) {
+  return inTransaction<std::optional<proto::AliasProtection>>(
+      TransactionMode::Read, [&]() -> llvm::Expected<std::optional<proto::AliasProtection>> {
+        auto modelId = findModelId(model);
+        if (!modelId)
+          return modelId.takeError();
+        return loadProtection(*modelId, model, alias);
       });
 }
 
@@ -962,12 +1092,12 @@ std::string eventName(const ChainedEvent &event) {
 
 // What is wrong with one event: its place on the chain, its hash, and the
 // records it wrote that the store still holds as that event left them
-// (a version's row and lineage and a report body always; tags and an
-// alias's target only if no later event rewrote them).
+// (a version's row and lineage and a report body always; tags, an alias's
+// target and a bound policy only if no later event rewrote them).
 llvm::Expected<std::vector<std::string>> eventProblems(SqlConnection &db, const ChainedEvent &event,
                                                        std::int64_t expectedSeq,
                                                        const std::string &previousHash,
-                                                       bool latestTags, bool latestAlias) {
+                                                       bool latest) {
   std::vector<std::string> problems;
   if (event.seq != expectedSeq)
     problems.push_back("it is at position " + std::to_string(event.seq) + " of the chain where " +
@@ -982,7 +1112,7 @@ llvm::Expected<std::vector<std::string>> eventProblems(SqlConnection &db, const 
   if (!current)
     return current.takeError();
   for (const auto &[name, digest] : parseRecords(event.records)) {
-    if ((name == "tags" && !latestTags) || (name == "alias" && !latestAlias))
+    if (name == overwritableRecord(event) && !latest)
       continue;
     auto now = current->find(name);
     if (now == current->end())
@@ -998,12 +1128,12 @@ llvm::Error SqlStore::checkChain(proto::CheckReport &report,
   auto events = readChain(*db_, "ORDER BY seq, id");
   if (!events)
     return events.takeError();
-  LatestWriters latest = latestWriters(*events);
+  std::vector<bool> latest = latestWriters(*events);
   std::string previous(kGenesisHash);
   for (size_t i = 0; i < events->size(); ++i) {
     const ChainedEvent &event = (*events)[i];
-    auto problems = eventProblems(*db_, event, static_cast<std::int64_t>(i + 1), previous,
-                                  latest.tags[i], latest.alias[i]);
+    auto problems =
+        eventProblems(*db_, event, static_cast<std::int64_t>(i + 1), previous, latest[i]);
     if (!problems)
       return problems.takeError();
     if (!problems->empty() && report.first_broken_event() == 0)

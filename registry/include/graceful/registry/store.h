@@ -69,6 +69,18 @@ struct AliasMoveRequest {
   std::int64_t storedGateReportId = 0;
 };
 
+// Binds a policy to an alias (the caller has checked it has budgets).
+struct ProtectRequest {
+  std::string model;
+  std::string alias;
+  std::string policyDigest;
+  std::string policy;
+  std::string policyPath;
+  std::vector<std::pair<std::string, std::string>> files; // path, digest
+  std::string actor;
+  std::string reason;
+};
+
 struct AuditFilter {
   std::string model; // empty: all models
   int limit = 0;     // 0: no limit; otherwise the newest `limit` events
@@ -109,6 +121,14 @@ public:
                                                          const std::string &actor,
                                                          const std::string &reason) = 0;
   virtual llvm::Expected<proto::AliasHistory> aliasHistory(const std::string &model) = 0;
+
+  // Binds (or rebinds) a policy to an alias, audited as "protect". From then
+  // on moveAlias refuses a promotion or override whose gate report was
+  // evaluated under another policy.
+  virtual llvm::Expected<proto::AliasProtection> protectAlias(const ProtectRequest &request) = 0;
+  // The policy bound to the alias; nullopt when it is not protected.
+  virtual llvm::Expected<std::optional<proto::AliasProtection>>
+  aliasProtection(const std::string &model, const std::string &alias) = 0;
   virtual llvm::Expected<proto::AuditLog> auditLog(const AuditFilter &filter) = 0;
 
   // Gate reports are immutable once stored.
