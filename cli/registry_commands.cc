@@ -141,7 +141,7 @@ llvm::Expected<int> runTag(const ParsedArgs &args) {
 // ---- list / show -------------------------------------------------------------
 
 llvm::Expected<int> runList(const ParsedArgs &args) {
-  auto store = openStoreFor(args.common);
+  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
   if (!store)
     return store.takeError();
   auto models = (*store)->listModels();
@@ -168,7 +168,7 @@ llvm::Expected<int> runShow(const ParsedArgs &args) {
   auto selector = registry::parseSelector(*target);
   if (!selector)
     return selector.takeError();
-  auto store = openStoreFor(args.common);
+  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
   if (!store)
     return store.takeError();
   if (selector->version || selector->alias) {
@@ -244,7 +244,7 @@ llvm::Expected<int> runLineage(const ParsedArgs &args) {
     return name.takeError();
   if (llvm::Error error = registry::validateModelName(*name))
     return error;
-  auto store = openStoreFor(args.common);
+  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
   if (!store)
     return store.takeError();
   auto lineage = (*store)->lineage(*name);
@@ -265,7 +265,7 @@ llvm::Expected<int> runHistory(const ParsedArgs &args) {
     return name.takeError();
   if (llvm::Error error = registry::validateModelName(*name))
     return error;
-  auto store = openStoreFor(args.common);
+  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
   if (!store)
     return store.takeError();
   auto history = (*store)->aliasHistory(*name);
@@ -291,7 +291,7 @@ llvm::Expected<int> runAudit(const ParsedArgs &args) {
   registry::AuditFilter filter;
   filter.model = optional(args, "model");
   filter.limit = args.values["limit"].as<int>();
-  auto store = openStoreFor(args.common);
+  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
   if (!store)
     return store.takeError();
   auto log = (*store)->auditLog(filter);
@@ -337,7 +337,7 @@ llvm::Expected<int> runCheck(const ParsedArgs &args) {
       return head.takeError();
     pinned = std::move(*head);
   }
-  auto store = openStoreFor(args.common);
+  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
   if (!store)
     return store.takeError();
   auto report = (*store)->check(pinned);

@@ -5,6 +5,7 @@
 #include "graceful/testing/stores.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <gmock/gmock.h>
@@ -17,6 +18,8 @@
 #include <sstream>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace graceful::testing {
 namespace {
@@ -834,7 +837,10 @@ TEST_P(CliTest, LockedStore) {
     lock.abort();
   }
   EXPECT_THAT(run({"show", "m"}).out, ::testing::Not(HasSubstr("m@2")));
-  EXPECT_EQ(run({"check"}).exitCode, 0);
+  // The refused register left no artifact behind.
+  ProcessResult check = run({"check"});
+  EXPECT_EQ(check.exitCode, 0) << check.out;
+  EXPECT_THAT(check.out, HasSubstr(" 0 orphan artifacts"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CliTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
@@ -901,6 +907,91 @@ TEST(CliSqlite, StoreThatDoesNotExist) {
   EXPECT_EQ(result.exitCode, 2);
   EXPECT_THAT(result.err, HasSubstr("run `graceful init` first"));
   EXPECT_FALSE(std::filesystem::exists(directory.file("nothing")));
+}
+
+// Runs graceful as a user the store's files do not belong to (nobody when
+// we are root, who may write anything), from `directory`.
+ProcessResult runAsOtherUser(const std::vector<std::string> &args, const Environment &env,
+                             const std::string &directory) {
+  std::string command = "cd '" + directory + "' && ";
+  for (const auto &[name, value] : env)
+    command += name + "='" + value + "' ";
+  if (::getuid() == 0)
+    command += "setpriv --reuid=65534 --regid=65534 --clear-groups ";
+  command += gracefulBinary();
+  for (const std::string &arg : args)
+    command += " '" + arg + "'";
+  std::string out = directory + "/../out.txt", err = directory + "/../err.txt";
+  int status = std::system((command + " >" + out + " 2>" + err).c_str());
+  auto read = [](const std::string &path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read(out), read(err)};
+}
+
+TEST(CliSqlite, ReadOnlyStoresCanBeRead) {
+  TemporaryDirectory directory;
+  std::string root = directory.file("work");
+  std::filesystem::create_directory(root);
+  std::string model = root + "/m.onnx";
+  writeTinyOnnxModel(model, 1);
+  Environment env{{"GRACEFUL_STORE", "sqlite:" + root + "/store/registry.db"}};
+  ASSERT_EQ(runGraceful({"init"}, env, root).exitCode, 0);
+  ASSERT_EQ(runGraceful({"register", "m", "--onnx", model}, env, root).exitCode, 0);
+  std::string policy = root + "/p.yaml";
+  std::ofstream(policy) << "gates: []\n";
+  ASSERT_EQ(
+      runGraceful({"promote", "m@1", "--to", "production", "--policy", policy}, env, root).exitCode,
+      0);
+  namespace fs = std::filesystem;
+  auto artifacts = [&] {
+    size_t files = 0;
+    for (const auto &entry : fs::recursive_directory_iterator(root + "/store/artifacts/sha256"))
+      files += entry.is_regular_file();
+    return files;
+  };
+  fs::permissions(directory.path(), fs::perms::all, fs::perm_options::add);
+  fs::permissions(root + "/store/registry.db",
+                  fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  // First the file read-only, then its directory too.
+  for (bool directoryToo : {false, true}) {
+    if (directoryToo) {
+      fs::remove(root + "/store/registry.db-shm");
+      fs::remove(root + "/store/registry.db-wal");
+      fs::permissions(root + "/store", fs::perms::owner_write, fs::perm_options::remove);
+      fs::permissions(root + "/store", fs::perms::others_read | fs::perms::others_exec,
+                      fs::perm_options::add);
+    } else {
+      fs::permissions(root + "/store", fs::perms::all, fs::perm_options::add);
+    }
+    for (std::vector<std::string> command : {std::vector<std::string>{"list"},
+                                             {"show", "m@production"},
+                                             {"history", "m"},
+                                             {"audit"},
+                                             {"check"},
+                                             {"lineage", "m"}}) {
+      ProcessResult result = runAsOtherUser(command, env, root);
+      EXPECT_EQ(result.exitCode, 0) << command[0] << ": " << result.err;
+      EXPECT_THAT(result.err, ::testing::Not(HasSubstr("readonly")));
+    }
+    EXPECT_THAT(runAsOtherUser({"show", "m@production"}, env, root).out, HasSubstr("m@1"));
+    // A write fails with one line and leaves no artifact behind.
+    size_t before = artifacts();
+    writeTinyOnnxModel(model, 2);
+    fs::permissions(model, fs::perms::others_read, fs::perm_options::add);
+    // The artifact directory stays writable: the copy succeeds, the
+    // database refuses, and the copy must go again.
+    fs::permissions(root + "/store/artifacts", fs::perms::all, fs::perm_options::add);
+    for (const auto &entry : fs::recursive_directory_iterator(root + "/store/artifacts"))
+      if (entry.is_directory())
+        fs::permissions(entry.path(), fs::perms::all, fs::perm_options::add);
+    ProcessResult refused = runAsOtherUser({"register", "m", "--onnx", model}, env, root);
+    EXPECT_EQ(refused.exitCode, 2);
+    EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1) << refused.err;
+    EXPECT_EQ(artifacts(), before);
+  }
+  fs::permissions(root + "/store", fs::perms::owner_all, fs::perm_options::add);
 }
 
 TEST(CliSqlite, UnknownStoreScheme) {

@@ -97,6 +97,9 @@ private:
     return db_->dialect() == SqlDialect::Postgres ? " FOR UPDATE" : "";
   }
 
+  llvm::Expected<proto::ModelVersion> recordVersion(const RegisterRequest &request,
+                                                    const FileDigest &stored);
+  void discardUnreferenced(const std::string &digest);
   llvm::Expected<std::int64_t> lockModel(const std::string &name, bool createIfMissing);
   llvm::Expected<std::int64_t> findModelId(const std::string &name);
   llvm::Expected<VersionRow> resolve(const VersionSelector &selector);
@@ -308,10 +311,35 @@ llvm::Expected<proto::ModelVersion> SqlStore::registerVersion(const RegisterRequ
     return error;
   // The artifact goes in first: if we die before the commit below, it is an
   // orphan that nothing refers to, never a version without its bytes.
-  llvm::Expected<FileDigest> stored = artifacts_.put(request.artifactPath);
+  llvm::Expected<PutArtifact> stored = artifacts_.put(request.artifactPath);
   if (!stored)
     return stored.takeError();
+  auto version = recordVersion(request, *stored);
+  if (!version && stored->created)
+    discardUnreferenced(stored->digest);
+  return version;
+}
 
+// A failed register leaves no artifact behind unless a version refers to
+// it (identical bytes registered meanwhile). If the store cannot even be
+// read, the file stays: an orphan is harmless and `check` counts it.
+void SqlStore::discardUnreferenced(const std::string &digest) {
+  auto referenced = inTransaction<bool>(TransactionMode::Read, [&]() -> llvm::Expected<bool> {
+    auto count = db_->queryInteger("SELECT count(*) FROM versions WHERE digest = ?", {digest});
+    if (!count)
+      return count.takeError();
+    return count->value_or(0) > 0;
+  });
+  if (!referenced) {
+    llvm::consumeError(referenced.takeError());
+    return;
+  }
+  if (!*referenced)
+    llvm::consumeError(artifacts_.discard(digest));
+}
+
+llvm::Expected<proto::ModelVersion> SqlStore::recordVersion(const RegisterRequest &request,
+                                                            const FileDigest &stored) {
   return inTransaction<proto::ModelVersion>(
       TransactionMode::Write, [&]() -> llvm::Expected<proto::ModelVersion> {
         std::vector<std::pair<VersionRow, std::string>> parents;
@@ -333,7 +361,7 @@ llvm::Expected<proto::ModelVersion> SqlStore::registerVersion(const RegisterRequ
         auto versionId = db_->queryInteger(
             "INSERT INTO versions (model_id, version, digest, size_bytes, created_at, created_by,"
             " description) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            {*modelId, number, stored->digest, stored->sizeBytes, nowMicros(), request.actor,
+            {*modelId, number, stored.digest, stored.sizeBytes, nowMicros(), request.actor,
              request.description});
         if (!versionId)
           return versionId.takeError();
@@ -348,8 +376,8 @@ llvm::Expected<proto::ModelVersion> SqlStore::registerVersion(const RegisterRequ
                                " ON CONFLICT DO NOTHING",
                                {**versionId, parent.id, kind}))
             return error;
-        AuditRecord audit{"register", request.name,   static_cast<int>(number), "",
-                          "",         stored->digest, request.description,      0};
+        AuditRecord audit{"register", request.name,  static_cast<int>(number), "",
+                          "",         stored.digest, request.description,      0};
         if (auto id = appendAudit(audit, request.actor); !id)
           return id.takeError();
         auto version = loadVersion(**versionId);
@@ -1289,7 +1317,7 @@ StoreConfig storeConfigFromEnvironment(const std::string &uri, const std::string
 }
 
 llvm::Expected<std::unique_ptr<Store>> openStore(const StoreConfig &config) {
-  auto location = connect(config, OpenMode::Existing);
+  auto location = connect(config, config.readOnly ? OpenMode::ReadOnly : OpenMode::Existing);
   if (!location)
     return location.takeError();
   if (llvm::Error error = requireCurrentSchema(*location->connection))

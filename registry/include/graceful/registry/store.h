@@ -26,6 +26,9 @@ struct StoreConfig {
   std::string artifactsDir;
   // How long to wait for a lock held by another process before failing.
   int busyTimeoutMs = 30000;
+  // Only reads (list, show, history, audit, check): a SQLite store whose
+  // file or directory is read-only opens; writes then fail.
+  bool readOnly = false;
 };
 
 // The configuration from GRACEFUL_STORE, GRACEFUL_ARTIFACTS and
