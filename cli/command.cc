@@ -17,9 +17,11 @@ const std::vector<CommandSpec> &allCommands() {
   return commands;
 }
 
-llvm::Expected<std::unique_ptr<registry::Store>> openStoreFor(const CommonOptions &options) {
-  return registry::openStore(
-      registry::storeConfigFromEnvironment(options.store, options.artifacts));
+llvm::Expected<std::unique_ptr<registry::Store>> openStoreFor(const CommonOptions &options,
+                                                              StoreAccess access) {
+  auto config = registry::storeConfigFromEnvironment(options.store, options.artifacts);
+  config.readOnly = access == StoreAccess::ReadOnly;
+  return registry::openStore(config);
 }
 
 llvm::Expected<std::string> required(const ParsedArgs &args, const std::string &name) {

@@ -48,8 +48,11 @@ std::vector<CommandSpec> promotionCommands();
 std::vector<CommandSpec> compilerCommands();
 std::vector<CommandSpec> rewriteCommands();
 
-// Opens the store the common options (or the environment) name.
-llvm::Expected<std::unique_ptr<registry::Store>> openStoreFor(const CommonOptions &options);
+// Opens the store the common options (or the environment) name; commands
+// that only read open it read-only, so they work on a read-only store.
+enum class StoreAccess { ReadWrite, ReadOnly };
+llvm::Expected<std::unique_ptr<registry::Store>>
+openStoreFor(const CommonOptions &options, StoreAccess access = StoreAccess::ReadWrite);
 
 // Runs a model with the graceful compiler: in batches of `batch` when every
 // input has the model's open sample axis first, else at the exact shapes.

@@ -179,6 +179,61 @@ llvm::Expected<int> moveIfPassed(registry::Store &store, const registry::Version
                                  const std::string &alias, int observed, bool override,
                                  const std::string &reason, const GateOutcome &outcome, bool json);
 
+// The policy bound to a protected alias, as it was read when bound, once
+// the data files it names are checked to hold the same bytes.
+llvm::Expected<gates::Policy> boundPolicy(const ParsedArgs &args,
+                                          const proto::AliasProtection &protection) {
+  if (llvm::Error error = gates::loadPlugins(gates::pluginDirectories(many(args, "plugins"))))
+    return error;
+  auto policy = gates::parsePolicy(protection.policy(), protection.policy_path());
+  if (!policy)
+    return policy.takeError();
+  auto files = gates::policyFileDigests(*policy);
+  if (!files)
+    return files.takeError();
+  std::string where = protection.model() + "@" + protection.alias();
+  auto bound = protection.files();
+  for (size_t i = 0; i < files->size(); ++i) {
+    const auto &[path, digest] = (*files)[i];
+    if (i >= static_cast<size_t>(bound.size()) || bound[static_cast<int>(i)].path() != path)
+      return makeError(ErrorKind::BadInput, where + ": the bound policy now reads " + path +
+                                                ", which it did not when it was bound");
+    if (bound[static_cast<int>(i)].digest() != digest)
+      return makeError(ErrorKind::BadInput, where + ": " + path +
+                                                " changed since the policy was bound (" +
+                                                bound[static_cast<int>(i)].digest() + ", now " +
+                                                digest + "); protect the alias again to accept it");
+  }
+  return policy;
+}
+
+// The policy a promotion evaluates: the alias's bound one when it is
+// protected (a --policy that differs is refused), else --policy.
+llvm::Expected<gates::Policy> promotionPolicy(const ParsedArgs &args, registry::Store &store,
+                                              const std::string &model, const std::string &alias) {
+  std::string given = optional(args, "policy");
+  auto protection = store.aliasProtection(model, alias);
+  if (!protection)
+    return protection.takeError();
+  if (!*protection) {
+    if (given.empty())
+      return makeError(ErrorKind::BadInput, "missing policy (see --help)");
+    return policyFor(args, given);
+  }
+  if (!given.empty()) {
+    auto chosen = policyFor(args, given);
+    if (!chosen)
+      return chosen.takeError();
+    if (chosen->digest != (*protection)->policy_digest())
+      return makeError(ErrorKind::BadInput, model + "@" + alias + " is protected by policy " +
+                                                (*protection)->policy_digest() + " (" +
+                                                (*protection)->policy_path() + "); --policy " +
+                                                given + " is another (" + chosen->digest +
+                                                "): omit --policy, promotion runs the bound one");
+  }
+  return boundPolicy(args, **protection);
+}
+
 llvm::Expected<int> runPromote(const ParsedArgs &args) {
   auto targetText = required(args, "target");
   if (!targetText)
@@ -191,9 +246,6 @@ llvm::Expected<int> runPromote(const ParsedArgs &args) {
     return alias.takeError();
   if (llvm::Error error = registry::validateAliasName(*alias))
     return error;
-  auto policyPath = required(args, "policy");
-  if (!policyPath)
-    return policyPath.takeError();
   auto expect = parseExpect(args);
   if (!expect)
     return expect.takeError();
@@ -205,13 +257,13 @@ llvm::Expected<int> runPromote(const ParsedArgs &args) {
     return makeError(ErrorKind::BadInput, "--force needs --reason: say why for the audit log");
   if (llvm::Error error = gates::checkReportPaths(reportPaths(args)))
     return error;
-  auto policy = policyFor(args, *policyPath);
-  if (!policy)
-    return policy.takeError();
 
   auto store = openStoreFor(args.common);
   if (!store)
     return store.takeError();
+  auto policy = promotionPolicy(args, **store, target->name, *alias);
+  if (!policy)
+    return policy.takeError();
   auto candidate = (*store)->getVersion(*target);
   if (!candidate)
     return candidate.takeError();
@@ -283,6 +335,48 @@ llvm::Expected<int> moveIfPassed(registry::Store &store, const registry::Version
   return result.promoted() ? kSuccess : kGateFailed;
 }
 
+llvm::Expected<int> runProtect(const ParsedArgs &args) {
+  auto name = required(args, "name");
+  if (!name)
+    return name.takeError();
+  auto alias = required(args, "alias");
+  if (!alias)
+    return alias.takeError();
+  auto policyPath = required(args, "policy");
+  if (!policyPath)
+    return policyPath.takeError();
+  auto reason = optionalText(args, "reason", kMaxReasonBytes);
+  if (!reason)
+    return reason.takeError();
+  if (llvm::Error error = registry::validateModelName(*name))
+    return error;
+  if (llvm::Error error = registry::validateAliasName(*alias))
+    return error;
+  auto absolute = std::filesystem::absolute(*policyPath).lexically_normal().string();
+  auto policy = policyFor(args, absolute);
+  if (!policy)
+    return policy.takeError();
+  if (llvm::Error error = gates::requireBudgets(*policy))
+    return error;
+  auto files = gates::policyFileDigests(*policy);
+  if (!files)
+    return files.takeError();
+  auto store = openStoreFor(args.common);
+  if (!store)
+    return store.takeError();
+  registry::ProtectRequest request{*name,        *alias, policy->digest, policy->text,
+                                   policy->path, *files, currentActor(), *reason};
+  auto protection = (*store)->protectAlias(request);
+  if (!protection)
+    return protection.takeError();
+  emit(args.common.json, *protection, [&] {
+    std::cout << "protected " << *name << "@" << *alias << ": promotion runs policy "
+              << protection->policy_digest() << " (" << escapeUnprintable(policy->path) << ", "
+              << protection->files_size() << " data files bound by digest)\n";
+  });
+  return kSuccess;
+}
+
 llvm::Expected<int> runRollback(const ParsedArgs &args) {
   auto name = required(args, "name");
   if (!name)
@@ -323,14 +417,29 @@ std::vector<CommandSpec> promotionCommands() {
          declareGateOptions(options);
        },
        runGate},
+      {"alias protect", "NAME ALIAS --policy P.yaml [--reason TEXT]",
+       "bind a policy to an alias: promotion to it then always runs that policy",
+       [](po::options_description &options, po::positional_options_description &pos) {
+         options.add_options()("name", po::value<std::string>(),
+                               "model name")("alias", po::value<std::string>(), "alias to protect")(
+             "policy", po::value<std::string>(),
+             "policy file (YAML): at least one gate, each with a budget")(
+             "reason", po::value<std::string>(), "why, for the audit log (at most 4096 bytes)")(
+             "plugins", po::value<std::vector<std::string>>(),
+             "load gate plugins (*.so) from DIR (also GRACEFUL_PLUGIN_PATH)");
+         pos.add("name", 1).add("alias", 1);
+       },
+       runProtect},
       {"promote",
-       "NAME@V --to ALIAS --policy P.yaml [--expect V|none] [--force --reason TEXT]"
+       "NAME@V --to ALIAS [--policy P.yaml] [--expect V|none] [--force --reason TEXT]"
        " [--report R.html] [--junit R.xml] [--markdown R.md]",
        "move an alias to a version if the policy's gates pass",
        [](po::options_description &options, po::positional_options_description &pos) {
          options.add_options()("target", po::value<std::string>(), "the version NAME@V")(
-             "to", po::value<std::string>(), "alias to move")("policy", po::value<std::string>(),
-                                                              "policy file (YAML)")(
+             "to", po::value<std::string>(), "alias to move")(
+             "policy", po::value<std::string>(),
+             "policy file (YAML); a protected alias runs its bound policy, and a different "
+             "one is refused")(
              "expect", po::value<std::string>(),
              "only if the alias points at this version now ('none': does not exist)")(
              "force", po::bool_switch(), "promote even if gates fail (audited with the report)")(

@@ -141,7 +141,7 @@ llvm::Expected<int> runTag(const ParsedArgs &args) {
 // ---- list / show -------------------------------------------------------------
 
 llvm::Expected<int> runList(const ParsedArgs &args) {
-  auto store = openStoreFor(args.common);
+  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
   if (!store)
     return store.takeError();
   auto models = (*store)->listModels();
@@ -168,7 +168,7 @@ llvm::Expected<int> runShow(const ParsedArgs &args) {
   auto selector = registry::parseSelector(*target);
   if (!selector)
     return selector.takeError();
-  auto store = openStoreFor(args.common);
+  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
   if (!store)
     return store.takeError();
   if (selector->version || selector->alias) {
@@ -244,7 +244,7 @@ llvm::Expected<int> runLineage(const ParsedArgs &args) {
     return name.takeError();
   if (llvm::Error error = registry::validateModelName(*name))
     return error;
-  auto store = openStoreFor(args.common);
+  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
   if (!store)
     return store.takeError();
   auto lineage = (*store)->lineage(*name);
@@ -265,7 +265,7 @@ llvm::Expected<int> runHistory(const ParsedArgs &args) {
     return name.takeError();
   if (llvm::Error error = registry::validateModelName(*name))
     return error;
-  auto store = openStoreFor(args.common);
+  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
   if (!store)
     return store.takeError();
   auto history = (*store)->aliasHistory(*name);
@@ -291,7 +291,7 @@ llvm::Expected<int> runAudit(const ParsedArgs &args) {
   registry::AuditFilter filter;
   filter.model = optional(args, "model");
   filter.limit = args.values["limit"].as<int>();
-  auto store = openStoreFor(args.common);
+  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
   if (!store)
     return store.takeError();
   auto log = (*store)->auditLog(filter);
@@ -327,19 +327,34 @@ llvm::Expected<int> runAudit(const ParsedArgs &args) {
 
 // ---- check -------------------------------------------------------------------------
 
+// --head prints only the chain head, for a pipeline to pin; --expect-head
+// fails unless the chain still passes through a head pinned earlier.
 llvm::Expected<int> runCheck(const ParsedArgs &args) {
-  auto store = openStoreFor(args.common);
+  std::optional<registry::ChainHead> pinned;
+  if (std::string text = optional(args, "expect-head"); !text.empty()) {
+    auto head = registry::parseChainHead(text);
+    if (!head)
+      return head.takeError();
+    pinned = std::move(*head);
+  }
+  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
   if (!store)
     return store.takeError();
-  auto report = (*store)->check();
+  auto report = (*store)->check(pinned);
   if (!report)
     return report.takeError();
+  bool headOnly = args.values["head"].as<bool>();
   emit(args.common.json, *report, [&] {
+    if (headOnly && report->ok()) {
+      std::cout << report->chain_head() << "\n";
+      return;
+    }
     std::cout << (report->ok() ? "ok" : "PROBLEMS") << ": " << report->models() << " models, "
               << report->versions() << " versions, " << report->artifacts_verified()
               << " artifacts verified, " << report->aliases() << " aliases, "
               << report->audit_events() << " audit events, " << report->orphan_artifacts()
               << " orphan artifacts\n";
+    std::cout << "  chain head " << report->chain_head() << "\n";
     for (const std::string &problem : report->problems())
       std::cout << "  " << escapeUnprintable(problem) << "\n";
   });
@@ -404,7 +419,15 @@ std::vector<CommandSpec> registryCommands() {
              "limit", po::value<int>()->default_value(0), "only the newest N events");
        },
        runAudit},
-      {"check", "", "verify artifacts, aliases and the audit log", noOptions, runCheck},
+      {"check", "[--head] [--expect-head N:sha256:HEX]",
+       "verify artifacts, aliases and the audit log's hash chain",
+       [](po::options_description &options, po::positional_options_description &) {
+         options.add_options()("head", po::bool_switch(),
+                               "print only the chain head N:sha256:HEX (to pin it)")(
+             "expect-head", po::value<std::string>(),
+             "fail unless the chain still passes through this head (pinned earlier)");
+       },
+       runCheck},
   };
 }
 

@@ -6,6 +6,7 @@
 #include "graceful/testing/stores.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <gmock/gmock.h>
@@ -18,6 +19,8 @@
 #include <sstream>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace graceful::testing {
 namespace {
@@ -54,6 +57,25 @@ bool holdsControlBytes(const std::string &text) {
     auto byte = static_cast<unsigned char>(c);
     return (byte < 0x20 && byte != '\n') || byte == 0x7f;
   });
+}
+
+// Runs SQL on the store's database directly, as someone with write access
+// to it (not through graceful) could.
+void editDatabase(const TestStore &store, Backend backend, const std::string &sql) {
+  if (backend == Backend::Sqlite) {
+    sqlite3 *db = nullptr;
+    ASSERT_EQ(sqlite3_open(store.uri.substr(7).c_str(), &db), SQLITE_OK);
+    char *message = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message), SQLITE_OK)
+        << (message ? message : "");
+    sqlite3_free(message);
+    sqlite3_close(db);
+    return;
+  }
+  pqxx::connection connection(store.uri);
+  pqxx::work work(connection);
+  work.exec(sql);
+  work.commit();
 }
 
 class CliTest : public ::testing::TestWithParam<Backend> {
@@ -537,6 +559,76 @@ TEST_P(GateDataTest, ReportsAreWrittenOnlyAsRegularFiles) {
   EXPECT_FALSE(std::filesystem::exists(directory_.file("r.html")));
 }
 
+TEST_P(GateDataTest, ProtectRefusesPoliciesThatCannotFail) {
+  expectRefused({"alias", "protect", "m", "production", "--policy", policy_},
+                "policy.yaml: a protected alias's policy needs at least one gate");
+  expectRefused({"alias", "protect", "m", "production", "--policy",
+                 nfrPolicy("inputs: x.npy, labels: y.npy, confidence: 0.95")},
+                "nfr.yaml:3: gate nfr: has no budget (it sets none of max_nfr, max_relative_nfr, "
+                "max_error_rate)");
+  expectRefused({"alias", "protect", "m", "Production", "--policy",
+                 nfrPolicy("inputs: x.npy, labels: y.npy, max_nfr: 0.1")},
+                "invalid alias");
+  expectRefused({"alias", "protect", "ghost", "production", "--policy",
+                 nfrPolicy("inputs: x.npy, labels: y.npy, max_nfr: 0.1")},
+                "no model named 'ghost'");
+}
+
+TEST_P(GateDataTest, ProtectedAliasRunsItsBoundPolicyOnly) {
+  // Samples 0 and 1 are the same with different labels: every model gets
+  // one of them wrong, so an error budget of 0 always fails.
+  Tensor x = makeTensor(DType::Float32, {6, 4});
+  for (int i = 0; i < 24; ++i)
+    x.data<float>()[i] = i < 8 ? 1.0f : 0.1f * static_cast<float>(i % 5);
+  ASSERT_FALSE(writeNpy(directory_.file("x.npy"), x));
+  std::string strict = directory_.file("strict.yaml");
+  std::ofstream(strict) << "gates:\n  - nfr: {inputs: x.npy, labels: y.npy, max_error_rate: 0.0}\n";
+  ProcessResult protect =
+      run({"alias", "protect", "m", "production", "--policy", strict, "--reason", "release gate"});
+  ASSERT_EQ(protect.exitCode, 0) << protect.err;
+  EXPECT_THAT(protect.out, HasSubstr("protected m@production: promotion runs policy sha256:"));
+  EXPECT_THAT(protect.out, HasSubstr("2 data files bound by digest"));
+  EXPECT_THAT(run({"audit"}).out, HasSubstr("protect m@0 alias production: - -> sha256:"));
+
+  // The promoter's own policy is refused; the bound one runs without it.
+  expectRefused({"promote", "m@2", "--to", "production", "--policy", policy_},
+                "m@production is protected by policy sha256:");
+  ProcessResult refused = run({"promote", "m@2", "--to", "production", "--json"});
+  EXPECT_EQ(refused.exitCode, 1) << refused.err;
+  EXPECT_THAT(refused.out, HasSubstr("\"baseline\":\"m@1\""));
+  EXPECT_THAT(refused.out, HasSubstr("\"promoted\":false"));
+  EXPECT_EQ(run({"promote", "m@2", "--to", "production", "--policy", strict}).exitCode, 1);
+  // Another alias stays unprotected.
+  EXPECT_EQ(run({"promote", "m@2", "--to", "staging", "--policy", policy_}).exitCode, 0);
+
+  // The data the policy names may not change under it.
+  writeLabels("y.npy", {1, 1, 2, 0, 1, 2});
+  expectRefused({"promote", "m@2", "--to", "production"},
+                "y.npy changed since the policy was bound");
+  writeLabels("y.npy", {0, 1, 2, 0, 1, 2});
+
+  expectRefused({"promote", "m@2", "--to", "production", "--force"}, "--force needs --reason");
+  ProcessResult forced =
+      run({"promote", "m@2", "--to", "production", "--force", "--reason", "incident 7"});
+  ASSERT_EQ(forced.exitCode, 0) << forced.err;
+  EXPECT_THAT(forced.out, HasSubstr("FORCED"));
+  ProcessResult audit = run({"audit"});
+  EXPECT_THAT(audit.out, ContainsRegex("override m@2 alias production: 1 -> 2 \\(incident 7\\) "
+                                       "report #[0-9]+"));
+  EXPECT_EQ(run({"check"}).exitCode, 0);
+}
+
+TEST_P(GateDataTest, ChangingTheBoundPolicyRowIsFound) {
+  ASSERT_EQ(run({"alias", "protect", "m", "production", "--policy",
+                 nfrPolicy("inputs: x.npy, labels: y.npy, max_nfr: 0.1")})
+                .exitCode,
+            0);
+  editDatabase(store_, GetParam(), "UPDATE alias_policies SET policy = 'gates: []'");
+  ProcessResult check = run({"check"});
+  EXPECT_EQ(check.exitCode, 1);
+  EXPECT_THAT(check.out, HasSubstr("(protect m@0): the policy record it wrote was changed"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, GateDataTest,
                          ::testing::Values(Backend::Sqlite, Backend::Postgres),
                          [](const auto &info) { return backendName(info.param); });
@@ -748,6 +840,43 @@ TEST_P(CliTest, RewriteRefusesANanToleranceAndSpecialTargets) {
   EXPECT_TRUE(std::filesystem::is_symlink(link));
 }
 
+TEST_P(CliTest, CheckFindsDirectEditsAndAPinnedHeadARewrite) {
+  run({"register", "m", "--onnx", models_[0]});
+  run({"register", "m", "--onnx", models_[1]});
+  ASSERT_EQ(run({"promote", "m@1", "--to", "production", "--policy", policy_}).exitCode, 0);
+  ProcessResult head = run({"check", "--head"});
+  ASSERT_EQ(head.exitCode, 0) << head.err;
+  EXPECT_THAT(head.out, ContainsRegex("^4:sha256:[0-9a-f]{64}\n$"));
+  std::string pinned = head.out.substr(0, head.out.size() - 1);
+  EXPECT_THAT(run({"check", "--json"}).out, HasSubstr("\"chain_head\":\"" + pinned + "\""));
+  run({"register", "m", "--onnx", models_[2]});
+  EXPECT_EQ(run({"check", "--expect-head", pinned}).exitCode, 0);
+  expectRefused({"check", "--expect-head", "4:sha256:abc"}, "expected N:sha256:<64 hex digits>");
+
+  // m@2's digest swapped for m@1's: both artifacts verify, the chain not.
+  editDatabase(store_, GetParam(),
+               "UPDATE versions SET digest = (SELECT digest FROM versions WHERE version = 1)"
+               " WHERE version = 2");
+  ProcessResult check = run({"check"});
+  EXPECT_EQ(check.exitCode, 1);
+  EXPECT_THAT(check.out, ContainsRegex("audit event #[0-9]+ \\(register m@2\\): the version "
+                                       "record it wrote was changed"));
+  EXPECT_EQ(run({"check", "--head"}).exitCode, 1);
+  EXPECT_THAT(run({"check", "--json"}).out, ContainsRegex("\"first_broken_event\":\"[0-9]+\""));
+}
+
+TEST_P(CliTest, RollbackAfterARepromotionGoesToTheHolderBefore) {
+  run({"register", "m", "--onnx", models_[0]});
+  run({"register", "m", "--onnx", models_[1]});
+  for (const char *version : {"m@1", "m@2", "m@2"})
+    ASSERT_EQ(run({"promote", version, "--to", "production", "--policy", policy_}).exitCode, 0);
+  ProcessResult rolled = run({"rollback", "m", "--alias", "production"});
+  ASSERT_EQ(rolled.exitCode, 0) << rolled.err;
+  EXPECT_THAT(rolled.out, HasSubstr("v2 -> v1"));
+  EXPECT_THAT(run({"show", "m@production"}).out, HasSubstr("m@1"));
+  EXPECT_EQ(run({"check"}).exitCode, 0);
+}
+
 TEST_P(CliTest, LockedStore) {
   run({"register", "m", "--onnx", models_[0]});
   env_["GRACEFUL_BUSY_TIMEOUT_MS"] = "300";
@@ -770,7 +899,10 @@ TEST_P(CliTest, LockedStore) {
     lock.abort();
   }
   EXPECT_THAT(run({"show", "m"}).out, ::testing::Not(HasSubstr("m@2")));
-  EXPECT_EQ(run({"check"}).exitCode, 0);
+  // The refused register left no artifact behind.
+  ProcessResult check = run({"check"});
+  EXPECT_EQ(check.exitCode, 0) << check.out;
+  EXPECT_THAT(check.out, HasSubstr(" 0 orphan artifacts"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CliTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
@@ -837,6 +969,91 @@ TEST(CliSqlite, StoreThatDoesNotExist) {
   EXPECT_EQ(result.exitCode, 2);
   EXPECT_THAT(result.err, HasSubstr("run `graceful init` first"));
   EXPECT_FALSE(std::filesystem::exists(directory.file("nothing")));
+}
+
+// Runs graceful as a user the store's files do not belong to (nobody when
+// we are root, who may write anything), from `directory`.
+ProcessResult runAsOtherUser(const std::vector<std::string> &args, const Environment &env,
+                             const std::string &directory) {
+  std::string command = "cd '" + directory + "' && ";
+  for (const auto &[name, value] : env)
+    command += name + "='" + value + "' ";
+  if (::getuid() == 0)
+    command += "setpriv --reuid=65534 --regid=65534 --clear-groups ";
+  command += gracefulBinary();
+  for (const std::string &arg : args)
+    command += " '" + arg + "'";
+  std::string out = directory + "/../out.txt", err = directory + "/../err.txt";
+  int status = std::system((command + " >" + out + " 2>" + err).c_str());
+  auto read = [](const std::string &path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read(out), read(err)};
+}
+
+TEST(CliSqlite, ReadOnlyStoresCanBeRead) {
+  TemporaryDirectory directory;
+  std::string root = directory.file("work");
+  std::filesystem::create_directory(root);
+  std::string model = root + "/m.onnx";
+  writeTinyOnnxModel(model, 1);
+  Environment env{{"GRACEFUL_STORE", "sqlite:" + root + "/store/registry.db"}};
+  ASSERT_EQ(runGraceful({"init"}, env, root).exitCode, 0);
+  ASSERT_EQ(runGraceful({"register", "m", "--onnx", model}, env, root).exitCode, 0);
+  std::string policy = root + "/p.yaml";
+  std::ofstream(policy) << "gates: []\n";
+  ASSERT_EQ(
+      runGraceful({"promote", "m@1", "--to", "production", "--policy", policy}, env, root).exitCode,
+      0);
+  namespace fs = std::filesystem;
+  auto artifacts = [&] {
+    size_t files = 0;
+    for (const auto &entry : fs::recursive_directory_iterator(root + "/store/artifacts/sha256"))
+      files += entry.is_regular_file();
+    return files;
+  };
+  fs::permissions(directory.path(), fs::perms::all, fs::perm_options::add);
+  fs::permissions(root + "/store/registry.db",
+                  fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  // First the file read-only, then its directory too.
+  for (bool directoryToo : {false, true}) {
+    if (directoryToo) {
+      fs::remove(root + "/store/registry.db-shm");
+      fs::remove(root + "/store/registry.db-wal");
+      fs::permissions(root + "/store", fs::perms::owner_write, fs::perm_options::remove);
+      fs::permissions(root + "/store", fs::perms::others_read | fs::perms::others_exec,
+                      fs::perm_options::add);
+    } else {
+      fs::permissions(root + "/store", fs::perms::all, fs::perm_options::add);
+    }
+    for (std::vector<std::string> command : {std::vector<std::string>{"list"},
+                                             {"show", "m@production"},
+                                             {"history", "m"},
+                                             {"audit"},
+                                             {"check"},
+                                             {"lineage", "m"}}) {
+      ProcessResult result = runAsOtherUser(command, env, root);
+      EXPECT_EQ(result.exitCode, 0) << command[0] << ": " << result.err;
+      EXPECT_THAT(result.err, ::testing::Not(HasSubstr("readonly")));
+    }
+    EXPECT_THAT(runAsOtherUser({"show", "m@production"}, env, root).out, HasSubstr("m@1"));
+    // A write fails with one line and leaves no artifact behind.
+    size_t before = artifacts();
+    writeTinyOnnxModel(model, 2);
+    fs::permissions(model, fs::perms::others_read, fs::perm_options::add);
+    // The artifact directory stays writable: the copy succeeds, the
+    // database refuses, and the copy must go again.
+    fs::permissions(root + "/store/artifacts", fs::perms::all, fs::perm_options::add);
+    for (const auto &entry : fs::recursive_directory_iterator(root + "/store/artifacts"))
+      if (entry.is_directory())
+        fs::permissions(entry.path(), fs::perms::all, fs::perm_options::add);
+    ProcessResult refused = runAsOtherUser({"register", "m", "--onnx", model}, env, root);
+    EXPECT_EQ(refused.exitCode, 2);
+    EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1) << refused.err;
+    EXPECT_EQ(artifacts(), before);
+  }
+  fs::permissions(root + "/store", fs::perms::owner_all, fs::perm_options::add);
 }
 
 TEST(CliSqlite, UnknownStoreScheme) {

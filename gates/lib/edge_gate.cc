@@ -23,6 +23,15 @@ public:
     return files;
   }
 
+  std::string missingBudget() const override {
+    const proto::DeviceProfile &p = profile_;
+    bool limited = p.allowed_ops_size() > 0 || p.has_min_opset() || p.has_max_opset() ||
+                   p.dtypes_size() > 0 || p.has_max_params() || p.has_max_macs() ||
+                   p.has_max_peak_activation_bytes() || p.has_max_model_bytes() ||
+                   p.static_shapes() || p.input_shape_size() > 0;
+    return limited || plan_ ? "" : "its profile sets no limit and it names no reference";
+  }
+
   llvm::Expected<proto::GateResult> evaluate(const GateContext &context) override {
     proto::GateResult result;
     result.set_name("edge");

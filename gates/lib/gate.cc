@@ -62,16 +62,29 @@ llvm::Expected<std::vector<std::unique_ptr<Gate>>> buildGates(const Policy &poli
   return gates;
 }
 
-llvm::Expected<std::string> dataDigestOf(const std::vector<std::unique_ptr<Gate>> &gates) {
-  Sha256Hasher hasher;
+using FileDigests = std::vector<std::pair<std::string, std::string>>;
+
+llvm::Expected<FileDigests> fileDigestsOf(const std::vector<std::unique_ptr<Gate>> &gates) {
+  FileDigests digests;
   for (const auto &gate : gates)
     for (const std::string &file : gate->files()) {
       auto digest = sha256File(file);
       if (!digest)
         return digest.takeError();
-      hasher.update(digest->digest);
-      hasher.update("\n");
+      digests.emplace_back(file, digest->digest);
     }
+  return digests;
+}
+
+llvm::Expected<std::string> dataDigestOf(const std::vector<std::unique_ptr<Gate>> &gates) {
+  auto digests = fileDigestsOf(gates);
+  if (!digests)
+    return digests.takeError();
+  Sha256Hasher hasher;
+  for (const auto &[file, digest] : *digests) {
+    hasher.update(digest);
+    hasher.update("\n");
+  }
   return hasher.finish();
 }
 
@@ -138,6 +151,28 @@ llvm::Expected<std::string> policyDataDigest(const Policy &policy) {
   if (!gates)
     return gates.takeError();
   return dataDigestOf(*gates);
+}
+
+llvm::Expected<FileDigests> policyFileDigests(const Policy &policy) {
+  auto gates = buildGates(policy);
+  if (!gates)
+    return gates.takeError();
+  return fileDigestsOf(*gates);
+}
+
+llvm::Error requireBudgets(const Policy &policy) {
+  if (policy.gates.empty())
+    return makeError(ErrorKind::BadInput,
+                     policy.path + ": a protected alias's policy needs at least one gate");
+  auto gates = buildGates(policy);
+  if (!gates)
+    return gates.takeError();
+  for (size_t i = 0; i < gates->size(); ++i)
+    if (std::string missing = (*gates)[i]->missingBudget(); !missing.empty())
+      return makeError(ErrorKind::BadInput, gateLocation(policy.gates[i], policy) +
+                                                "has no budget (" + missing +
+                                                "); a protected alias's policy needs one");
+  return llvm::Error::success();
 }
 
 llvm::Expected<proto::GateReport> evaluatePolicy(const Policy &policy, registry::Store &store,

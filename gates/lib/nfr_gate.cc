@@ -67,6 +67,12 @@ public:
     return files;
   }
 
+  std::string missingBudget() const override {
+    bool budget =
+        config_.has_max_nfr() || config_.has_max_relative_nfr() || config_.has_max_error_rate();
+    return budget ? "" : "it sets none of max_nfr, max_relative_nfr, max_error_rate";
+  }
+
   llvm::Expected<proto::GateResult> evaluate(const GateContext &context) override {
     proto::GateResult result;
     result.set_name("nfr");

@@ -47,7 +47,11 @@ llvm::Expected<Policy> loadPolicy(const std::string &path) {
   llvm::Expected<std::string> text = readFile(path);
   if (!text)
     return text.takeError();
-  auto parsed = parseYaml(*text, path);
+  return parsePolicy(*text, path);
+}
+
+llvm::Expected<Policy> parsePolicy(const std::string &text, const std::string &path) {
+  auto parsed = parseYaml(text, path);
   if (!parsed)
     return parsed.takeError();
   YAML::Node root = *parsed;
@@ -56,7 +60,8 @@ llvm::Expected<Policy> loadPolicy(const std::string &path) {
   Policy policy;
   policy.path = path;
   policy.directory = std::filesystem::path(path).parent_path().string();
-  policy.digest = sha256Digest(*text);
+  policy.digest = sha256Digest(text);
+  policy.text = text;
   for (const auto &entry : root)
     if (!entry.first.IsScalar() || entry.first.Scalar() != "gates")
       return policyError(

@@ -38,7 +38,8 @@ Calibration calibrationOf(const Tensor &logits, const std::vector<int64_t> &labe
     for (int64_t j = 0; j < classes; ++j)
       sum += std::exp(static_cast<double>(row[j]) - row[best]);
     double top = 1.0 / sum;
-    int64_t bin = std::min<int64_t>(bins - 1, static_cast<int64_t>(top * static_cast<double>(bins)));
+    int64_t bin =
+        std::min<int64_t>(bins - 1, static_cast<int64_t>(top * static_cast<double>(bins)));
     count[bin] += 1;
     confidence[bin] += top;
     right[bin] += best == labels[static_cast<size_t>(i)];
@@ -61,6 +62,11 @@ public:
       : config_(std::move(config)), inputs_(std::move(inputs)), labels_(std::move(labels)) {}
 
   std::vector<std::string> files() const override { return {inputs_, labels_}; }
+  std::string missingBudget() const override {
+    return config_.has_max_ece() || config_.has_max_ece_increase()
+               ? ""
+               : "it sets neither max_ece nor max_ece_increase";
+  }
 
   llvm::Expected<proto::GateResult> evaluate(const GateContext &context) override {
     proto::GateResult result;
@@ -89,7 +95,8 @@ public:
     gates::setMetric(result, "ece_increase", increase);
     addReliability(result, "reliability_old", *baseline);
     if (config_.has_max_ece_increase() && increase > config_.max_ece_increase())
-      result.add_violations("ece_increase " + gates::formatNumber(increase) + " exceeds max_ece_increase " +
+      result.add_violations("ece_increase " + gates::formatNumber(increase) +
+                            " exceeds max_ece_increase " +
                             gates::formatNumber(config_.max_ece_increase()));
     result.set_verdict(result.violations().empty() ? "pass" : "fail");
     return result;
@@ -104,7 +111,8 @@ private:
     if (!logits)
       return logits.takeError();
     if (logits->dtype != DType::Float32 || logits->shape.size() != 2)
-      return makeError(ErrorKind::BadInput, model.label + ": calibration needs 2-D float32 logits, got " +
+      return makeError(ErrorKind::BadInput, model.label +
+                                                ": calibration needs 2-D float32 logits, got " +
                                                 logits->describe());
     if (logits->shape[0] != static_cast<int64_t>(labels.size()))
       return makeError(ErrorKind::BadInput, labels_ + " has " + std::to_string(labels.size()) +

@@ -18,7 +18,7 @@ std::string ArtifactStore::pathFor(std::string_view digest) const {
   return (fs::path(root_) / "sha256" / hex.substr(0, 2) / hex).string();
 }
 
-llvm::Expected<FileDigest> ArtifactStore::put(const std::string &sourcePath) const {
+llvm::Expected<PutArtifact> ArtifactStore::put(const std::string &sourcePath) const {
   std::ifstream in(sourcePath, std::ios::binary);
   if (!in)
     return makeError(ErrorKind::NotFound, sourcePath + ": cannot open file");
@@ -29,7 +29,7 @@ llvm::Expected<FileDigest> ArtifactStore::put(const std::string &sourcePath) con
   if (!writer)
     return writer.takeError();
   Sha256Hasher hasher;
-  FileDigest result;
+  PutArtifact result;
   std::array<char, 1 << 16> buffer{};
   while (in) {
     in.read(buffer.data(), buffer.size());
@@ -54,7 +54,17 @@ llvm::Expected<FileDigest> ArtifactStore::put(const std::string &sourcePath) con
   }
   if (llvm::Error error = (*writer)->commit(destination))
     return error;
+  result.created = true;
   return result;
+}
+
+llvm::Error ArtifactStore::discard(std::string_view digest) const {
+  std::error_code ec;
+  fs::remove(pathFor(digest), ec);
+  if (ec)
+    return makeError(ErrorKind::StoreUnavailable,
+                     pathFor(digest) + ": cannot remove: " + ec.message());
+  return llvm::Error::success();
 }
 
 llvm::Error ArtifactStore::verify(std::string_view digest) const {

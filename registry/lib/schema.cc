@@ -1,5 +1,6 @@
 #include "schema.h"
 
+#include "audit_chain.h"
 #include "graceful/support/error.h"
 
 #include <string>
@@ -44,9 +45,11 @@ const char *const kVersion1Tables[] = {
 
 // The audit log and gate reports are append-only: the database itself
 // refuses to change or delete their rows.
-const char *const kSqliteImmutability[] = {
+const char *const kSqliteAuditNoUpdate =
     "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
-    " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+    " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END";
+const char *const kSqliteImmutability[] = {
+    kSqliteAuditNoUpdate,
     "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
     " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
     "CREATE TRIGGER gate_reports_no_update BEFORE UPDATE ON gate_reports"
@@ -55,13 +58,32 @@ const char *const kSqliteImmutability[] = {
     " BEGIN SELECT RAISE(ABORT, 'gate_reports is append-only'); END",
 };
 
+const char *const kPostgresAuditAppendOnly =
+    "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log"
+    " FOR EACH ROW EXECUTE FUNCTION graceful_refuse_change()";
 const char *const kPostgresImmutability[] = {
     "CREATE FUNCTION graceful_refuse_change() RETURNS trigger LANGUAGE plpgsql AS"
     " $$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$",
-    "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log"
-    " FOR EACH ROW EXECUTE FUNCTION graceful_refuse_change()",
+    kPostgresAuditAppendOnly,
     "CREATE TRIGGER gate_reports_append_only BEFORE UPDATE OR DELETE ON gate_reports"
     " FOR EACH ROW EXECUTE FUNCTION graceful_refuse_change()",
+};
+
+// Version 2: the audit log becomes a hash chain (audit_chain.h).
+const char *const kVersion2Chain[] = {
+    "ALTER TABLE audit_log ADD COLUMN seq BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE audit_log ADD COLUMN prev_hash TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE audit_log ADD COLUMN records TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE audit_log ADD COLUMN hash TEXT NOT NULL DEFAULT ''",
+    "CREATE TABLE audit_head ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL, hash TEXT NOT NULL)",
+    // Protected aliases: the policy bound to each; files holds one
+    // "digest path" line per data file the policy names.
+    "CREATE TABLE alias_policies ("
+    " model_id BIGINT NOT NULL REFERENCES models(id), alias TEXT NOT NULL,"
+    " policy_digest TEXT NOT NULL, policy TEXT NOT NULL, policy_path TEXT NOT NULL,"
+    " files TEXT NOT NULL, created_at BIGINT NOT NULL, created_by TEXT NOT NULL,"
+    " PRIMARY KEY (model_id, alias))",
 };
 
 std::string forDialect(std::string statement, SqlDialect dialect) {
@@ -72,6 +94,13 @@ std::string forDialect(std::string statement, SqlDialect dialect) {
        at = statement.find(placeholder))
     statement.replace(at, placeholder.size(), id);
   return statement;
+}
+
+llvm::Error executeAll(SqlConnection &connection, const std::vector<std::string> &statements) {
+  for (const std::string &statement : statements)
+    if (llvm::Error error = connection.execute(statement))
+      return error;
+  return llvm::Error::success();
 }
 
 llvm::Error migrateToVersion1(SqlConnection &connection) {
@@ -85,17 +114,29 @@ llvm::Error migrateToVersion1(SqlConnection &connection) {
     statements.insert(statements.end(), std::begin(kPostgresImmutability),
                       std::end(kPostgresImmutability));
   statements.push_back("INSERT INTO schema_version (version) VALUES (0)");
-  for (const std::string &statement : statements)
-    if (llvm::Error error = connection.execute(statement))
-      return error;
-  return llvm::Error::success();
+  return executeAll(connection, statements);
+}
+
+// Existing events are chained in id order; the append-only trigger is
+// lifted for that one UPDATE inside the migration's transaction.
+llvm::Error migrateToVersion2(SqlConnection &connection) {
+  bool sqlite = connection.dialect() == SqlDialect::Sqlite;
+  std::vector<std::string> statements(std::begin(kVersion2Chain), std::end(kVersion2Chain));
+  statements.push_back(sqlite ? "DROP TRIGGER audit_log_no_update"
+                              : "DROP TRIGGER audit_log_append_only ON audit_log");
+  if (llvm::Error error = executeAll(connection, statements))
+    return error;
+  if (llvm::Error error = chainExistingEvents(connection))
+    return error;
+  return executeAll(connection, {"CREATE UNIQUE INDEX audit_log_by_seq ON audit_log (seq)",
+                                 sqlite ? kSqliteAuditNoUpdate : kPostgresAuditAppendOnly});
 }
 
 struct Migration {
   int toVersion;
   llvm::Error (*apply)(SqlConnection &);
 };
-const Migration kMigrations[] = {{1, &migrateToVersion1}};
+const Migration kMigrations[] = {{1, &migrateToVersion1}, {2, &migrateToVersion2}};
 
 } // namespace
 
@@ -116,7 +157,7 @@ llvm::Expected<int> readSchemaVersion(SqlConnection &connection) {
   return static_cast<int>(version->value_or(0));
 }
 
-llvm::Error migrate(SqlConnection &connection) {
+llvm::Error migrate(SqlConnection &connection, int toVersion) {
   auto transaction = Transaction::begin(connection, TransactionMode::Write);
   if (!transaction)
     return transaction.takeError();
@@ -133,7 +174,7 @@ llvm::Error migrate(SqlConnection &connection) {
                          std::to_string(*current) + ", newer than this graceful's " +
                          std::to_string(kSchemaVersion) + "; upgrade graceful");
   for (const Migration &migration : kMigrations) {
-    if (migration.toVersion <= *current)
+    if (migration.toVersion <= *current || migration.toVersion > toVersion)
       continue;
     if (llvm::Error error = migration.apply(connection))
       return error;

@@ -7,14 +7,16 @@
 namespace graceful::registry {
 
 // The schema version this build of graceful reads and writes.
-inline constexpr int kSchemaVersion = 1;
+// 1: the first schema; 2: the audit log is a hash chain (audit_chain.h)
+// and aliases can be protected by a bound policy.
+inline constexpr int kSchemaVersion = 2;
 
 // 0 for a database without our schema.
 llvm::Expected<int> readSchemaVersion(SqlConnection &connection);
 
-// Creates or upgrades the schema to kSchemaVersion; refuses a store written
-// by a newer graceful.
-llvm::Error migrate(SqlConnection &connection);
+// Creates or upgrades the schema to `toVersion` (tests build older stores
+// with a smaller one); refuses a store written by a newer graceful.
+llvm::Error migrate(SqlConnection &connection, int toVersion = kSchemaVersion);
 
 // Fails unless the store is at kSchemaVersion.
 llvm::Error requireCurrentSchema(SqlConnection &connection);

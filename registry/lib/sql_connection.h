@@ -55,8 +55,9 @@ public:
                                                            const std::vector<SqlValue> &params);
 };
 
-// Open flags: whether a missing SQLite file may be created.
-enum class OpenMode { Existing, CreateIfMissing };
+// Open flags: whether a missing SQLite file may be created, or an existing
+// one is only read (which works on a read-only file or directory).
+enum class OpenMode { Existing, CreateIfMissing, ReadOnly };
 
 llvm::Expected<std::unique_ptr<SqlConnection>> openSqlite(const std::string &path, OpenMode mode,
                                                           int busyTimeoutMs);

@@ -1,6 +1,8 @@
 // The store's logic, written once over SqlConnection for both backends.
+#include "audit_chain.h"
 #include "graceful/registry/onnx_validation.h"
 #include "graceful/registry/store.h"
+#include "graceful/support/digest.h"
 #include "graceful/support/error.h"
 #include "graceful/support/files.h"
 #include "graceful/support/identity.h"
@@ -9,12 +11,14 @@
 #include "sql_connection.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 #include <set>
+#include <sstream>
 
 namespace graceful::registry {
 namespace {
@@ -23,11 +27,6 @@ using google::protobuf::Timestamp;
 using google::protobuf::util::TimeUtil;
 
 Timestamp timestampOf(std::int64_t micros) { return TimeUtil::MicrosecondsToTimestamp(micros); }
-
-bool isAliasAction(std::string_view action) {
-  return action == "alias-move" || action == "promote" || action == "override" ||
-         action == "rollback";
-}
 
 // A version as the database knows it.
 struct VersionRow {
@@ -66,6 +65,9 @@ public:
                                                  const std::string &actor,
                                                  const std::string &reason) override;
   llvm::Expected<proto::AliasHistory> aliasHistory(const std::string &model) override;
+  llvm::Expected<proto::AliasProtection> protectAlias(const ProtectRequest &request) override;
+  llvm::Expected<std::optional<proto::AliasProtection>>
+  aliasProtection(const std::string &model, const std::string &alias) override;
   llvm::Expected<proto::AuditLog> auditLog(const AuditFilter &filter) override;
   llvm::Expected<proto::StoredGateReport> storeGateReport(const proto::GateReport &report,
                                                           const std::string &actor) override;
@@ -73,7 +75,7 @@ public:
   llvm::Expected<std::optional<proto::StoredGateReport>>
   findGateReport(const std::string &candidate, const std::string &baseline,
                  const std::string &policyDigest, const std::string &dataDigest) override;
-  llvm::Expected<proto::CheckReport> check() override;
+  llvm::Expected<proto::CheckReport> check(const std::optional<ChainHead> &pinned) override;
 
 private:
   // Runs `body` in one transaction, committed only if `body` succeeds.
@@ -95,6 +97,9 @@ private:
     return db_->dialect() == SqlDialect::Postgres ? " FOR UPDATE" : "";
   }
 
+  llvm::Expected<proto::ModelVersion> recordVersion(const RegisterRequest &request,
+                                                    const FileDigest &stored);
+  void discardUnreferenced(const std::string &digest);
   llvm::Expected<std::int64_t> lockModel(const std::string &name, bool createIfMissing);
   llvm::Expected<std::int64_t> findModelId(const std::string &name);
   llvm::Expected<VersionRow> resolve(const VersionSelector &selector);
@@ -107,12 +112,16 @@ private:
                                                          const std::string &alias);
   llvm::Expected<proto::AliasMove> moveAliasInTransaction(std::int64_t modelId,
                                                           const AliasMoveRequest &request);
+  llvm::Expected<std::optional<proto::AliasProtection>>
+  loadProtection(std::int64_t modelId, const std::string &model, const std::string &alias);
+  llvm::Error requireBoundPolicy(std::int64_t modelId, const AliasMoveRequest &request);
   llvm::Expected<std::vector<int>> aliasHolders(const std::string &model, const std::string &alias);
   llvm::Expected<std::vector<proto::AuditEvent>> readAudit(const std::string &where,
                                                            const std::vector<SqlValue> &params);
   llvm::Error checkArtifacts(proto::CheckReport &report);
   llvm::Error checkAliases(proto::CheckReport &report);
   llvm::Error checkVersionsAndAudit(proto::CheckReport &report);
+  llvm::Error checkChain(proto::CheckReport &report, const std::optional<ChainHead> &pinned);
 
   std::unique_ptr<SqlConnection> db_;
   ArtifactStore artifacts_;
@@ -244,16 +253,49 @@ llvm::Expected<proto::Model> SqlStore::loadModel(std::int64_t modelId) {
   return model;
 }
 
+// Appends the event at the head of the chain, with the digests of the
+// records it wrote. Assumes an open write transaction in which those records
+// were just written; the head row's lock serialises appends on PostgreSQL
+// (SQLite writers are serialised already).
 llvm::Expected<std::int64_t> SqlStore::appendAudit(const AuditRecord &record,
                                                    const std::string &actor) {
-  SqlValue reportId = nullOrInteger(record.gateReportId);
+  auto head = db_->query("SELECT seq, hash FROM audit_head WHERE id = 1" + forUpdate());
+  if (!head)
+    return head.takeError();
+  if (head->empty())
+    return makeError(ErrorKind::Corrupt, describe() + ": the audit chain has no head row");
+  ChainedEvent event{0,
+                     head->front().integer(0) + 1,
+                     head->front().text(1),
+                     nowMicros(),
+                     actor,
+                     record.action,
+                     record.model,
+                     record.version,
+                     record.alias,
+                     record.before,
+                     record.after,
+                     record.reason,
+                     record.gateReportId,
+                     "",
+                     ""};
+  auto records = currentRecords(*db_, event);
+  if (!records)
+    return records.takeError();
+  event.records = formatRecords(*records);
+  event.hash = chainHash(event);
   auto id = db_->queryInteger(
       "INSERT INTO audit_log (occurred_at, actor, action, model, version, alias, state_before,"
-      " state_after, reason, gate_report_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-      {nowMicros(), actor, record.action, record.model, std::int64_t{record.version}, record.alias,
-       record.before, record.after, record.reason, reportId});
+      " state_after, reason, gate_report_id, seq, prev_hash, records, hash)"
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+      {event.occurredAt, actor, event.action, event.model, event.version, event.alias, event.before,
+       event.after, event.reason, nullOrInteger(event.gateReportId), event.seq, event.prevHash,
+       event.records, event.hash});
   if (!id)
     return id.takeError();
+  if (llvm::Error error = db_->execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1",
+                                       {event.seq, event.hash}))
+    return error;
   return id->value_or(0);
 }
 
@@ -269,10 +311,35 @@ llvm::Expected<proto::ModelVersion> SqlStore::registerVersion(const RegisterRequ
     return error;
   // The artifact goes in first: if we die before the commit below, it is an
   // orphan that nothing refers to, never a version without its bytes.
-  llvm::Expected<FileDigest> stored = artifacts_.put(request.artifactPath);
+  llvm::Expected<PutArtifact> stored = artifacts_.put(request.artifactPath);
   if (!stored)
     return stored.takeError();
+  auto version = recordVersion(request, *stored);
+  if (!version && stored->created)
+    discardUnreferenced(stored->digest);
+  return version;
+}
 
+// A failed register leaves no artifact behind unless a version refers to
+// it (identical bytes registered meanwhile). If the store cannot even be
+// read, the file stays: an orphan is harmless and `check` counts it.
+void SqlStore::discardUnreferenced(const std::string &digest) {
+  auto referenced = inTransaction<bool>(TransactionMode::Read, [&]() -> llvm::Expected<bool> {
+    auto count = db_->queryInteger("SELECT count(*) FROM versions WHERE digest = ?", {digest});
+    if (!count)
+      return count.takeError();
+    return count->value_or(0) > 0;
+  });
+  if (!referenced) {
+    llvm::consumeError(referenced.takeError());
+    return;
+  }
+  if (!*referenced)
+    llvm::consumeError(artifacts_.discard(digest));
+}
+
+llvm::Expected<proto::ModelVersion> SqlStore::recordVersion(const RegisterRequest &request,
+                                                            const FileDigest &stored) {
   return inTransaction<proto::ModelVersion>(
       TransactionMode::Write, [&]() -> llvm::Expected<proto::ModelVersion> {
         std::vector<std::pair<VersionRow, std::string>> parents;
@@ -294,7 +361,7 @@ llvm::Expected<proto::ModelVersion> SqlStore::registerVersion(const RegisterRequ
         auto versionId = db_->queryInteger(
             "INSERT INTO versions (model_id, version, digest, size_bytes, created_at, created_by,"
             " description) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            {*modelId, number, stored->digest, stored->sizeBytes, nowMicros(), request.actor,
+            {*modelId, number, stored.digest, stored.sizeBytes, nowMicros(), request.actor,
              request.description});
         if (!versionId)
           return versionId.takeError();
@@ -309,8 +376,8 @@ llvm::Expected<proto::ModelVersion> SqlStore::registerVersion(const RegisterRequ
                                " ON CONFLICT DO NOTHING",
                                {**versionId, parent.id, kind}))
             return error;
-        AuditRecord audit{"register", request.name,   static_cast<int>(number), "",
-                          "",         stored->digest, request.description,      0};
+        AuditRecord audit{"register", request.name,  static_cast<int>(number), "",
+                          "",         stored.digest, request.description,      0};
         if (auto id = appendAudit(audit, request.actor); !id)
           return id.takeError();
         auto version = loadVersion(**versionId);
@@ -523,6 +590,8 @@ llvm::Expected<proto::AliasMove> SqlStore::moveAliasInTransaction(std::int64_t m
                                             ? std::nullopt
                                             : std::optional<int>(*request.expectedVersion)) +
                          " as expected; nothing changed");
+  if (llvm::Error error = requireBoundPolicy(modelId, request))
+    return error;
   std::int64_t reportId = request.storedGateReportId;
   if (request.gateReport) {
     auto id = insertGateReport(*request.gateReport, request.actor);
@@ -575,7 +644,130 @@ llvm::Expected<proto::AliasMove> SqlStore::moveAlias(const AliasMoveRequest &req
       });
 }
 
+// ---- protected aliases ---------------------------------------------------------
+
+// The alias's bound policy, if any. Assumes an open transaction.
+llvm::Expected<std::optional<proto::AliasProtection>>
+SqlStore::loadProtection(std::int64_t modelId, const std::string &model, const std::string &alias) {
+  auto rows = db_->query("SELECT policy_digest, policy, policy_path, files, created_at, created_by"
+                         " FROM alias_policies WHERE model_id = ? AND alias = ?",
+                         {modelId, alias});
+  if (!rows)
+    return rows.takeError();
+  if (rows->empty())
+    return std::optional<proto::AliasProtection>();
+  const SqlRow &row = rows->front();
+  proto::AliasProtection protection;
+  protection.set_model(model);
+  protection.set_alias(alias);
+  protection.set_policy_digest(row.text(0));
+  protection.set_policy(row.text(1));
+  protection.set_policy_path(row.text(2));
+  std::istringstream lines(row.text(3));
+  for (std::string line; std::getline(lines, line);) {
+    size_t space = line.find(' ');
+    proto::AliasProtection::File *file = protection.add_files();
+    file->set_digest(line.substr(0, space));
+    file->set_path(space == std::string::npos ? "" : line.substr(space + 1));
+  }
+  *protection.mutable_created_at() = timestampOf(row.integer(4));
+  protection.set_created_by(row.text(5));
+  return std::optional<proto::AliasProtection>(std::move(protection));
+}
+
+// A promotion or override of a protected alias must rely on a gate report
+// of the bound policy; a rollback returns to a holder the alias had.
+// Assumes an open write transaction holding the model's lock.
+llvm::Error SqlStore::requireBoundPolicy(std::int64_t modelId, const AliasMoveRequest &request) {
+  if (request.action == AliasAction::Rollback)
+    return llvm::Error::success();
+  auto bound = loadProtection(modelId, request.model, request.alias);
+  if (!bound)
+    return bound.takeError();
+  if (!*bound)
+    return llvm::Error::success();
+  std::string used;
+  if (request.gateReport) {
+    used = request.gateReport->policy_digest();
+  } else if (request.storedGateReportId) {
+    auto digest = db_->query("SELECT policy_digest FROM gate_reports WHERE id = ?",
+                             {request.storedGateReportId});
+    if (!digest)
+      return digest.takeError();
+    if (!digest->empty())
+      used = digest->front().text(0);
+  }
+  if (used == (*bound)->policy_digest())
+    return llvm::Error::success();
+  return makeError(ErrorKind::BadInput,
+                   request.model + "@" + request.alias + " is protected by policy " +
+                       (*bound)->policy_digest() + "; this move relies on " +
+                       (used.empty() ? std::string("no gate report") : "policy " + used) +
+                       "; nothing changed");
+}
+
+llvm::Expected<proto::AliasProtection> SqlStore::protectAlias(const ProtectRequest &request) {
+  if (llvm::Error error = validateModelName(request.model))
+    return error;
+  if (llvm::Error error = validateAliasName(request.alias))
+    return error;
+  std::string files;
+  for (const auto &[path, digest] : request.files) {
+    if (path.find('\n') != std::string::npos)
+      return makeError(ErrorKind::BadInput, "a policy data file's path holds a newline");
+    files += digest + " " + path + "\n";
+  }
+  return inTransaction<proto::AliasProtection>(
+      TransactionMode::Write, [&]() -> llvm::Expected<proto::AliasProtection> {
+        auto modelId = lockModel(request.model, /*createIfMissing=*/false);
+        if (!modelId)
+          return modelId.takeError();
+        auto before = loadProtection(*modelId, request.model, request.alias);
+        if (!before)
+          return before.takeError();
+        if (llvm::Error error = db_->execute(
+                "INSERT INTO alias_policies (model_id, alias, policy_digest, policy, policy_path,"
+                " files, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (model_id, alias) DO UPDATE SET"
+                " policy_digest = excluded.policy_digest, policy = excluded.policy,"
+                " policy_path = excluded.policy_path, files = excluded.files,"
+                " created_at = excluded.created_at, created_by = excluded.created_by",
+                {*modelId, request.alias, request.policyDigest, request.policy, request.policyPath,
+                 files, nowMicros(), request.actor}))
+          return error;
+        AuditRecord audit{"protect",
+                          request.model,
+                          0,
+                          request.alias,
+                          *before ? (*before)->policy_digest() : "",
+                          request.policyDigest,
+                          request.reason,
+                          0};
+        auto auditId = appendAudit(audit, request.actor);
+        if (!auditId)
+          return auditId.takeError();
+        auto protection = loadProtection(*modelId, request.model, request.alias);
+        if (!protection)
+          return protection.takeError();
+        (*protection)->set_audit_id(*auditId);
+        return std::move(**protection);
+      });
+}
+
+llvm::Expected<std::optional<proto::AliasProtection>>
+SqlStore::aliasProtection(const std::string &model, const std::string &alias) {
+  return inTransaction<std::optional<proto::AliasProtection>>(
+      TransactionMode::Read, [&]() -> llvm::Expected<std::optional<proto::AliasProtection>> {
+        auto modelId = findModelId(model);
+        if (!modelId)
+          return modelId.takeError();
+        return loadProtection(*modelId, model, alias);
+      });
+}
+
 // Replays the alias's audit trail: moves push a holder, rollbacks pop one.
+// A move to the version that holds the alias already (a re-promotion)
+// changes no holder, so a rollback after it goes to the one before.
 llvm::Expected<std::vector<int>> SqlStore::aliasHolders(const std::string &model,
                                                         const std::string &alias) {
   auto events = db_->query("SELECT action, state_after FROM audit_log WHERE model = ? AND alias = ?"
@@ -587,10 +779,11 @@ llvm::Expected<std::vector<int>> SqlStore::aliasHolders(const std::string &model
   for (const SqlRow &event : *events) {
     if (!isAliasAction(event.text(0)))
       continue;
+    int version = static_cast<int>(event.integer(1));
     if (event.text(0) == "rollback" && !holders.empty())
       holders.pop_back();
-    else
-      holders.push_back(static_cast<int>(event.integer(1)));
+    else if (holders.empty() || holders.back() != version)
+      holders.push_back(version);
   }
   return holders;
 }
@@ -636,7 +829,8 @@ llvm::Expected<proto::AliasMove> SqlStore::rollbackAlias(const std::string &mode
 llvm::Expected<std::vector<proto::AuditEvent>>
 SqlStore::readAudit(const std::string &where, const std::vector<SqlValue> &params) {
   auto rows = db_->query("SELECT id, occurred_at, actor, action, model, version, alias,"
-                         " state_before, state_after, reason, gate_report_id FROM audit_log " +
+                         " state_before, state_after, reason, gate_report_id, seq, prev_hash,"
+                         " records, hash FROM audit_log " +
                              where,
                          params);
   if (!rows)
@@ -655,6 +849,10 @@ SqlStore::readAudit(const std::string &where, const std::vector<SqlValue> &param
     event.set_after(row.text(8));
     event.set_reason(row.text(9));
     event.set_gate_report_id(row.isNull(10) ? 0 : row.integer(10));
+    event.set_seq(row.integer(11));
+    event.set_prev_hash(row.text(12));
+    event.set_records(row.text(13));
+    event.set_hash(row.text(14));
     events.push_back(std::move(event));
   }
   return events;
@@ -915,7 +1113,104 @@ llvm::Error SqlStore::checkVersionsAndAudit(proto::CheckReport &report) {
   return llvm::Error::success();
 }
 
-llvm::Expected<proto::CheckReport> SqlStore::check() {
+std::string eventName(const ChainedEvent &event) {
+  return "audit event #" + std::to_string(event.id) + " (" + event.action + " " + event.model +
+         "@" + std::to_string(event.version) + ")";
+}
+
+// What is wrong with one event: its place on the chain, its hash, and the
+// records it wrote that the store still holds as that event left them
+// (a version's row and lineage and a report body always; tags, an alias's
+// target and a bound policy only if no later event rewrote them).
+llvm::Expected<std::vector<std::string>> eventProblems(SqlConnection &db, const ChainedEvent &event,
+                                                       std::int64_t expectedSeq,
+                                                       const std::string &previousHash,
+                                                       bool latest) {
+  std::vector<std::string> problems;
+  if (event.seq != expectedSeq)
+    problems.push_back("it is at position " + std::to_string(event.seq) + " of the chain where " +
+                       std::to_string(expectedSeq) + " was expected (an event was deleted)");
+  if (event.prevHash != previousHash)
+    problems.push_back("it links to " + event.prevHash + " but the event before it hashes to " +
+                       previousHash);
+  if (std::string hash = chainHash(event); hash != event.hash)
+    problems.push_back("it was edited: its fields hash to " + hash + ", not to its stored " +
+                       event.hash);
+  auto current = currentRecords(db, event);
+  if (!current)
+    return current.takeError();
+  for (const auto &[name, digest] : parseRecords(event.records)) {
+    if (name == overwritableRecord(event) && !latest)
+      continue;
+    auto now = current->find(name);
+    if (now == current->end())
+      problems.push_back("the " + name + " record it wrote is missing");
+    else if (now->second != digest)
+      problems.push_back("the " + name + " record it wrote was changed");
+  }
+  return problems;
+}
+
+llvm::Error SqlStore::checkChain(proto::CheckReport &report,
+                                 const std::optional<ChainHead> &pinned) {
+  auto events = readChain(*db_, "ORDER BY seq, id");
+  if (!events)
+    return events.takeError();
+  std::vector<bool> latest = latestWriters(*events);
+  std::string previous(kGenesisHash);
+  for (size_t i = 0; i < events->size(); ++i) {
+    const ChainedEvent &event = (*events)[i];
+    auto problems =
+        eventProblems(*db_, event, static_cast<std::int64_t>(i + 1), previous, latest[i]);
+    if (!problems)
+      return problems.takeError();
+    if (!problems->empty() && report.first_broken_event() == 0)
+      report.set_first_broken_event(event.id);
+    for (const std::string &problem : *problems)
+      report.add_problems(eventName(event) + ": " + problem);
+    previous = event.hash;
+  }
+  ChainHead held{static_cast<std::int64_t>(events->size()), previous};
+  report.set_chain_head(held.text());
+
+  auto head = db_->query("SELECT seq, hash FROM audit_head WHERE id = 1");
+  if (!head)
+    return head.takeError();
+  if (head->empty())
+    report.add_problems("audit log: the chain's head row is missing");
+  else if (ChainHead recorded{head->front().integer(0), head->front().text(1)};
+           recorded.events > held.events)
+    report.add_problems("audit log: event " + std::to_string(held.events + 1) +
+                        " of the chain is missing: the head records " + recorded.text() +
+                        " but the log ends at " + held.text() + " (events were deleted)");
+  else if (recorded.text() != held.text())
+    report.add_problems("audit log: the head records " + recorded.text() + " but the log ends at " +
+                        held.text());
+
+  if (pinned) {
+    std::string lost = "the pinned head " + pinned->text() + " is not on the chain: ";
+    if (pinned->events > held.events)
+      report.add_problems(lost + "the log holds only " + std::to_string(held.events) +
+                          " events (history was cut or rewritten)");
+    else if (std::string at = pinned->events == 0
+                                  ? std::string(kGenesisHash)
+                                  : (*events)[static_cast<size_t>(pinned->events - 1)].hash;
+             at != pinned->hash)
+      report.add_problems(lost + "event " + std::to_string(pinned->events) + " now hashes to " +
+                          at + " (history was rewritten)");
+  }
+
+  auto unaudited = db_->query("SELECT r.id FROM gate_reports r WHERE NOT EXISTS (SELECT 1"
+                              " FROM audit_log a WHERE a.action = 'gate-report'"
+                              " AND a.gate_report_id = r.id) ORDER BY r.id");
+  if (!unaudited)
+    return unaudited.takeError();
+  for (const SqlRow &row : *unaudited)
+    report.add_problems("gate report #" + row.text(0) + ": no gate-report event in the audit log");
+  return llvm::Error::success();
+}
+
+llvm::Expected<proto::CheckReport> SqlStore::check(const std::optional<ChainHead> &pinned) {
   return inTransaction<proto::CheckReport>(
       TransactionMode::Read, [&]() -> llvm::Expected<proto::CheckReport> {
         proto::CheckReport report;
@@ -923,6 +1218,8 @@ llvm::Expected<proto::CheckReport> SqlStore::check() {
              {&SqlStore::checkVersionsAndAudit, &SqlStore::checkArtifacts, &SqlStore::checkAliases})
           if (llvm::Error error = (this->*step)(report))
             return error;
+        if (llvm::Error error = checkChain(report, pinned))
+          return error;
         report.set_ok(report.problems_size() == 0);
         return report;
       });
@@ -987,6 +1284,22 @@ std::string_view aliasActionName(AliasAction action) {
   return "alias-move";
 }
 
+std::string ChainHead::text() const { return std::to_string(events) + ":" + hash; }
+
+llvm::Expected<ChainHead> parseChainHead(std::string_view text) {
+  size_t colon = text.find(':');
+  ChainHead head;
+  std::string_view count = text.substr(0, colon);
+  auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), head.events);
+  if (colon == std::string_view::npos || ec != std::errc() || end != count.data() + count.size() ||
+      head.events < 0 || !isWellFormedDigest(text.substr(colon + 1)))
+    return makeError(ErrorKind::BadInput,
+                     "chain head '" + std::string(text.substr(0, 100)) +
+                         "': expected N:sha256:<64 hex digits>, as `graceful check --head` prints");
+  head.hash = std::string(text.substr(colon + 1));
+  return head;
+}
+
 StoreConfig storeConfigFromEnvironment(const std::string &uri, const std::string &artifacts) {
   StoreConfig config;
   auto pick = [](const std::string &given, const char *variable, std::string fallback) {
@@ -1004,7 +1317,7 @@ StoreConfig storeConfigFromEnvironment(const std::string &uri, const std::string
 }
 
 llvm::Expected<std::unique_ptr<Store>> openStore(const StoreConfig &config) {
-  auto location = connect(config, OpenMode::Existing);
+  auto location = connect(config, config.readOnly ? OpenMode::ReadOnly : OpenMode::Existing);
   if (!location)
     return location.takeError();
   if (llvm::Error error = requireCurrentSchema(*location->connection))

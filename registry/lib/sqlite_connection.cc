@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <sqlite3.h>
+#include <unistd.h>
 
 namespace graceful::registry {
 namespace {
@@ -91,22 +92,46 @@ private:
   int busyTimeoutMs_;
 };
 
+// What sqlite3_open_v2 opens. A WAL database needs its -shm file to be
+// read; in a directory we cannot write, with none left behind (the last
+// writer closed cleanly, so the -wal was checkpointed away too), the file is
+// read as immutable: nobody can be writing it through this directory.
+std::string openTarget(const std::string &path, OpenMode mode, int &flags) {
+  std::error_code ec;
+  std::filesystem::path directory = std::filesystem::path(path).parent_path();
+  if (mode != OpenMode::ReadOnly || std::filesystem::exists(path + "-shm", ec) ||
+      ::access(directory.empty() ? "." : directory.c_str(), W_OK) == 0)
+    return path;
+  std::string uri = "file:";
+  for (char c : std::filesystem::absolute(path, ec).string()) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    if (c == '%' || c == '?' || c == '#')
+      uri += std::string("%") + kHex[(c >> 4) & 0xf] + kHex[c & 0xf];
+    else
+      uri += c;
+  }
+  flags |= SQLITE_OPEN_URI;
+  return uri + "?immutable=1";
+}
+
 } // namespace
 
 llvm::Expected<std::unique_ptr<SqlConnection>> openSqlite(const std::string &path, OpenMode mode,
                                                           int busyTimeoutMs) {
   std::error_code ec;
-  if (mode == OpenMode::Existing && !std::filesystem::exists(path, ec))
+  if (mode != OpenMode::CreateIfMissing && !std::filesystem::exists(path, ec))
     return makeError(ErrorKind::NotFound,
                      "sqlite:" + path + ": no registry here (run `graceful init` first)");
   if (std::filesystem::is_directory(path, ec))
     return makeError(ErrorKind::StoreUnavailable,
                      "sqlite:" + path + ": is a directory, not a registry database");
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
+  int flags = (mode == OpenMode::ReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
+              SQLITE_OPEN_FULLMUTEX;
   if (mode == OpenMode::CreateIfMissing)
     flags |= SQLITE_OPEN_CREATE;
   sqlite3 *db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  std::string target = openTarget(path, mode, flags);
+  int rc = sqlite3_open_v2(target.c_str(), &db, flags, nullptr);
   auto connection = std::make_unique<SqliteConnection>(db, path, busyTimeoutMs);
   if (rc != SQLITE_OK)
     return makeError(ErrorKind::StoreUnavailable,
@@ -114,11 +139,13 @@ llvm::Expected<std::unique_ptr<SqlConnection>> openSqlite(const std::string &pat
   sqlite3_busy_timeout(db, busyTimeoutMs);
   sqlite3_extended_result_codes(db, 1);
   // WAL lets readers run beside the one writer; FULL makes each commit
-  // durable; foreign keys are off by default in SQLite.
+  // durable; foreign keys are off by default in SQLite. Setting the journal
+  // mode writes, so a read-only connection keeps the mode init set.
   for (const char *pragma :
        {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"})
-    if (llvm::Error error = connection->execute(pragma))
-      return error;
+    if (mode != OpenMode::ReadOnly || !std::string_view(pragma).starts_with("PRAGMA journal_mode"))
+      if (llvm::Error error = connection->execute(pragma))
+        return error;
   return std::unique_ptr<SqlConnection>(std::move(connection));
 }
 

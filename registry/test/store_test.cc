@@ -1,4 +1,5 @@
 // The Store's contract, run against both backends.
+#include "../lib/schema.h"
 #include "../lib/sql_connection.h"
 #include "graceful/registry/store.h"
 #include "graceful/support/error.h"
@@ -6,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace graceful::registry {
@@ -248,8 +250,11 @@ TEST_P(StoreTest, CheckFindsAliasesTheAuditLogDoesNotExplain) {
   ASSERT_FALSE(raw->commit());
   auto report = cantFail(store_->check());
   EXPECT_FALSE(report.ok());
-  ASSERT_EQ(report.problems_size(), 1);
+  // The replay does not explain it, and the promotion's alias record changed.
+  ASSERT_EQ(report.problems_size(), 2);
   EXPECT_NE(report.problems(0).find("replays"), std::string::npos);
+  EXPECT_NE(report.problems(1).find("(promote m@1): the alias record it wrote was changed"),
+            std::string::npos);
 }
 
 TEST_P(StoreTest, ReopeningSeesTheSameState) {
@@ -281,6 +286,246 @@ TEST_P(StoreTest, OpeningWithoutInitIsAClearError) {
   auto store = openStore(config);
   ASSERT_FALSE(bool(store));
   EXPECT_NE(describeError(store.takeError()).message.find("graceful init"), std::string::npos);
+}
+
+TEST_P(StoreTest, RollbackAfterARepromotionGoesToTheHolderBefore) {
+  registerModel("m", 0);
+  registerModel("m", 1);
+  ASSERT_TRUE(bool(move("m", "production", 1, std::nullopt)));
+  ASSERT_TRUE(bool(move("m", "production", 2, std::nullopt)));
+  ASSERT_TRUE(bool(move("m", "production", 2, std::nullopt)));
+  auto rolled = cantFail(store_->rollbackAlias("m", "production", "ops", ""));
+  EXPECT_EQ(rolled.before(), 2);
+  EXPECT_EQ(rolled.after(), 1);
+  EXPECT_TRUE(cantFail(store_->check()).ok());
+}
+
+// A store with one event of each kind; tests edit its database directly,
+// as someone with write access to it could, and `check` must notice.
+class ChainTest : public StoreTest {
+protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    if (IsSkipped())
+      return;
+    RegisterRequest first{"m", models_[0], "first", {{"dataset", "digits"}}, {}, "alice"};
+    ASSERT_TRUE(bool(store_->registerVersion(first))); // 1
+    registerModel("m", 1);                             // 2
+    proto::GateReport report;                          // 3
+    report.set_verdict("fail");
+    report.set_candidate("m@2");
+    report.set_baseline("m@1");
+    report.set_policy_digest("sha256:" + std::string(64, 'a'));
+    ASSERT_TRUE(bool(store_->storeGateReport(report, "ci")));
+    ASSERT_TRUE(bool(move("m", "production", 1, std::nullopt)));                  // 4
+    TagRequest tag{{"m", 1, std::nullopt}, {{"stage", "canary"}}, {}, "bob", ""}; // 5
+    ASSERT_TRUE(bool(store_->setTags(tag)));
+    registerModel("m", 2); // 6
+    auto log = cantFail(store_->auditLog({}));
+    ASSERT_EQ(log.events_size(), 6);
+    for (const proto::AuditEvent &event : log.events())
+      ids_.push_back(event.id());
+    auto report0 = cantFail(store_->check());
+    ASSERT_TRUE(report0.ok()) << report0.DebugString();
+    head_ = report0.chain_head();
+  }
+
+  void tamper(const std::vector<std::string> &statements) {
+    auto raw = rawConnection();
+    ASSERT_FALSE(raw->begin(TransactionMode::Write));
+    for (const std::string &statement : statements)
+      ASSERT_FALSE(raw->execute(statement)) << statement;
+    ASSERT_FALSE(raw->commit());
+  }
+
+  // Statements that lift the append-only triggers of `table`.
+  std::vector<std::string> dropTriggers(const std::string &table) {
+    if (GetParam() == Backend::Sqlite)
+      return {"DROP TRIGGER " + table + "_no_update", "DROP TRIGGER " + table + "_no_delete"};
+    return {"DROP TRIGGER " + table + "_append_only ON " + table};
+  }
+  void tamperWithoutTriggers(const std::string &table, std::vector<std::string> statements) {
+    std::vector<std::string> all = dropTriggers(table);
+    all.insert(all.end(), statements.begin(), statements.end());
+    tamper(all);
+  }
+
+  // check fails, names event `event` (1-based) first, and says `needle`.
+  void expectBroken(int event, const std::string &needle) {
+    auto report = cantFail(store_->check());
+    EXPECT_FALSE(report.ok());
+    if (event > 0) {
+      EXPECT_EQ(report.first_broken_event(), ids_.at(static_cast<size_t>(event - 1)))
+          << report.DebugString();
+    }
+    std::string all;
+    for (const std::string &problem : report.problems())
+      all += problem + "\n";
+    EXPECT_THAT(all, ::testing::HasSubstr(needle));
+  }
+
+  std::string eventName(int event, const std::string &what) {
+    return "audit event #" + std::to_string(ids_.at(static_cast<size_t>(event - 1))) + " (" + what +
+           "): ";
+  }
+
+  std::vector<std::int64_t> ids_;
+  std::string head_;
+};
+
+TEST_P(ChainTest, EventsCarryTheirLinkRecordsAndHash) {
+  auto log = cantFail(store_->auditLog({}));
+  std::string previous(64, '0');
+  previous = "sha256:" + previous;
+  for (int i = 0; i < log.events_size(); ++i) {
+    const proto::AuditEvent &event = log.events(i);
+    EXPECT_EQ(event.seq(), i + 1);
+    EXPECT_EQ(event.prev_hash(), previous);
+    EXPECT_TRUE(isWellFormedDigest(event.hash()));
+    previous = event.hash();
+  }
+  EXPECT_THAT(log.events(0).records(),
+              ::testing::ContainsRegex("^lineage sha256:[0-9a-f]{64}\ntags sha256:[0-9a-f]{64}"
+                                       "\nversion sha256:[0-9a-f]{64}$"));
+  EXPECT_THAT(log.events(2).records(), ::testing::StartsWith("report sha256:"));
+  EXPECT_THAT(log.events(3).records(), ::testing::StartsWith("alias sha256:"));
+  EXPECT_EQ(head_, "6:" + previous);
+}
+
+TEST_P(ChainTest, SwappedDigestIsFound) {
+  tamper({"UPDATE versions SET digest = (SELECT digest FROM versions WHERE version = 1)"
+          " WHERE version = 2"});
+  expectBroken(2, eventName(2, "register m@2") + "the version record it wrote was changed");
+}
+
+TEST_P(ChainTest, DeletedVersionIsFound) {
+  tamper({"DELETE FROM versions WHERE version = 3"});
+  expectBroken(6, eventName(6, "register m@3") + "the version record it wrote is missing");
+}
+
+TEST_P(ChainTest, InsertedTagIsFound) {
+  tamper({"INSERT INTO version_tags (version_id, tag_key, tag_value)"
+          " SELECT id, 'approved', 'yes' FROM versions WHERE version = 2"});
+  expectBroken(2, eventName(2, "register m@2") + "the tags record it wrote was changed");
+  tamper({"INSERT INTO version_tags (version_id, tag_key, tag_value)"
+          " SELECT id, 'approved', 'yes' FROM versions WHERE version = 1"});
+  expectBroken(2, eventName(5, "tag m@1") + "the tags record it wrote was changed");
+}
+
+TEST_P(ChainTest, ReportRewrittenToPassIsFound) {
+  tamperWithoutTriggers(
+      "gate_reports",
+      {"UPDATE gate_reports SET verdict = 'pass', report = replace(report, '\"fail\"',"
+       " '\"pass\"')"});
+  EXPECT_EQ(cantFail(store_->getGateReport(1)).report().verdict(), "pass");
+  expectBroken(3, eventName(3, "gate-report m@2") + "the report record it wrote was changed");
+}
+
+TEST_P(ChainTest, DeletedLastEventIsFound) {
+  tamperWithoutTriggers("audit_log",
+                        {"DELETE FROM audit_log WHERE id = (SELECT max(id) FROM audit_log)"});
+  expectBroken(0, "audit log: event 6 of the chain is missing: the head records " + head_);
+  expectBroken(0, "m@3: no register event in the audit log");
+}
+
+TEST_P(ChainTest, EditedOrDeletedEventInTheMiddleIsFound) {
+  tamperWithoutTriggers("audit_log", {"UPDATE audit_log SET reason = 'routine' WHERE seq = 4"});
+  expectBroken(4, eventName(4, "promote m@1") + "it was edited");
+  tamper({"DELETE FROM audit_log WHERE seq = 3"});
+  expectBroken(4, eventName(4, "promote m@1") +
+                      "it is at position 4 of the chain where 3 was expected");
+}
+
+TEST_P(ChainTest, APinnedHeadStaysOnTheChainUntilHistoryIsRewritten) {
+  ChainHead pinned = cantFail(parseChainHead(head_));
+  registerModel("m", 0);
+  EXPECT_TRUE(cantFail(store_->check(pinned)).ok());
+  // Rewriting history consistently (the last two events and m@4 removed,
+  // the head row set back) passes a check without a pin, not one with it.
+  auto log = cantFail(store_->auditLog({}));
+  tamperWithoutTriggers("audit_log",
+                        {"DELETE FROM audit_log WHERE seq >= 6",
+                         "DELETE FROM versions WHERE version >= 3",
+                         "UPDATE audit_head SET seq = 5, hash = '" + log.events(4).hash() + "'"});
+  EXPECT_TRUE(cantFail(store_->check()).ok());
+  registerModel("m", 1);
+  auto report = cantFail(store_->check(pinned));
+  EXPECT_FALSE(report.ok());
+  ASSERT_EQ(report.problems_size(), 1) << report.DebugString();
+  EXPECT_THAT(report.problems(0), ::testing::HasSubstr("the pinned head " + head_ +
+                                                       " is not on the chain: event 6 now "
+                                                       "hashes to"));
+  ChainHead later = pinned;
+  later.events = 9;
+  EXPECT_THAT(cantFail(store_->check(later)).problems(0),
+              ::testing::HasSubstr("the log holds only 6 events"));
+  EXPECT_FALSE(bool(parseChainHead("6:sha256:nothex")));
+  EXPECT_FALSE(bool(parseChainHead("-1:" + pinned.hash)));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ChainTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
+                         [](const auto &info) { return testing::backendName(info.param); });
+
+// A store written by graceful before the chain (schema 1): init chains its
+// events, and the records they wrote are bound from then on.
+TEST_P(StoreTest, InitChainsTheEventsOfAnOlderStore) {
+  testing::TemporaryDirectory other;
+  auto location = testing::makeStore(GetParam(), other);
+  StoreConfig config{location->uri, location->artifacts, 1000};
+  auto raw = GetParam() == Backend::Sqlite
+                 ? cantFail(openSqlite(config.uri.substr(7), OpenMode::CreateIfMissing, 1000))
+                 : cantFail(openPostgres(config.uri, 1000));
+  ASSERT_FALSE(migrate(*raw, 1));
+  FileDigest artifact = cantFail(ArtifactStore(config.artifactsDir).put(models_[0]));
+  ASSERT_FALSE(raw->begin(TransactionMode::Write));
+  for (const std::string &statement :
+       {std::string("INSERT INTO models (name, created_at) VALUES ('old', 1)"),
+        "INSERT INTO versions (model_id, version, digest, size_bytes, created_at, created_by,"
+        " description) VALUES (1, 1, '" +
+            artifact.digest + "', " + std::to_string(artifact.sizeBytes) + ", 2, 'eve', '')",
+        std::string("INSERT INTO version_tags VALUES (1, 'stage', 'canary')"),
+        std::string("INSERT INTO aliases VALUES (1, 'production', 1, 3)")})
+    ASSERT_FALSE(raw->execute(statement)) << statement;
+  for (const char *event : {"(1, 'eve', 'register', 'old', 1, '', '', 'x', '', NULL)",
+                            "(2, 'eve', 'tag', 'old', 1, '', '', 'stage=canary', '', NULL)",
+                            "(3, 'eve', 'promote', 'old', 1, 'production', '', '1', '', NULL)"})
+    ASSERT_FALSE(raw->execute("INSERT INTO audit_log (occurred_at, actor, action, model, version,"
+                              " alias, state_before, state_after, reason, gate_report_id)"
+                              " VALUES " +
+                              std::string(event)));
+  ASSERT_FALSE(raw->commit());
+  auto refused = openStore(config);
+  ASSERT_FALSE(bool(refused));
+  EXPECT_THAT(describeError(refused.takeError()).message,
+              ::testing::HasSubstr("schema version 1, older than this graceful's 2"));
+
+  auto migrated = cantFail(initStore(config));
+  auto log = cantFail(migrated->auditLog({}));
+  ASSERT_EQ(log.events_size(), 3);
+  EXPECT_EQ(log.events(2).seq(), 3);
+  EXPECT_EQ(log.events(1).prev_hash(), log.events(0).hash());
+  // The register event was overwritten by the tag event: it binds its
+  // version row and lineage, not the tags it once wrote.
+  EXPECT_THAT(log.events(0).records(), ::testing::Not(::testing::HasSubstr("tags")));
+  EXPECT_THAT(log.events(1).records(), ::testing::StartsWith("tags sha256:"));
+  auto report = cantFail(migrated->check());
+  EXPECT_TRUE(report.ok()) << report.DebugString();
+  EXPECT_EQ(report.chain_head(), "3:" + log.events(2).hash());
+  ASSERT_FALSE(raw->begin(TransactionMode::Write));
+  ASSERT_FALSE(raw->execute("UPDATE version_tags SET tag_value = 'stable'"));
+  ASSERT_FALSE(raw->commit());
+  report = cantFail(migrated->check());
+  EXPECT_FALSE(report.ok());
+  EXPECT_EQ(report.first_broken_event(), log.events(1).id());
+  // Appends continue the migrated chain, and the audit log stays append-only.
+  RegisterRequest next{"old", models_[1], "", {}, {}, "eve"};
+  ASSERT_TRUE(bool(migrated->registerVersion(next)));
+  log = cantFail(migrated->auditLog({}));
+  EXPECT_EQ(log.events(3).seq(), 4);
+  EXPECT_EQ(log.events(3).prev_hash(), log.events(2).hash());
+  ASSERT_FALSE(raw->begin(TransactionMode::Write));
+  EXPECT_TRUE(bool(raw->execute("UPDATE audit_log SET reason = 'x'")));
+  raw->rollback();
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),

@@ -19,7 +19,7 @@ namespace graceful::gates {
 
 // Bumped whenever GateContext, Gate, GateFactory or ModelOutputs change
 // layout or meaning; plugins built against another version are refused.
-inline constexpr int kGateAbiVersion = 1;
+inline constexpr int kGateAbiVersion = 2;
 
 // What a gate sees: the versions, how to run them and the policy.
 struct GateContext {
@@ -42,6 +42,9 @@ public:
   // Every file the gate reads, so a stored report is reused only for the
   // same bytes.
   virtual std::vector<std::string> files() const = 0;
+  // Why this gate, as configured, can never fail ("" when it has a budget):
+  // a protected alias's policy refuses such a gate.
+  virtual std::string missingBudget() const = 0;
 };
 
 // Builds a gate from its policy entry; rejects bad settings (unknown keys,
@@ -81,12 +84,21 @@ struct EvaluationOptions {
 
 // Builds every gate of the policy (all settings are checked before any gate
 // runs), runs them and combines their verdicts: "pass" unless a gate fails.
-llvm::Expected<proto::GateReport>
-evaluatePolicy(const Policy &policy, registry::Store &store, const proto::ModelVersion &candidate,
-               const std::optional<proto::ModelVersion> &baseline,
-               const EvaluationOptions &options = {});
+llvm::Expected<proto::GateReport> evaluatePolicy(const Policy &policy, registry::Store &store,
+                                                 const proto::ModelVersion &candidate,
+                                                 const std::optional<proto::ModelVersion> &baseline,
+                                                 const EvaluationOptions &options = {});
 
 // The digest of every file the policy's gates read (without running them).
 llvm::Expected<std::string> policyDataDigest(const Policy &policy);
+
+// Every file the policy's gates read, with its digest, in policy order.
+llvm::Expected<std::vector<std::pair<std::string, std::string>>>
+policyFileDigests(const Policy &policy);
+
+// Refuses a policy that cannot fail: no gates, or a gate without a budget
+// (BadInput naming the file and the gate's line). Protected aliases bind
+// only such policies.
+llvm::Error requireBudgets(const Policy &policy);
 
 } // namespace graceful::gates

@@ -19,9 +19,13 @@ struct Policy {
   std::string path;
   std::string directory; // policy paths are relative to it
   std::string digest;    // sha256 of the file's bytes
+  std::string text;      // the file's bytes
   std::vector<GateSpec> gates;
 };
 
 llvm::Expected<Policy> loadPolicy(const std::string &path);
+// A policy from its text, as if read from `path` (a policy stored with a
+// protected alias: its data files are still relative to where it was).
+llvm::Expected<Policy> parsePolicy(const std::string &text, const std::string &path);
 
 } // namespace graceful::gates

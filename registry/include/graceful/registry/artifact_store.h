@@ -11,6 +11,12 @@
 
 namespace graceful::registry {
 
+// An artifact put in: its digest and size, and whether this put created the
+// file (false when identical bytes were stored already).
+struct PutArtifact : FileDigest {
+  bool created = false;
+};
+
 class ArtifactStore {
 public:
   explicit ArtifactStore(std::string root);
@@ -19,7 +25,11 @@ public:
 
   // Copies `sourcePath` in, hashing while copying; the copy is fsync'd and
   // renamed into place, so a killed process never leaves a partial artifact.
-  llvm::Expected<FileDigest> put(const std::string &sourcePath) const;
+  llvm::Expected<PutArtifact> put(const std::string &sourcePath) const;
+
+  // Removes an artifact that nothing refers to (one a failed register put
+  // in); a missing file is not an error.
+  llvm::Error discard(std::string_view digest) const;
 
   // Where the artifact with `digest` lives (whether or not it exists).
   std::string pathFor(std::string_view digest) const;

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace graceful::registry {
@@ -25,6 +26,9 @@ struct StoreConfig {
   std::string artifactsDir;
   // How long to wait for a lock held by another process before failing.
   int busyTimeoutMs = 30000;
+  // Only reads (list, show, history, audit, check): a SQLite store whose
+  // file or directory is read-only opens; writes then fail.
+  bool readOnly = false;
 };
 
 // The configuration from GRACEFUL_STORE, GRACEFUL_ARTIFACTS and
@@ -68,10 +72,31 @@ struct AliasMoveRequest {
   std::int64_t storedGateReportId = 0;
 };
 
+// Binds a policy to an alias (the caller has checked it has budgets).
+struct ProtectRequest {
+  std::string model;
+  std::string alias;
+  std::string policyDigest;
+  std::string policy;
+  std::string policyPath;
+  std::vector<std::pair<std::string, std::string>> files; // path, digest
+  std::string actor;
+  std::string reason;
+};
+
 struct AuditFilter {
   std::string model; // empty: all models
   int limit = 0;     // 0: no limit; otherwise the newest `limit` events
 };
+
+// A position on the audit hash chain: how many events it holds and the
+// hash of the newest, written "N:sha256:<hex>" (`check --head`).
+struct ChainHead {
+  std::int64_t events = 0;
+  std::string hash;
+  std::string text() const;
+};
+llvm::Expected<ChainHead> parseChainHead(std::string_view text);
 
 class Store {
 public:
@@ -99,6 +124,14 @@ public:
                                                          const std::string &actor,
                                                          const std::string &reason) = 0;
   virtual llvm::Expected<proto::AliasHistory> aliasHistory(const std::string &model) = 0;
+
+  // Binds (or rebinds) a policy to an alias, audited as "protect". From then
+  // on moveAlias refuses a promotion or override whose gate report was
+  // evaluated under another policy.
+  virtual llvm::Expected<proto::AliasProtection> protectAlias(const ProtectRequest &request) = 0;
+  // The policy bound to the alias; nullopt when it is not protected.
+  virtual llvm::Expected<std::optional<proto::AliasProtection>>
+  aliasProtection(const std::string &model, const std::string &alias) = 0;
   virtual llvm::Expected<proto::AuditLog> auditLog(const AuditFilter &filter) = 0;
 
   // Gate reports are immutable once stored.
@@ -111,9 +144,14 @@ public:
   findGateReport(const std::string &candidate, const std::string &baseline,
                  const std::string &policyDigest, const std::string &dataDigest) = 0;
 
-  // Verifies every artifact, every alias and that the audit log replays to
-  // the current alias state.
-  virtual llvm::Expected<proto::CheckReport> check() = 0;
+  // Verifies every artifact, every alias, that the audit log replays to
+  // the current alias state, and the audit hash chain: every event's hash
+  // and link, the head, and that the versions, lineage, tags, aliases and
+  // gate reports in the store are the records the events wrote. With
+  // `pinned`, also that the chain still passes through that head (it was
+  // pinned earlier and the history since only grew).
+  virtual llvm::Expected<proto::CheckReport>
+  check(const std::optional<ChainHead> &pinned = std::nullopt) = 0;
 };
 
 // Opens an existing store; fails with a clear error if there is none.
