@@ -450,7 +450,11 @@ llvm::Expected<OwningOpRef<ModuleOp>> importOnnxModel(onnx::ModelProto model,
     ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(), inference);
     // Shapes computed from shapes (Shape -> Gather -> Concat -> Reshape) are
     // constants once the input shapes are.
+    // Each round infers afresh: shapes inferred before a fold keep their
+    // unknown dims otherwise (Swin's attention mask, an Add of two folded
+    // Ranges, stayed ?x?).
     foldShapeComputations(model, [&] {
+      forgetInferredShapes(*model.mutable_graph());
       ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(), inference);
     });
     // A changed pool changes the shapes after it, which may make another
