@@ -6,9 +6,19 @@ set(GRACEFUL_WARNINGS -Wall -Wextra -Werror)
 set(GRACEFUL_SANITIZER_FLAGS -fsanitize=address,undefined -fno-omit-frame-pointer
     -fno-sanitize-recover=undefined)
 
+# The fuzz build (clang only) instruments every library for libFuzzer's
+# coverage and checks it with ASan and UBSan; fuzz/ links the targets.
+set(GRACEFUL_FUZZ_FLAGS -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+    -fno-sanitize-recover=undefined)
+
 function(graceful_target_defaults target)
   target_compile_options(${target} PRIVATE ${GRACEFUL_WARNINGS})
-  if(GRACEFUL_SANITIZE)
+  if(GRACEFUL_FUZZ)
+    # clang 19 flags std::get_temporary_buffer inside GCC 12's own
+    # <algorithm> (std::stable_sort) as deprecated.
+    target_compile_options(${target} PRIVATE ${GRACEFUL_FUZZ_FLAGS} -Wno-deprecated-declarations)
+    target_link_options(${target} PRIVATE ${GRACEFUL_FUZZ_FLAGS})
+  elseif(GRACEFUL_SANITIZE)
     target_compile_options(${target} PRIVATE ${GRACEFUL_SANITIZER_FLAGS})
     target_link_options(${target} PRIVATE ${GRACEFUL_SANITIZER_FLAGS})
   endif()
