@@ -59,7 +59,7 @@ std::optional<TestStore> makeStore(Backend backend, const TemporaryDirectory &di
   return store;
 }
 
-void writeTinyOnnxModel(const std::string &path, int seed) {
+void writeTinyOnnxModel(const std::string &path, int seed, int inputWidth) {
   onnx::ModelProto model;
   model.set_ir_version(8);
   model.set_producer_name("graceful-tests");
@@ -75,11 +75,11 @@ void writeTinyOnnxModel(const std::string &path, int seed) {
   onnx::TensorProto *weights = graph->add_initializer();
   weights->set_name("W");
   weights->set_data_type(onnx::TensorProto::FLOAT);
-  weights->add_dims(4);
+  weights->add_dims(inputWidth);
   weights->add_dims(3);
   std::mt19937 random(static_cast<unsigned>(seed));
   std::normal_distribution<float> normal;
-  for (int i = 0; i < 12; ++i)
+  for (int i = 0; i < inputWidth * 3; ++i)
     weights->add_float_data(normal(random));
   auto describe = [](onnx::ValueInfoProto *value, const char *name, int columns) {
     value->set_name(name);
@@ -88,7 +88,7 @@ void writeTinyOnnxModel(const std::string &path, int seed) {
     tensor->mutable_shape()->add_dim()->set_dim_param("N");
     tensor->mutable_shape()->add_dim()->set_dim_value(columns);
   };
-  describe(graph->add_input(), "x", 4);
+  describe(graph->add_input(), "x", inputWidth);
   describe(graph->add_output(), "y", 3);
   std::ofstream out(path, std::ios::binary);
   model.SerializeToOstream(&out);

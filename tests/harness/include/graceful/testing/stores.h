@@ -40,7 +40,8 @@ std::optional<std::string> postgresAdminUri();
 // database; nullopt if no test server is configured.
 std::optional<TestStore> makeStore(Backend backend, const TemporaryDirectory &directory);
 
-// Writes a small valid ONNX model (a MatMul with weights drawn from `seed`).
-void writeTinyOnnxModel(const std::string &path, int seed);
+// Writes a small valid ONNX model: x[N, inputWidth] times weights drawn
+// from `seed`, giving y[N, 3] (about 12 bytes per unit of width).
+void writeTinyOnnxModel(const std::string &path, int seed, int inputWidth = 4);
 
 } // namespace graceful::testing
