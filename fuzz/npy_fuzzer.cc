@@ -1,9 +1,8 @@
 // The .npy reader: any bytes either load into a tensor whose data matches
 // its shape and dtype, or are refused with an error; a loaded tensor
 // survives a write and a second read unchanged.
-#include "scratch_file.h"
-
 #include "graceful/support/tensor.h"
+#include "scratch_file.h"
 
 #include <llvm/Support/Error.h>
 
@@ -16,7 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   }
   if (tensor->elementCount() < 0 ||
-      tensor->bytes.size() != static_cast<size_t>(tensor->elementCount()) * dtypeSize(tensor->dtype))
+      tensor->bytes.size() !=
+          static_cast<size_t>(tensor->elementCount()) * dtypeSize(tensor->dtype))
     fuzz::invariantFailed("tensor " + tensor->describe() + " holds " +
                           std::to_string(tensor->bytes.size()) + " bytes");
   std::string copy = fuzz::writeScratchFile(".copy.npy", nullptr, 0);

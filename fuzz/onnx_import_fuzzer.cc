@@ -1,9 +1,9 @@
 // The ONNX importer, from the file's bytes up to MLIR's verifier: any bytes
 // are either refused with an error or imported into a module that verifies.
+#include "graceful/compiler/Importer.h"
 #include "scratch_file.h"
 
-#include "graceful/compiler/Importer.h"
-
+#include <google/protobuf/stubs/logging.h>
 #include <llvm/Support/Error.h>
 #include <memory>
 #include <mlir/IR/BuiltinOps.h>
@@ -28,6 +28,12 @@ mlir::MLIRContext &context() {
 }
 
 } // namespace
+
+// Protobuf logs each string field that is not UTF-8; the fuzzer makes many.
+extern "C" int LLVMFuzzerInitialize(int *, char ***) {
+  google::protobuf::SetLogHandler(nullptr);
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string path = fuzz::writeScratchFile(".onnx", data, size);

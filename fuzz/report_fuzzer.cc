@@ -2,11 +2,11 @@
 // and Markdown they render are valid UTF-8 with no control bytes but
 // newlines, and no string from the report adds structure: JUnit has one
 // testcase per gate, Markdown the number of lines the report's shape gives.
+#include "graceful/gates/report.h"
 #include "scratch_file.h"
 
-#include "graceful/gates/report.h"
-
 #include <algorithm>
+#include <google/protobuf/stubs/logging.h>
 #include <llvm/Support/ConvertUTF.h>
 
 using namespace graceful;
@@ -41,6 +41,12 @@ size_t expectedMarkdownLines(const proto::GateReport &report) {
 }
 
 } // namespace
+
+// Protobuf logs each string field that is not UTF-8; the fuzzer makes many.
+extern "C" int LLVMFuzzerInitialize(int *, char ***) {
+  google::protobuf::SetLogHandler(nullptr);
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   proto::GateReport report;

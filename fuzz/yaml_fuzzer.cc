@@ -1,9 +1,8 @@
 // The YAML -> proto readers: a policy and a device profile. Any text is
 // either read or refused with an error; neither crashes nor hangs.
-#include "scratch_file.h"
-
 #include "graceful/compiler/Profile.h"
 #include "graceful/gates/policy.h"
+#include "scratch_file.h"
 
 #include <llvm/Support/Error.h>
 

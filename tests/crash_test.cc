@@ -1,8 +1,8 @@
 // Processes killed with SIGKILL at random moments during register,
 // promote (gated and not), rollback and tag must leave a store that
 // `graceful check` passes.
-#include "graceful/testing/process.h"
 #include "graceful/support/tensor.h"
+#include "graceful/testing/process.h"
 #include "graceful/testing/stores.h"
 
 #include <chrono>
@@ -55,7 +55,7 @@ protected:
       for (const char *alias : {"production", "staging"})
         ASSERT_EQ(runGraceful({"promote", version, "--to", alias, "--policy",
                                directory_.file(alias == std::string("staging") ? "open.yaml"
-                                                                              : "gated.yaml")},
+                                                                               : "gated.yaml")},
                               env_)
                       .exitCode,
                   0)
@@ -82,15 +82,17 @@ protected:
     std::string version = "m@" + std::to_string(1 + pick(random) % 3);
     switch (i % 5) {
     case 0:
-      return {"register", "m", "--onnx", models_[pick(random)], "--tag",
-              "iteration=" + std::to_string(i)};
+      return {"register", "m",
+              "--onnx",   models_[pick(random)],
+              "--tag",    "iteration=" + std::to_string(i)};
     case 1:
       return {"promote", version, "--to", "production", "--policy", directory_.file("gated.yaml")};
     case 2:
       return {"promote", version, "--to", "staging", "--policy", directory_.file("open.yaml")};
     case 3:
-      return {"rollback", "m", "--alias", pick(random) % 2 ? "production" : "staging", "--reason",
-              "trial " + std::to_string(i)};
+      return {"rollback", "m",
+              "--alias",  pick(random) % 2 ? "production" : "staging",
+              "--reason", "trial " + std::to_string(i)};
     default:
       return {"tag", version, "trial=" + std::to_string(i), "--reason", "crash trial"};
     }
@@ -155,11 +157,11 @@ TEST_P(CrashTest, KilledCommandsLeaveAConsistentStore) {
   std::printf("%d commands: %d killed, %d finished\n", total, killed, finished);
   // The store still works after all that.
   EXPECT_EQ(runGraceful({"register", "m", "--onnx", models_[0]}, env_).exitCode, 0);
-  EXPECT_EQ(runGraceful({"promote", "m@1", "--to", "production", "--policy",
-                         directory_.file("gated.yaml")},
-                        env_)
-                .exitCode,
-            0);
+  EXPECT_EQ(
+      runGraceful(
+          {"promote", "m@1", "--to", "production", "--policy", directory_.file("gated.yaml")}, env_)
+          .exitCode,
+      0);
   expectCheckPasses(total + 1);
 }
 

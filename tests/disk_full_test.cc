@@ -74,7 +74,8 @@ protected:
     }
     freeSpace();
     ProcessResult check = runGraceful({"check"}, env_);
-    ASSERT_EQ(check.exitCode, 0) << "with " << freeBytes << " bytes free:\n" << check.out << check.err;
+    ASSERT_EQ(check.exitCode, 0) << "with " << freeBytes << " bytes free:\n"
+                                 << check.out << check.err;
   }
 
   size_t artifactFiles() const {
@@ -102,8 +103,8 @@ TEST_F(DiskFullTest, RegistrationsOnAFillingDiskFailCleanlyOrSucceed) {
     ProcessResult result = runGraceful({"register", "m", "--onnx", model}, env_);
     expectCleanOutcome(result, free);
     (result.exitCode == 0 ? succeeded : failed) += 1;
-    EXPECT_EQ(artifactFiles(), static_cast<size_t>(succeeded)) << "orphan artifacts after trial "
-                                                               << trial;
+    EXPECT_EQ(artifactFiles(), static_cast<size_t>(succeeded))
+        << "orphan artifacts after trial " << trial;
   }
   EXPECT_GT(failed, 0);
   EXPECT_GT(succeeded, 0);
@@ -122,11 +123,10 @@ TEST_F(DiskFullTest, PromotionsWritingReportsOnAFillingDiskFailCleanlyOrSucceed)
     uint64_t free = static_cast<uint64_t>(trial) * kStep;
     leaveFree(free);
     std::string report = disk_ + "/report" + std::to_string(trial);
-    ProcessResult result = runGraceful({"promote", "m@" + std::to_string(1 + trial % 2), "--to",
-                                        "staging", "--policy", policy_, "--report",
-                                        report + ".html", "--junit", report + ".xml",
-                                        "--markdown", report + ".md"},
-                                       env_);
+    ProcessResult result = runGraceful(
+        {"promote", "m@" + std::to_string(1 + trial % 2), "--to", "staging", "--policy", policy_,
+         "--report", report + ".html", "--junit", report + ".xml", "--markdown", report + ".md"},
+        env_);
     expectCleanOutcome(result, free);
     (result.exitCode == 0 ? succeeded : failed) += 1;
     // No report file is left half-written: each is absent or whole.

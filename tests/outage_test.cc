@@ -72,7 +72,8 @@ protected:
 void expectCleanFailure(const ProcessResult &result, const std::string &what) {
   ASSERT_TRUE(result.exitCode == 2 || result.exitCode == 4)
       << what << ": exit " << result.exitCode << ": " << result.err;
-  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << what << ": " << result.err;
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1)
+      << what << ": " << result.err;
 }
 
 TEST_F(OutageTest, ServerStoppedMidPromotionLeavesNothingHalfDone) {
@@ -83,10 +84,10 @@ TEST_F(OutageTest, ServerStoppedMidPromotionLeavesNothingHalfDone) {
   std::uniform_real_distribution<double> fraction(0.0, 1.0);
   int interrupted = 0, finished = 0;
   for (int trial = 1; trial <= 12; ++trial) {
-    auto command = std::async(std::launch::async,
-                              [&, trial] { return runGraceful(promotion(trial), env_); });
-    std::this_thread::sleep_for(std::chrono::duration_cast<std::chrono::microseconds>(
-        runTime * fraction(random)));
+    auto command =
+        std::async(std::launch::async, [&, trial] { return runGraceful(promotion(trial), env_); });
+    std::this_thread::sleep_for(
+        std::chrono::duration_cast<std::chrono::microseconds>(runTime * fraction(random)));
     ASSERT_EQ(pgServer("crash " + state_), 0);
     ProcessResult result = command.get();
     if (result.exitCode == 0) {

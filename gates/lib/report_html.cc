@@ -37,9 +37,16 @@ const ListValue *evidenceList(const proto::GateResult &gate, const std::string &
   return it == gate.evidence().fields().end() ? nullptr : &it->second.list_value();
 }
 
+// Evidence is read back from the store, where anything may have been
+// written: a missing field reads as 0 or "", never as a failed lookup.
 double field(const Value &value, const std::string &key) {
   auto it = value.struct_value().fields().find(key);
   return it == value.struct_value().fields().end() ? 0.0 : it->second.number_value();
+}
+
+std::string textField(const Value &value, const std::string &key) {
+  auto it = value.struct_value().fields().find(key);
+  return it == value.struct_value().fields().end() ? "" : it->second.string_value();
 }
 
 std::string figure(const std::string &svg, const std::string &caption) {
@@ -177,18 +184,17 @@ std::string budgetBars(const ListValue &budgets) {
       << "\" role=\"img\">";
   int row = 0;
   for (const Value &entry : budgets.values()) {
-    const auto &fields = entry.struct_value().fields();
     double measured = field(entry, "measured"), budget = field(entry, "budget");
     double share = budget > 0 ? measured / budget : 1.0;
     double barWidth = std::min(1.5, share) * (width - label - 60) / 1.5;
     int y = row * rowHeight + 4;
     svg << "<text x=\"0\" y=\"" << y + 15 << "\" font-size=\"11\">"
-        << escapeMarkup(fields.at("limit").string_value()) << "</text><rect x=\"" << label
-        << "\" y=\"" << y << "\" width=\"" << barWidth << "\" height=\"" << rowHeight - 8
-        << "\" fill=\"" << (share > 1 ? "#c62828" : "#2e7d32") << "\"><title>"
-        << formatNumber(measured, 8) << " of " << formatNumber(budget, 8)
-        << "</title></rect><line x1=\"" << label + (width - label - 60) / 1.5 << "\" y1=\"" << y - 2
-        << "\" x2=\"" << label + (width - label - 60) / 1.5 << "\" y2=\"" << y + rowHeight - 6
+        << escapeMarkup(textField(entry, "limit")) << "</text><rect x=\"" << label << "\" y=\"" << y
+        << "\" width=\"" << barWidth << "\" height=\"" << rowHeight - 8 << "\" fill=\""
+        << (share > 1 ? "#c62828" : "#2e7d32") << "\"><title>" << formatNumber(measured, 8)
+        << " of " << formatNumber(budget, 8) << "</title></rect><line x1=\""
+        << label + (width - label - 60) / 1.5 << "\" y1=\"" << y - 2 << "\" x2=\""
+        << label + (width - label - 60) / 1.5 << "\" y2=\"" << y + rowHeight - 6
         << "\" stroke=\"#222\"/><text x=\"" << label + barWidth + 4 << "\" y=\"" << y + 15
         << "\" font-size=\"11\">" << formatNumber(100 * share, 3) << "%</text>";
     ++row;

@@ -82,5 +82,19 @@ TEST(Reports, HtmlEscapesEveryString) {
   EXPECT_NE(html.find("&lt;!--\\x01"), std::string::npos);
 }
 
+// Found by fuzz/report_fuzzer: a budgets entry without its "limit" (a
+// stored report edited, or written by another version) threw out of the
+// renderer and aborted the process.
+TEST(Reports, EvidenceWithMissingFieldsStillRenders) {
+  proto::GateReport report;
+  report.set_verdict("fail");
+  proto::GateResult *gate = report.add_gates();
+  gate->set_name("edge");
+  auto &budgets = (*gate->mutable_evidence()->mutable_fields())["budgets"];
+  budgets.mutable_list_value()->add_values()->mutable_struct_value();
+  std::string html = renderHtml(report);
+  EXPECT_NE(html.find("device budgets used"), std::string::npos);
+}
+
 } // namespace
 } // namespace graceful::gates

@@ -143,14 +143,15 @@ TEST_P(StoreTest, NonOnnxFileIsRefusedBeforeAnythingIsRecorded) {
 // sit in a file beside the model, which a version's artifact would not hold.
 TEST_P(StoreTest, ModelsWithExternalDataAreRefusedBeforeAnythingIsRecorded) {
   for (const char *file : {"external_weights.onnx", "external_outside.onnx"}) {
-    RegisterRequest request{"cloud", std::string(GRACEFUL_REGISTRY_TEST_DATA) + "/" + file, "", {}, {},
-                            "t"};
+    RegisterRequest request{
+        "cloud", std::string(GRACEFUL_REGISTRY_TEST_DATA) + "/" + file, "", {}, {}, "t"};
     auto version = store_->registerVersion(request);
     ASSERT_FALSE(bool(version)) << file;
     ErrorReport report = describeError(version.takeError());
     EXPECT_EQ(report.kind, ErrorKind::BadInput);
     EXPECT_THAT(report.message, ::testing::HasSubstr(file));
-    EXPECT_THAT(report.message, ::testing::HasSubstr("tensor 'W' keeps its data in an external file"));
+    EXPECT_THAT(report.message,
+                ::testing::HasSubstr("tensor 'W' keeps its data in an external file"));
   }
   EXPECT_EQ(auditCount(), 0);
   EXPECT_TRUE(cantFail(store_->artifacts().listDigests()).empty());

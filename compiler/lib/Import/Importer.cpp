@@ -19,6 +19,7 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 #include <onnx/version_converter/convert.h>
+#include <set>
 
 namespace graceful::compiler {
 
@@ -401,6 +402,52 @@ llvm::Expected<OwningOpRef<ModuleOp>> ModelImporter::run(const onnx::ModelProto 
   return module;
 }
 
+// Every value a graph reads is defined once, before it is read: ONNX's
+// checker leaves graph outputs unchecked, and its version converter
+// dereferences a null node for an output nothing produces (found by
+// fuzz/onnx_import_fuzzer). Subgraphs also see their enclosing scopes.
+llvm::Error checkValuesDefined(const onnx::GraphProto &graph, const std::string &source,
+                               std::set<std::string> defined) {
+  auto define = [&](const std::string &name, const std::string &what) -> llvm::Error {
+    if (!name.empty() && !defined.insert(name).second)
+      return importError(source, what + " defines '" + name + "', which is already defined");
+    return llvm::Error::success();
+  };
+  // Models before IR 4 list their initializers among the inputs too.
+  std::set<std::string> initializers;
+  for (const onnx::TensorProto &initializer : graph.initializer())
+    initializers.insert(initializer.name());
+  for (const onnx::ValueInfoProto &input : graph.input())
+    if (!initializers.count(input.name()))
+      if (llvm::Error error = define(input.name(), "graph input"))
+        return error;
+  for (const onnx::TensorProto &initializer : graph.initializer())
+    if (llvm::Error error = define(initializer.name(), "initializer"))
+      return error;
+  for (const onnx::NodeProto &node : graph.node()) {
+    std::string where = "node '" + node.name() + "' (" + node.op_type() + ")";
+    for (const std::string &input : node.input())
+      if (!input.empty() && !defined.count(input))
+        return importError(source,
+                           where + " reads '" + input + "', which nothing defines before it");
+    for (const onnx::AttributeProto &attribute : node.attribute()) {
+      if (attribute.has_g())
+        if (llvm::Error error = checkValuesDefined(attribute.g(), source, defined))
+          return error;
+      for (const onnx::GraphProto &subgraph : attribute.graphs())
+        if (llvm::Error error = checkValuesDefined(subgraph, source, defined))
+          return error;
+    }
+    for (const std::string &output : node.output())
+      if (llvm::Error error = define(output, where))
+        return error;
+  }
+  for (const onnx::ValueInfoProto &output : graph.output())
+    if (!defined.count(output.name()))
+      return importError(source, "graph output '" + output.name() + "' is produced by no node");
+  return llvm::Error::success();
+}
+
 } // namespace
 
 void registerCompilerDialects(DialectRegistry &registry) {
@@ -436,6 +483,8 @@ llvm::Expected<OwningOpRef<ModuleOp>> importOnnxModel(onnx::ModelProto model,
   // ONNX reports problems by throwing; they stop here.
   try {
     ::onnx::checker::check_model(model);
+    if (llvm::Error error = checkValuesDefined(model.graph(), sourceName, {}))
+      return error;
     int64_t opset = defaultOpset(model);
     if (opset == 0)
       return importError(sourceName,
