@@ -402,11 +402,33 @@ llvm::Expected<OwningOpRef<ModuleOp>> ModelImporter::run(const onnx::ModelProto 
   return module;
 }
 
-// Every value a graph reads is defined once, before it is read: ONNX's
-// checker leaves graph outputs unchecked, and its version converter
-// dereferences a null node for an output nothing produces (found by
-// fuzz/onnx_import_fuzzer). Subgraphs also see their enclosing scopes.
-llvm::Error checkValuesDefined(const onnx::GraphProto &graph, const std::string &source,
+// Attribute values ONNX's checker accepts but its shape inference divides
+// by or allocates from: a zero stride raised SIGFPE in Conv's inference
+// (found by fuzz/onnx_import_fuzzer).
+llvm::Error checkAttributeRanges(const onnx::NodeProto &node, const std::string &where) {
+  static const std::map<std::string, int64_t> kMinimum = {
+      {"strides", 1}, {"dilations", 1}, {"kernel_shape", 1}, {"group", 1}, {"pads", 0}};
+  for (const onnx::AttributeProto &attribute : node.attribute()) {
+    auto minimum = kMinimum.find(attribute.name());
+    // Pad's own pads may be negative: they crop.
+    if (minimum == kMinimum.end() || (attribute.name() == "pads" && node.op_type() == "Pad"))
+      continue;
+    bool below = attribute.i() < minimum->second && attribute.type() == onnx::AttributeProto::INT;
+    for (int64_t value : attribute.ints())
+      below = below || value < minimum->second;
+    if (below)
+      return importError(where, "attribute '" + attribute.name() + "' has a value below " +
+                                    std::to_string(minimum->second));
+  }
+  return llvm::Error::success();
+}
+
+// What ONNX's checker leaves unchecked and its shape inference or version
+// converter then crashes on: attribute ranges (above), and values read
+// before they are defined or never defined (the converter dereferences a
+// null node for an output nothing produces; fuzz/onnx_import_fuzzer).
+// Subgraphs also see their enclosing scopes.
+llvm::Error checkGraphBeforeInference(const onnx::GraphProto &graph, const std::string &source,
                                std::set<std::string> defined) {
   auto define = [&](const std::string &name, const std::string &what) -> llvm::Error {
     if (!name.empty() && !defined.insert(name).second)
@@ -426,16 +448,18 @@ llvm::Error checkValuesDefined(const onnx::GraphProto &graph, const std::string 
       return error;
   for (const onnx::NodeProto &node : graph.node()) {
     std::string where = "node '" + node.name() + "' (" + node.op_type() + ")";
+    if (llvm::Error error = checkAttributeRanges(node, source + ": " + where))
+      return error;
     for (const std::string &input : node.input())
       if (!input.empty() && !defined.count(input))
         return importError(source,
                            where + " reads '" + input + "', which nothing defines before it");
     for (const onnx::AttributeProto &attribute : node.attribute()) {
       if (attribute.has_g())
-        if (llvm::Error error = checkValuesDefined(attribute.g(), source, defined))
+        if (llvm::Error error = checkGraphBeforeInference(attribute.g(), source, defined))
           return error;
       for (const onnx::GraphProto &subgraph : attribute.graphs())
-        if (llvm::Error error = checkValuesDefined(subgraph, source, defined))
+        if (llvm::Error error = checkGraphBeforeInference(subgraph, source, defined))
           return error;
     }
     for (const std::string &output : node.output())
@@ -483,7 +507,7 @@ llvm::Expected<OwningOpRef<ModuleOp>> importOnnxModel(onnx::ModelProto model,
   // ONNX reports problems by throwing; they stop here.
   try {
     ::onnx::checker::check_model(model);
-    if (llvm::Error error = checkValuesDefined(model.graph(), sourceName, {}))
+    if (llvm::Error error = checkGraphBeforeInference(model.graph(), sourceName, {}))
       return error;
     int64_t opset = defaultOpset(model);
     if (opset == 0)

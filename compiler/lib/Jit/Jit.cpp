@@ -48,7 +48,7 @@ namespace {
 constexpr const char *kLoweringPipeline =
     "graceful-fold-batchnorm, graceful-lower-onnx, graceful-outputs-to-arguments, canonicalize, "
     "cse,"
-    "func.func(graceful-fuse-elementwise),"
+    "func.func(graceful-fuse-elementwise, graceful-split-empty-tensors),"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     "buffer-deallocation-pipeline, graceful-linalg-to-blas, graceful-depthwise-to-runtime, "
