@@ -25,8 +25,11 @@ llvm::Expected<std::unique_ptr<registry::Store>> openStoreFor(const CommonOption
 }
 
 llvm::Expected<std::string> required(const ParsedArgs &args, const std::string &name) {
-  if (!args.values.count(name))
-    return makeError(ErrorKind::BadInput, "missing " + name + " (see --help)");
+  if (!args.values.count(name)) {
+    auto positional = args.positionalNames.find(name);
+    std::string typed = positional != args.positionalNames.end() ? positional->second : "--" + name;
+    return makeError(ErrorKind::BadInput, "missing " + typed + " (see --help)");
+  }
   return args.values[name].as<std::string>();
 }
 
