@@ -354,6 +354,34 @@ TEST_P(ReadBackTest, MetadataReadsNeedNoArtifactDirectory) {
   }
 }
 
+// JUnit got two <testcase name="nfr"> for two gates of one type.
+TEST_P(ReadBackTest, NamedGatesNameEveryReportForm) {
+  ASSERT_EQ(run({"register", "m", "--onnx", models_[0]}).exitCode, 0);
+  std::ofstream(directory_.file("wide.yaml")) << "name: wide\nmax_params: 100000\n";
+  std::string policy = directory_.file("named.yaml");
+  std::ofstream(policy) << "gates:\n  - edge: {name: strict, profile: tiny.yaml}\n"
+                           "  - edge: {name: loose, profile: wide.yaml}\n";
+  std::string junit = directory_.file("r.xml"), markdown = directory_.file("r.md");
+  ProcessResult gate = run({"gate", "run", "--policy", policy, "--candidate", "m@1", "--junit",
+                            junit, "--markdown", markdown, "--json"});
+  ASSERT_EQ(gate.exitCode, 1) << gate.err;
+  Struct report = parse(gate.out);
+  const auto &gates = field(report, "gates").list_value().values();
+  ASSERT_EQ(gates.size(), 2);
+  EXPECT_EQ(field(gates[0].struct_value(), "name").string_value(), "strict");
+  EXPECT_EQ(field(gates[0].struct_value(), "type").string_value(), "edge");
+  EXPECT_EQ(field(gates[0].struct_value(), "verdict").string_value(), "fail");
+  EXPECT_EQ(field(gates[1].struct_value(), "name").string_value(), "loose");
+  EXPECT_EQ(field(gates[1].struct_value(), "verdict").string_value(), "pass");
+  std::ifstream junitFile(junit), markdownFile(markdown);
+  std::string xml(std::istreambuf_iterator<char>(junitFile), {});
+  std::string md(std::istreambuf_iterator<char>(markdownFile), {});
+  EXPECT_THAT(xml, HasSubstr("name=\"strict\""));
+  EXPECT_THAT(xml, HasSubstr("name=\"loose\""));
+  EXPECT_THAT(md, HasSubstr("| strict |"));
+  EXPECT_THAT(run({"report", "show", "m@1"}).out, HasSubstr("  strict: fail"));
+}
+
 // `graceful help promote` printed the general help; there was no --version.
 TEST(ReadBack, HelpForOneCommandAndVersion) {
   ProcessResult help = runGraceful({"help", "promote"});
