@@ -42,6 +42,14 @@ std::vector<std::string> many(const ParsedArgs &args, const std::string &name) {
                                  : std::vector<std::string>{};
 }
 
+llvm::Expected<std::string> spelledEither(const ParsedArgs &args, const std::string &name,
+                                          const std::string &older) {
+  if (args.values.count(name) && args.values.count(older))
+    return makeError(ErrorKind::BadInput,
+                     "--" + name + " and --" + older + " are one option: give it once");
+  return args.values.count(name) ? optional(args, name) : optional(args, older);
+}
+
 llvm::Expected<std::string> optionalText(const ParsedArgs &args, const std::string &name,
                                          size_t maxBytes) {
   std::string text = optional(args, name);

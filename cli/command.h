@@ -74,6 +74,10 @@ llvm::Expected<std::vector<Tensor>> executeModel(const std::string &path,
 llvm::Expected<std::string> required(const ParsedArgs &args, const std::string &name);
 std::string optional(const ParsedArgs &args, const std::string &name);
 std::vector<std::string> many(const ParsedArgs &args, const std::string &name);
+// An option with an older spelling still accepted ("" when neither is
+// given; both at once is an error).
+llvm::Expected<std::string> spelledEither(const ParsedArgs &args, const std::string &name,
+                                          const std::string &older);
 
 // An optional free-text option (--description, --reason), refused when
 // longer than `maxBytes` (support/limits.h).

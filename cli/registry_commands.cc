@@ -162,10 +162,13 @@ llvm::Expected<int> runTag(const ParsedArgs &args) {
 // ---- list / show -------------------------------------------------------------
 
 llvm::Expected<int> runList(const ParsedArgs &args) {
+  auto tags = tagsFrom(args, "tag");
+  if (!tags)
+    return tags.takeError();
   auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
   if (!store)
     return store.takeError();
-  auto models = (*store)->listModels();
+  auto models = operations::listModels(**store, *tags);
   if (!models)
     return models.takeError();
   emit(args.common.json, *models, [&] {
@@ -217,6 +220,48 @@ llvm::Expected<int> runShow(const ParsedArgs &args) {
               << formatTime(detail->model().created_at()) << ")\n";
     for (const proto::ModelVersion &version : detail->versions())
       printVersion(version);
+  });
+  return kSuccess;
+}
+
+llvm::Expected<int> runDownload(const ParsedArgs &args) {
+  auto target = required(args, "target");
+  if (!target)
+    return target.takeError();
+  auto out = required(args, "out");
+  if (!out)
+    return out.takeError();
+  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
+  if (!store)
+    return store.takeError();
+  auto version = operations::download(**store, *target, *out);
+  if (!version)
+    return version.takeError();
+  emit(args.common.json, *version, [&] {
+    std::cout << "wrote " << versionName(*version) << " to " << *out << " (" << version->digest()
+              << ", verified)\n";
+  });
+  return kSuccess;
+}
+
+llvm::Expected<int> runAliasSet(const ParsedArgs &args) {
+  auto target = required(args, "target");
+  if (!target)
+    return target.takeError();
+  auto alias = required(args, "alias");
+  if (!alias)
+    return alias.takeError();
+  auto store = openStoreFor(args.common);
+  if (!store)
+    return store.takeError();
+  operations::Context context{**store, currentActor(), false};
+  auto move = operations::setAlias(context, *target, *alias, optional(args, "reason"));
+  if (!move)
+    return move.takeError();
+  emit(args.common.json, *move, [&] {
+    std::cout << "set " << move->model() << "@" << move->alias() << " to v" << move->after()
+              << " (was " << (move->before() ? "v" + std::to_string(move->before()) : "unset")
+              << ")\n";
   });
   return kSuccess;
 }
@@ -477,7 +522,28 @@ std::vector<CommandSpec> registryCommands() {
          pos.add("target", 1).add("set", -1);
        },
        runTag},
-      {"list", "", "list models with their latest version and aliases", noOptions, runList},
+      {"list", "[--tag K=V]...", "list models with their latest version and aliases",
+       [](po::options_description &options, po::positional_options_description &) {
+         options.add_options()("tag", po::value<std::vector<std::string>>(),
+                               "only models with a version tagged K=V (all of them, if several)");
+       },
+       runList},
+      {"download", "NAME@V|NAME@ALIAS --out FILE",
+       "write a version's ONNX artifact to FILE, checked against its digest",
+       [](po::options_description &options, po::positional_options_description &pos) {
+         namePositional(options, pos, "target", "NAME@V or NAME@ALIAS");
+         options.add_options()("out", po::value<std::string>(), "where to write the model");
+       },
+       runDownload},
+      {"alias set", "NAME@V ALIAS [--reason TEXT]",
+       "point an alias at a version without gates (audited; refused on a protected alias)",
+       [](po::options_description &options, po::positional_options_description &pos) {
+         options.add_options()("target", po::value<std::string>(), "the version NAME@V")(
+             "alias", po::value<std::string>(), "the alias")(
+             "reason", po::value<std::string>(), "why, for the audit log (at most 4096 bytes)");
+         pos.add("target", 1).add("alias", 1);
+       },
+       runAliasSet},
       {"show", "NAME[@V|@ALIAS]", "show a model's versions, or one version",
        [](po::options_description &options, po::positional_options_description &pos) {
          namePositional(options, pos, "target", "NAME, NAME@V or NAME@ALIAS");

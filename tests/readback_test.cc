@@ -382,6 +382,83 @@ TEST_P(ReadBackTest, NamedGatesNameEveryReportForm) {
   EXPECT_THAT(run({"report", "show", "m@1"}).out, HasSubstr("  strict: fail"));
 }
 
+// There was no way to get an artifact back out, search by tag, or set an
+// alias outside promotion.
+TEST_P(ReadBackTest, DownloadVerifiesTheDigest) {
+  ASSERT_EQ(run({"register", "m", "--onnx", models_[0]}).exitCode, 0);
+  std::string out = directory_.file("copy.onnx");
+  ProcessResult downloaded = run({"download", "m@1", "--out", out, "--json"});
+  ASSERT_EQ(downloaded.exitCode, 0) << downloaded.err;
+  std::ifstream original(models_[0], std::ios::binary), copy(out, std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(original), {}),
+            std::string(std::istreambuf_iterator<char>(copy), {}));
+  // A damaged artifact is refused, and nothing is written.
+  std::string digest = field(parse(downloaded.out), "digest").string_value();
+  std::string hex = digest.substr(7);
+  std::string stored = store_.artifacts + "/sha256/" + hex.substr(0, 2) + "/" + hex;
+  std::filesystem::permissions(stored, std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::add);
+  std::ofstream(stored, std::ios::app) << "x";
+  std::string second = directory_.file("second.onnx");
+  ProcessResult refused = run({"download", "m@1", "--out", second});
+  EXPECT_EQ(refused.exitCode, 2);
+  EXPECT_THAT(refused.err, HasSubstr("corrupt"));
+  EXPECT_FALSE(std::filesystem::exists(second));
+}
+
+TEST_P(ReadBackTest, ListByTag) {
+  ASSERT_EQ(run({"register", "m", "--onnx", models_[0], "--tag", "team=vision"}).exitCode, 0);
+  ASSERT_EQ(run({"register", "n", "--onnx", models_[1], "--tag", "team=speech"}).exitCode, 0);
+  Struct vision = parse(run({"list", "--tag", "team=vision", "--json"}).out);
+  const auto &models = field(vision, "models").list_value().values();
+  ASSERT_EQ(models.size(), 1);
+  EXPECT_EQ(field(models[0].struct_value(), "name").string_value(), "m");
+  EXPECT_EQ(field(parse(run({"list", "--tag", "team=none", "--json"}).out), "models")
+                .list_value()
+                .values_size(),
+            0);
+}
+
+TEST_P(ReadBackTest, AliasSetIsAuditedAndRefusedOnAProtectedAlias) {
+  registerTwoAndPromoteFirst();
+  ProcessResult set = run({"alias", "set", "m@2", "canary", "--reason", "try it", "--json"});
+  ASSERT_EQ(set.exitCode, 0) << set.err;
+  EXPECT_EQ(number(parse(set.out), "after"), 2);
+  Struct canary = parse(run({"show", "m@canary", "--json"}).out);
+  EXPECT_EQ(field(field(canary, "holder").struct_value(), "reason").string_value(), "try it");
+  std::string bound = directory_.file("bound.yaml");
+  std::ofstream(bound) << "gates:\n  - edge: {profile: tiny.yaml}\n";
+  ASSERT_EQ(run({"alias", "protect", "m", "production", "--policy", bound}).exitCode, 0);
+  int events = auditEvents();
+  ProcessResult refused = run({"alias", "set", "m@2", "production"});
+  EXPECT_EQ(refused.exitCode, 2);
+  EXPECT_THAT(refused.err, HasSubstr("is protected by policy"));
+  EXPECT_EQ(auditEvents(), events);
+  EXPECT_EQ(run({"check"}).exitCode, 0);
+}
+
+// `run --input` but `rewrite --inputs`: --input everywhere, the older
+// spelling still read.
+TEST(ReadBack, OneSpellingOfInput) {
+  TemporaryDirectory directory;
+  std::string model = directory.file("m.onnx");
+  writeTinyOnnxModel(model, 1);
+  std::string absent = directory.file("absent.npy");
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"rewrite", model, "--out", directory.file("o.onnx"), "--fold-bn",
+                                 "--input", absent},
+        {"compat", "fit", "--old", model, "--new", model, "--input", absent, "--out",
+         directory.file("c.onnx")}}) {
+    ProcessResult result = runGraceful(args);
+    EXPECT_EQ(result.exitCode, 2) << args[0];
+    EXPECT_THAT(result.err, HasSubstr("absent.npy")) << args[0];
+  }
+  ProcessResult both = runGraceful({"rewrite", model, "--out", directory.file("o.onnx"),
+                                    "--fold-bn", "--input", absent, "--inputs", absent});
+  EXPECT_EQ(both.exitCode, 2);
+  EXPECT_THAT(both.err, HasSubstr("--input and --inputs are one option"));
+}
+
 // `graceful help promote` printed the general help; there was no --version.
 TEST(ReadBack, HelpForOneCommandAndVersion) {
   ProcessResult help = runGraceful({"help", "promote"});

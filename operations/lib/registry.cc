@@ -4,6 +4,7 @@
 #include "graceful/support/error.h"
 #include "graceful/support/limits.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace graceful::operations {
@@ -65,6 +66,63 @@ llvm::Expected<proto::RegisterResult> registerModel(Context &context,
     return result.takeError();
   *result->mutable_skipped_parents() = skipped.skipped_parents();
   return result;
+}
+
+llvm::Expected<proto::ModelVersion> download(registry::Store &store, const std::string &selector,
+                                             const std::string &out) {
+  if (out.empty())
+    return makeError(ErrorKind::BadInput, "missing --out (see --help)");
+  auto parsed = registry::parseSelector(selector);
+  if (!parsed)
+    return parsed.takeError();
+  auto version = store.getVersion(*parsed);
+  if (!version)
+    return version.takeError();
+  if (llvm::Error error = store.artifacts().fetchTo(version->digest(), out))
+    return error;
+  return version;
+}
+
+llvm::Expected<proto::AliasMove> setAlias(Context &context, const std::string &target,
+                                          const std::string &alias, const std::string &reason) {
+  auto selector = registry::parseExactVersion(target);
+  if (!selector)
+    return selector.takeError();
+  if (llvm::Error error = registry::validateAliasName(alias))
+    return error;
+  if (llvm::Error error = checkLength("--reason", reason, kMaxReasonBytes))
+    return error;
+  registry::AliasMoveRequest move;
+  move.model = selector->name;
+  move.alias = alias;
+  move.version = *selector->version;
+  move.action = registry::AliasAction::Move;
+  move.actor = context.actor;
+  move.reason = reason;
+  return context.store.moveAlias(move);
+}
+
+llvm::Expected<proto::ModelList> listModels(registry::Store &store,
+                                            const std::map<std::string, std::string> &tags) {
+  auto models = store.listModels();
+  if (!models || tags.empty())
+    return models;
+  proto::ModelList matching;
+  for (const proto::Model &model : models->models()) {
+    auto detail = store.describeModel(model.name());
+    if (!detail)
+      return detail.takeError();
+    bool tagged = std::any_of(detail->versions().begin(), detail->versions().end(),
+                              [&](const proto::ModelVersion &v) {
+                                return std::all_of(tags.begin(), tags.end(), [&](const auto &tag) {
+                                  auto it = v.tags().find(tag.first);
+                                  return it != v.tags().end() && it->second == tag.second;
+                                });
+                              });
+    if (tagged)
+      *matching.add_models() = model;
+  }
+  return matching;
 }
 
 llvm::Expected<std::optional<proto::ModelVersion>>

@@ -10,6 +10,7 @@
 #include "graceful/registry/store.h"
 
 #include <llvm/Support/Error.h>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -44,6 +45,20 @@ llvm::Expected<proto::AliasProtection> protectAlias(Context &context,
 
 llvm::Expected<proto::RegisterResult> registerModel(Context &context,
                                                     const proto::RegisterRequest &request);
+
+// Writes the artifact of NAME@V or NAME@ALIAS to `out`, only once its bytes
+// hash to the version's digest.
+llvm::Expected<proto::ModelVersion> download(registry::Store &store, const std::string &selector,
+                                             const std::string &out);
+
+// Points an alias at a version outside promotion (audited as alias-move);
+// a protected alias is refused: only a promotion through its policy moves it.
+llvm::Expected<proto::AliasMove> setAlias(Context &context, const std::string &target,
+                                          const std::string &alias, const std::string &reason);
+
+// Models, only those with a version carrying every tag in `tags` when given.
+llvm::Expected<proto::ModelList> listModels(registry::Store &store,
+                                            const std::map<std::string, std::string> &tags);
 
 // ---- read-back ------------------------------------------------------------
 
