@@ -72,6 +72,9 @@ llvm::Expected<proto::ModelVersion> download(registry::Store &store, const std::
                                              const std::string &out) {
   if (out.empty())
     return makeError(ErrorKind::BadInput, "missing --out (see --help)");
+  if (store.artifacts().root().empty())
+    return makeError(ErrorKind::BadInput,
+                     "download reads artifacts: pass --artifacts DIR or set GRACEFUL_ARTIFACTS");
   auto parsed = registry::parseSelector(selector);
   if (!parsed)
     return parsed.takeError();
