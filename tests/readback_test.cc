@@ -241,6 +241,26 @@ TEST_P(ReadBackTest, AuditFiltersForPolling) {
   EXPECT_THAT(bad.err, HasSubstr("--since 'yesterday'"));
 }
 
+// A promotion's move printed "before":0 and the audit log "before":"" for
+// the same fact; gate-report events hid the verdict in "after" and the
+// policy in "reason".
+TEST_P(ReadBackTest, AuditEventsCarryTypedFacts) {
+  registerTwoAndPromoteFirst();
+  ASSERT_EQ(run({"promote", "m@2", "--to", "production", "--policy", pass_}).exitCode, 0);
+  Struct promotions = parse(run({"audit", "--action", "promote", "--json"}).out);
+  const auto &moves = field(promotions, "events").list_value().values();
+  ASSERT_EQ(moves.size(), 2);
+  EXPECT_EQ(number(moves[0].struct_value(), "before_version"), 0);
+  EXPECT_EQ(number(moves[0].struct_value(), "after_version"), 1);
+  EXPECT_EQ(number(moves[1].struct_value(), "before_version"), 1);
+  EXPECT_EQ(number(moves[1].struct_value(), "after_version"), 2);
+  Struct reports = parse(run({"audit", "--action", "gate-report", "--json"}).out);
+  const Struct &second = field(reports, "events").list_value().values(1).struct_value();
+  EXPECT_EQ(field(second, "verdict").string_value(), "pass");
+  EXPECT_EQ(field(second, "baseline").string_value(), "m@1");
+  EXPECT_THAT(field(second, "policy_digest").string_value(), ::testing::StartsWith("sha256:"));
+}
+
 // With --json, errors were plain text and stdout empty.
 TEST_P(ReadBackTest, ErrorsAreJsonWithJson) {
   ProcessResult missing = run({"show", "ghost", "--json"});

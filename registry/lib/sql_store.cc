@@ -914,6 +914,25 @@ llvm::Expected<proto::AliasMove> SqlStore::rollbackAlias(const std::string &mode
       });
 }
 
+// The typed fields of an event, derived from the text ones its hash covers.
+void addTypedFacts(proto::AuditEvent &event) {
+  auto versionOf = [](const std::string &text) {
+    int version = 0;
+    std::from_chars(text.data(), text.data() + text.size(), version);
+    return version;
+  };
+  if (isAliasAction(event.action())) {
+    event.set_before_version(versionOf(event.before()));
+    event.set_after_version(versionOf(event.after()));
+  } else if (event.action() == "gate-report") {
+    event.set_verdict(event.after());
+    event.set_baseline(event.before());
+    constexpr std::string_view kPolicy = "policy ";
+    if (event.reason().starts_with(kPolicy))
+      event.set_policy_digest(event.reason().substr(kPolicy.size()));
+  }
+}
+
 llvm::Expected<std::vector<proto::AuditEvent>>
 SqlStore::readAudit(const std::string &where, const std::vector<SqlValue> &params) {
   auto rows = db_->query("SELECT id, occurred_at, actor, action, model, version, alias,"
@@ -941,6 +960,7 @@ SqlStore::readAudit(const std::string &where, const std::vector<SqlValue> &param
     event.set_prev_hash(row.text(12));
     event.set_records(row.text(13));
     event.set_hash(row.text(14));
+    addTypedFacts(event);
     events.push_back(std::move(event));
   }
   return events;
