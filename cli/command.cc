@@ -25,8 +25,11 @@ llvm::Expected<std::unique_ptr<registry::Store>> openStoreFor(const CommonOption
 }
 
 llvm::Expected<std::string> required(const ParsedArgs &args, const std::string &name) {
-  if (!args.values.count(name))
-    return makeError(ErrorKind::BadInput, "missing " + name + " (see --help)");
+  if (!args.values.count(name)) {
+    auto positional = args.positionalNames.find(name);
+    std::string typed = positional != args.positionalNames.end() ? positional->second : "--" + name;
+    return makeError(ErrorKind::BadInput, "missing " + typed + " (see --help)");
+  }
   return args.values[name].as<std::string>();
 }
 
@@ -37,6 +40,14 @@ std::string optional(const ParsedArgs &args, const std::string &name) {
 std::vector<std::string> many(const ParsedArgs &args, const std::string &name) {
   return args.values.count(name) ? args.values[name].as<std::vector<std::string>>()
                                  : std::vector<std::string>{};
+}
+
+llvm::Expected<std::string> spelledEither(const ParsedArgs &args, const std::string &name,
+                                          const std::string &older) {
+  if (args.values.count(name) && args.values.count(older))
+    return makeError(ErrorKind::BadInput,
+                     "--" + name + " and --" + older + " are one option: give it once");
+  return args.values.count(name) ? optional(args, name) : optional(args, older);
 }
 
 llvm::Expected<std::string> optionalText(const ParsedArgs &args, const std::string &name,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "graceful/registry/store.h"
+#include "graceful/support/error.h"
 #include "graceful/support/tensor.h"
 
 #include <boost/program_options.hpp>
@@ -16,7 +17,14 @@ namespace graceful::cli {
 
 namespace po = boost::program_options;
 
-enum ExitCode { kSuccess = 0, kGateFailed = 1, kBadInput = 2, kConflict = 3 };
+// The contract's exit codes (support/error.h maps error kinds to them).
+enum ExitCode {
+  kSuccess = kExitSuccess,
+  kGateFailed = kExitGateFailed,
+  kBadInput = kExitBadInput,
+  kConflict = kExitConflict,
+  kUnavailable = kExitUnavailable
+};
 
 // Options every subcommand accepts.
 struct CommonOptions {
@@ -30,6 +38,8 @@ struct ParsedArgs {
   po::variables_map values;
   CommonOptions common;
   bool helpShown = false;
+  // Options given by position, named in errors as their usage spells them.
+  std::map<std::string, std::string> positionalNames;
 };
 
 struct CommandSpec {
@@ -59,10 +69,15 @@ openStoreFor(const CommonOptions &options, StoreAccess access = StoreAccess::Rea
 llvm::Expected<std::vector<Tensor>> executeModel(const std::string &path,
                                                  const std::vector<Tensor> &inputs, int64_t batch);
 
-// A required positional or option, with a usage error naming it.
+// A required positional or option, with a usage error naming it as typed
+// ("missing --onnx", "missing NAME").
 llvm::Expected<std::string> required(const ParsedArgs &args, const std::string &name);
 std::string optional(const ParsedArgs &args, const std::string &name);
 std::vector<std::string> many(const ParsedArgs &args, const std::string &name);
+// An option with an older spelling still accepted ("" when neither is
+// given; both at once is an error).
+llvm::Expected<std::string> spelledEither(const ParsedArgs &args, const std::string &name,
+                                          const std::string &older);
 
 // An optional free-text option (--description, --reason), refused when
 // longer than `maxBytes` (support/limits.h).

@@ -1,17 +1,14 @@
-// Commands that move aliases behind gates: gate run, promote, rollback.
+// Commands that move aliases behind gates, and read their reports back:
+// gate run, promote, rollback, alias protect, report show, report list. Each
+// parses its flags into a request, calls operations/ and prints the answer.
 #include "command.h"
-#include "graceful/gates/gate.h"
-#include "graceful/gates/plugin.h"
 #include "graceful/gates/report.h"
+#include "graceful/operations/operations.h"
 #include "graceful/support/error.h"
 #include "graceful/support/format.h"
 #include "graceful/support/identity.h"
-#include "graceful/support/limits.h"
 #include "output.h"
 
-#include <charconv>
-#include <cstdlib>
-#include <filesystem>
 #include <iostream>
 
 namespace graceful::cli {
@@ -35,369 +32,195 @@ void printReport(const proto::GateReport &report) {
   }
 }
 
-// Model outputs and compiled models are cached next to the artifacts
-// (GRACEFUL_CACHE overrides; "off" disables the caches).
-gates::EvaluationOptions evaluationOptions(registry::Store &store, const ParsedArgs &args) {
-  gates::EvaluationOptions options;
-  const char *override = std::getenv("GRACEFUL_CACHE");
-  std::filesystem::path root =
-      override && *override
-          ? std::filesystem::path(override)
-          : std::filesystem::path(store.artifacts().root()).parent_path() / "cache";
-  if (!override || std::string(override) != "off") {
-    options.cacheDirectory = (root / "outputs").string();
-    options.compileCacheDirectory = (root / "compiled").string();
-  }
-  options.showProgress = !args.common.json;
-  return options;
+proto::ReportFiles reportFiles(const ParsedArgs &args) {
+  proto::ReportFiles files;
+  files.set_html(optional(args, "report"));
+  files.set_junit(optional(args, "junit"));
+  files.set_markdown(optional(args, "markdown"));
+  return files;
 }
 
-gates::ReportPaths reportPaths(const ParsedArgs &args) {
-  return {optional(args, "report"), optional(args, "junit"), optional(args, "markdown")};
+void addPlugins(const ParsedArgs &args, google::protobuf::RepeatedPtrField<std::string> &into) {
+  for (const std::string &dir : many(args, "plugins"))
+    into.Add(std::string(dir));
 }
 
-// The policy, with the gate plugins it may use loaded first.
-llvm::Expected<gates::Policy> policyFor(const ParsedArgs &args, const std::string &path) {
-  if (llvm::Error error = gates::loadPlugins(gates::pluginDirectories(many(args, "plugins"))))
-    return error;
-  return gates::loadPolicy(path);
-}
-
-void declareGateOptions(po::options_description &options) {
-  options.add_options()("plugins", po::value<std::vector<std::string>>(),
-                        "load gate plugins (*.so) from DIR (also GRACEFUL_PLUGIN_PATH)")(
-      "report", po::value<std::string>(), "write an HTML report here")(
+void declareReportFiles(po::options_description &options) {
+  options.add_options()("report", po::value<std::string>(), "write an HTML report here")(
       "junit", po::value<std::string>(), "write a JUnit XML report here")(
       "markdown", po::value<std::string>(), "write a Markdown summary here");
 }
 
-// --expect V: a version number, or "none" for an alias that must not exist.
-llvm::Expected<std::optional<int>> parseExpect(const ParsedArgs &args) {
-  if (!args.values.count("expect"))
-    return std::optional<int>();
-  std::string text = args.values["expect"].as<std::string>();
-  if (text == "none")
-    return std::optional<int>(0);
-  int version = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
-  if (ec != std::errc() || end != text.data() + text.size() || version < 1)
-    return makeError(ErrorKind::BadInput,
-                     "--expect '" + text + "': expected a version number or 'none'");
-  return std::optional<int>(version);
-}
-
-// The version an alias points at now, or nothing if it does not exist.
-llvm::Expected<std::optional<proto::ModelVersion>>
-currentHolder(registry::Store &store, const std::string &model, const std::string &alias) {
-  auto version = store.getVersion(registry::VersionSelector{model, std::nullopt, alias});
-  if (version)
-    return std::optional<proto::ModelVersion>(std::move(*version));
-  ErrorReport report = describeError(version.takeError());
-  if (report.kind != ErrorKind::NotFound || report.message.find("no alias") == std::string::npos)
-    return makeError(report.kind, report.message);
-  return std::optional<proto::ModelVersion>();
+void declareGateOptions(po::options_description &options) {
+  options.add_options()("plugins", po::value<std::vector<std::string>>(),
+                        "load gate plugins (*.so) from DIR (also GRACEFUL_PLUGIN_PATH)");
+  declareReportFiles(options);
 }
 
 llvm::Expected<int> runGate(const ParsedArgs &args) {
-  auto policyPath = required(args, "policy");
-  if (!policyPath)
-    return policyPath.takeError();
-  auto candidateText = required(args, "candidate");
-  if (!candidateText)
-    return candidateText.takeError();
-  auto candidateSelector = registry::parseExactVersion(*candidateText);
-  if (!candidateSelector)
-    return candidateSelector.takeError();
-  if (llvm::Error error = gates::checkReportPaths(reportPaths(args)))
-    return error;
-  auto policy = policyFor(args, *policyPath);
-  if (!policy)
-    return policy.takeError();
+  proto::GateRunRequest request;
+  request.set_policy(optional(args, "policy"));
+  request.set_candidate(optional(args, "candidate"));
+  request.set_baseline(optional(args, "baseline"));
+  *request.mutable_reports() = reportFiles(args);
+  addPlugins(args, *request.mutable_plugin_dirs());
   auto store = openStoreFor(args.common);
   if (!store)
     return store.takeError();
-  auto candidate = (*store)->getVersion(*candidateSelector);
-  if (!candidate)
-    return candidate.takeError();
-  std::optional<proto::ModelVersion> baseline;
-  if (std::string baselineText = optional(args, "baseline"); !baselineText.empty()) {
-    auto selector = registry::parseSelector(baselineText);
-    if (!selector)
-      return selector.takeError();
-    auto version = (*store)->getVersion(*selector);
-    if (!version)
-      return version.takeError();
-    baseline = std::move(*version);
-  }
-  auto report = gates::evaluatePolicy(*policy, **store, *candidate, baseline,
-                                      evaluationOptions(**store, args));
+  operations::Context context{**store, currentActor(), !args.common.json};
+  auto report = operations::runGates(context, request);
   if (!report)
     return report.takeError();
-  if (llvm::Error error = gates::writeReports(*report, reportPaths(args)))
-    return error;
-  auto stored = (*store)->storeGateReport(*report, currentActor());
-  if (!stored)
-    return stored.takeError();
   emit(args.common.json, *report, [&] {
     printReport(*report);
-    std::cout << "stored as gate report #" << stored->id() << "\n";
+    std::cout << "stored as gate report #" << report->report_id() << "\n";
   });
   return report->verdict() == "pass" ? kSuccess : kGateFailed;
 }
 
-// A gate report for a promotion: one stored earlier for the same
-// candidate, baseline, policy and data, or a fresh evaluation.
-struct GateOutcome {
-  proto::GateReport report;
-  std::int64_t storedId = 0; // set when reused
-};
+std::string holderText(int version) { return version ? "v" + std::to_string(version) : "unset"; }
 
-llvm::Expected<GateOutcome> gateReportFor(registry::Store &store, const gates::Policy &policy,
-                                          const proto::ModelVersion &candidate,
-                                          const std::optional<proto::ModelVersion> &baseline,
-                                          const ParsedArgs &args) {
-  auto dataDigest = gates::policyDataDigest(policy);
-  if (!dataDigest)
-    return dataDigest.takeError();
-  auto name = [](const proto::ModelVersion &v) {
-    return v.name() + "@" + std::to_string(v.version());
-  };
-  auto stored = store.findGateReport(name(candidate), baseline ? name(*baseline) : "",
-                                     policy.digest, *dataDigest);
-  if (!stored)
-    return stored.takeError();
-  if (*stored)
-    return GateOutcome{(*stored)->report(), (*stored)->id()};
-  auto report =
-      gates::evaluatePolicy(policy, store, candidate, baseline, evaluationOptions(store, args));
-  if (!report)
-    return report.takeError();
-  return GateOutcome{std::move(*report), 0};
-}
-
-llvm::Expected<int> moveIfPassed(registry::Store &store, const registry::VersionSelector &target,
-                                 const std::string &alias, int observed, bool override,
-                                 const std::string &reason, const GateOutcome &outcome, bool json);
-
-// The policy bound to a protected alias, as it was read when bound, once
-// the data files it names are checked to hold the same bytes.
-llvm::Expected<gates::Policy> boundPolicy(const ParsedArgs &args,
-                                          const proto::AliasProtection &protection) {
-  if (llvm::Error error = gates::loadPlugins(gates::pluginDirectories(many(args, "plugins"))))
-    return error;
-  auto policy = gates::parsePolicy(protection.policy(), protection.policy_path());
-  if (!policy)
-    return policy.takeError();
-  auto files = gates::policyFileDigests(*policy);
-  if (!files)
-    return files.takeError();
-  std::string where = protection.model() + "@" + protection.alias();
-  auto bound = protection.files();
-  for (size_t i = 0; i < files->size(); ++i) {
-    const auto &[path, digest] = (*files)[i];
-    if (i >= static_cast<size_t>(bound.size()) || bound[static_cast<int>(i)].path() != path)
-      return makeError(ErrorKind::BadInput, where + ": the bound policy now reads " + path +
-                                                ", which it did not when it was bound");
-    if (bound[static_cast<int>(i)].digest() != digest)
-      return makeError(ErrorKind::BadInput, where + ": " + path +
-                                                " changed since the policy was bound (" +
-                                                bound[static_cast<int>(i)].digest() + ", now " +
-                                                digest + "); protect the alias again to accept it");
+void printPromotion(const proto::PromotionResult &result, const proto::PromoteRequest &request) {
+  if (result.unchanged()) {
+    std::cout << request.target() << " holds " << request.alias()
+              << " already: nothing to do, nothing recorded\n";
+    return;
   }
-  return policy;
-}
-
-// The policy a promotion evaluates: the alias's bound one when it is
-// protected (a --policy that differs is refused), else --policy.
-llvm::Expected<gates::Policy> promotionPolicy(const ParsedArgs &args, registry::Store &store,
-                                              const std::string &model, const std::string &alias) {
-  std::string given = optional(args, "policy");
-  auto protection = store.aliasProtection(model, alias);
-  if (!protection)
-    return protection.takeError();
-  if (!*protection) {
-    if (given.empty())
-      return makeError(ErrorKind::BadInput, "missing policy (see --help)");
-    return policyFor(args, given);
-  }
-  if (!given.empty()) {
-    auto chosen = policyFor(args, given);
-    if (!chosen)
-      return chosen.takeError();
-    if (chosen->digest != (*protection)->policy_digest())
-      return makeError(ErrorKind::BadInput, model + "@" + alias + " is protected by policy " +
-                                                (*protection)->policy_digest() + " (" +
-                                                (*protection)->policy_path() + "); --policy " +
-                                                given + " is another (" + chosen->digest +
-                                                "): omit --policy, promotion runs the bound one");
-  }
-  return boundPolicy(args, **protection);
+  const proto::GateReport &report = result.report();
+  if (result.reused_report())
+    std::cout << "reusing stored gate report #" << result.report_id()
+              << " (same candidate, baseline, policy and data)\n";
+  printReport(report);
+  std::cout << "gate report #" << result.report_id() << "\n";
+  bool passed = report.verdict() == "pass";
+  if (result.promoted())
+    std::cout << (passed ? "promoted " : "FORCED: promoted despite failed gates ")
+              << request.target() << " to " << request.alias() << " (was "
+              << holderText(result.previous()) << ")\n";
+  else if (result.previous())
+    std::cout << "not promoted: " << request.alias() << " stays at v" << result.previous() << "\n";
+  else
+    std::cout << "not promoted: " << request.alias() << " stays unset\n";
 }
 
 llvm::Expected<int> runPromote(const ParsedArgs &args) {
-  auto targetText = required(args, "target");
-  if (!targetText)
-    return targetText.takeError();
-  auto target = registry::parseExactVersion(*targetText);
-  if (!target)
-    return target.takeError();
-  auto alias = required(args, "to");
-  if (!alias)
-    return alias.takeError();
-  if (llvm::Error error = registry::validateAliasName(*alias))
-    return error;
-  auto expect = parseExpect(args);
-  if (!expect)
-    return expect.takeError();
-  bool override = args.values["force"].as<bool>() || args.values["override"].as<bool>();
-  auto reason = optionalText(args, "reason", kMaxReasonBytes);
-  if (!reason)
-    return reason.takeError();
-  if (override && reason->empty())
-    return makeError(ErrorKind::BadInput, "--force needs --reason: say why for the audit log");
-  if (llvm::Error error = gates::checkReportPaths(reportPaths(args)))
-    return error;
-
+  proto::PromoteRequest request;
+  request.set_target(optional(args, "target"));
+  request.set_alias(optional(args, "to"));
+  request.set_policy(optional(args, "policy"));
+  request.set_expect(optional(args, "expect"));
+  request.set_force(args.values["force"].as<bool>() || args.values["override"].as<bool>());
+  request.set_reason(optional(args, "reason"));
+  *request.mutable_reports() = reportFiles(args);
+  addPlugins(args, *request.mutable_plugin_dirs());
   auto store = openStoreFor(args.common);
   if (!store)
     return store.takeError();
-  auto policy = promotionPolicy(args, **store, target->name, *alias);
-  if (!policy)
-    return policy.takeError();
-  auto candidate = (*store)->getVersion(*target);
-  if (!candidate)
-    return candidate.takeError();
-  auto baseline = currentHolder(**store, target->name, *alias);
-  if (!baseline)
-    return baseline.takeError();
-  int observed = *baseline ? (*baseline)->version() : 0;
-  if (*expect && **expect != observed)
-    return makeError(ErrorKind::Conflict,
-                     target->name + ": alias '" + *alias + "' points at " +
-                         (observed ? "version " + std::to_string(observed) : "nothing") + ", not " +
-                         (**expect ? "version " + std::to_string(**expect) : "nothing") +
-                         " as --expect says; nothing changed");
-  auto report = gateReportFor(**store, *policy, *candidate, *baseline, args);
-  if (!report)
-    return report.takeError();
-  if (llvm::Error error = gates::writeReports(report->report, reportPaths(args)))
-    return error;
-  return moveIfPassed(**store, *target, *alias, observed, override, *reason, *report,
-                      args.common.json);
-}
-
-llvm::Expected<int> moveIfPassed(registry::Store &store, const registry::VersionSelector &target,
-                                 const std::string &alias, int observed, bool override,
-                                 const std::string &reason, const GateOutcome &outcome, bool json) {
-  const proto::GateReport *report = &outcome.report;
-  proto::PromotionResult result;
-  *result.mutable_report() = *report;
-  bool passed = report->verdict() == "pass";
-  if (passed || override) {
-    // The gates judged the candidate against the holder we saw; if another
-    // promotion moved the alias meanwhile, their verdict is stale: conflict.
-    registry::AliasMoveRequest request{target.name,
-                                       alias,
-                                       *target.version,
-                                       observed,
-                                       passed ? registry::AliasAction::Promote
-                                              : registry::AliasAction::Override,
-                                       currentActor(),
-                                       reason,
-                                       std::nullopt,
-                                       outcome.storedId};
-    if (!outcome.storedId)
-      request.gateReport = *report;
-    auto move = store.moveAlias(request);
-    if (!move)
-      return move.takeError();
-    result.set_promoted(true);
-    *result.mutable_move() = *move;
-  } else if (!outcome.storedId) {
-    // A refused promotion keeps its report, so the failure is on record.
-    auto stored = store.storeGateReport(*report, currentActor());
-    if (!stored)
-      return stored.takeError();
-  }
-  emit(json, result, [&] {
-    if (outcome.storedId)
-      std::cout << "reusing stored gate report #" << outcome.storedId
-                << " (same candidate, baseline, policy and data)\n";
-    printReport(*report);
-    if (result.promoted())
-      std::cout << (passed ? "promoted " : "FORCED: promoted despite failed gates ")
-                << target.text() << " to " << alias << " (was "
-                << (observed ? "v" + std::to_string(observed) : "unset") << ")\n";
-    else
-      std::cout << "not promoted: " << alias << " stays at "
-                << (observed ? "v" + std::to_string(observed) : "unset") << "\n";
-  });
-  return result.promoted() ? kSuccess : kGateFailed;
+  operations::Context context{**store, currentActor(), !args.common.json};
+  auto result = operations::promote(context, request);
+  if (!result)
+    return result.takeError();
+  emit(args.common.json, *result, [&] { printPromotion(*result, request); });
+  return result->promoted() || result->unchanged() ? kSuccess : kGateFailed;
 }
 
 llvm::Expected<int> runProtect(const ParsedArgs &args) {
+  proto::ProtectAliasRequest request;
   auto name = required(args, "name");
   if (!name)
     return name.takeError();
   auto alias = required(args, "alias");
   if (!alias)
     return alias.takeError();
-  auto policyPath = required(args, "policy");
-  if (!policyPath)
-    return policyPath.takeError();
-  auto reason = optionalText(args, "reason", kMaxReasonBytes);
-  if (!reason)
-    return reason.takeError();
-  if (llvm::Error error = registry::validateModelName(*name))
-    return error;
-  if (llvm::Error error = registry::validateAliasName(*alias))
-    return error;
-  auto absolute = std::filesystem::absolute(*policyPath).lexically_normal().string();
-  auto policy = policyFor(args, absolute);
+  auto policy = required(args, "policy");
   if (!policy)
     return policy.takeError();
-  if (llvm::Error error = gates::requireBudgets(*policy))
-    return error;
-  auto files = gates::policyFileDigests(*policy);
-  if (!files)
-    return files.takeError();
+  request.set_model(*name);
+  request.set_alias(*alias);
+  request.set_policy(*policy);
+  request.set_reason(optional(args, "reason"));
+  addPlugins(args, *request.mutable_plugin_dirs());
   auto store = openStoreFor(args.common);
   if (!store)
     return store.takeError();
-  registry::ProtectRequest request{*name,        *alias, policy->digest, policy->text,
-                                   policy->path, *files, currentActor(), *reason};
-  auto protection = (*store)->protectAlias(request);
+  operations::Context context{**store, currentActor(), false};
+  auto protection = operations::protectAlias(context, request);
   if (!protection)
     return protection.takeError();
   emit(args.common.json, *protection, [&] {
     std::cout << "protected " << *name << "@" << *alias << ": promotion runs policy "
-              << protection->policy_digest() << " (" << escapeUnprintable(policy->path) << ", "
-              << protection->files_size() << " data files bound by digest)\n";
+              << protection->policy_digest() << " (" << escapeUnprintable(protection->policy_path())
+              << ", " << protection->files_size() << " data files bound by digest)\n";
   });
   return kSuccess;
 }
 
 llvm::Expected<int> runRollback(const ParsedArgs &args) {
-  auto name = required(args, "name");
-  if (!name)
-    return name.takeError();
-  if (llvm::Error error = registry::validateModelName(*name))
-    return error;
-  auto alias = required(args, "alias");
-  if (!alias)
-    return alias.takeError();
+  auto target = required(args, "name");
+  if (!target)
+    return target.takeError();
+  proto::RollbackRequest request;
+  request.set_model(*target);
+  request.set_alias(optional(args, "alias"));
+  request.set_reason(optional(args, "reason"));
   auto store = openStoreFor(args.common);
   if (!store)
     return store.takeError();
-  auto reason = optionalText(args, "reason", kMaxReasonBytes);
-  if (!reason)
-    return reason.takeError();
-  auto move = (*store)->rollbackAlias(*name, *alias, currentActor(), *reason);
+  operations::Context context{**store, currentActor(), false};
+  auto move = operations::rollback(context, request);
   if (!move)
     return move.takeError();
   emit(args.common.json, *move, [&] {
-    std::cout << "rolled back " << *name << "@" << *alias << ": v" << move->before() << " -> v"
-              << move->after() << "\n";
+    std::cout << "rolled back " << move->model() << "@" << move->alias() << ": v" << move->before()
+              << " -> v" << move->after();
+    if (move->gate_report_id())
+      std::cout << " (gate report #" << move->gate_report_id() << ")";
+    std::cout << "\n";
+  });
+  return kSuccess;
+}
+
+llvm::Expected<int> runReportShow(const ParsedArgs &args) {
+  auto selector = required(args, "selector");
+  if (!selector)
+    return selector.takeError();
+  proto::ReportShowRequest request;
+  request.set_selector(*selector);
+  *request.mutable_reports() = reportFiles(args);
+  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
+  if (!store)
+    return store.takeError();
+  auto stored = operations::showReport(**store, request);
+  if (!stored)
+    return stored.takeError();
+  emit(args.common.json, *stored, [&] {
+    std::cout << "gate report #" << stored->id() << ", " << formatTime(stored->created_at())
+              << " by " << escapeUnprintable(stored->created_by()) << "\n";
+    printReport(stored->report());
+  });
+  return kSuccess;
+}
+
+llvm::Expected<int> runReportList(const ParsedArgs &args) {
+  auto name = required(args, "name");
+  if (!name)
+    return name.takeError();
+  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
+  if (!store)
+    return store.takeError();
+  auto list = operations::listReports(**store, *name);
+  if (!list)
+    return list.takeError();
+  emit(args.common.json, *list, [&] {
+    if (list->reports().empty())
+      std::cout << *name << " has no gate reports\n";
+    for (const proto::StoredGateReport &stored : list->reports()) {
+      const proto::GateReport &report = stored.report();
+      std::cout << "#" << stored.id() << " " << formatTime(stored.created_at()) << " "
+                << report.candidate() << " "
+                << (report.baseline().empty() ? "(no baseline)" : "vs " + report.baseline()) << " "
+                << report.verdict() << " by " << escapeUnprintable(stored.created_by()) << "\n";
+    }
   });
   return kSuccess;
 }
@@ -449,15 +272,31 @@ std::vector<CommandSpec> promotionCommands() {
          pos.add("target", 1);
        },
        runPromote},
-      {"rollback", "NAME --alias ALIAS [--reason TEXT]",
+      {"rollback", "NAME@ALIAS [--reason TEXT]   (or NAME --alias ALIAS)",
        "move an alias back to its previous holder",
        [](po::options_description &options, po::positional_options_description &pos) {
-         options.add_options()("name", po::value<std::string>(), "model name")(
+         options.add_options()("name", po::value<std::string>(),
+                               "NAME@ALIAS, or NAME with --alias")(
              "alias", po::value<std::string>(), "alias to roll back")(
              "reason", po::value<std::string>(), "why, for the audit log (at most 4096 bytes)");
          pos.add("name", 1);
        },
        runRollback},
+      {"report show", "ID|NAME@V|NAME@ALIAS [--report R.html] [--junit R.xml] [--markdown R.md]",
+       "show a stored gate report (NAME@ALIAS: the one its holder was promoted with)",
+       [](po::options_description &options, po::positional_options_description &pos) {
+         options.add_options()("selector", po::value<std::string>(),
+                               "report id, NAME@V (its newest report) or NAME@ALIAS");
+         declareReportFiles(options);
+         pos.add("selector", 1);
+       },
+       runReportShow},
+      {"report list", "NAME", "list a model's stored gate reports",
+       [](po::options_description &options, po::positional_options_description &pos) {
+         options.add_options()("name", po::value<std::string>(), "model name");
+         pos.add("name", 1);
+       },
+       runReportList},
   };
 }
 

@@ -1,12 +1,16 @@
 // Commands that record and read the registry: init, register, tag, list,
 // show, lineage, history, audit, check.
 #include "command.h"
+#include "graceful/operations/operations.h"
 #include "graceful/support/error.h"
 #include "graceful/support/format.h"
 #include "graceful/support/identity.h"
 #include "graceful/support/limits.h"
 #include "output.h"
 
+#include <algorithm>
+#include <charconv>
+#include <google/protobuf/util/time_util.h>
 #include <iostream>
 #include <set>
 
@@ -46,6 +50,16 @@ void printVersion(const proto::ModelVersion &version) {
               << "\n";
   for (const proto::LineageEdge &edge : version.parents())
     std::cout << "  parent:      " << versionName(edge.parent()) << " (" << edge.kind() << ")\n";
+  if (version.has_holder()) {
+    const proto::AliasProvenance &holder = version.holder();
+    std::cout << "  holds:       " << holder.alias() << " since " << formatTime(holder.since())
+              << " (" << holder.action() << " by " << escapeUnprintable(holder.actor());
+    if (holder.gate_report_id())
+      std::cout << ", gate report #" << holder.gate_report_id();
+    if (!holder.reason().empty())
+      std::cout << ": " << escapeUnprintable(holder.reason());
+    std::cout << ")\n";
+  }
 }
 
 // ---- init ----------------------------------------------------------------
@@ -55,8 +69,12 @@ llvm::Expected<int> runInit(const ParsedArgs &args) {
   auto store = registry::initStore(config);
   if (!store)
     return store.takeError();
+  auto models = (*store)->listModels();
+  if (!models)
+    return models.takeError();
   proto::CheckReport summary;
   summary.set_ok(true);
+  summary.set_models(models->models_size());
   emit(args.common.json, summary, [&] {
     std::cout << "initialized registry " << (*store)->describe() << " (artifacts in "
               << (*store)->artifacts().root() << ")\n";
@@ -67,40 +85,43 @@ llvm::Expected<int> runInit(const ParsedArgs &args) {
 // ---- register ------------------------------------------------------------
 
 llvm::Expected<int> runRegister(const ParsedArgs &args) {
-  registry::RegisterRequest request;
+  proto::RegisterRequest request;
   auto name = required(args, "name");
   if (!name)
     return name.takeError();
   auto onnx = required(args, "onnx");
   if (!onnx)
     return onnx.takeError();
-  request.name = *name;
-  request.artifactPath = *onnx;
-  auto description = optionalText(args, "description", kMaxDescriptionBytes);
-  if (!description)
-    return description.takeError();
-  request.description = *description;
-  request.actor = currentActor();
-  for (const std::string &text : many(args, "parent")) {
-    auto parent = registry::parseParentSpec(text);
-    if (!parent)
-      return parent.takeError();
-    request.parents.push_back(std::move(*parent));
-  }
+  request.set_name(*name);
+  request.set_onnx(*onnx);
+  request.set_description(optional(args, "description"));
+  for (const std::string &parent : many(args, "parent"))
+    request.add_parents(parent);
+  for (const std::string &parent : many(args, "parent-if-exists"))
+    request.add_parents_if_exist(parent);
+  request.set_allow_duplicate(args.values["allow-duplicate"].as<bool>());
   auto tags = tagsFrom(args, "tag");
   if (!tags)
     return tags.takeError();
-  request.tags = std::move(*tags);
-  if (llvm::Error error = registry::validateModelName(request.name))
+  request.mutable_tags()->insert(tags->begin(), tags->end());
+  if (llvm::Error error = registry::validateModelName(*name))
     return error;
   auto store = openStoreFor(args.common);
   if (!store)
     return store.takeError();
-  auto version = (*store)->registerVersion(request);
-  if (!version)
-    return version.takeError();
-  emit(args.common.json, *version, [&] {
-    std::cout << "registered " << versionName(*version) << " (" << version->digest() << ")\n";
+  operations::Context context{**store, currentActor(), false};
+  auto result = operations::registerModel(context, request);
+  if (!result)
+    return result.takeError();
+  emit(args.common.json, *result, [&] {
+    const proto::ModelVersion &version = result->version();
+    std::cout << (result->existing() ? "already registered " : "registered ")
+              << versionName(version) << " (" << version.digest() << ")";
+    if (result->existing())
+      std::cout << ": identical bytes, nothing recorded (--allow-duplicate registers anew)";
+    std::cout << "\n";
+    for (const std::string &parent : result->skipped_parents())
+      std::cout << "  no parent " << parent << " yet: left out\n";
   });
   return kSuccess;
 }
@@ -141,10 +162,13 @@ llvm::Expected<int> runTag(const ParsedArgs &args) {
 // ---- list / show -------------------------------------------------------------
 
 llvm::Expected<int> runList(const ParsedArgs &args) {
+  auto tags = tagsFrom(args, "tag");
+  if (!tags)
+    return tags.takeError();
   auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
   if (!store)
     return store.takeError();
-  auto models = (*store)->listModels();
+  auto models = operations::listModels(**store, *tags);
   if (!models)
     return models.takeError();
   emit(args.common.json, *models, [&] {
@@ -171,7 +195,17 @@ llvm::Expected<int> runShow(const ParsedArgs &args) {
   auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
   if (!store)
     return store.takeError();
-  if (selector->version || selector->alias) {
+  if (selector->alias) {
+    auto holder = operations::aliasHolder(**store, selector->name, *selector->alias);
+    if (!holder)
+      return holder.takeError();
+    if (!*holder)
+      return makeError(ErrorKind::NotFound,
+                       "model '" + selector->name + "' has no alias '" + *selector->alias + "'");
+    emit(args.common.json, **holder, [&] { printVersion(**holder); });
+    return kSuccess;
+  }
+  if (selector->version) {
     auto version = (*store)->getVersion(*selector);
     if (!version)
       return version.takeError();
@@ -186,6 +220,48 @@ llvm::Expected<int> runShow(const ParsedArgs &args) {
               << formatTime(detail->model().created_at()) << ")\n";
     for (const proto::ModelVersion &version : detail->versions())
       printVersion(version);
+  });
+  return kSuccess;
+}
+
+llvm::Expected<int> runDownload(const ParsedArgs &args) {
+  auto target = required(args, "target");
+  if (!target)
+    return target.takeError();
+  auto out = required(args, "out");
+  if (!out)
+    return out.takeError();
+  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
+  if (!store)
+    return store.takeError();
+  auto version = operations::download(**store, *target, *out);
+  if (!version)
+    return version.takeError();
+  emit(args.common.json, *version, [&] {
+    std::cout << "wrote " << versionName(*version) << " to " << *out << " (" << version->digest()
+              << ", verified)\n";
+  });
+  return kSuccess;
+}
+
+llvm::Expected<int> runAliasSet(const ParsedArgs &args) {
+  auto target = required(args, "target");
+  if (!target)
+    return target.takeError();
+  auto alias = required(args, "alias");
+  if (!alias)
+    return alias.takeError();
+  auto store = openStoreFor(args.common);
+  if (!store)
+    return store.takeError();
+  operations::Context context{**store, currentActor(), false};
+  auto move = operations::setAlias(context, *target, *alias, optional(args, "reason"));
+  if (!move)
+    return move.takeError();
+  emit(args.common.json, *move, [&] {
+    std::cout << "set " << move->model() << "@" << move->alias() << " to v" << move->after()
+              << " (was " << (move->before() ? "v" + std::to_string(move->before()) : "unset")
+              << ")\n";
   });
   return kSuccess;
 }
@@ -259,26 +335,44 @@ llvm::Expected<int> runLineage(const ParsedArgs &args) {
 
 // ---- history / audit -------------------------------------------------------------
 
+// history NAME, or NAME@ALIAS (or --alias) for one alias's tenures.
 llvm::Expected<int> runHistory(const ParsedArgs &args) {
-  auto name = required(args, "name");
-  if (!name)
-    return name.takeError();
-  if (llvm::Error error = registry::validateModelName(*name))
+  auto target = required(args, "name");
+  if (!target)
+    return target.takeError();
+  std::string name = *target, alias = optional(args, "alias");
+  if (target->find('@') != std::string::npos || !alias.empty()) {
+    auto names = operations::modelAndAlias(*target, alias);
+    if (!names)
+      return names.takeError();
+    std::tie(name, alias) = *names;
+  }
+  if (llvm::Error error = registry::validateModelName(name))
     return error;
   auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
   if (!store)
     return store.takeError();
-  auto history = (*store)->aliasHistory(*name);
+  auto history = (*store)->aliasHistory(name);
   if (!history)
     return history.takeError();
+  if (!alias.empty()) {
+    auto *tenures = history->mutable_tenures();
+    tenures->erase(std::remove_if(tenures->begin(), tenures->end(),
+                                  [&](const proto::AliasTenure &t) { return t.alias() != alias; }),
+                   tenures->end());
+  }
   emit(args.common.json, *history, [&] {
     if (history->tenures().empty())
-      std::cout << *name << " has never had an alias\n";
+      std::cout << name
+                << (alias.empty() ? " has never had an alias\n"
+                                  : " has never had alias " + alias + "\n");
     for (const proto::AliasTenure &tenure : history->tenures()) {
       std::cout << tenure.alias() << " -> v" << tenure.version() << "  "
                 << formatTime(tenure.since()) << " .. "
                 << (tenure.has_until() ? formatTime(tenure.until()) : std::string("now")) << "  ("
                 << tenure.action() << " by " << escapeUnprintable(tenure.actor());
+      if (tenure.gate_report_id())
+        std::cout << ", gate report #" << tenure.gate_report_id();
       if (!tenure.reason().empty())
         std::cout << ": " << escapeUnprintable(tenure.reason());
       std::cout << ")\n";
@@ -287,10 +381,34 @@ llvm::Expected<int> runHistory(const ParsedArgs &args) {
   return kSuccess;
 }
 
+// --since ID (events after that one: poll with the last id seen) or an
+// RFC 3339 time (events at or after it).
+llvm::Error parseSince(const std::string &text, registry::AuditFilter &filter) {
+  std::int64_t id = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec == std::errc() && end == text.data() + text.size() && id >= 0) {
+    filter.afterId = id;
+    return llvm::Error::success();
+  }
+  google::protobuf::Timestamp time;
+  if (!google::protobuf::util::TimeUtil::FromString(text, &time))
+    return makeError(ErrorKind::BadInput,
+                     "--since '" + text +
+                         "': expected an audit event id or an RFC 3339 time such as "
+                         "2026-12-01T12:00:00Z");
+  filter.sinceMicros = google::protobuf::util::TimeUtil::TimestampToMicroseconds(time);
+  return llvm::Error::success();
+}
+
 llvm::Expected<int> runAudit(const ParsedArgs &args) {
   registry::AuditFilter filter;
   filter.model = optional(args, "model");
   filter.limit = args.values["limit"].as<int>();
+  filter.action = optional(args, "action");
+  filter.alias = optional(args, "alias");
+  if (std::string since = optional(args, "since"); !since.empty())
+    if (llvm::Error error = parseSince(since, filter))
+      return error;
   auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
   if (!store)
     return store.takeError();
@@ -374,7 +492,9 @@ void namePositional(po::options_description &options, po::positional_options_des
 std::vector<CommandSpec> registryCommands() {
   return {
       {"init", "", "create the registry (or migrate an older one)", noOptions, runInit},
-      {"register", "NAME --onnx FILE [--parent NAME@V[:KIND]]... [--tag K=V]...",
+      {"register",
+       "NAME --onnx FILE [--parent NAME@V[:KIND]]... [--parent-if-exists NAME@ALIAS[:KIND]]..."
+       " [--tag K=V]... [--allow-duplicate]",
        "record a new version of a model from an ONNX file",
        [](po::options_description &options, po::positional_options_description &pos) {
          namePositional(options, pos, "name", "model name");
@@ -383,7 +503,13 @@ std::vector<CommandSpec> registryCommands() {
              "parent version NAME@V[:KIND]; KIND is fine-tuned-from, distilled-from, "
              "retrained-from (default), rewritten-from or compatible-with")(
              "tag", po::value<std::vector<std::string>>(), "tag K=V (value at most 1024 bytes)")(
-             "description", po::value<std::string>(), "free text, at most 4096 bytes");
+             "description", po::value<std::string>(), "free text, at most 4096 bytes")(
+             "parent-if-exists", po::value<std::vector<std::string>>(),
+             "a parent recorded only if it resolves (NAME@ALIAS on a fresh registry: the first "
+             "registration of a pipeline)")(
+             "allow-duplicate", po::bool_switch(),
+             "register bytes identical to an existing version as a new version (by default "
+             "that version is returned, marked existing)");
        },
        runRegister},
       {"tag", "NAME[@V|@ALIAS] [K=V]... [--remove K]... [--reason TEXT]",
@@ -396,7 +522,28 @@ std::vector<CommandSpec> registryCommands() {
          pos.add("target", 1).add("set", -1);
        },
        runTag},
-      {"list", "", "list models with their latest version and aliases", noOptions, runList},
+      {"list", "[--tag K=V]...", "list models with their latest version and aliases",
+       [](po::options_description &options, po::positional_options_description &) {
+         options.add_options()("tag", po::value<std::vector<std::string>>(),
+                               "only models with a version tagged K=V (all of them, if several)");
+       },
+       runList},
+      {"download", "NAME@V|NAME@ALIAS --out FILE",
+       "write a version's ONNX artifact to FILE, checked against its digest",
+       [](po::options_description &options, po::positional_options_description &pos) {
+         namePositional(options, pos, "target", "NAME@V or NAME@ALIAS");
+         options.add_options()("out", po::value<std::string>(), "where to write the model");
+       },
+       runDownload},
+      {"alias set", "NAME@V ALIAS [--reason TEXT]",
+       "point an alias at a version without gates (audited; refused on a protected alias)",
+       [](po::options_description &options, po::positional_options_description &pos) {
+         options.add_options()("target", po::value<std::string>(), "the version NAME@V")(
+             "alias", po::value<std::string>(), "the alias")(
+             "reason", po::value<std::string>(), "why, for the audit log (at most 4096 bytes)");
+         pos.add("target", 1).add("alias", 1);
+       },
+       runAliasSet},
       {"show", "NAME[@V|@ALIAS]", "show a model's versions, or one version",
        [](po::options_description &options, po::positional_options_description &pos) {
          namePositional(options, pos, "target", "NAME, NAME@V or NAME@ALIAS");
@@ -408,14 +555,22 @@ std::vector<CommandSpec> registryCommands() {
          options.add_options()("dot", po::bool_switch(), "print Graphviz dot");
        },
        runLineage},
-      {"history", "NAME", "which version held each alias, and when",
+      {"history", "NAME[@ALIAS] [--alias ALIAS]",
+       "which version held each alias, since when, put there by whom with which report",
        [](po::options_description &options, po::positional_options_description &pos) {
-         namePositional(options, pos, "name", "model name");
+         namePositional(options, pos, "name", "model name, or NAME@ALIAS for one alias");
+         options.add_options()("alias", po::value<std::string>(), "only this alias");
        },
        runHistory},
-      {"audit", "[--model NAME] [--limit N]", "show the append-only audit log",
+      {"audit", "[--model NAME] [--since ID|TIME] [--action A] [--alias A] [--limit N]",
+       "show the append-only audit log",
        [](po::options_description &options, po::positional_options_description &) {
          options.add_options()("model", po::value<std::string>(), "only this model")(
+             "since", po::value<std::string>(),
+             "only events after this event id, or at or after this RFC 3339 time")(
+             "action", po::value<std::string>(),
+             "only this action (register, tag, promote, force, rollback, gate-report, protect)")(
+             "alias", po::value<std::string>(), "only events on this alias")(
              "limit", po::value<int>()->default_value(0), "only the newest N events");
        },
        runAudit},

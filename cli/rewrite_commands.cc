@@ -232,7 +232,10 @@ llvm::Expected<int> runRewrite(const ParsedArgs &args) {
       return found.takeError();
     parent = *found;
   }
-  auto samples = sampleInputs(*input, optional(args, "inputs"));
+  auto samplesPath = spelledEither(args, "input", "inputs");
+  if (!samplesPath)
+    return samplesPath.takeError();
+  auto samples = sampleInputs(*input, *samplesPath);
   if (!samples)
     return samples.takeError();
 
@@ -287,9 +290,11 @@ llvm::Expected<int> runCompatFit(const ParsedArgs &args) {
   auto newModel = required(args, "new");
   if (!newModel)
     return newModel.takeError();
-  auto inputsPath = required(args, "inputs");
+  auto inputsPath = spelledEither(args, "input", "inputs");
   if (!inputsPath)
     return inputsPath.takeError();
+  if (inputsPath->empty())
+    return makeError(ErrorKind::BadInput, "missing --input (see --help)");
   auto output = required(args, "out");
   if (!output)
     return output.takeError();
@@ -334,8 +339,8 @@ llvm::Expected<int> runCompatFit(const ParsedArgs &args) {
     return error;
   emit(args.common.json, report, [&] {
     std::cout << "fitted a linear map " << newEmbeddings->shape[1] << " -> "
-              << oldEmbeddings->shape[1] << " dims on " << map->fitRows
-              << " samples: ridge lambda " << map->lambda << " chosen on " << map->heldOutRows
+              << oldEmbeddings->shape[1] << " dims on " << map->fitRows << " samples: ridge lambda "
+              << map->lambda << " chosen on " << map->heldOutRows
               << " held-out samples (held-out R^2 " << map->heldOutR2 << ")\n"
               << "  projected embeddings vs " << *oldModel << ": max |difference| "
               << report.max_abs_deviation() << "\n"
@@ -351,17 +356,18 @@ std::vector<CommandSpec> rewriteCommands() {
   return {
       {"rewrite",
        "IN.onnx --out OUT.onnx [--fold-bn] [--linearize[=ALPHA]] [--legalize PROFILE.yaml]"
-       " [--inputs X.npy] [--register NAME]",
+       " [--input X.npy] [--register NAME]",
        "rewrite a model (fold BatchNorm, linearize, legalize for a device) and check it",
        [](po::options_description &options, po::positional_options_description &pos) {
          options.add_options()("model", po::value<std::string>(), "the ONNX model to rewrite")(
              "out", po::value<std::string>(), "where to write the rewritten model")(
              "fold-bn", po::bool_switch(), "fold BatchNormalization into Conv/Gemm")(
              "linearize", po::value<std::string>()->implicit_value("0.01"),
-             "ReLU -> LeakyReLU(ALPHA), default 0.01")(
-             "legalize", po::value<std::string>(), "rewrite ops the device profile refuses")(
-             "inputs", po::value<std::string>(),
+             "ReLU -> LeakyReLU(ALPHA), default 0.01")("legalize", po::value<std::string>(),
+                                                       "rewrite ops the device profile refuses")(
+             "input", po::value<std::string>(),
              "sample inputs (.npy) for the check; default: 8 seeded random samples")(
+             "inputs", po::value<std::string>(), "the same as --input (older spelling)")(
              "tolerance", po::value<double>()->default_value(1e-4),
              "largest relative output change allowed for exact rewrites")(
              "register", po::value<std::string>(),
@@ -369,12 +375,14 @@ std::vector<CommandSpec> rewriteCommands() {
          pos.add("model", 1);
        },
        runRewrite},
-      {"compat fit", "--old OLD.onnx --new NEW.onnx --inputs X.npy --out NEW_COMPAT.onnx",
+      {"compat fit", "--old OLD.onnx --new NEW.onnx --input X.npy --out NEW_COMPAT.onnx",
        "append a learned linear map so NEW embeds into OLD's space",
        [](po::options_description &options, po::positional_options_description &) {
          options.add_options()("old", po::value<std::string>(), "the model whose space to match")(
-             "new", po::value<std::string>(), "the model to make compatible")(
-             "inputs", po::value<std::string>(), "calibration samples (.npy), not the gate's queries")(
+             "new", po::value<std::string>(),
+             "the model to make compatible")("input", po::value<std::string>(),
+                                             "calibration samples (.npy), not the gate's queries")(
+             "inputs", po::value<std::string>(), "the same as --input (older spelling)")(
              "out", po::value<std::string>(), "where to write the compatible model");
        },
        runCompatFit},

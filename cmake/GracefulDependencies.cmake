@@ -11,6 +11,8 @@ find_package(ONNX REQUIRED)
 find_package(LLVM REQUIRED CONFIG PATHS /usr/lib/llvm-19/lib/cmake/llvm NO_DEFAULT_PATH)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
+# libpq itself, for PQping: why a connection failed, without reading its message.
+pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)
 include(GoogleTest)
 
 # LLVM's Support library gives us llvm::Expected / llvm::Error everywhere.

@@ -110,7 +110,8 @@ std::vector<std::string> registeredGates() {
 }
 
 std::string gateLocation(const GateSpec &spec, const Policy &policy) {
-  return policy.path + ":" + std::to_string(spec.line) + ": gate " + spec.name + ": ";
+  return policy.path + ":" + std::to_string(spec.line) + ": gate " +
+         (spec.label.empty() ? spec.name : spec.name + " '" + spec.label + "'") + ": ";
 }
 
 llvm::Error readGateConfig(const GateSpec &spec, const Policy &policy,
@@ -209,6 +210,8 @@ llvm::Expected<proto::GateReport> evaluatePolicy(const Policy &policy, registry:
                                          : location + failure.message);
     }
     passed = passed && result->verdict() != "fail";
+    result->set_type(policy.gates[i].name);
+    result->set_name(policy.gates[i].displayName());
     *report.add_gates() = std::move(*result);
   }
   report.set_verdict(passed ? "pass" : "fail");

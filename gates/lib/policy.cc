@@ -5,8 +5,11 @@
 #include "graceful/support/files.h"
 #include "graceful/support/yaml_proto.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <filesystem>
+#include <map>
 
 namespace graceful::gates {
 namespace {
@@ -37,6 +40,39 @@ llvm::Error checkCommonSettings(const std::string &path, const YAML::Node &setti
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), batch);
     if (ec != std::errc() || end != text.data() + text.size() || batch < 1)
       return policyError(path, value, "'batch' must be a whole number of samples, at least 1");
+  }
+  return llvm::Error::success();
+}
+
+// Takes `name:` out of a gate's settings (the gates never see it), checked
+// as a plain word so every report form can carry it unquoted.
+llvm::Expected<std::string> takeLabel(const std::string &path, YAML::Node &settings) {
+  if (!settings.IsMap() || !settings["name"])
+    return std::string();
+  YAML::Node value = settings["name"];
+  std::string label = value.IsScalar() ? value.Scalar() : "";
+  bool plain =
+      !label.empty() && label.size() <= 64 && std::all_of(label.begin(), label.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+      });
+  if (!plain)
+    return policyError(path, value, "a gate's 'name' is 1-64 of letters, digits, '-', '_' and '.'");
+  settings = YAML::Clone(settings);
+  settings.remove("name");
+  return label;
+}
+
+// Every gate must be told apart in reports: two of one type need names.
+llvm::Error requireDistinctNames(const Policy &policy) {
+  std::map<std::string, int> lines;
+  for (const GateSpec &spec : policy.gates) {
+    auto [it, fresh] = lines.emplace(spec.displayName(), spec.line);
+    if (!fresh)
+      return makeError(ErrorKind::BadInput,
+                       policy.path + ":" + std::to_string(spec.line) + ": a second gate named '" +
+                           spec.displayName() + "' (the first is on line " +
+                           std::to_string(it->second) +
+                           "): give each its own `name:` so reports tell them apart");
   }
   return llvm::Error::success();
 }
@@ -79,10 +115,16 @@ llvm::Expected<Policy> parsePolicy(const std::string &text, const std::string &p
     if (!name)
       return name.takeError();
     auto only = gate.begin();
-    if (llvm::Error error = checkCommonSettings(path, only->second))
+    YAML::Node settings = only->second;
+    if (llvm::Error error = checkCommonSettings(path, settings))
       return error;
-    policy.gates.push_back(GateSpec{*name, only->second, only->first.Mark().line + 1});
+    auto label = takeLabel(path, settings);
+    if (!label)
+      return label.takeError();
+    policy.gates.push_back(GateSpec{*name, settings, only->first.Mark().line + 1, *label});
   }
+  if (llvm::Error error = requireDistinctNames(policy))
+    return error;
   return policy;
 }
 

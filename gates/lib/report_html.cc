@@ -247,7 +247,9 @@ std::string purposeOf(const std::string &gate) {
 std::string gateSection(const proto::GateResult &gate) {
   std::ostringstream html;
   html << "<h2>" << escapeMarkup(gate.name()) << " " << verdictBadge(gate.verdict()) << "</h2>\n";
-  if (std::string purpose = purposeOf(gate.name()); !purpose.empty())
+  // Reports stored before gates had names and types carry the type as name.
+  if (std::string purpose = purposeOf(gate.type().empty() ? gate.name() : gate.type());
+      !purpose.empty())
     html << "<p class=\"purpose\">" << escapeMarkup(purpose) << "</p>\n";
   if (!gate.violations().empty()) {
     html << "<ul class=\"violations\">";

@@ -48,6 +48,29 @@ TEST_F(PolicyTest, MalformedYamlIsAnError) {
   EXPECT_NE(errorFor("other: 1\n").find("unknown key"), std::string::npos);
 }
 
+// Two gates of one type could not be told apart in any output, and
+// `name:` was an unknown key.
+TEST_F(PolicyTest, GatesCarryUniqueNames) {
+  auto policy = loadPolicy(write("gates:\n  - edge: {name: strict, max_params: 1}\n"
+                                 "  - edge: {name: loose, max_params: 100}\n"));
+  ASSERT_TRUE(bool(policy)) << describeError(policy.takeError()).message;
+  ASSERT_EQ(policy->gates.size(), 2u);
+  EXPECT_EQ(policy->gates[0].name, "edge");
+  EXPECT_EQ(policy->gates[0].displayName(), "strict");
+  EXPECT_EQ(policy->gates[1].displayName(), "loose");
+  EXPECT_FALSE(policy->gates[0].config["name"]) << "the gate must not see its name";
+  std::string twice = errorFor("gates:\n  - edge: {max_params: 1}\n  - edge: {max_params: 2}\n");
+  EXPECT_NE(twice.find("policy.yaml:3: a second gate named 'edge' (the first is on line 2)"),
+            std::string::npos)
+      << twice;
+  EXPECT_NE(errorFor("gates:\n  - edge: {name: a, max_params: 1}\n"
+                     "  - edge: {name: a, max_params: 2}\n")
+                .find("a second gate named 'a'"),
+            std::string::npos);
+  EXPECT_NE(errorFor("gates:\n  - edge: {name: 'two words'}\n").find("a gate's 'name' is"),
+            std::string::npos);
+}
+
 TEST_F(PolicyTest, MissingPolicyFileIsNamed) {
   auto policy = loadPolicy(directory_.file("absent.yaml"));
   ASSERT_FALSE(bool(policy));

@@ -111,8 +111,9 @@ llvm::Error addCurrentRecords(SqlConnection &db, const ChainedEvent &event,
 } // namespace
 
 bool isAliasAction(std::string_view action) {
-  return action == "alias-move" || action == "promote" || action == "override" ||
-         action == "rollback";
+  // "override" is what --force was recorded as before it was "force".
+  return action == "alias-move" || action == "alias-set" || action == "promote" ||
+         action == "force" || action == "override" || action == "rollback";
 }
 
 std::string chainHash(const ChainedEvent &event) {

@@ -3,6 +3,7 @@
 #include "graceful/support/error.h"
 #include "sql_connection.h"
 
+#include <libpq-fe.h>
 #include <pqxx/pqxx>
 
 namespace graceful::registry {
@@ -20,6 +21,24 @@ std::string numberPlaceholders(std::string_view sql) {
       numbered.push_back(c);
   }
   return numbered;
+}
+
+// SQLSTATEs a later attempt may not meet: insufficient resources (53: disk
+// full, out of memory, too many connections), operator intervention (57:
+// shutdown, cancelled), deadlock and serialization failures (40).
+bool retryable(const std::string &sqlstate) {
+  return sqlstate.starts_with("53") || sqlstate.starts_with("57") || sqlstate == "40001" ||
+         sqlstate == "40P01";
+}
+
+// Why a connection failed, asked of the server itself (PQping): one that
+// does not answer or refuses connections for now (starting, shutting down)
+// is worth retrying; one that answers refused us (credentials, database).
+ErrorKind connectFailureKind(const std::string &uri) {
+  PGPing ping = PQping(uri.c_str());
+  if (ping == PQPING_NO_RESPONSE || ping == PQPING_REJECT)
+    return ErrorKind::Unavailable;
+  return ping == PQPING_NO_ATTEMPT ? ErrorKind::BadInput : ErrorKind::StoreUnavailable;
 }
 
 // Connection URIs carry passwords; messages show them without.
@@ -109,13 +128,15 @@ public:
     } catch (const pqxx::integrity_constraint_violation &e) {
       return makeError(ErrorKind::Conflict, uri_ + ": " + foldLines(e.what()));
     } catch (const pqxx::broken_connection &e) {
-      return makeError(ErrorKind::StoreUnavailable,
+      return makeError(ErrorKind::Unavailable,
                        uri_ + ": connection to PostgreSQL lost: " + foldLines(e.what()));
     } catch (const pqxx::sql_error &e) {
       if (e.sqlstate() == "55P03")
-        return makeError(ErrorKind::StoreUnavailable,
+        return makeError(ErrorKind::Unavailable,
                          uri_ + ": store is locked by another session: " + foldLines(e.what()));
-      return makeError(ErrorKind::StoreUnavailable, uri_ + ": " + foldLines(e.what()));
+      return makeError(retryable(e.sqlstate()) ? ErrorKind::Unavailable
+                                               : ErrorKind::StoreUnavailable,
+                       uri_ + ": " + foldLines(e.what()));
     } catch (const std::exception &e) {
       return makeError(ErrorKind::StoreUnavailable, uri_ + ": " + foldLines(e.what()));
     }
@@ -141,7 +162,7 @@ llvm::Expected<std::unique_ptr<SqlConnection>> openPostgres(const std::string &u
     return std::unique_ptr<SqlConnection>(
         std::make_unique<PostgresConnection>(std::move(connection), uri));
   } catch (const std::exception &e) {
-    return makeError(ErrorKind::StoreUnavailable,
+    return makeError(connectFailureKind(uri),
                      redactPassword(uri) +
                          ": cannot connect to PostgreSQL: " + foldLines(e.what()));
   }

@@ -54,11 +54,13 @@ public:
   std::string describe() const override { return db_->describe(); }
   const ArtifactStore &artifacts() const override { return artifacts_; }
 
-  llvm::Expected<proto::ModelVersion> registerVersion(const RegisterRequest &request) override;
+  llvm::Expected<proto::RegisterResult> registerModel(const RegisterRequest &request) override;
   llvm::Expected<proto::ModelVersion> setTags(const TagRequest &request) override;
   llvm::Expected<proto::ModelList> listModels() override;
   llvm::Expected<proto::ModelDetail> describeModel(const std::string &name) override;
   llvm::Expected<proto::ModelVersion> getVersion(const VersionSelector &selector) override;
+  llvm::Expected<std::optional<proto::ModelVersion>> aliasHolder(const std::string &model,
+                                                                 const std::string &alias) override;
   llvm::Expected<proto::Lineage> lineage(const std::string &name) override;
   llvm::Expected<proto::AliasMove> moveAlias(const AliasMoveRequest &request) override;
   llvm::Expected<proto::AliasMove> rollbackAlias(const std::string &model, const std::string &alias,
@@ -72,6 +74,7 @@ public:
   llvm::Expected<proto::StoredGateReport> storeGateReport(const proto::GateReport &report,
                                                           const std::string &actor) override;
   llvm::Expected<proto::StoredGateReport> getGateReport(std::int64_t id) override;
+  llvm::Expected<proto::GateReportList> listGateReports(const std::string &model) override;
   llvm::Expected<std::optional<proto::StoredGateReport>>
   findGateReport(const std::string &candidate, const std::string &baseline,
                  const std::string &policyDigest, const std::string &dataDigest) override;
@@ -97,8 +100,12 @@ private:
     return db_->dialect() == SqlDialect::Postgres ? " FOR UPDATE" : "";
   }
 
-  llvm::Expected<proto::ModelVersion> recordVersion(const RegisterRequest &request,
-                                                    const FileDigest &stored);
+  llvm::Expected<proto::RegisterResult> recordVersion(const RegisterRequest &request,
+                                                      const FileDigest &stored);
+  llvm::Expected<std::optional<proto::ModelVersion>> identicalVersion(std::int64_t modelId,
+                                                                      const std::string &digest);
+  llvm::Expected<std::optional<proto::AliasProvenance>> provenance(const std::string &model,
+                                                                   const std::string &alias);
   void discardUnreferenced(const std::string &digest);
   llvm::Expected<std::int64_t> lockModel(const std::string &name, bool createIfMissing);
   llvm::Expected<std::int64_t> findModelId(const std::string &name);
@@ -115,7 +122,12 @@ private:
   llvm::Expected<std::optional<proto::AliasProtection>>
   loadProtection(std::int64_t modelId, const std::string &model, const std::string &alias);
   llvm::Error requireBoundPolicy(std::int64_t modelId, const AliasMoveRequest &request);
-  llvm::Expected<std::vector<int>> aliasHolders(const std::string &model, const std::string &alias);
+  struct Holder {
+    int version = 0;
+    std::int64_t gateReportId = 0;
+  };
+  llvm::Expected<std::vector<Holder>> aliasHolders(const std::string &model,
+                                                   const std::string &alias);
   llvm::Expected<std::vector<proto::AuditEvent>> readAudit(const std::string &where,
                                                            const std::vector<SqlValue> &params);
   llvm::Error checkArtifacts(proto::CheckReport &report);
@@ -301,7 +313,7 @@ llvm::Expected<std::int64_t> SqlStore::appendAudit(const AuditRecord &record,
 
 // ---- registration and tags -------------------------------------------------
 
-llvm::Expected<proto::ModelVersion> SqlStore::registerVersion(const RegisterRequest &request) {
+llvm::Expected<proto::RegisterResult> SqlStore::registerModel(const RegisterRequest &request) {
   if (llvm::Error error = validateModelName(request.name))
     return error;
   for (const auto &[key, value] : request.tags)
@@ -338,21 +350,51 @@ void SqlStore::discardUnreferenced(const std::string &digest) {
     llvm::consumeError(artifacts_.discard(digest));
 }
 
-llvm::Expected<proto::ModelVersion> SqlStore::recordVersion(const RegisterRequest &request,
-                                                            const FileDigest &stored) {
-  return inTransaction<proto::ModelVersion>(
-      TransactionMode::Write, [&]() -> llvm::Expected<proto::ModelVersion> {
+// The oldest version of the model holding these bytes, if any.
+llvm::Expected<std::optional<proto::ModelVersion>>
+SqlStore::identicalVersion(std::int64_t modelId, const std::string &digest) {
+  auto id = db_->queryInteger(
+      "SELECT id FROM versions WHERE model_id = ? AND digest = ? ORDER BY version LIMIT 1",
+      {modelId, digest});
+  if (!id)
+    return id.takeError();
+  if (!*id)
+    return std::optional<proto::ModelVersion>();
+  auto version = loadVersion(**id);
+  if (!version)
+    return version.takeError();
+  return std::optional<proto::ModelVersion>(std::move(*version));
+}
+
+llvm::Expected<proto::RegisterResult> SqlStore::recordVersion(const RegisterRequest &request,
+                                                              const FileDigest &stored) {
+  return inTransaction<proto::RegisterResult>(
+      TransactionMode::Write, [&]() -> llvm::Expected<proto::RegisterResult> {
         std::vector<std::pair<VersionRow, std::string>> parents;
         for (const ParentSpec &spec : request.parents) {
           llvm::Expected<VersionRow> parent = resolve(spec.parent);
-          if (!parent)
-            return makeError(ErrorKind::NotFound, "parent " + spec.parent.text() + ": " +
-                                                      describeError(parent.takeError()).message);
+          if (!parent) {
+            ErrorReport report = describeError(parent.takeError());
+            return makeError(report.kind, "parent " + spec.parent.text() + ": " + report.message);
+          }
           parents.emplace_back(*parent, spec.kind);
         }
         auto modelId = lockModel(request.name, /*createIfMissing=*/true);
         if (!modelId)
           return modelId.takeError();
+        proto::RegisterResult result;
+        if (!request.allowDuplicate) {
+          // Checked under the model's lock, so two retries of one job that
+          // race still record one version.
+          auto existing = identicalVersion(*modelId, stored.digest);
+          if (!existing)
+            return existing.takeError();
+          if (*existing) {
+            *result.mutable_version() = std::move(**existing);
+            result.set_existing(true);
+            return result;
+          }
+        }
         auto latest =
             db_->queryInteger("SELECT max(version) FROM versions WHERE model_id = ?", {*modelId});
         if (!latest)
@@ -383,7 +425,8 @@ llvm::Expected<proto::ModelVersion> SqlStore::recordVersion(const RegisterReques
         auto version = loadVersion(**versionId);
         if (!version)
           return version.takeError();
-        return version;
+        *result.mutable_version() = std::move(*version);
+        return result;
       });
 }
 
@@ -497,6 +540,53 @@ llvm::Expected<proto::ModelVersion> SqlStore::getVersion(const VersionSelector &
                                                 return version.takeError();
                                               return version;
                                             });
+}
+
+llvm::Expected<std::optional<proto::ModelVersion>> SqlStore::aliasHolder(const std::string &model,
+                                                                         const std::string &alias) {
+  using Holder = std::optional<proto::ModelVersion>;
+  return inTransaction<Holder>(TransactionMode::Read, [&]() -> llvm::Expected<Holder> {
+    auto modelId = findModelId(model);
+    if (!modelId)
+      return modelId.takeError();
+    auto versionId = db_->queryInteger(
+        "SELECT version_id FROM aliases WHERE model_id = ? AND alias = ?", {*modelId, alias});
+    if (!versionId)
+      return versionId.takeError();
+    if (!*versionId)
+      return Holder();
+    auto version = loadVersion(**versionId);
+    if (!version)
+      return version.takeError();
+    auto origin = provenance(model, alias);
+    if (!origin)
+      return origin.takeError();
+    if (*origin)
+      *version->mutable_holder() = std::move(**origin);
+    return Holder(std::move(*version));
+  });
+}
+
+// The newest alias move of model@alias: the event that put the holder there.
+llvm::Expected<std::optional<proto::AliasProvenance>>
+SqlStore::provenance(const std::string &model, const std::string &alias) {
+  auto events = readAudit("WHERE model = ? AND alias = ? ORDER BY id DESC", {model, alias});
+  if (!events)
+    return events.takeError();
+  for (const proto::AuditEvent &event : *events) {
+    if (!isAliasAction(event.action()))
+      continue;
+    proto::AliasProvenance origin;
+    origin.set_alias(alias);
+    *origin.mutable_since() = event.at();
+    origin.set_action(event.action());
+    origin.set_actor(event.actor());
+    origin.set_reason(event.reason());
+    origin.set_gate_report_id(event.gate_report_id());
+    origin.set_audit_id(event.id());
+    return std::optional<proto::AliasProvenance>(std::move(origin));
+  }
+  return std::optional<proto::AliasProvenance>();
 }
 
 // The model's versions, their ancestors (in any model) and their direct
@@ -768,22 +858,24 @@ SqlStore::aliasProtection(const std::string &model, const std::string &alias) {
 // Replays the alias's audit trail: moves push a holder, rollbacks pop one.
 // A move to the version that holds the alias already (a re-promotion)
 // changes no holder, so a rollback after it goes to the one before.
-llvm::Expected<std::vector<int>> SqlStore::aliasHolders(const std::string &model,
-                                                        const std::string &alias) {
-  auto events = db_->query("SELECT action, state_after FROM audit_log WHERE model = ? AND alias = ?"
-                           " ORDER BY id",
+// Each holder keeps the gate report that first put it there, so a rollback
+// to it records that report.
+llvm::Expected<std::vector<SqlStore::Holder>> SqlStore::aliasHolders(const std::string &model,
+                                                                     const std::string &alias) {
+  auto events = db_->query("SELECT action, state_after, gate_report_id FROM audit_log"
+                           " WHERE model = ? AND alias = ? ORDER BY id",
                            {model, alias});
   if (!events)
     return events.takeError();
-  std::vector<int> holders;
+  std::vector<Holder> holders;
   for (const SqlRow &event : *events) {
     if (!isAliasAction(event.text(0)))
       continue;
     int version = static_cast<int>(event.integer(1));
     if (event.text(0) == "rollback" && !holders.empty())
       holders.pop_back();
-    else if (holders.empty() || holders.back() != version)
-      holders.push_back(version);
+    else if (holders.empty() || holders.back().version != version)
+      holders.push_back({version, event.isNull(2) ? 0 : event.integer(2)});
   }
   return holders;
 }
@@ -811,19 +903,34 @@ llvm::Expected<proto::AliasMove> SqlStore::rollbackAlias(const std::string &mode
         if (holders->size() < 2)
           return makeError(ErrorKind::BadInput, model + ": alias '" + alias +
                                                     "' has no previous holder to roll back to");
-        AliasMoveRequest request{model,
-                                 alias,
-                                 (*holders)[holders->size() - 2],
-                                 **current,
-                                 AliasAction::Rollback,
-                                 actor,
-                                 reason,
-                                 std::nullopt};
+        const Holder &restored = (*holders)[holders->size() - 2];
+        AliasMoveRequest request{
+            model,  alias,        restored.version,     **current, AliasAction::Rollback, actor,
+            reason, std::nullopt, restored.gateReportId};
         auto move = moveAliasInTransaction(*modelId, request);
         if (!move)
           return move.takeError();
         return move;
       });
+}
+
+// The typed fields of an event, derived from the text ones its hash covers.
+void addTypedFacts(proto::AuditEvent &event) {
+  auto versionOf = [](const std::string &text) {
+    int version = 0;
+    std::from_chars(text.data(), text.data() + text.size(), version);
+    return version;
+  };
+  if (isAliasAction(event.action())) {
+    event.set_before_version(versionOf(event.before()));
+    event.set_after_version(versionOf(event.after()));
+  } else if (event.action() == "gate-report") {
+    event.set_verdict(event.after());
+    event.set_baseline(event.before());
+    constexpr std::string_view kPolicy = "policy ";
+    if (event.reason().starts_with(kPolicy))
+      event.set_policy_digest(event.reason().substr(kPolicy.size()));
+  }
 }
 
 llvm::Expected<std::vector<proto::AuditEvent>>
@@ -853,6 +960,7 @@ SqlStore::readAudit(const std::string &where, const std::vector<SqlValue> &param
     event.set_prev_hash(row.text(12));
     event.set_records(row.text(13));
     event.set_hash(row.text(14));
+    addTypedFacts(event);
     events.push_back(std::move(event));
   }
   return events;
@@ -881,6 +989,8 @@ llvm::Expected<proto::AliasHistory> SqlStore::aliasHistory(const std::string &mo
           tenure->set_action(event.action());
           tenure->set_actor(event.actor());
           tenure->set_reason(event.reason());
+          tenure->set_gate_report_id(event.gate_report_id());
+          tenure->set_audit_id(event.id());
           open[event.alias()] = tenure;
         }
         return history;
@@ -890,11 +1000,23 @@ llvm::Expected<proto::AliasHistory> SqlStore::aliasHistory(const std::string &mo
 llvm::Expected<proto::AuditLog> SqlStore::auditLog(const AuditFilter &filter) {
   return inTransaction<proto::AuditLog>(
       TransactionMode::Read, [&]() -> llvm::Expected<proto::AuditLog> {
-        std::string where = filter.model.empty() ? "" : "WHERE model = ? ";
+        std::string where;
         std::vector<SqlValue> params;
+        auto add = [&](const char *condition, SqlValue value) {
+          where += (where.empty() ? "WHERE " : " AND ") + std::string(condition);
+          params.push_back(std::move(value));
+        };
         if (!filter.model.empty())
-          params.emplace_back(filter.model);
-        where += "ORDER BY id DESC";
+          add("model = ?", filter.model);
+        if (!filter.action.empty())
+          add("action = ?", filter.action);
+        if (!filter.alias.empty())
+          add("alias = ?", filter.alias);
+        if (filter.afterId > 0)
+          add("id > ?", filter.afterId);
+        if (filter.sinceMicros > 0)
+          add("occurred_at >= ?", filter.sinceMicros);
+        where += " ORDER BY id DESC";
         if (filter.limit > 0)
           where += " LIMIT " + std::to_string(filter.limit);
         auto events = readAudit(where, params);
@@ -975,8 +1097,38 @@ llvm::Expected<proto::StoredGateReport> SqlStore::getGateReport(std::int64_t id)
           return makeError(ErrorKind::Corrupt,
                            "gate report " + std::to_string(id) +
                                " does not parse: " + std::string(status.message()));
+        stored.mutable_report()->set_report_id(id);
         return stored;
       });
+}
+
+llvm::Expected<proto::GateReportList> SqlStore::listGateReports(const std::string &model) {
+  auto ids = inTransaction<std::vector<std::int64_t>>(
+      TransactionMode::Read, [&]() -> llvm::Expected<std::vector<std::int64_t>> {
+        auto modelId = findModelId(model);
+        if (!modelId)
+          return modelId.takeError();
+        auto rows = db_->query("SELECT r.id FROM gate_reports r JOIN versions v"
+                               " ON v.id = r.candidate_id WHERE v.model_id = ? ORDER BY r.id",
+                               {*modelId});
+        if (!rows)
+          return rows.takeError();
+        std::vector<std::int64_t> found;
+        for (const SqlRow &row : *rows)
+          found.push_back(row.integer(0));
+        return found;
+      });
+  if (!ids)
+    return ids.takeError();
+  proto::GateReportList list;
+  list.set_model(model);
+  for (std::int64_t id : *ids) {
+    auto stored = getGateReport(id);
+    if (!stored)
+      return stored.takeError();
+    *list.add_reports() = std::move(*stored);
+  }
+  return list;
 }
 
 llvm::Expected<std::optional<proto::StoredGateReport>>
@@ -1211,6 +1363,9 @@ llvm::Error SqlStore::checkChain(proto::CheckReport &report,
 }
 
 llvm::Expected<proto::CheckReport> SqlStore::check(const std::optional<ChainHead> &pinned) {
+  if (artifacts_.root().empty())
+    return makeError(ErrorKind::BadInput, "check verifies artifacts: pass --artifacts DIR or set "
+                                          "GRACEFUL_ARTIFACTS");
   return inTransaction<proto::CheckReport>(
       TransactionMode::Read, [&]() -> llvm::Expected<proto::CheckReport> {
         proto::CheckReport report;
@@ -1254,7 +1409,8 @@ llvm::Expected<Location> connect(const StoreConfig &config, OpenMode mode) {
     return location;
   }
   if (config.uri.starts_with("postgresql://") || config.uri.starts_with("postgres://")) {
-    if (location.artifactsDir.empty())
+    // Reading metadata (list, show, history, audit) needs no artifacts.
+    if (location.artifactsDir.empty() && mode != OpenMode::ReadOnly)
       return makeError(ErrorKind::BadInput,
                        "a PostgreSQL store needs an artifact directory: pass --artifacts DIR "
                        "or set GRACEFUL_ARTIFACTS");
@@ -1277,7 +1433,8 @@ std::string_view aliasActionName(AliasAction action) {
   case AliasAction::Promote:
     return "promote";
   case AliasAction::Override:
-    return "override";
+    // What the flag is called (--force); stores written before say "override".
+    return "force";
   case AliasAction::Rollback:
     return "rollback";
   }
@@ -1314,6 +1471,13 @@ StoreConfig storeConfigFromEnvironment(const std::string &uri, const std::string
   if (!timeout.empty())
     config.busyTimeoutMs = std::max(1, std::atoi(timeout.c_str()));
   return config;
+}
+
+llvm::Expected<proto::ModelVersion> Store::registerVersion(const RegisterRequest &request) {
+  auto result = registerModel(request);
+  if (!result)
+    return result.takeError();
+  return std::move(*result->mutable_version());
 }
 
 llvm::Expected<std::unique_ptr<Store>> openStore(const StoreConfig &config) {

@@ -76,9 +76,11 @@ private:
   llvm::Error failure(int rc) const {
     int primary = rc & 0xff;
     if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
-      return makeError(ErrorKind::StoreUnavailable,
-                       describe() + ": store is locked by another process (waited " +
-                           std::to_string(busyTimeoutMs_) + " ms)");
+      return makeError(ErrorKind::Unavailable, describe() +
+                                                   ": store is locked by another process (waited " +
+                                                   std::to_string(busyTimeoutMs_) + " ms)");
+    if (primary == SQLITE_FULL)
+      return makeError(ErrorKind::Unavailable, describe() + ": " + sqlite3_errmsg(db_));
     if (primary == SQLITE_CONSTRAINT)
       return makeError(ErrorKind::Conflict, describe() + ": " + sqlite3_errmsg(db_));
     if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT || primary == SQLITE_CANTOPEN ||

@@ -208,7 +208,7 @@ TEST_P(StoreTest, TagsChangeIsAudited) {
   TagRequest request{{"m", 1, std::nullopt}, {{"stage", "canary"}}, {}, "bob", "rollout"};
   auto tagged = cantFail(store_->setTags(request));
   EXPECT_EQ(tagged.tags().at("stage"), "canary");
-  auto log = cantFail(store_->auditLog({"m", 1}));
+  auto log = cantFail(store_->auditLog({.model = "m", .limit = 1}));
   ASSERT_EQ(log.events_size(), 1);
   EXPECT_EQ(log.events(0).action(), "tag");
   EXPECT_EQ(log.events(0).after(), "stage=canary");

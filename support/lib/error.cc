@@ -1,6 +1,7 @@
 #include "graceful/support/error.h"
 
 #include "graceful/support/format.h"
+#include "graceful/support/json.h"
 
 #include <cctype>
 
@@ -24,9 +25,52 @@ std::string foldLines(std::string_view text) {
   return escapeUnprintable(folded);
 }
 
+int exitCodeFor(ErrorKind kind) {
+  switch (kind) {
+  case ErrorKind::Conflict:
+    return kExitConflict;
+  case ErrorKind::Unavailable:
+    return kExitUnavailable;
+  default:
+    return kExitBadInput;
+  }
+}
+
+std::string_view errorKindName(ErrorKind kind) {
+  switch (kind) {
+  case ErrorKind::BadInput:
+    return "bad-input";
+  case ErrorKind::NotFound:
+    return "not-found";
+  case ErrorKind::StoreUnavailable:
+    return "store-unusable";
+  case ErrorKind::Corrupt:
+    return "corrupt";
+  case ErrorKind::Conflict:
+    return "conflict";
+  case ErrorKind::Unavailable:
+    return "unavailable";
+  }
+  return "bad-input";
+}
+
+std::string errorJson(const ErrorReport &report, std::string_view where) {
+  std::string json = "{\"error\":" + jsonString(report.message) +
+                     ",\"kind\":" + jsonString(errorKindName(report.kind)) +
+                     ",\"exit_code\":" + std::to_string(exitCodeFor(report.kind));
+  if (!where.empty())
+    json += ",\"where\":" + jsonString(where);
+  return json + "}";
+}
+
 ErrorReport describeError(llvm::Error error) {
   ErrorReport report{ErrorKind::BadInput, ""};
-  bool sawConflict = false;
+  // The kinds a caller may retry win, conflict first: whether to retry
+  // matters more than the rest.
+  auto rank = [](ErrorKind kind) {
+    return kind == ErrorKind::Conflict ? 2 : kind == ErrorKind::Unavailable ? 1 : 0;
+  };
+  bool sawKind = false;
   auto append = [&](const std::string &text) {
     if (!report.message.empty())
       report.message += "; ";
@@ -35,16 +79,13 @@ ErrorReport describeError(llvm::Error error) {
   llvm::handleAllErrors(
       std::move(error),
       [&](const GracefulError &e) {
-        // A conflict wins: the caller may retry, which matters more than the rest.
-        if (e.kind() == ErrorKind::Conflict)
-          sawConflict = true;
-        else if (!sawConflict)
+        if (!sawKind || rank(e.kind()) > rank(report.kind) ||
+            (rank(e.kind()) == rank(report.kind) && rank(e.kind()) == 0))
           report.kind = e.kind();
+        sawKind = true;
         append(e.message());
       },
       [&](const llvm::ErrorInfoBase &e) { append(e.message()); });
-  if (sawConflict)
-    report.kind = ErrorKind::Conflict;
   return report;
 }
 

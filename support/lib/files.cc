@@ -15,8 +15,12 @@
 namespace graceful {
 namespace {
 
+// A full disk or quota is worth retrying once space is freed (exit 4); the
+// rest (permissions, a missing directory) needs the input fixed.
 llvm::Error ioError(const std::string &path, const std::string &what) {
-  return makeError(ErrorKind::BadInput, path + ": " + what + ": " + std::strerror(errno));
+  ErrorKind kind =
+      errno == ENOSPC || errno == EDQUOT ? ErrorKind::Unavailable : ErrorKind::BadInput;
+  return makeError(kind, path + ": " + what + ": " + std::strerror(errno));
 }
 
 std::string temporaryNameFor(const std::string &path) {

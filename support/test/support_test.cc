@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <google/protobuf/struct.pb.h>
+#include <google/protobuf/wrappers.pb.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -42,6 +43,34 @@ TEST(Json, MapKeysPrintSorted) {
   for (const char *key : {"zeta", "alpha", "mu", "beta", "omega", "nfr", "pfr"})
     (*record.mutable_fields())[key].set_number_value(1);
   EXPECT_EQ(toJson(record), R"({"alpha":1,"beta":1,"mu":1,"nfr":1,"omega":1,"pfr":1,"zeta":1})");
+}
+
+// The same double printed as 0.6956521739130435 in one command and
+// 0.69565217391304346 in another; int64 fields came out as strings.
+TEST(Json, NumbersAreShortestRoundTripAndIntegersAreNumbers) {
+  EXPECT_EQ(jsonNumber(16.0 / 23.0), "0.6956521739130435");
+  EXPECT_EQ(jsonNumber(0.1), "0.1");
+  EXPECT_EQ(jsonNumber(719), "719");
+  EXPECT_EQ(jsonNumber(1.0 / 0.0), "\"Infinity\"");
+  google::protobuf::Struct record;
+  (*record.mutable_fields())["rate"].set_number_value(16.0 / 23.0);
+  EXPECT_EQ(toJson(record), R"({"rate":0.6956521739130435})");
+  google::protobuf::Int64Value big;
+  big.set_value(std::int64_t{1} << 52);
+  EXPECT_EQ(toJson(big), R"({"value":4503599627370496})");
+}
+
+TEST(Json, StringsStayValidJson) {
+  EXPECT_EQ(jsonString("a\"b\\c\n\x01"), R"("a\"b\\c\n\u0001")");
+  EXPECT_EQ(jsonString("caf\xc3\xa9"), "\"caf\xc3\xa9\"");
+  EXPECT_EQ(jsonString("bad \xff"), R"("bad \u00ff")");
+}
+
+TEST(Errors, JsonNamesKindAndExitCode) {
+  EXPECT_EQ(errorJson({ErrorKind::Unavailable, "store \"x\" down"}, "list"),
+            R"({"error":"store \"x\" down","kind":"unavailable","exit_code":4,"where":"list"})");
+  EXPECT_EQ(exitCodeFor(ErrorKind::NotFound), 2);
+  EXPECT_EQ(exitCodeFor(ErrorKind::Conflict), 3);
 }
 
 TEST(Errors, FoldLinesKeepsOneLine) {

@@ -1,6 +1,11 @@
 #include "graceful/testing/process.h"
 
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdexcept>
@@ -60,6 +65,28 @@ pid_t spawn(const std::vector<std::string> &args, const Environment &env,
   return pid;
 }
 
+// Every --json run leaves its arguments, output and exit code (N.args one
+// per line, N.out, N.err, N.code) in GRACEFUL_TEST_JSON_LOG (by default the
+// build's json-outputs; empty: nowhere), for the test that validates them
+// against docs/schemas/ (tests/json_schemas_test.py).
+void recordJsonRun(const std::vector<std::string> &args, const ProcessResult &result) {
+  const char *directory = std::getenv("GRACEFUL_TEST_JSON_LOG");
+  if (directory == nullptr)
+    directory = GRACEFUL_JSON_LOG_DEFAULT;
+  if (*directory == '\0' || std::find(args.begin(), args.end(), "--json") == args.end())
+    return;
+  std::filesystem::create_directories(directory);
+  static std::atomic<int> counter{0};
+  std::string base = std::string(directory) + "/" + std::to_string(::getpid()) + "-" +
+                     std::to_string(counter++);
+  std::ofstream argsFile(base + ".args");
+  for (const std::string &arg : args)
+    argsFile << arg << "\n";
+  std::ofstream(base + ".out") << result.out;
+  std::ofstream(base + ".err") << result.err;
+  std::ofstream(base + ".code") << result.exitCode << "\n";
+}
+
 } // namespace
 
 std::string gracefulBinary() { return GRACEFUL_BINARY; }
@@ -92,6 +119,7 @@ ProcessResult runGraceful(const std::vector<std::string> &args, const Environmen
   result.out = drain(out[0]);
   errReader.join();
   result.exitCode = waitForExit(pid);
+  recordJsonRun(args, result);
   return result;
 }
 

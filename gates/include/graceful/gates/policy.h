@@ -10,9 +10,12 @@
 namespace graceful::gates {
 
 struct GateSpec {
-  std::string name;
+  std::string name;  // the gate's type: nfr, compatibility, edge, a plugin's
   YAML::Node config; // the gate's own settings, checked by the gate
   int line = 0;      // 1-based line in the policy file, for messages
+  std::string label; // `name:` in its settings; empty: unnamed
+  // What reports call it: its label, else its type.
+  const std::string &displayName() const { return label.empty() ? name : label; }
 };
 
 struct Policy {

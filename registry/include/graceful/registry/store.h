@@ -42,6 +42,10 @@ struct RegisterRequest {
   std::map<std::string, std::string> tags;
   std::vector<ParentSpec> parents;
   std::string actor;
+  // When false, bytes identical to a version of the same model return that
+  // version unchanged (RegisterResult::existing) instead of a new one, so a
+  // retried job does not register its model twice.
+  bool allowDuplicate = true;
 };
 
 struct TagRequest {
@@ -87,6 +91,12 @@ struct ProtectRequest {
 struct AuditFilter {
   std::string model; // empty: all models
   int limit = 0;     // 0: no limit; otherwise the newest `limit` events
+  // Only events after this id (polling: pass the last id seen).
+  std::int64_t afterId = 0;
+  // Only events at or after this time (microseconds since the epoch; 0: any).
+  std::int64_t sinceMicros = 0;
+  std::string action = {}; // empty: every action
+  std::string alias = {};  // empty: every alias
 };
 
 // A position on the audit hash chain: how many events it holds and the
@@ -106,12 +116,19 @@ public:
   virtual std::string describe() const = 0;
   virtual const ArtifactStore &artifacts() const = 0;
 
-  virtual llvm::Expected<proto::ModelVersion> registerVersion(const RegisterRequest &request) = 0;
+  virtual llvm::Expected<proto::RegisterResult> registerModel(const RegisterRequest &request) = 0;
+  // registerModel's version, for callers that do not care whether it is new.
+  llvm::Expected<proto::ModelVersion> registerVersion(const RegisterRequest &request);
   virtual llvm::Expected<proto::ModelVersion> setTags(const TagRequest &request) = 0;
 
   virtual llvm::Expected<proto::ModelList> listModels() = 0;
   virtual llvm::Expected<proto::ModelDetail> describeModel(const std::string &name) = 0;
   virtual llvm::Expected<proto::ModelVersion> getVersion(const VersionSelector &selector) = 0;
+  // The version the alias points at now, with the provenance of that move
+  // (ModelVersion::holder); nullopt when the model has no such alias. A
+  // missing model is a NotFound error.
+  virtual llvm::Expected<std::optional<proto::ModelVersion>>
+  aliasHolder(const std::string &model, const std::string &alias) = 0;
   virtual llvm::Expected<proto::Lineage> lineage(const std::string &name) = 0;
 
   // Moves an alias atomically; a failed compare-and-set is a Conflict error
@@ -138,6 +155,8 @@ public:
   virtual llvm::Expected<proto::StoredGateReport> storeGateReport(const proto::GateReport &report,
                                                                   const std::string &actor) = 0;
   virtual llvm::Expected<proto::StoredGateReport> getGateReport(std::int64_t id) = 0;
+  // Every stored report whose candidate is a version of `model`, oldest first.
+  virtual llvm::Expected<proto::GateReportList> listGateReports(const std::string &model) = 0;
   // The newest stored report for this candidate, baseline ("" for none),
   // policy digest and data digest, if any: promotion reuses it.
   virtual llvm::Expected<std::optional<proto::StoredGateReport>>

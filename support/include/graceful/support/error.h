@@ -4,16 +4,34 @@
 
 #include <llvm/Support/Error.h>
 #include <string>
+#include <string_view>
 
 namespace graceful {
 
 enum class ErrorKind {
   BadInput,         // malformed file, name, option or policy: exit 2
   NotFound,         // a model, version, alias or file that does not exist: exit 2
-  StoreUnavailable, // store locked, down, unreadable, wrong credentials: exit 2
+  StoreUnavailable, // store unusable as given: not a registry, unreadable, wrong
+                    // credentials, read-only: exit 2 (retrying will not help)
   Corrupt,          // stored bytes no longer match their digest: exit 2
   Conflict,         // lost a compare-and-set race: exit 3
+  Unavailable,      // retry later: store or server down, lock not obtained in
+                    // time, disk full: exit 4
 };
+
+// The exit codes of the contract (DESIGN.md, "Interface contract").
+enum ExitCode {
+  kExitSuccess = 0,
+  kExitGateFailed = 1,
+  kExitBadInput = 2,
+  kExitConflict = 3,
+  kExitUnavailable = 4
+};
+int exitCodeFor(ErrorKind kind);
+
+// The kind as scripts read it in a JSON error: bad-input, not-found,
+// store-unusable, corrupt, conflict, unavailable.
+std::string_view errorKindName(ErrorKind kind);
 
 class GracefulError : public llvm::ErrorInfo<GracefulError> {
 public:
@@ -45,6 +63,10 @@ struct ErrorReport {
 
 // Consumes `error`, which must hold a failure.
 ErrorReport describeError(llvm::Error error);
+
+// The report as one JSON object for scripts (`--json`): {"error": message,
+// "kind": errorKindName, "exit_code": N}, plus "where" when not empty.
+std::string errorJson(const ErrorReport &report, std::string_view where = "");
 
 // Folds a multi-line message from a library (libpq, protobuf) onto one
 // printable line: whitespace runs become one space, and the rest goes

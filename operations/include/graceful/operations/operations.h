@@ -1,0 +1,83 @@
+// One typed function per command, between the front ends (the CLI, the HTTP
+// server) and the components. Requests and responses are proto messages
+// (proto/graceful/operations.proto, registry.proto); nothing here prints.
+// Errors are llvm::Error with an ErrorKind (support/error.h), which decides
+// the exit code or HTTP status.
+#pragma once
+
+#include "graceful/operations.pb.h"
+#include "graceful/registry.pb.h"
+#include "graceful/registry/store.h"
+
+#include <llvm/Support/Error.h>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace graceful::operations {
+
+// Who calls and how: the open store, the actor recorded in the audit log,
+// and whether model runs may draw progress on a terminal.
+struct Context {
+  registry::Store &store;
+  std::string actor;
+  bool showProgress = false;
+};
+
+// ---- gates and promotion --------------------------------------------------
+
+// Evaluates a policy and stores the report (report.report_id set); the
+// verdict is in the report, a failed gate is not an error.
+llvm::Expected<proto::GateReport> runGates(Context &context, const proto::GateRunRequest &request);
+
+// Moves the alias if the gates pass (or `force`), storing the report either
+// way; promoting the version that holds the alias already is a no-op
+// (`unchanged`) that records nothing.
+llvm::Expected<proto::PromotionResult> promote(Context &context,
+                                               const proto::PromoteRequest &request);
+
+llvm::Expected<proto::AliasMove> rollback(Context &context, const proto::RollbackRequest &request);
+
+llvm::Expected<proto::AliasProtection> protectAlias(Context &context,
+                                                    const proto::ProtectAliasRequest &request);
+
+// ---- registration ---------------------------------------------------------
+
+llvm::Expected<proto::RegisterResult> registerModel(Context &context,
+                                                    const proto::RegisterRequest &request);
+
+// Writes the artifact of NAME@V or NAME@ALIAS to `out`, only once its bytes
+// hash to the version's digest.
+llvm::Expected<proto::ModelVersion> download(registry::Store &store, const std::string &selector,
+                                             const std::string &out);
+
+// Points an alias at a version outside promotion (audited as alias-move);
+// a protected alias is refused: only a promotion through its policy moves it.
+llvm::Expected<proto::AliasMove> setAlias(Context &context, const std::string &target,
+                                          const std::string &alias, const std::string &reason);
+
+// Models, only those with a version carrying every tag in `tags` when given.
+llvm::Expected<proto::ModelList> listModels(registry::Store &store,
+                                            const std::map<std::string, std::string> &tags);
+
+// ---- read-back ------------------------------------------------------------
+
+// The version an alias points at, with who put it there, when, why and with
+// which report; nullopt when the model has no such alias (a typed answer,
+// not an error: "no holder yet" is normal for a first promotion).
+llvm::Expected<std::optional<proto::ModelVersion>>
+aliasHolder(registry::Store &store, const std::string &model, const std::string &alias);
+
+// A stored report by ID, NAME@V (its newest) or NAME@ALIAS (the one the
+// holder was put there with); writes the requested report files.
+llvm::Expected<proto::StoredGateReport> showReport(registry::Store &store,
+                                                   const proto::ReportShowRequest &request);
+
+llvm::Expected<proto::GateReportList> listReports(registry::Store &store, const std::string &model);
+
+// Splits "NAME@ALIAS" or takes "NAME" with a separate alias: rollback and
+// history accept both spellings. An alias given twice must agree.
+llvm::Expected<std::pair<std::string, std::string>> modelAndAlias(const std::string &target,
+                                                                  const std::string &alias);
+
+} // namespace graceful::operations

@@ -1,0 +1,209 @@
+// Registration and read-back: register, alias holders, stored gate reports.
+#include "graceful/gates/report.h"
+#include "graceful/operations/operations.h"
+#include "graceful/support/error.h"
+#include "graceful/support/limits.h"
+
+#include <algorithm>
+#include <charconv>
+
+namespace graceful::operations {
+namespace {
+
+// The parents a registration records. --parent-if-exists parents that do
+// not resolve (the first registration of a pipeline whose template names
+// NAME@production) are left out and reported, and only those: any other
+// failure (a malformed name, the store down) is still an error.
+llvm::Error resolveParents(registry::Store &store, const proto::RegisterRequest &request,
+                           registry::RegisterRequest &into, proto::RegisterResult &result) {
+  for (const std::string &text : request.parents()) {
+    auto parent = registry::parseParentSpec(text);
+    if (!parent)
+      return parent.takeError();
+    into.parents.push_back(std::move(*parent));
+  }
+  for (const std::string &text : request.parents_if_exist()) {
+    auto parent = registry::parseParentSpec(text);
+    if (!parent)
+      return parent.takeError();
+    auto found = store.getVersion(parent->parent);
+    if (found) {
+      into.parents.push_back(std::move(*parent));
+      continue;
+    }
+    ErrorReport report = describeError(found.takeError());
+    if (report.kind != ErrorKind::NotFound)
+      return makeError(report.kind, "parent " + text + ": " + report.message);
+    result.add_skipped_parents(text);
+  }
+  return llvm::Error::success();
+}
+
+} // namespace
+
+llvm::Expected<proto::RegisterResult> registerModel(Context &context,
+                                                    const proto::RegisterRequest &request) {
+  if (request.name().empty())
+    return makeError(ErrorKind::BadInput, "missing NAME (see --help)");
+  if (request.onnx().empty())
+    return makeError(ErrorKind::BadInput, "missing --onnx (see --help)");
+  if (llvm::Error error = registry::validateModelName(request.name()))
+    return error;
+  if (llvm::Error error = checkLength("--description", request.description(), kMaxDescriptionBytes))
+    return error;
+  registry::RegisterRequest record;
+  record.name = request.name();
+  record.artifactPath = request.onnx();
+  record.description = request.description();
+  record.tags = {request.tags().begin(), request.tags().end()};
+  record.actor = context.actor;
+  record.allowDuplicate = request.allow_duplicate();
+  proto::RegisterResult skipped;
+  if (llvm::Error error = resolveParents(context.store, request, record, skipped))
+    return error;
+  auto result = context.store.registerModel(record);
+  if (!result)
+    return result.takeError();
+  *result->mutable_skipped_parents() = skipped.skipped_parents();
+  return result;
+}
+
+llvm::Expected<proto::ModelVersion> download(registry::Store &store, const std::string &selector,
+                                             const std::string &out) {
+  if (out.empty())
+    return makeError(ErrorKind::BadInput, "missing --out (see --help)");
+  if (store.artifacts().root().empty())
+    return makeError(ErrorKind::BadInput,
+                     "download reads artifacts: pass --artifacts DIR or set GRACEFUL_ARTIFACTS");
+  auto parsed = registry::parseSelector(selector);
+  if (!parsed)
+    return parsed.takeError();
+  auto version = store.getVersion(*parsed);
+  if (!version)
+    return version.takeError();
+  if (llvm::Error error = store.artifacts().fetchTo(version->digest(), out))
+    return error;
+  return version;
+}
+
+llvm::Expected<proto::AliasMove> setAlias(Context &context, const std::string &target,
+                                          const std::string &alias, const std::string &reason) {
+  auto selector = registry::parseExactVersion(target);
+  if (!selector)
+    return selector.takeError();
+  if (llvm::Error error = registry::validateAliasName(alias))
+    return error;
+  if (llvm::Error error = checkLength("--reason", reason, kMaxReasonBytes))
+    return error;
+  registry::AliasMoveRequest move;
+  move.model = selector->name;
+  move.alias = alias;
+  move.version = *selector->version;
+  move.action = registry::AliasAction::Move;
+  move.actor = context.actor;
+  move.reason = reason;
+  return context.store.moveAlias(move);
+}
+
+llvm::Expected<proto::ModelList> listModels(registry::Store &store,
+                                            const std::map<std::string, std::string> &tags) {
+  auto models = store.listModels();
+  if (!models || tags.empty())
+    return models;
+  proto::ModelList matching;
+  for (const proto::Model &model : models->models()) {
+    auto detail = store.describeModel(model.name());
+    if (!detail)
+      return detail.takeError();
+    bool tagged = std::any_of(detail->versions().begin(), detail->versions().end(),
+                              [&](const proto::ModelVersion &v) {
+                                return std::all_of(tags.begin(), tags.end(), [&](const auto &tag) {
+                                  auto it = v.tags().find(tag.first);
+                                  return it != v.tags().end() && it->second == tag.second;
+                                });
+                              });
+    if (tagged)
+      *matching.add_models() = model;
+  }
+  return matching;
+}
+
+llvm::Expected<std::optional<proto::ModelVersion>>
+aliasHolder(registry::Store &store, const std::string &model, const std::string &alias) {
+  if (llvm::Error error = registry::validateModelName(model))
+    return error;
+  if (llvm::Error error = registry::validateAliasName(alias))
+    return error;
+  return store.aliasHolder(model, alias);
+}
+
+namespace {
+
+// The report a selector names: ID, NAME@V or NAME@ALIAS.
+llvm::Expected<std::int64_t> reportIdFor(registry::Store &store, const std::string &text) {
+  std::int64_t id = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec == std::errc() && end == text.data() + text.size()) {
+    if (id < 1)
+      return makeError(ErrorKind::BadInput, "report id '" + text + "': expected 1 or more");
+    return id;
+  }
+  auto selector = registry::parseSelector(text);
+  if (!selector)
+    return selector.takeError();
+  if (selector->alias) {
+    auto holder = aliasHolder(store, selector->name, *selector->alias);
+    if (!holder)
+      return holder.takeError();
+    if (!*holder)
+      return makeError(ErrorKind::NotFound,
+                       "model '" + selector->name + "' has no alias '" + *selector->alias + "'");
+    if ((*holder)->holder().gate_report_id() == 0)
+      return makeError(ErrorKind::NotFound, text + " was put there by " +
+                                                (*holder)->holder().action() +
+                                                " without a gate report");
+    return (*holder)->holder().gate_report_id();
+  }
+  if (!selector->version)
+    return makeError(ErrorKind::BadInput, "report '" + text +
+                                              "': expected ID, NAME@V or NAME@ALIAS "
+                                              "(`report list NAME` lists a model's reports)");
+  auto reports = store.listGateReports(selector->name);
+  if (!reports)
+    return reports.takeError();
+  std::string candidate = selector->name + "@" + std::to_string(*selector->version);
+  for (auto it = reports->reports().rbegin(); it != reports->reports().rend(); ++it)
+    if (it->report().candidate() == candidate)
+      return it->id();
+  return makeError(ErrorKind::NotFound, "no gate report for " + candidate);
+}
+
+} // namespace
+
+llvm::Expected<proto::StoredGateReport> showReport(registry::Store &store,
+                                                   const proto::ReportShowRequest &request) {
+  if (request.selector().empty())
+    return makeError(ErrorKind::BadInput, "missing ID|NAME@V|NAME@ALIAS (see --help)");
+  gates::ReportPaths paths{request.reports().html(), request.reports().junit(),
+                           request.reports().markdown()};
+  if (llvm::Error error = gates::checkReportPaths(paths))
+    return error;
+  auto id = reportIdFor(store, request.selector());
+  if (!id)
+    return id.takeError();
+  auto stored = store.getGateReport(*id);
+  if (!stored)
+    return stored.takeError();
+  if (llvm::Error error = gates::writeReports(stored->report(), paths))
+    return error;
+  return stored;
+}
+
+llvm::Expected<proto::GateReportList> listReports(registry::Store &store,
+                                                  const std::string &model) {
+  if (llvm::Error error = registry::validateModelName(model))
+    return error;
+  return store.listGateReports(model);
+}
+
+} // namespace graceful::operations
