@@ -20,6 +20,8 @@ void registerAllLowerings() {
     lowering::registerLinearLowerings();
     lowering::registerWindowLowerings();
     lowering::registerShapeLowerings();
+    lowering::registerIndexingLowerings();
+    lowering::registerLossLowerings();
   });
 }
 

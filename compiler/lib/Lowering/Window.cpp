@@ -7,6 +7,34 @@ namespace graceful::compiler::lowering {
 
 using namespace mlir;
 
+Value softmax(OpBuilder &b, Location loc, Value x, int64_t axis, bool logarithm) {
+  auto type = cast<RankedTensorType>(x.getType());
+  Type element = type.getElementType();
+  Value peak = reduce(
+      b, loc, x, {axis}, true, scalarConstant(b, loc, element, -INFINITY),
+      [](OpBuilder &nb, Location l, ValueRange args) { return maximum(nb, l, args[0], args[1]); });
+  Value shifted =
+      broadcastElementwise(b, loc, type, {x, peak}, [](OpBuilder &nb, Location l, ValueRange args) {
+        return sub(nb, l, args[0], args[1]);
+      });
+  Value exps = broadcastElementwise(b, loc, type, {shifted},
+                                    [](OpBuilder &nb, Location l, ValueRange args) -> Value {
+                                      return nb.create<math::ExpOp>(l, args[0]);
+                                    });
+  Value total = reduce(
+      b, loc, exps, {axis}, true, scalarConstant(b, loc, element, 0.0),
+      [](OpBuilder &nb, Location l, ValueRange args) { return add(nb, l, args[0], args[1]); });
+  if (logarithm)
+    return broadcastElementwise(
+        b, loc, type, {shifted, total}, [](OpBuilder &nb, Location l, ValueRange args) -> Value {
+          return nb.create<arith::SubFOp>(l, args[0], nb.create<math::LogOp>(l, args[1]));
+        });
+  return broadcastElementwise(b, loc, type, {exps, total},
+                              [](OpBuilder &nb, Location l, ValueRange args) -> Value {
+                                return nb.create<arith::DivFOp>(l, args[0], args[1]);
+                              });
+}
+
 namespace {
 
 using utils::IteratorType;
@@ -282,34 +310,10 @@ FailureOr<SmallVector<Value>> lowerLayerNorm(ir::NodeOp node, OpBuilder &b) {
 }
 
 FailureOr<SmallVector<Value>> lowerSoftmax(ir::NodeOp node, OpBuilder &b, bool logarithm) {
-  Location loc = node.getLoc();
   Value x = input(node, 0);
-  auto type = cast<RankedTensorType>(x.getType());
-  int64_t axis = normalizeAxis(node.intAttr("axis", -1), type.getRank());
-  Type element = type.getElementType();
-  Value peak = reduce(
-      b, loc, x, {axis}, true, scalarConstant(b, loc, element, -INFINITY),
-      [](OpBuilder &nb, Location l, ValueRange args) { return maximum(nb, l, args[0], args[1]); });
-  Value shifted =
-      broadcastElementwise(b, loc, type, {x, peak}, [](OpBuilder &nb, Location l, ValueRange args) {
-        return sub(nb, l, args[0], args[1]);
-      });
-  Value exps = broadcastElementwise(b, loc, type, {shifted},
-                                    [](OpBuilder &nb, Location l, ValueRange args) -> Value {
-                                      return nb.create<math::ExpOp>(l, args[0]);
-                                    });
-  Value total = reduce(
-      b, loc, exps, {axis}, true, scalarConstant(b, loc, element, 0.0),
-      [](OpBuilder &nb, Location l, ValueRange args) { return add(nb, l, args[0], args[1]); });
-  if (logarithm)
-    return SmallVector<Value>{broadcastElementwise(
-        b, loc, type, {shifted, total}, [](OpBuilder &nb, Location l, ValueRange args) -> Value {
-          return nb.create<arith::SubFOp>(l, args[0], nb.create<math::LogOp>(l, args[1]));
-        })};
-  return SmallVector<Value>{broadcastElementwise(
-      b, loc, type, {exps, total}, [](OpBuilder &nb, Location l, ValueRange args) -> Value {
-        return nb.create<arith::DivFOp>(l, args[0], args[1]);
-      })};
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  int64_t axis = normalizeAxis(node.intAttr("axis", -1), rank);
+  return SmallVector<Value>{softmax(b, node.getLoc(), x, axis, logarithm)};
 }
 
 // Axes of a Reduce* node: the `axes` input (newer opsets) or attribute;
