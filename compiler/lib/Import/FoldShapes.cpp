@@ -414,6 +414,12 @@ std::optional<Known> evaluate(const onnx::NodeProto &node, const std::vector<Kno
        (op == "Mod" && intAttribute(node, "fmod", 0) == 0)) &&
       inputs.size() == 2)
     return arithmetic(op, inputs[0], inputs[1]);
+  if (op == "Neg" && inputs.size() == 1) {
+    Known negated = inputs[0];
+    for (int64_t &value : negated.values)
+      value = -value;
+    return negated;
+  }
   if (op == "ConstantOfShape" && inputs.size() == 1)
     return constantOfShape(node, inputs[0]);
   if (op == "Range" && inputs.size() == 3)
@@ -431,13 +437,12 @@ std::optional<Known> evaluate(const onnx::NodeProto &node, const std::vector<Kno
   return std::nullopt;
 }
 
-// Shape of a value whose type inference made fully static.
-std::optional<Known> staticShape(const onnx::GraphProto &graph, const onnx::NodeProto &node) {
-  if (node.input_size() != 1 || attributeOf(node, "start") || attributeOf(node, "end"))
-    return std::nullopt;
+// The dims of a value whose type inference made them all static.
+std::optional<std::vector<int64_t>> staticDims(const onnx::GraphProto &graph,
+                                               const std::string &name) {
   auto find = [&](const auto &values) -> const onnx::ValueInfoProto * {
     for (const auto &value : values)
-      if (value.name() == node.input(0))
+      if (value.name() == name)
         return &value;
     return nullptr;
   };
@@ -446,14 +451,46 @@ std::optional<Known> staticShape(const onnx::GraphProto &graph, const onnx::Node
   info = info ? info : find(graph.output());
   if (!info || !info->type().has_tensor_type() || !info->type().tensor_type().has_shape())
     return std::nullopt;
-  Known shape{{0}, {}};
+  std::vector<int64_t> dims;
   for (const auto &dim : info->type().tensor_type().shape().dim()) {
     if (!dim.has_dim_value())
       return std::nullopt;
-    shape.values.push_back(dim.dim_value());
+    dims.push_back(dim.dim_value());
   }
+  return dims;
+}
+
+// Shape (with its start and end) of a value with static dims.
+std::optional<Known> staticShape(const onnx::GraphProto &graph, const onnx::NodeProto &node) {
+  if (node.input_size() != 1)
+    return std::nullopt;
+  auto dims = staticDims(graph, node.input(0));
+  if (!dims)
+    return std::nullopt;
+  int64_t rank = static_cast<int64_t>(dims->size());
+  auto clampAxis = [rank](int64_t axis) {
+    return std::clamp<int64_t>(axis < 0 ? axis + rank : axis, 0, rank);
+  };
+  int64_t start = clampAxis(intAttribute(node, "start", 0));
+  int64_t end = clampAxis(intAttribute(node, "end", rank));
+  Known shape{{0}, {}};
+  for (int64_t d = start; d < end; ++d)
+    shape.values.push_back((*dims)[static_cast<size_t>(d)]);
   shape.dims[0] = static_cast<int64_t>(shape.values.size());
   return shape;
+}
+
+// Size (the element count) of a value with static dims.
+std::optional<Known> staticSize(const onnx::GraphProto &graph, const onnx::NodeProto &node) {
+  if (node.input_size() != 1)
+    return std::nullopt;
+  auto dims = staticDims(graph, node.input(0));
+  if (!dims)
+    return std::nullopt;
+  int64_t count = 1;
+  for (int64_t dim : *dims)
+    count *= dim;
+  return Known{{}, {count}};
 }
 
 // One pass over the nodes in order; the names of the values it folded are
@@ -482,6 +519,8 @@ bool foldOnce(onnx::GraphProto &graph, std::set<std::string> &folded) {
     }
     if (single && node.op_type() == "Shape") {
       value = staticShape(graph, node);
+    } else if (single && node.op_type() == "Size") {
+      value = staticSize(graph, node);
     } else if (single) {
       std::vector<Known> inputs;
       bool allKnown = node.input_size() > 0;

@@ -256,6 +256,15 @@ void registerArithmetic() {
   registerLowering("Mean", lowerMean);
   registerLowering("Pow", lowerPow);
   registerLowering("Cast", lowerCast);
+  // The second input only gives the type, which the result already has.
+  registerLowering("CastLike", [](ir::NodeOp node, OpBuilder &b) -> FailureOr<SmallVector<Value>> {
+    Type to = resultType(node).getElementType();
+    return SmallVector<Value>{
+        broadcastElementwise(b, node.getLoc(), resultType(node), {input(node, 0)},
+                             [to](OpBuilder &nb, Location loc, ValueRange args) {
+                               return convertScalar(nb, loc, args[0], to);
+                             })};
+  });
   registerLowering("Clip", lowerClip);
   registerLowering("Where", pointwise([](OpBuilder &b, Location loc, ValueRange args) {
                      return select(b, loc, args[0], args[1], args[2]);
@@ -398,6 +407,30 @@ void registerActivations() {
         Value above = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, alpha);
         return select(b, loc, above, x, constantLike(b, loc, x, 0.0));
       }));
+  // max(0, x) + min(0, alpha * (exp(x / alpha) - 1)).
+  registerLowering("Celu", activation([](OpBuilder &b, Location loc, Value x, ir::NodeOp n) {
+                     Value alpha = attrConstant(b, loc, x, n, "alpha", 1.0);
+                     Value zero = constantLike(b, loc, x, 0.0);
+                     Value expm1 = b.create<arith::SubFOp>(
+                         loc, b.create<math::ExpOp>(loc, b.create<arith::DivFOp>(loc, x, alpha)),
+                         constantLike(b, loc, x, 1.0));
+                     Value negative = b.create<arith::MulFOp>(loc, alpha, expm1);
+                     return b.create<arith::AddFOp>(
+                         loc, b.create<arith::MaximumFOp>(loc, zero, x),
+                         b.create<arith::MinimumFOp>(loc, zero, negative));
+                   }));
+  // x + bias below -lambd, x - bias above lambd, 0 between.
+  registerLowering("Shrink", activation([](OpBuilder &b, Location loc, Value x, ir::NodeOp n) {
+                     Value lambd = attrConstant(b, loc, x, n, "lambd", 0.5);
+                     Value bias = attrConstant(b, loc, x, n, "bias", 0.0);
+                     Value below = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, x,
+                                                           b.create<arith::NegFOp>(loc, lambd));
+                     Value above =
+                         b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, lambd);
+                     Value inside = select(b, loc, above, b.create<arith::SubFOp>(loc, x, bias),
+                                           constantLike(b, loc, x, 0.0));
+                     return select(b, loc, below, b.create<arith::AddFOp>(loc, x, bias), inside);
+                   }));
   registerLowering("PRelu", lowerPRelu);
   registerLowering("Dropout", [](ir::NodeOp node, OpBuilder &b) -> FailureOr<SmallVector<Value>> {
     if (hasInput(node, 2)) {

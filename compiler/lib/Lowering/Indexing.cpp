@@ -1,9 +1,11 @@
-// Reading and writing at indices the model computes: GatherElements,
-// GatherND, ScatterElements (and the older Scatter), ScatterND. Gathers are
-// linalg.generic ops over the output reading the data with tensor.extract;
-// scatters copy the data and loop over the updates (scf.for), writing each
-// one with tensor.insert, in order, so a repeated index is reduced the way
-// the ONNX reference does it.
+// Ops that work with positions: reading and writing at indices the model
+// computes (GatherElements, GatherND, ScatterElements and the older
+// Scatter, ScatterND), values made from positions (Trilu, EyeLike, OneHot,
+// Range) and ops that compare along an axis (Hardmax, CumSum, TopK).
+// Gathers are linalg.generic ops over the output reading the data with
+// tensor.extract; scatters copy the data and loop over the updates
+// (scf.for), writing each one with tensor.insert, in order, so a repeated
+// index is reduced the way the ONNX reference does it.
 #include "Lowering.h"
 
 namespace graceful::compiler::lowering {
@@ -158,6 +160,252 @@ FailureOr<SmallVector<Value>> lowerScatterND(ir::NodeOp node, OpBuilder &b) {
   return SmallVector<Value>{scatter(b, node.getLoc(), data, updates, target, *combine)};
 }
 
+Value indexAsInt(OpBuilder &b, Location loc, unsigned dim) {
+  return b.create<arith::IndexCastOp>(loc, b.getI64Type(), b.create<linalg::IndexOp>(loc, dim));
+}
+
+Value zeroOrOne(OpBuilder &b, Location loc, Value condition, Type element) {
+  return b.create<arith::SelectOp>(loc, condition, scalarConstant(b, loc, element, 1.0),
+                                   scalarConstant(b, loc, element, 0.0));
+}
+
+// A scalar operand given as a constant (Trilu's k, CumSum's axis, TopK's K).
+FailureOr<int64_t> constantScalar(ir::NodeOp node, unsigned index, StringRef what) {
+  auto values = constantInts(input(node, index));
+  if (!values || values->size() != 1) {
+    (void)unsupported(node, what + " must be a constant");
+    return failure();
+  }
+  return (*values)[0];
+}
+
+// Trilu keeps x where j - i >= k (upper) or j - i <= k (lower), over the
+// last two dims, and writes 0 elsewhere.
+FailureOr<SmallVector<Value>> lowerTrilu(ir::NodeOp node, OpBuilder &b) {
+  int64_t k = 0;
+  if (hasInput(node, 1)) {
+    auto given = constantScalar(node, 1, "k");
+    if (failed(given))
+      return failure();
+    k = *given;
+  }
+  bool upper = node.intAttr("upper", 1) != 0;
+  RankedTensorType type = resultType(node);
+  unsigned rank = static_cast<unsigned>(type.getRank());
+  AffineMap identity = b.getMultiDimIdentityMap(rank);
+  return SmallVector<Value>{
+      b.create<linalg::GenericOp>(
+           node.getLoc(), TypeRange{type}, ValueRange{input(node, 0)},
+           ValueRange{emptyTensor(b, node.getLoc(), type)}, SmallVector<AffineMap>(2, identity),
+           SmallVector<IteratorType>(rank, IteratorType::parallel),
+           [&](OpBuilder &nb, Location l, ValueRange args) {
+             Value offset = nb.create<arith::SubIOp>(l, indexAsInt(nb, l, rank - 1),
+                                                     indexAsInt(nb, l, rank - 2));
+             Value kValue = scalarConstant(nb, l, nb.getI64Type(), static_cast<double>(k));
+             Value keep = nb.create<arith::CmpIOp>(
+                 l, upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle, offset, kValue);
+             Value zero = scalarConstant(nb, l, args[0].getType(), 0.0);
+             nb.create<linalg::YieldOp>(
+                 l, nb.create<arith::SelectOp>(l, keep, args[0], zero).getResult());
+           })
+          .getResult(0)};
+}
+
+// EyeLike: ones where j - i == k.
+FailureOr<SmallVector<Value>> lowerEyeLike(ir::NodeOp node, OpBuilder &b) {
+  RankedTensorType type = resultType(node);
+  if (type.getRank() != 2)
+    return invalid(node, "the input must be 2-D");
+  int64_t k = node.intAttr("k", 0);
+  return SmallVector<Value>{generate(b, node.getLoc(), type, [&](OpBuilder &nb, Location l) {
+    Value offset = nb.create<arith::SubIOp>(l, indexAsInt(nb, l, 1), indexAsInt(nb, l, 0));
+    Value onDiagonal =
+        nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, offset,
+                                 scalarConstant(nb, l, nb.getI64Type(), static_cast<double>(k)));
+    return zeroOrOne(nb, l, onDiagonal, type.getElementType());
+  })};
+}
+
+// OneHot: out[..., a, ...] (a at `axis`) is values[1] where the index there
+// (negative ones count from depth) is a, else values[0].
+FailureOr<SmallVector<Value>> lowerOneHot(ir::NodeOp node, OpBuilder &b) {
+  Value indices = input(node, 0), values = input(node, 2);
+  RankedTensorType outType = resultType(node);
+  unsigned rank = static_cast<unsigned>(outType.getRank());
+  unsigned axis = static_cast<unsigned>(normalizeAxis(node.intAttr("axis", -1), rank));
+  int64_t depth = outType.getDimSize(axis);
+  Type element = outType.getElementType();
+  return SmallVector<Value>{generate(b, node.getLoc(), outType, [&](OpBuilder &nb, Location l) {
+    SmallVector<Value> at;
+    for (unsigned d = 0; d < rank; ++d)
+      if (d != axis)
+        at.push_back(nb.create<linalg::IndexOp>(l, d));
+    Value index =
+        convertScalar(nb, l, nb.create<tensor::ExtractOp>(l, indices, at), nb.getI64Type());
+    Value depthValue = scalarConstant(nb, l, nb.getI64Type(), static_cast<double>(depth));
+    Value zero = scalarConstant(nb, l, nb.getI64Type(), 0.0);
+    Value negative = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, index, zero);
+    index = nb.create<arith::SelectOp>(l, negative, nb.create<arith::AddIOp>(l, index, depthValue),
+                                       index);
+    Value hot =
+        nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, index, indexAsInt(nb, l, axis));
+    Value off = nb.create<tensor::ExtractOp>(l, values,
+                                             ValueRange{nb.create<arith::ConstantIndexOp>(l, 0)});
+    Value on = nb.create<tensor::ExtractOp>(l, values,
+                                            ValueRange{nb.create<arith::ConstantIndexOp>(l, 1)});
+    return convertScalar(nb, l, nb.create<arith::SelectOp>(l, hot, on, off), element);
+  })};
+}
+
+// Range: out[i] = start + i * delta (its length is in the result type).
+FailureOr<SmallVector<Value>> lowerRange(ir::NodeOp node, OpBuilder &b) {
+  RankedTensorType outType = resultType(node);
+  Value start = input(node, 0), delta = input(node, 2);
+  return SmallVector<Value>{generate(b, node.getLoc(), outType, [&](OpBuilder &nb, Location l) {
+    Value first = nb.create<tensor::ExtractOp>(l, start, ValueRange{});
+    Value step = nb.create<tensor::ExtractOp>(l, delta, ValueRange{});
+    Value i = convertScalar(nb, l, indexAsInt(nb, l, 0), outType.getElementType());
+    return add(nb, l, first, mul(nb, l, i, step));
+  })};
+}
+
+// A linalg.generic over the dims of `shape` and one more, last, reduction
+// dim along `axis`: each input is read at the position with its `axis`
+// coordinate replaced by the new dim (or at the position itself when
+// `alongAxis` is false); the outputs are indexed by the position.
+linalg::GenericOp overAxis(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, int64_t axis,
+                           ArrayRef<std::pair<Value, bool>> inputs, ValueRange inits,
+                           function_ref<void(OpBuilder &, Location, ValueRange)> body) {
+  unsigned rank = static_cast<unsigned>(shape.size());
+  SmallVector<AffineExpr> position, along;
+  for (unsigned d = 0; d < rank; ++d) {
+    position.push_back(b.getAffineDimExpr(d));
+    along.push_back(b.getAffineDimExpr(d == axis ? rank : d));
+  }
+  SmallVector<AffineMap> maps;
+  SmallVector<Value> operands;
+  for (auto [value, alongAxis] : inputs) {
+    operands.push_back(value);
+    maps.push_back(AffineMap::get(rank + 1, 0, alongAxis ? along : position, b.getContext()));
+  }
+  for (size_t i = 0; i < inits.size(); ++i)
+    maps.push_back(AffineMap::get(rank + 1, 0, position, b.getContext()));
+  SmallVector<IteratorType> iterators(rank, IteratorType::parallel);
+  iterators.push_back(IteratorType::reduction);
+  return b.create<linalg::GenericOp>(loc, inits.getTypes(), operands, inits, maps, iterators, body);
+}
+
+// CumSum: out[i] sums x[j] along the axis for j <= i (j < i when exclusive;
+// j >= i, j > i when reversed), as one reduction over the axis.
+FailureOr<SmallVector<Value>> lowerCumSum(ir::NodeOp node, OpBuilder &b) {
+  Location loc = node.getLoc();
+  Value x = input(node, 0);
+  RankedTensorType type = resultType(node);
+  auto axisValue = constantScalar(node, 1, "axis");
+  if (failed(axisValue))
+    return failure();
+  int64_t rank = type.getRank();
+  unsigned axis = static_cast<unsigned>(normalizeAxis(*axisValue, rank));
+  bool exclusive = node.intAttr("exclusive", 0) != 0, reverse = node.intAttr("reverse", 0) != 0;
+  arith::CmpIPredicate predicate =
+      reverse ? (exclusive ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::uge)
+              : (exclusive ? arith::CmpIPredicate::ult : arith::CmpIPredicate::ule);
+  Value zero = scalarConstant(b, loc, type.getElementType(), 0.0);
+  auto generic = overAxis(b, loc, type.getShape(), axis, {{x, true}},
+                          ValueRange{filledTensor(b, loc, type, zero)},
+                          [&](OpBuilder &nb, Location l, ValueRange args) {
+                            Value j = nb.create<linalg::IndexOp>(l, static_cast<unsigned>(rank));
+                            Value i = nb.create<linalg::IndexOp>(l, axis);
+                            Value counts = nb.create<arith::CmpIOp>(l, predicate, j, i);
+                            Value term = nb.create<arith::SelectOp>(
+                                l, counts, args[0], scalarConstant(nb, l, args[0].getType(), 0.0));
+                            nb.create<linalg::YieldOp>(l, add(nb, l, args[1], term));
+                          });
+  return SmallVector<Value>{generic.getResult(0)};
+}
+
+// Whether x at position `other` comes before x at position `self` in the
+// order asked for: larger (or smaller) first, the lower index first among
+// equals.
+Value comesBefore(OpBuilder &b, Location loc, Value other, Value self, Value otherIndex,
+                  Value selfIndex, bool largest) {
+  bool isFloat = isa<FloatType>(other.getType());
+  Value strictly =
+      isFloat
+          ? b.create<arith::CmpFOp>(
+                 loc, largest ? arith::CmpFPredicate::OGT : arith::CmpFPredicate::OLT, other, self)
+                .getResult()
+          : b.create<arith::CmpIOp>(
+                 loc, largest ? arith::CmpIPredicate::sgt : arith::CmpIPredicate::slt, other, self)
+                .getResult();
+  Value equal =
+      isFloat ? b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, other, self).getResult()
+              : b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, other, self).getResult();
+  Value earlier = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, otherIndex, selfIndex);
+  return b.create<arith::OrIOp>(loc, strictly, b.create<arith::AndIOp>(loc, equal, earlier));
+}
+
+// Each element's rank along the axis in the order `largest` asks for (0
+// first): how many elements come before it.
+Value ranksAlong(OpBuilder &b, Location loc, Value x, int64_t axis, bool largest) {
+  auto type = cast<RankedTensorType>(x.getType());
+  unsigned rank = static_cast<unsigned>(type.getRank());
+  auto rankType = RankedTensorType::get(type.getShape(), b.getI64Type());
+  Value zero = scalarConstant(b, loc, b.getI64Type(), 0.0);
+  return overAxis(b, loc, type.getShape(), axis, {{x, false}, {x, true}},
+                  ValueRange{filledTensor(b, loc, rankType, zero)},
+                  [&](OpBuilder &nb, Location l, ValueRange args) {
+                    Value before = comesBefore(
+                        nb, l, args[1], args[0], nb.create<linalg::IndexOp>(l, rank),
+                        nb.create<linalg::IndexOp>(l, static_cast<unsigned>(axis)), largest);
+                    Value one = convertScalar(nb, l, before, nb.getI64Type());
+                    nb.create<linalg::YieldOp>(l, add(nb, l, args[2], one));
+                  })
+      .getResult(0);
+}
+
+// TopK: the elements ranked 0..K-1 along the axis and their indices,
+// picked out of the ranks by one reduction over the axis (the order is
+// sorted whatever `sorted` says, which ONNX allows).
+FailureOr<SmallVector<Value>> lowerTopK(ir::NodeOp node, OpBuilder &b) {
+  Location loc = node.getLoc();
+  Value x = input(node, 0);
+  RankedTensorType valuesType = resultType(node, 0), indicesType = resultType(node, 1);
+  int64_t axis = normalizeAxis(node.intAttr("axis", -1), valuesType.getRank());
+  bool largest = node.intAttr("largest", 1) != 0;
+  Value ranks = ranksAlong(b, loc, x, axis, largest);
+  unsigned rank = static_cast<unsigned>(valuesType.getRank());
+  Value valueInit =
+      filledTensor(b, loc, valuesType, scalarConstant(b, loc, valuesType.getElementType(), 0.0));
+  Value indexInit =
+      filledTensor(b, loc, indicesType, scalarConstant(b, loc, indicesType.getElementType(), 0.0));
+  auto generic = overAxis(
+      b, loc, valuesType.getShape(), axis, {{x, true}, {ranks, true}},
+      ValueRange{valueInit, indexInit}, [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value wanted = indexAsInt(nb, l, static_cast<unsigned>(axis));
+        Value match = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, args[1], wanted);
+        Value value = nb.create<arith::SelectOp>(l, match, args[0], args[2]);
+        Value index = nb.create<arith::SelectOp>(l, match, indexAsInt(nb, l, rank), args[3]);
+        nb.create<linalg::YieldOp>(l, ValueRange{value, index});
+      });
+  return SmallVector<Value>{generic.getResult(0), generic.getResult(1)};
+}
+
+// Hardmax: 1 at the first maximum along the axis, 0 elsewhere.
+FailureOr<SmallVector<Value>> lowerHardmax(ir::NodeOp node, OpBuilder &b) {
+  Location loc = node.getLoc();
+  Value x = input(node, 0);
+  RankedTensorType type = resultType(node);
+  int64_t axis = normalizeAxis(node.intAttr("axis", -1), type.getRank());
+  Value ranks = ranksAlong(b, loc, x, axis, true);
+  return SmallVector<Value>{broadcastElementwise(
+      b, loc, type, {ranks}, [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
+        Value first = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, args[0],
+                                               scalarConstant(nb, l, nb.getI64Type(), 0.0));
+        return zeroOrOne(nb, l, first, type.getElementType());
+      })};
+}
+
 } // namespace
 
 void registerIndexingLowerings() {
@@ -166,6 +414,13 @@ void registerIndexingLowerings() {
   registerLowering("ScatterElements", lowerScatterElements);
   registerLowering("Scatter", lowerScatterElements);
   registerLowering("ScatterND", lowerScatterND);
+  registerLowering("Trilu", lowerTrilu);
+  registerLowering("EyeLike", lowerEyeLike);
+  registerLowering("OneHot", lowerOneHot);
+  registerLowering("Range", lowerRange);
+  registerLowering("CumSum", lowerCumSum);
+  registerLowering("TopK", lowerTopK);
+  registerLowering("Hardmax", lowerHardmax);
 }
 
 } // namespace graceful::compiler::lowering

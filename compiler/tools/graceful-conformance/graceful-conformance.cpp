@@ -235,11 +235,17 @@ TestResult runTest(const fs::path &directory) {
     }
     // No compile cache: the suite is here to exercise the compiler. Small
     // int64 inputs are shape-like operands (Reshape's shape, Unsqueeze's
-    // axes, a Slice's bounds) that these tests feed as inputs: their
-    // values are built into the code, as an initializer's would be.
+    // axes, a Slice's bounds) that these tests feed as inputs, and so are
+    // scalars of any type (Range's bounds, OneHot's depth, CumSum's axis,
+    // Trilu's k): their values are built into the code, as an
+    // initializer's would be.
     auto options = compiler::CompileOptions::withCacheDirectory("");
-    if (signature)
+    if (signature) {
       options.fixShapeInputs(*signature, inputs);
+      for (size_t i = 0; i < inputs.size() && i < signature->inputs.size(); ++i)
+        if (inputs[i].shape.empty())
+          options.fixedInputs[signature->inputs[i].name] = inputs[i];
+    }
     auto executable = compiler::CompiledModel::compile(compiled, shapes, options);
     if (!executable) {
       ErrorReport report = describeError(executable.takeError());
