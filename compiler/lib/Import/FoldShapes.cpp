@@ -1,9 +1,12 @@
 #include "FoldShapes.h"
 
+#include "graceful/compiler/Einsum.h"
+
 #include <algorithm>
 #include <cstring>
 #include <functional>
 #include <map>
+#include <onnx/shape_inference/implementation.h>
 #include <optional>
 #include <set>
 #include <string>
@@ -568,6 +571,64 @@ void dropUnusedFolded(onnx::GraphProto &graph, const std::set<std::string> &fold
                      initializers.end());
 }
 
+// The value info a node's output `name` has in the graph (an output's own,
+// else an entry of value_info, added if missing).
+onnx::ValueInfoProto &valueInfo(onnx::GraphProto &graph, const std::string &name) {
+  for (auto &output : *graph.mutable_output())
+    if (output.name() == name)
+      return output;
+  for (auto &value : *graph.mutable_value_info())
+    if (value.name() == name)
+      return value;
+  onnx::ValueInfoProto &added = *graph.add_value_info();
+  added.set_name(name);
+  return added;
+}
+
+// Einsum's output dims from its equation, where ONNX's inference (1.12)
+// gives only the rank. True when it set any.
+bool completeEinsumShapes(onnx::GraphProto &graph) {
+  bool any = false;
+  for (const onnx::NodeProto &node : graph.node()) {
+    if (node.op_type() != "Einsum" || !node.domain().empty() || node.output_size() != 1 ||
+        staticDims(graph, node.output(0)))
+      continue;
+    const onnx::AttributeProto *equation = attributeOf(node, "equation");
+    std::vector<std::vector<int64_t>> shapes;
+    std::vector<int64_t> ranks;
+    for (const std::string &input : node.input()) {
+      auto dims = staticDims(graph, input);
+      if (!dims)
+        break;
+      shapes.push_back(*dims);
+      ranks.push_back(static_cast<int64_t>(dims->size()));
+    }
+    if (!equation || shapes.size() != static_cast<size_t>(node.input_size()))
+      continue;
+    auto parsed = parseEinsum(equation->s(), ranks);
+    auto sizes = parsed ? einsumSizes(*parsed, shapes) : std::nullopt;
+    if (!sizes)
+      continue;
+    onnx::ValueInfoProto &info = valueInfo(graph, node.output(0));
+    auto *tensorType = info.mutable_type()->mutable_tensor_type();
+    auto *shape = tensorType->mutable_shape();
+    shape->clear_dim();
+    for (int label : parsed->output)
+      shape->add_dim()->set_dim_value((*sizes)[static_cast<size_t>(label)]);
+    any = true;
+  }
+  return any;
+}
+
+// Fills in the shapes ONNX's inference leaves open and infers again from
+// them (without forgetting), until nothing more is known.
+void completeShapes(onnx::ModelProto &model) {
+  ::onnx::ShapeInferenceOptions inference{/*check_type=*/false, /*error_mode=*/0,
+                                          /*enable_data_propagation=*/true};
+  while (completeEinsumShapes(*model.mutable_graph()))
+    ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(), inference);
+}
+
 } // namespace
 
 void foldShapeComputations(onnx::ModelProto &model, const std::function<void()> &inferShapes) {
@@ -577,8 +638,11 @@ void foldShapeComputations(onnx::ModelProto &model, const std::function<void()> 
   std::set<std::string> folded;
   // Each round removes nodes, so this ends; a chain through every layer
   // (ShuffleNet) takes a round per layer.
-  while (foldOnce(*model.mutable_graph(), folded))
+  completeShapes(model);
+  while (foldOnce(*model.mutable_graph(), folded)) {
     inferShapes();
+    completeShapes(model);
+  }
   dropUnusedFolded(*model.mutable_graph(), folded);
 }
 
