@@ -22,6 +22,7 @@ void registerAllLowerings() {
     lowering::registerShapeLowerings();
     lowering::registerIndexingLowerings();
     lowering::registerLossLowerings();
+    lowering::registerResizeLowerings();
   });
 }
 

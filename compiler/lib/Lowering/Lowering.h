@@ -36,6 +36,7 @@ void registerWindowLowerings();
 void registerShapeLowerings();
 void registerIndexingLowerings();
 void registerLossLowerings();
+void registerResizeLowerings();
 
 // ---- helpers shared by the lowerings ---------------------------------------
 
