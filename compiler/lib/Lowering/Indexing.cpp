@@ -1,12 +1,15 @@
 // Ops that work with positions: reading and writing at indices the model
 // computes (GatherElements, GatherND, ScatterElements and the older
 // Scatter, ScatterND), values made from positions (Trilu, EyeLike, OneHot,
-// Range) and ops that compare along an axis (Hardmax, CumSum, TopK).
+// Range, the window functions) and ops that compare along an axis (Hardmax,
+// CumSum, TopK, ReverseSequence).
 // Gathers are linalg.generic ops over the output reading the data with
 // tensor.extract; scatters copy the data and loop over the updates
 // (scf.for), writing each one with tensor.insert, in order, so a repeated
 // index is reduced the way the ONNX reference does it.
 #include "Lowering.h"
+
+#include <cmath>
 
 namespace graceful::compiler::lowering {
 
@@ -406,6 +409,54 @@ FailureOr<SmallVector<Value>> lowerHardmax(ir::NodeOp node, OpBuilder &b) {
       })};
 }
 
+// ReverseSequence: out[t, b] = x[len[b] - 1 - t, b] for t < len[b], else
+// x[t, b] (time and batch axes as the node says).
+FailureOr<SmallVector<Value>> lowerReverseSequence(ir::NodeOp node, OpBuilder &b) {
+  Value x = input(node, 0), lengths = input(node, 1);
+  RankedTensorType type = resultType(node);
+  unsigned rank = static_cast<unsigned>(type.getRank());
+  unsigned timeAxis = static_cast<unsigned>(node.intAttr("time_axis", 0));
+  unsigned batchAxis = static_cast<unsigned>(node.intAttr("batch_axis", 1));
+  if (rank < 2 || timeAxis > 1 || batchAxis > 1 || timeAxis == batchAxis)
+    return invalid(node, "time_axis and batch_axis must be 0 and 1 of an input of rank 2 or more");
+  return SmallVector<Value>{generate(b, node.getLoc(), type, [&](OpBuilder &nb, Location l) {
+    SmallVector<Value> at = dimIndices(nb, l, 0, rank);
+    Value length = nb.create<arith::IndexCastOp>(
+        l, nb.getIndexType(), nb.create<tensor::ExtractOp>(l, lengths, ValueRange{at[batchAxis]}));
+    Value t = at[timeAxis];
+    Value reversed = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, t, length);
+    Value mirrored = nb.create<arith::SubIOp>(
+        l, nb.create<arith::SubIOp>(l, length, nb.create<arith::ConstantIndexOp>(l, 1)), t);
+    at[timeAxis] = nb.create<arith::SelectOp>(l, reversed, mirrored, t);
+    return nb.create<tensor::ExtractOp>(l, x, at).getResult();
+  })};
+}
+
+// Hann, Hamming and Blackman windows: sum_k a_k cos(2 pi k n / D) with D
+// the size (periodic) or the size - 1 (symmetric), computed in double.
+LowerFn cosineWindow(std::vector<double> terms) {
+  return [terms](ir::NodeOp node, OpBuilder &b) -> FailureOr<SmallVector<Value>> {
+    RankedTensorType type = resultType(node);
+    int64_t size = type.getDimSize(0);
+    bool periodic = node.intAttr("periodic", 1) != 0;
+    double denominator = static_cast<double>(periodic ? size : size - 1);
+    return SmallVector<Value>{generate(b, node.getLoc(), type, [&](OpBuilder &nb, Location l) {
+      Type f64 = nb.getF64Type();
+      Value n = convertScalar(nb, l, indexAsInt(nb, l, 0), f64);
+      Value angle =
+          nb.create<arith::MulFOp>(l, n, scalarConstant(nb, l, f64, 2 * M_PI / denominator));
+      Value sum = scalarConstant(nb, l, f64, terms[0]);
+      for (size_t k = 1; k < terms.size(); ++k) {
+        Value harmonic = nb.create<arith::MulFOp>(l, angle, scalarConstant(nb, l, f64, double(k)));
+        Value term = nb.create<arith::MulFOp>(l, scalarConstant(nb, l, f64, terms[k]),
+                                              nb.create<math::CosOp>(l, harmonic));
+        sum = nb.create<arith::AddFOp>(l, sum, term);
+      }
+      return convertScalar(nb, l, sum, type.getElementType());
+    })};
+  };
+}
+
 } // namespace
 
 void registerIndexingLowerings() {
@@ -421,6 +472,10 @@ void registerIndexingLowerings() {
   registerLowering("CumSum", lowerCumSum);
   registerLowering("TopK", lowerTopK);
   registerLowering("Hardmax", lowerHardmax);
+  registerLowering("ReverseSequence", lowerReverseSequence);
+  registerLowering("HannWindow", cosineWindow({0.5, -0.5}));
+  registerLowering("HammingWindow", cosineWindow({25.0 / 46.0, -21.0 / 46.0}));
+  registerLowering("BlackmanWindow", cosineWindow({0.42, -0.5, 0.08}));
 }
 
 } // namespace graceful::compiler::lowering

@@ -1,4 +1,4 @@
-// Ops made of positions: CumSum sums along its axis as one reduction over
+// Ops made of positions (and LRN, a window along the channels): CumSum sums along its axis as one reduction over
 // a second copy of the axis (j > i here: exclusive and reversed); TopK ranks
 // each element along the axis (how many come before it: smaller first here,
 // the lower index first among equals) and picks ranks 0..K-1 out in a second
@@ -50,4 +50,37 @@ func.func @trilu(%x: tensor<4x5xf32>) -> tensor<4x5xf32> {
 func.func @d2s(%x: tensor<1x8x2x3xf32>) -> tensor<1x2x4x6xf32> {
   %y = onnx.node "DepthToSpace"(%x) {names = ["y"], onnx_attrs = {blocksize = 2 : i64, mode = "CRD"}} : (tensor<1x8x2x3xf32>) -> tensor<1x2x4x6xf32>
   return %y : tensor<1x2x4x6xf32>
+}
+
+// ReverseSequence mirrors t below its batch's length: len - 1 - t.
+// CHECK-LABEL: func.func @reverse_sequence
+// CHECK: linalg.generic
+// CHECK: %[[LEN:.*]] = tensor.extract %arg1
+// CHECK: %[[L:.*]] = arith.index_cast %[[LEN]]
+// CHECK: %[[BELOW:.*]] = arith.cmpi slt, %{{.*}}, %[[L]]
+// CHECK: arith.select %[[BELOW]]
+func.func @reverse_sequence(%x: tensor<4x2xf32>, %lens: tensor<2xi64>) -> tensor<4x2xf32> {
+  %y = onnx.node "ReverseSequence"(%x, %lens) {names = ["y"], onnx_attrs = {}} : (tensor<4x2xf32>, tensor<2xi64>) -> tensor<4x2xf32>
+  return %y : tensor<4x2xf32>
+}
+
+// A symmetric Hann window of 5: 0.5 - 0.5 cos(2 pi n / 4), in double.
+// CHECK-LABEL: func.func @hann
+// CHECK: arith.mulf %{{.*}}, %cst{{.*}} : f64
+// CHECK: math.cos
+// CHECK: arith.truncf
+func.func @hann(%n: tensor<i64>) -> tensor<5xf32> {
+  %y = onnx.node "HannWindow"(%n) {names = ["y"], onnx_attrs = {periodic = 0 : i64}} : (tensor<i64>) -> tensor<5xf32>
+  return %y : tensor<5xf32>
+}
+
+// LRN sums the squares of a channel window of the zero-padded input (size
+// 3: one channel before, one after) in one reduction.
+// CHECK-LABEL: func.func @lrn
+// CHECK: tensor.pad %{{.*}} low[0, 1, 0, 0] high[0, 1, 0, 0]
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]
+// CHECK: math.powf
+func.func @lrn(%x: tensor<1x4x2x2xf32>) -> tensor<1x4x2x2xf32> {
+  %y = onnx.node "LRN"(%x) {names = ["y"], onnx_attrs = {size = 3 : i64}} : (tensor<1x4x2x2xf32>) -> tensor<1x4x2x2xf32>
+  return %y : tensor<1x4x2x2xf32>
 }
