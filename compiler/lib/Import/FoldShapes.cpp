@@ -440,7 +440,8 @@ std::optional<Known> evaluate(const onnx::NodeProto &node, const std::vector<Kno
   return std::nullopt;
 }
 
-// The dims of a value whose type inference made them all static.
+// The dims of a value whose type inference made them all static, or of an
+// initializer.
 std::optional<std::vector<int64_t>> staticDims(const onnx::GraphProto &graph,
                                                const std::string &name) {
   auto find = [&](const auto &values) -> const onnx::ValueInfoProto * {
@@ -452,6 +453,10 @@ std::optional<std::vector<int64_t>> staticDims(const onnx::GraphProto &graph,
   const onnx::ValueInfoProto *info = find(graph.value_info());
   info = info ? info : find(graph.input());
   info = info ? info : find(graph.output());
+  if (!info)
+    for (const onnx::TensorProto &tensor : graph.initializer())
+      if (tensor.name() == name)
+        return std::vector<int64_t>(tensor.dims().begin(), tensor.dims().end());
   if (!info || !info->type().has_tensor_type() || !info->type().tensor_type().has_shape())
     return std::nullopt;
   std::vector<int64_t> dims;
@@ -585,36 +590,108 @@ onnx::ValueInfoProto &valueInfo(onnx::GraphProto &graph, const std::string &name
   return added;
 }
 
-// Einsum's output dims from its equation, where ONNX's inference (1.12)
-// gives only the rank. True when it set any.
-bool completeEinsumShapes(onnx::GraphProto &graph) {
+// Einsum's output dims from its equation.
+std::optional<std::vector<int64_t>> einsumDims(const onnx::GraphProto &graph,
+                                               const onnx::NodeProto &node) {
+  const onnx::AttributeProto *equation = attributeOf(node, "equation");
+  std::vector<std::vector<int64_t>> shapes;
+  std::vector<int64_t> ranks;
+  for (const std::string &input : node.input()) {
+    auto dims = staticDims(graph, input);
+    if (!dims)
+      return std::nullopt;
+    shapes.push_back(*dims);
+    ranks.push_back(static_cast<int64_t>(dims->size()));
+  }
+  auto parsed = equation ? parseEinsum(equation->s(), ranks) : std::nullopt;
+  auto sizes = parsed ? einsumSizes(*parsed, shapes) : std::nullopt;
+  if (!sizes)
+    return std::nullopt;
+  std::vector<int64_t> dims;
+  for (int label : parsed->output)
+    dims.push_back((*sizes)[static_cast<size_t>(label)]);
+  return dims;
+}
+
+// The value of a one-element initializer of any numeric type.
+std::optional<double> scalarInitializer(const onnx::GraphProto &graph, const std::string &name) {
+  for (const onnx::TensorProto &tensor : graph.initializer()) {
+    if (tensor.name() != name || tensor.data_location() == onnx::TensorProto::EXTERNAL)
+      continue;
+    const std::string &raw = tensor.raw_data();
+    auto fromRaw = [&raw](auto value) -> std::optional<double> {
+      if (raw.size() != sizeof(value))
+        return std::nullopt;
+      std::memcpy(&value, raw.data(), sizeof(value));
+      return static_cast<double>(value);
+    };
+    switch (tensor.data_type()) {
+    case onnx::TensorProto::FLOAT:
+      return raw.empty()
+                 ? (tensor.float_data_size() == 1 ? std::optional<double>(tensor.float_data(0))
+                                                  : std::nullopt)
+                 : fromRaw(float{});
+    case onnx::TensorProto::DOUBLE:
+      return raw.empty()
+                 ? (tensor.double_data_size() == 1 ? std::optional<double>(tensor.double_data(0))
+                                                   : std::nullopt)
+                 : fromRaw(double{});
+    case onnx::TensorProto::INT64:
+      return raw.empty() ? (tensor.int64_data_size() == 1
+                                ? std::optional<double>(static_cast<double>(tensor.int64_data(0)))
+                                : std::nullopt)
+                         : fromRaw(int64_t{});
+    case onnx::TensorProto::INT32:
+      return raw.empty()
+                 ? (tensor.int32_data_size() == 1 ? std::optional<double>(tensor.int32_data(0))
+                                                  : std::nullopt)
+                 : fromRaw(int32_t{});
+    default:
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+// OneHot's output dims: the indices' with the depth (a constant of any
+// numeric type, as ONNX 1.12's inference does not read) inserted at axis.
+std::optional<std::vector<int64_t>> oneHotDims(const onnx::GraphProto &graph,
+                                               const onnx::NodeProto &node) {
+  if (node.input_size() != 3)
+    return std::nullopt;
+  auto dims = staticDims(graph, node.input(0));
+  auto depth = scalarInitializer(graph, node.input(1));
+  if (!dims || !depth || *depth < 1)
+    return std::nullopt;
+  int64_t rank = static_cast<int64_t>(dims->size()) + 1;
+  int64_t axis = intAttribute(node, "axis", -1);
+  axis = axis < 0 ? axis + rank : axis;
+  if (axis < 0 || axis >= rank)
+    return std::nullopt;
+  dims->insert(dims->begin() + axis, static_cast<int64_t>(*depth));
+  return dims;
+}
+
+// Sets the output dims of the nodes ONNX's inference (1.12) leaves open
+// where they follow from what is known: Einsum's (it gives only the rank)
+// and OneHot's. True when it set any.
+bool completeOpenShapes(onnx::GraphProto &graph) {
   bool any = false;
   for (const onnx::NodeProto &node : graph.node()) {
-    if (node.op_type() != "Einsum" || !node.domain().empty() || node.output_size() != 1 ||
-        staticDims(graph, node.output(0)))
+    if (!node.domain().empty() || node.output_size() != 1 || staticDims(graph, node.output(0)))
       continue;
-    const onnx::AttributeProto *equation = attributeOf(node, "equation");
-    std::vector<std::vector<int64_t>> shapes;
-    std::vector<int64_t> ranks;
-    for (const std::string &input : node.input()) {
-      auto dims = staticDims(graph, input);
-      if (!dims)
-        break;
-      shapes.push_back(*dims);
-      ranks.push_back(static_cast<int64_t>(dims->size()));
-    }
-    if (!equation || shapes.size() != static_cast<size_t>(node.input_size()))
+    std::optional<std::vector<int64_t>> dims;
+    if (node.op_type() == "Einsum")
+      dims = einsumDims(graph, node);
+    else if (node.op_type() == "OneHot")
+      dims = oneHotDims(graph, node);
+    if (!dims)
       continue;
-    auto parsed = parseEinsum(equation->s(), ranks);
-    auto sizes = parsed ? einsumSizes(*parsed, shapes) : std::nullopt;
-    if (!sizes)
-      continue;
-    onnx::ValueInfoProto &info = valueInfo(graph, node.output(0));
-    auto *tensorType = info.mutable_type()->mutable_tensor_type();
-    auto *shape = tensorType->mutable_shape();
+    auto *shape =
+        valueInfo(graph, node.output(0)).mutable_type()->mutable_tensor_type()->mutable_shape();
     shape->clear_dim();
-    for (int label : parsed->output)
-      shape->add_dim()->set_dim_value((*sizes)[static_cast<size_t>(label)]);
+    for (int64_t dim : *dims)
+      shape->add_dim()->set_dim_value(dim);
     any = true;
   }
   return any;
@@ -625,7 +702,7 @@ bool completeEinsumShapes(onnx::GraphProto &graph) {
 void completeShapes(onnx::ModelProto &model) {
   ::onnx::ShapeInferenceOptions inference{/*check_type=*/false, /*error_mode=*/0,
                                           /*enable_data_propagation=*/true};
-  while (completeEinsumShapes(*model.mutable_graph()))
+  while (completeOpenShapes(*model.mutable_graph()))
     ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(), inference);
 }
 

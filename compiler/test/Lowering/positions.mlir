@@ -1,4 +1,5 @@
-// Ops made of positions (and LRN, a window along the channels): CumSum sums along its axis as one reduction over
+// Ops made of positions (and LRN, a window along the channels): CumSum
+// sums along its axis as one reduction over
 // a second copy of the axis (j > i here: exclusive and reversed); TopK ranks
 // each element along the axis (how many come before it: smaller first here,
 // the lower index first among equals) and picks ranks 0..K-1 out in a second
