@@ -1,9 +1,12 @@
 #include "FoldShapes.h"
 
+#include "graceful/compiler/Einsum.h"
+
 #include <algorithm>
 #include <cstring>
 #include <functional>
 #include <map>
+#include <onnx/shape_inference/implementation.h>
 #include <optional>
 #include <set>
 #include <string>
@@ -414,6 +417,12 @@ std::optional<Known> evaluate(const onnx::NodeProto &node, const std::vector<Kno
        (op == "Mod" && intAttribute(node, "fmod", 0) == 0)) &&
       inputs.size() == 2)
     return arithmetic(op, inputs[0], inputs[1]);
+  if (op == "Neg" && inputs.size() == 1) {
+    Known negated = inputs[0];
+    for (int64_t &value : negated.values)
+      value = -value;
+    return negated;
+  }
   if (op == "ConstantOfShape" && inputs.size() == 1)
     return constantOfShape(node, inputs[0]);
   if (op == "Range" && inputs.size() == 3)
@@ -431,29 +440,65 @@ std::optional<Known> evaluate(const onnx::NodeProto &node, const std::vector<Kno
   return std::nullopt;
 }
 
-// Shape of a value whose type inference made fully static.
-std::optional<Known> staticShape(const onnx::GraphProto &graph, const onnx::NodeProto &node) {
-  if (node.input_size() != 1 || attributeOf(node, "start") || attributeOf(node, "end"))
-    return std::nullopt;
+// The dims of a value whose type inference made them all static, or of an
+// initializer.
+std::optional<std::vector<int64_t>> staticDims(const onnx::GraphProto &graph,
+                                               const std::string &name) {
   auto find = [&](const auto &values) -> const onnx::ValueInfoProto * {
     for (const auto &value : values)
-      if (value.name() == node.input(0))
+      if (value.name() == name)
         return &value;
     return nullptr;
   };
   const onnx::ValueInfoProto *info = find(graph.value_info());
   info = info ? info : find(graph.input());
   info = info ? info : find(graph.output());
+  if (!info)
+    for (const onnx::TensorProto &tensor : graph.initializer())
+      if (tensor.name() == name)
+        return std::vector<int64_t>(tensor.dims().begin(), tensor.dims().end());
   if (!info || !info->type().has_tensor_type() || !info->type().tensor_type().has_shape())
     return std::nullopt;
-  Known shape{{0}, {}};
+  std::vector<int64_t> dims;
   for (const auto &dim : info->type().tensor_type().shape().dim()) {
     if (!dim.has_dim_value())
       return std::nullopt;
-    shape.values.push_back(dim.dim_value());
+    dims.push_back(dim.dim_value());
   }
+  return dims;
+}
+
+// Shape (with its start and end) of a value with static dims.
+std::optional<Known> staticShape(const onnx::GraphProto &graph, const onnx::NodeProto &node) {
+  if (node.input_size() != 1)
+    return std::nullopt;
+  auto dims = staticDims(graph, node.input(0));
+  if (!dims)
+    return std::nullopt;
+  int64_t rank = static_cast<int64_t>(dims->size());
+  auto clampAxis = [rank](int64_t axis) {
+    return std::clamp<int64_t>(axis < 0 ? axis + rank : axis, 0, rank);
+  };
+  int64_t start = clampAxis(intAttribute(node, "start", 0));
+  int64_t end = clampAxis(intAttribute(node, "end", rank));
+  Known shape{{0}, {}};
+  for (int64_t d = start; d < end; ++d)
+    shape.values.push_back((*dims)[static_cast<size_t>(d)]);
   shape.dims[0] = static_cast<int64_t>(shape.values.size());
   return shape;
+}
+
+// Size (the element count) of a value with static dims.
+std::optional<Known> staticSize(const onnx::GraphProto &graph, const onnx::NodeProto &node) {
+  if (node.input_size() != 1)
+    return std::nullopt;
+  auto dims = staticDims(graph, node.input(0));
+  if (!dims)
+    return std::nullopt;
+  int64_t count = 1;
+  for (int64_t dim : *dims)
+    count *= dim;
+  return Known{{}, {count}};
 }
 
 // One pass over the nodes in order; the names of the values it folded are
@@ -482,6 +527,8 @@ bool foldOnce(onnx::GraphProto &graph, std::set<std::string> &folded) {
     }
     if (single && node.op_type() == "Shape") {
       value = staticShape(graph, node);
+    } else if (single && node.op_type() == "Size") {
+      value = staticSize(graph, node);
     } else if (single) {
       std::vector<Known> inputs;
       bool allKnown = node.input_size() > 0;
@@ -529,6 +576,136 @@ void dropUnusedFolded(onnx::GraphProto &graph, const std::set<std::string> &fold
                      initializers.end());
 }
 
+// The value info a node's output `name` has in the graph (an output's own,
+// else an entry of value_info, added if missing).
+onnx::ValueInfoProto &valueInfo(onnx::GraphProto &graph, const std::string &name) {
+  for (auto &output : *graph.mutable_output())
+    if (output.name() == name)
+      return output;
+  for (auto &value : *graph.mutable_value_info())
+    if (value.name() == name)
+      return value;
+  onnx::ValueInfoProto &added = *graph.add_value_info();
+  added.set_name(name);
+  return added;
+}
+
+// Einsum's output dims from its equation.
+std::optional<std::vector<int64_t>> einsumDims(const onnx::GraphProto &graph,
+                                               const onnx::NodeProto &node) {
+  const onnx::AttributeProto *equation = attributeOf(node, "equation");
+  std::vector<std::vector<int64_t>> shapes;
+  std::vector<int64_t> ranks;
+  for (const std::string &input : node.input()) {
+    auto dims = staticDims(graph, input);
+    if (!dims)
+      return std::nullopt;
+    shapes.push_back(*dims);
+    ranks.push_back(static_cast<int64_t>(dims->size()));
+  }
+  auto parsed = equation ? parseEinsum(equation->s(), ranks) : std::nullopt;
+  auto sizes = parsed ? einsumSizes(*parsed, shapes) : std::nullopt;
+  if (!sizes)
+    return std::nullopt;
+  std::vector<int64_t> dims;
+  for (int label : parsed->output)
+    dims.push_back((*sizes)[static_cast<size_t>(label)]);
+  return dims;
+}
+
+// The value of a one-element initializer of any numeric type.
+std::optional<double> scalarInitializer(const onnx::GraphProto &graph, const std::string &name) {
+  for (const onnx::TensorProto &tensor : graph.initializer()) {
+    if (tensor.name() != name || tensor.data_location() == onnx::TensorProto::EXTERNAL)
+      continue;
+    const std::string &raw = tensor.raw_data();
+    auto fromRaw = [&raw](auto value) -> std::optional<double> {
+      if (raw.size() != sizeof(value))
+        return std::nullopt;
+      std::memcpy(&value, raw.data(), sizeof(value));
+      return static_cast<double>(value);
+    };
+    switch (tensor.data_type()) {
+    case onnx::TensorProto::FLOAT:
+      return raw.empty()
+                 ? (tensor.float_data_size() == 1 ? std::optional<double>(tensor.float_data(0))
+                                                  : std::nullopt)
+                 : fromRaw(float{});
+    case onnx::TensorProto::DOUBLE:
+      return raw.empty()
+                 ? (tensor.double_data_size() == 1 ? std::optional<double>(tensor.double_data(0))
+                                                   : std::nullopt)
+                 : fromRaw(double{});
+    case onnx::TensorProto::INT64:
+      return raw.empty() ? (tensor.int64_data_size() == 1
+                                ? std::optional<double>(static_cast<double>(tensor.int64_data(0)))
+                                : std::nullopt)
+                         : fromRaw(int64_t{});
+    case onnx::TensorProto::INT32:
+      return raw.empty()
+                 ? (tensor.int32_data_size() == 1 ? std::optional<double>(tensor.int32_data(0))
+                                                  : std::nullopt)
+                 : fromRaw(int32_t{});
+    default:
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+// OneHot's output dims: the indices' with the depth (a constant of any
+// numeric type, as ONNX 1.12's inference does not read) inserted at axis.
+std::optional<std::vector<int64_t>> oneHotDims(const onnx::GraphProto &graph,
+                                               const onnx::NodeProto &node) {
+  if (node.input_size() != 3)
+    return std::nullopt;
+  auto dims = staticDims(graph, node.input(0));
+  auto depth = scalarInitializer(graph, node.input(1));
+  if (!dims || !depth || *depth < 1)
+    return std::nullopt;
+  int64_t rank = static_cast<int64_t>(dims->size()) + 1;
+  int64_t axis = intAttribute(node, "axis", -1);
+  axis = axis < 0 ? axis + rank : axis;
+  if (axis < 0 || axis >= rank)
+    return std::nullopt;
+  dims->insert(dims->begin() + axis, static_cast<int64_t>(*depth));
+  return dims;
+}
+
+// Sets the output dims of the nodes ONNX's inference (1.12) leaves open
+// where they follow from what is known: Einsum's (it gives only the rank)
+// and OneHot's. True when it set any.
+bool completeOpenShapes(onnx::GraphProto &graph) {
+  bool any = false;
+  for (const onnx::NodeProto &node : graph.node()) {
+    if (!node.domain().empty() || node.output_size() != 1 || staticDims(graph, node.output(0)))
+      continue;
+    std::optional<std::vector<int64_t>> dims;
+    if (node.op_type() == "Einsum")
+      dims = einsumDims(graph, node);
+    else if (node.op_type() == "OneHot")
+      dims = oneHotDims(graph, node);
+    if (!dims)
+      continue;
+    auto *shape =
+        valueInfo(graph, node.output(0)).mutable_type()->mutable_tensor_type()->mutable_shape();
+    shape->clear_dim();
+    for (int64_t dim : *dims)
+      shape->add_dim()->set_dim_value(dim);
+    any = true;
+  }
+  return any;
+}
+
+// Fills in the shapes ONNX's inference leaves open and infers again from
+// them (without forgetting), until nothing more is known.
+void completeShapes(onnx::ModelProto &model) {
+  ::onnx::ShapeInferenceOptions inference{/*check_type=*/false, /*error_mode=*/0,
+                                          /*enable_data_propagation=*/true};
+  while (completeOpenShapes(*model.mutable_graph()))
+    ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(), inference);
+}
+
 } // namespace
 
 void foldShapeComputations(onnx::ModelProto &model, const std::function<void()> &inferShapes) {
@@ -538,8 +715,11 @@ void foldShapeComputations(onnx::ModelProto &model, const std::function<void()> 
   std::set<std::string> folded;
   // Each round removes nodes, so this ends; a chain through every layer
   // (ShuffleNet) takes a round per layer.
-  while (foldOnce(*model.mutable_graph(), folded))
+  completeShapes(model);
+  while (foldOnce(*model.mutable_graph(), folded)) {
     inferShapes();
+    completeShapes(model);
+  }
   dropUnusedFolded(*model.mutable_graph(), folded);
 }
 

@@ -318,6 +318,30 @@ SmallVector<int64_t> intsOr(ir::NodeOp node, StringRef name, size_t rank, int64_
   return values;
 }
 
+Value loopNest(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Value init,
+               const LoopBody &body) {
+  SmallVector<Value> lower, upper, steps;
+  for (int64_t size : shape) {
+    lower.push_back(b.create<arith::ConstantIndexOp>(loc, 0));
+    upper.push_back(b.create<arith::ConstantIndexOp>(loc, size));
+    steps.push_back(b.create<arith::ConstantIndexOp>(loc, 1));
+  }
+  scf::LoopNest nest = scf::buildLoopNest(
+      b, loc, lower, upper, steps, ValueRange{init},
+      [&](OpBuilder &nb, Location l, ValueRange ivs, ValueRange acc) -> scf::ValueVector {
+        return {body(nb, l, ivs, acc[0])};
+      });
+  return nest.results[0];
+}
+
+Value normalizedIndex(OpBuilder &b, Location loc, Value element, int64_t size) {
+  Value index = b.create<arith::IndexCastOp>(loc, b.getIndexType(), element);
+  Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+  Value negative = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, index, zero);
+  Value wrapped = b.create<arith::AddIOp>(loc, index, b.create<arith::ConstantIndexOp>(loc, size));
+  return b.create<arith::SelectOp>(loc, negative, wrapped, index);
+}
+
 int64_t normalizeAxis(int64_t axis, int64_t rank) { return axis < 0 ? axis + rank : axis; }
 
 } // namespace graceful::compiler::lowering

@@ -189,7 +189,63 @@ FailureOr<SmallVector<Value>> lowerPRelu(ir::NodeOp node, OpBuilder &b) {
                            })};
 }
 
+// -1, 0 or 1 by the sign of x (zero and NaN are neither above nor below
+// zero: they stay as they are).
+Value sign(OpBuilder &b, Location loc, ValueRange args) {
+  Value x = args[0];
+  Value zero = constantLike(b, loc, x, 0.0), one = constantLike(b, loc, x, 1.0),
+        minusOne = constantLike(b, loc, x, -1.0);
+  bool isFloat = isa<FloatType>(x.getType());
+  Value positive =
+      isFloat ? b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, zero).getResult()
+              : b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, x, zero).getResult();
+  Value negative =
+      isFloat ? b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, x, zero).getResult()
+              : b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, x, zero).getResult();
+  return select(b, loc, negative, minusOne, select(b, loc, positive, one, x));
+}
+
+FailureOr<SmallVector<Value>> lowerIsInf(ir::NodeOp node, OpBuilder &b) {
+  bool positive = node.intAttr("detect_positive", 1) != 0;
+  bool negative = node.intAttr("detect_negative", 1) != 0;
+  return pointwise([=](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+    Value x = args[0];
+    Value isPlus = nb.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, x,
+                                            constantLike(nb, loc, x, INFINITY));
+    Value isMinus = nb.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, x,
+                                             constantLike(nb, loc, x, -INFINITY));
+    Value none = scalarConstant(nb, loc, nb.getI1Type(), 0);
+    return nb.create<arith::OrIOp>(loc, positive ? isPlus : none, negative ? isMinus : none);
+  })(node, b);
+}
+
+// Mod: with fmod = 1 the remainder takes the dividend's sign (C's fmod);
+// with fmod = 0 (integers only) the divisor's, as Python's % does.
+FailureOr<SmallVector<Value>> lowerMod(ir::NodeOp node, OpBuilder &b) {
+  bool fmod = node.intAttr("fmod", 0) != 0;
+  bool isFloat = isa<FloatType>(resultType(node).getElementType());
+  if (isFloat && !fmod)
+    return invalid(node, "a floating-point Mod needs fmod = 1");
+  return pointwise([fmod](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+    Value x = args[0], y = args[1];
+    if (isa<FloatType>(x.getType()))
+      return nb.create<arith::RemFOp>(loc, x, y);
+    Value remainder = nb.create<arith::RemSIOp>(loc, x, y);
+    if (fmod)
+      return remainder;
+    Value zero = constantLike(nb, loc, x, 0.0);
+    Value nonZero = nb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, remainder, zero);
+    Value remainderNegative =
+        nb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, remainder, zero);
+    Value divisorNegative = nb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, y, zero);
+    Value signsDiffer = nb.create<arith::XOrIOp>(loc, remainderNegative, divisorNegative);
+    Value adjust = nb.create<arith::AndIOp>(loc, nonZero, signsDiffer);
+    return select(nb, loc, adjust, nb.create<arith::AddIOp>(loc, remainder, y), remainder);
+  })(node, b);
+}
+
 void registerArithmetic() {
+  registerLowering("Mod", lowerMod);
   registerLowering("Add", pointwise(fold(add)));
   registerLowering("Sum", pointwise(fold(add)));
   registerLowering("Sub", pointwise(fold(sub)));
@@ -200,6 +256,15 @@ void registerArithmetic() {
   registerLowering("Mean", lowerMean);
   registerLowering("Pow", lowerPow);
   registerLowering("Cast", lowerCast);
+  // The second input only gives the type, which the result already has.
+  registerLowering("CastLike", [](ir::NodeOp node, OpBuilder &b) -> FailureOr<SmallVector<Value>> {
+    Type to = resultType(node).getElementType();
+    return SmallVector<Value>{
+        broadcastElementwise(b, node.getLoc(), resultType(node), {input(node, 0)},
+                             [to](OpBuilder &nb, Location loc, ValueRange args) {
+                               return convertScalar(nb, loc, args[0], to);
+                             })};
+  });
   registerLowering("Clip", lowerClip);
   registerLowering("Where", pointwise([](OpBuilder &b, Location loc, ValueRange args) {
                      return select(b, loc, args[0], args[1], args[2]);
@@ -244,6 +309,25 @@ void registerUnary() {
   registerLowering("Sqrt", pointwise(unaryFloat<math::SqrtOp>()));
   registerLowering("Tanh", pointwise(unaryFloat<math::TanhOp>()));
   registerLowering("Erf", pointwise(unaryFloat<math::ErfOp>()));
+  registerLowering("Sin", pointwise(unaryFloat<math::SinOp>()));
+  registerLowering("Cos", pointwise(unaryFloat<math::CosOp>()));
+  registerLowering("Tan", pointwise(unaryFloat<math::TanOp>()));
+  registerLowering("Asin", pointwise(unaryFloat<math::AsinOp>()));
+  registerLowering("Acos", pointwise(unaryFloat<math::AcosOp>()));
+  registerLowering("Atan", pointwise(unaryFloat<math::AtanOp>()));
+  registerLowering("Sinh", pointwise(unaryFloat<math::SinhOp>()));
+  registerLowering("Cosh", pointwise(unaryFloat<math::CoshOp>()));
+  registerLowering("Asinh", pointwise(unaryFloat<math::AsinhOp>()));
+  registerLowering("Acosh", pointwise(unaryFloat<math::AcoshOp>()));
+  registerLowering("Atanh", pointwise(unaryFloat<math::AtanhOp>()));
+  // ONNX rounds halves to even, as numpy.round does.
+  registerLowering("Round", pointwise(unaryFloat<math::RoundEvenOp>()));
+  registerLowering("Sign", pointwise(sign));
+  registerLowering("IsNaN", pointwise([](OpBuilder &b, Location loc, ValueRange args) -> Value {
+                     return b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNO, args[0],
+                                                    args[0]);
+                   }));
+  registerLowering("IsInf", lowerIsInf);
   registerLowering("Floor", pointwise(unaryFloat<math::FloorOp>()));
   registerLowering("Ceil", pointwise(unaryFloat<math::CeilOp>()));
   registerLowering(
@@ -323,6 +407,30 @@ void registerActivations() {
         Value above = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, alpha);
         return select(b, loc, above, x, constantLike(b, loc, x, 0.0));
       }));
+  // max(0, x) + min(0, alpha * (exp(x / alpha) - 1)).
+  registerLowering("Celu", activation([](OpBuilder &b, Location loc, Value x, ir::NodeOp n) {
+                     Value alpha = attrConstant(b, loc, x, n, "alpha", 1.0);
+                     Value zero = constantLike(b, loc, x, 0.0);
+                     Value expm1 = b.create<arith::SubFOp>(
+                         loc, b.create<math::ExpOp>(loc, b.create<arith::DivFOp>(loc, x, alpha)),
+                         constantLike(b, loc, x, 1.0));
+                     Value negative = b.create<arith::MulFOp>(loc, alpha, expm1);
+                     return b.create<arith::AddFOp>(
+                         loc, b.create<arith::MaximumFOp>(loc, zero, x),
+                         b.create<arith::MinimumFOp>(loc, zero, negative));
+                   }));
+  // x + bias below -lambd, x - bias above lambd, 0 between.
+  registerLowering("Shrink", activation([](OpBuilder &b, Location loc, Value x, ir::NodeOp n) {
+                     Value lambd = attrConstant(b, loc, x, n, "lambd", 0.5);
+                     Value bias = attrConstant(b, loc, x, n, "bias", 0.0);
+                     Value below = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, x,
+                                                           b.create<arith::NegFOp>(loc, lambd));
+                     Value above =
+                         b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, lambd);
+                     Value inside = select(b, loc, above, b.create<arith::SubFOp>(loc, x, bias),
+                                           constantLike(b, loc, x, 0.0));
+                     return select(b, loc, below, b.create<arith::AddFOp>(loc, x, bias), inside);
+                   }));
   registerLowering("PRelu", lowerPRelu);
   registerLowering("Dropout", [](ir::NodeOp node, OpBuilder &b) -> FailureOr<SmallVector<Value>> {
     if (hasInput(node, 2)) {

@@ -1,5 +1,6 @@
-// Products: MatMul, Gemm and N-dimensional grouped Conv.
+// Products: MatMul, Gemm, Einsum and N-dimensional grouped Conv.
 #include "Lowering.h"
+#include "graceful/compiler/Einsum.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 
@@ -465,7 +466,69 @@ FailureOr<SmallVector<Value>> lowerConvTranspose(ir::NodeOp node, OpBuilder &b) 
 
 } // namespace
 
+// Einsum as one linalg.generic: a loop per label (the output's, then the
+// summed ones), each operand read at its labels (a size-1 dim that
+// broadcasts at 0), the product of the operands added into the output.
+FailureOr<SmallVector<Value>> lowerEinsum(ir::NodeOp node, OpBuilder &b) {
+  Location loc = node.getLoc();
+  auto equationAttr = dyn_cast_or_null<StringAttr>(node.attr("equation"));
+  SmallVector<Value> operands;
+  std::vector<int64_t> ranks;
+  std::vector<std::vector<int64_t>> shapes;
+  for (Value operand : node.getInputs()) {
+    auto type = cast<RankedTensorType>(operand.getType());
+    operands.push_back(operand);
+    ranks.push_back(type.getRank());
+    shapes.emplace_back(type.getShape().begin(), type.getShape().end());
+  }
+  auto equation = equationAttr ? parseEinsum(equationAttr.getValue().str(), ranks) : std::nullopt;
+  auto sizes = equation ? einsumSizes(*equation, shapes) : std::nullopt;
+  if (!sizes)
+    return invalid(node, "the equation does not parse or does not fit the operands' shapes");
+  // Loop dims: the output's labels, then each summed label once.
+  SmallVector<int> loops(equation->output.begin(), equation->output.end());
+  for (const std::vector<int> &labels : equation->inputs)
+    for (int label : labels)
+      if (!llvm::is_contained(loops, label))
+        loops.push_back(label);
+  auto dimOf = [&](int label) {
+    return b.getAffineDimExpr(static_cast<unsigned>(llvm::find(loops, label) - loops.begin()));
+  };
+  unsigned count = static_cast<unsigned>(loops.size());
+  SmallVector<AffineMap> maps;
+  for (size_t i = 0; i < operands.size(); ++i) {
+    SmallVector<AffineExpr> exprs;
+    for (size_t d = 0; d < equation->inputs[i].size(); ++d) {
+      int label = equation->inputs[i][d];
+      bool broadcast = shapes[i][d] == 1 && (*sizes)[static_cast<size_t>(label)] != 1;
+      exprs.push_back(broadcast ? b.getAffineConstantExpr(0) : dimOf(label));
+    }
+    maps.push_back(AffineMap::get(count, 0, exprs, b.getContext()));
+  }
+  SmallVector<AffineExpr> outExprs;
+  for (int label : equation->output)
+    outExprs.push_back(dimOf(label));
+  maps.push_back(AffineMap::get(count, 0, outExprs, b.getContext()));
+  SmallVector<IteratorType> iterators;
+  for (size_t d = 0; d < loops.size(); ++d)
+    iterators.push_back(d < equation->output.size() ? IteratorType::parallel
+                                                    : IteratorType::reduction);
+  RankedTensorType outType = resultType(node);
+  Value init = filledTensor(b, loc, outType, scalarConstant(b, loc, outType.getElementType(), 0.0));
+  return SmallVector<Value>{
+      b.create<linalg::GenericOp>(loc, TypeRange{outType}, operands, ValueRange{init}, maps,
+                                  iterators,
+                                  [&](OpBuilder &nb, Location l, ValueRange args) {
+                                    Value product = args[0];
+                                    for (Value arg : args.drop_front().drop_back())
+                                      product = mul(nb, l, product, arg);
+                                    nb.create<linalg::YieldOp>(l, add(nb, l, args.back(), product));
+                                  })
+          .getResult(0)};
+}
+
 void registerLinearLowerings() {
+  registerLowering("Einsum", lowerEinsum);
   registerLowering("MatMul", lowerMatMul);
   registerLowering("Gemm", lowerGemm);
   registerLowering("Conv", lowerConv);

@@ -20,6 +20,9 @@ void registerAllLowerings() {
     lowering::registerLinearLowerings();
     lowering::registerWindowLowerings();
     lowering::registerShapeLowerings();
+    lowering::registerIndexingLowerings();
+    lowering::registerLossLowerings();
+    lowering::registerResizeLowerings();
   });
 }
 

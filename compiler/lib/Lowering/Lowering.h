@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 
@@ -33,6 +34,9 @@ void registerElementwiseLowerings();
 void registerLinearLowerings();
 void registerWindowLowerings();
 void registerShapeLowerings();
+void registerIndexingLowerings();
+void registerLossLowerings();
+void registerResizeLowerings();
 
 // ---- helpers shared by the lowerings ---------------------------------------
 
@@ -97,6 +101,20 @@ Value pad(OpBuilder &b, mlir::Location loc, Value value, llvm::ArrayRef<int64_t>
 // An INTS attribute, or `rank` copies of `fallback` when it is absent
 // (strides, dilations).
 SmallVector<int64_t> intsOr(ir::NodeOp node, llvm::StringRef name, size_t rank, int64_t fallback);
+
+// Softmax (or LogSoftmax) of x along `axis`, shifted by its maximum.
+Value softmax(OpBuilder &b, mlir::Location loc, Value x, int64_t axis, bool logarithm);
+
+// Loops over every index of `shape` (scf.for, outermost first) carrying
+// `init`; body(ivs, acc) returns the next acc. With an empty shape the body
+// runs once.
+using LoopBody = std::function<Value(OpBuilder &, mlir::Location, mlir::ValueRange, Value)>;
+Value loopNest(OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_t> shape, Value init,
+               const LoopBody &body);
+
+// An index read from an integer tensor element, counting from the end of a
+// dim of `size` when negative (Gather, Scatter and their kin).
+Value normalizedIndex(OpBuilder &b, mlir::Location loc, Value element, int64_t size);
 
 // Normalises a possibly negative axis against `rank`.
 int64_t normalizeAxis(int64_t axis, int64_t rank);

@@ -154,6 +154,45 @@ FailureOr<SmallVector<Value>> lowerTile(ir::NodeOp node, OpBuilder &b) {
   return SmallVector<Value>{gatherAffine(b, node.getLoc(), in, resultType(node), exprs)};
 }
 
+// DepthToSpace: out[n, c, h, w] = in[n, depth, h / b, w / b] with the block
+// position (h % b, w % b) taking the channel's high part (DCR: depth =
+// (h % b * b + w % b) * C' + c) or its low part (CRD: depth = c * b * b +
+// h % b * b + w % b).
+FailureOr<SmallVector<Value>> lowerDepthToSpace(ir::NodeOp node, OpBuilder &b) {
+  RankedTensorType outType = resultType(node);
+  if (outType.getRank() != 4)
+    return invalid(node, "the input must be 4-D");
+  int64_t block = node.intAttr("blocksize", 0);
+  auto modeAttr = dyn_cast_or_null<StringAttr>(node.attr("mode"));
+  StringRef mode = modeAttr ? modeAttr.getValue() : "DCR";
+  if (block <= 0 || (mode != "DCR" && mode != "CRD"))
+    return invalid(node, "needs a positive blocksize and mode DCR or CRD");
+  AffineExpr n = b.getAffineDimExpr(0), c = b.getAffineDimExpr(1), h = b.getAffineDimExpr(2),
+             w = b.getAffineDimExpr(3);
+  AffineExpr offset = h % block * block + w % block;
+  AffineExpr depth =
+      mode == "DCR" ? offset * outType.getDimSize(1) + c : c * block * block + offset;
+  return SmallVector<Value>{gatherAffine(b, node.getLoc(), input(node, 0), outType,
+                                         {n, depth, h.floorDiv(block), w.floorDiv(block)})};
+}
+
+// SpaceToDepth, DepthToSpace's DCR inverse: out[n, c, h, w] = in[n, c % C,
+// h * b + c / C / b, w * b + c / C % b].
+FailureOr<SmallVector<Value>> lowerSpaceToDepth(ir::NodeOp node, OpBuilder &b) {
+  RankedTensorType outType = resultType(node);
+  auto inType = cast<RankedTensorType>(input(node, 0).getType());
+  int64_t block = node.intAttr("blocksize", 0);
+  if (outType.getRank() != 4 || block <= 0)
+    return invalid(node, "needs a 4-D input and a positive blocksize");
+  int64_t channels = inType.getDimSize(1);
+  AffineExpr n = b.getAffineDimExpr(0), c = b.getAffineDimExpr(1), h = b.getAffineDimExpr(2),
+             w = b.getAffineDimExpr(3);
+  AffineExpr offset = c.floorDiv(channels);
+  return SmallVector<Value>{gatherAffine(
+      b, node.getLoc(), input(node, 0), outType,
+      {n, c % channels, h * block + offset.floorDiv(block), w * block + offset % block})};
+}
+
 // Gather along `axis` with runtime indices (negative ones count from the end).
 FailureOr<SmallVector<Value>> lowerGather(ir::NodeOp node, OpBuilder &b) {
   Location loc = node.getLoc();
@@ -365,6 +404,8 @@ void registerShapeLowerings() {
   registerLowering("Expand", lowerExpand);
   registerLowering("Tile", lowerTile);
   registerLowering("Gather", lowerGather);
+  registerLowering("DepthToSpace", lowerDepthToSpace);
+  registerLowering("SpaceToDepth", lowerSpaceToDepth);
   registerLowering("Pad", lowerPad);
   registerLowering("Shape", lowerShape);
   registerLowering("Size", lowerSize);

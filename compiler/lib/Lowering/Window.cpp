@@ -7,6 +7,34 @@ namespace graceful::compiler::lowering {
 
 using namespace mlir;
 
+Value softmax(OpBuilder &b, Location loc, Value x, int64_t axis, bool logarithm) {
+  auto type = cast<RankedTensorType>(x.getType());
+  Type element = type.getElementType();
+  Value peak = reduce(
+      b, loc, x, {axis}, true, scalarConstant(b, loc, element, -INFINITY),
+      [](OpBuilder &nb, Location l, ValueRange args) { return maximum(nb, l, args[0], args[1]); });
+  Value shifted =
+      broadcastElementwise(b, loc, type, {x, peak}, [](OpBuilder &nb, Location l, ValueRange args) {
+        return sub(nb, l, args[0], args[1]);
+      });
+  Value exps = broadcastElementwise(b, loc, type, {shifted},
+                                    [](OpBuilder &nb, Location l, ValueRange args) -> Value {
+                                      return nb.create<math::ExpOp>(l, args[0]);
+                                    });
+  Value total = reduce(
+      b, loc, exps, {axis}, true, scalarConstant(b, loc, element, 0.0),
+      [](OpBuilder &nb, Location l, ValueRange args) { return add(nb, l, args[0], args[1]); });
+  if (logarithm)
+    return broadcastElementwise(
+        b, loc, type, {shifted, total}, [](OpBuilder &nb, Location l, ValueRange args) -> Value {
+          return nb.create<arith::SubFOp>(l, args[0], nb.create<math::LogOp>(l, args[1]));
+        });
+  return broadcastElementwise(b, loc, type, {exps, total},
+                              [](OpBuilder &nb, Location l, ValueRange args) -> Value {
+                                return nb.create<arith::DivFOp>(l, args[0], args[1]);
+                              });
+}
+
 namespace {
 
 using utils::IteratorType;
@@ -257,6 +285,59 @@ FailureOr<SmallVector<Value>> lowerInstanceNorm(ir::NodeOp node, OpBuilder &b) {
                                    channelParameter(b, loc, input(node, 2), rank))};
 }
 
+// LRN: x / (bias + alpha / size * sum of x^2 over the channels c -
+// floor((size - 1) / 2) .. c + ceil((size - 1) / 2))^beta.
+FailureOr<SmallVector<Value>> lowerLrn(ir::NodeOp node, OpBuilder &b) {
+  Location loc = node.getLoc();
+  Value x = input(node, 0);
+  auto type = cast<RankedTensorType>(x.getType());
+  Type element = type.getElementType();
+  int64_t size = node.intAttr("size", 0), rank = type.getRank();
+  if (size <= 0 || rank < 3 || !isa<FloatType>(element))
+    return invalid(node, "needs a positive size and a floating-point input of rank 3 or more");
+  Value squares =
+      broadcastElementwise(b, loc, type, {x}, [](OpBuilder &nb, Location l, ValueRange args) {
+        return mul(nb, l, args[0], args[0]);
+      });
+  SmallVector<int64_t> low(rank, 0), high(rank, 0);
+  low[1] = (size - 1) / 2;
+  high[1] = size - 1 - low[1];
+  Value padded = pad(b, loc, squares, low, high, scalarConstant(b, loc, element, 0.0));
+  // sums[n, c, ...] = sum_k padded[n, c + k, ...].
+  unsigned dims = static_cast<unsigned>(rank);
+  SmallVector<AffineExpr> window, position;
+  for (unsigned d = 0; d < dims; ++d) {
+    position.push_back(b.getAffineDimExpr(d));
+    window.push_back(d == 1 ? b.getAffineDimExpr(1) + b.getAffineDimExpr(dims)
+                            : b.getAffineDimExpr(d));
+  }
+  SmallVector<IteratorType> iterators(dims, IteratorType::parallel);
+  iterators.push_back(IteratorType::reduction);
+  auto kernelType = RankedTensorType::get({size}, element);
+  Value sums = b.create<linalg::GenericOp>(
+                    loc, TypeRange{type}, ValueRange{padded, emptyTensor(b, loc, kernelType)},
+                    ValueRange{filledTensor(b, loc, type, scalarConstant(b, loc, element, 0.0))},
+                    SmallVector<AffineMap>{
+                        AffineMap::get(dims + 1, 0, window, b.getContext()),
+                        AffineMap::get(dims + 1, 0, {b.getAffineDimExpr(dims)}, b.getContext()),
+                        AffineMap::get(dims + 1, 0, position, b.getContext())},
+                    iterators,
+                    [](OpBuilder &nb, Location l, ValueRange args) {
+                      nb.create<linalg::YieldOp>(l, add(nb, l, args[2], args[0]));
+                    })
+                   .getResult(0);
+  double alpha = node.floatAttr("alpha", 1e-4f), beta = node.floatAttr("beta", 0.75f),
+         bias = node.floatAttr("bias", 1.0f);
+  return SmallVector<Value>{broadcastElementwise(
+      b, loc, type, {x, sums}, [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
+        Value scaled = nb.create<arith::MulFOp>(
+            l, args[1], scalarConstant(nb, l, element, alpha / static_cast<double>(size)));
+        Value base = nb.create<arith::AddFOp>(l, scaled, scalarConstant(nb, l, element, bias));
+        Value denominator = nb.create<math::PowFOp>(l, base, scalarConstant(nb, l, element, beta));
+        return nb.create<arith::DivFOp>(l, args[0], denominator);
+      })};
+}
+
 FailureOr<SmallVector<Value>> lowerLayerNorm(ir::NodeOp node, OpBuilder &b) {
   Location loc = node.getLoc();
   Value x = input(node, 0);
@@ -282,34 +363,10 @@ FailureOr<SmallVector<Value>> lowerLayerNorm(ir::NodeOp node, OpBuilder &b) {
 }
 
 FailureOr<SmallVector<Value>> lowerSoftmax(ir::NodeOp node, OpBuilder &b, bool logarithm) {
-  Location loc = node.getLoc();
   Value x = input(node, 0);
-  auto type = cast<RankedTensorType>(x.getType());
-  int64_t axis = normalizeAxis(node.intAttr("axis", -1), type.getRank());
-  Type element = type.getElementType();
-  Value peak = reduce(
-      b, loc, x, {axis}, true, scalarConstant(b, loc, element, -INFINITY),
-      [](OpBuilder &nb, Location l, ValueRange args) { return maximum(nb, l, args[0], args[1]); });
-  Value shifted =
-      broadcastElementwise(b, loc, type, {x, peak}, [](OpBuilder &nb, Location l, ValueRange args) {
-        return sub(nb, l, args[0], args[1]);
-      });
-  Value exps = broadcastElementwise(b, loc, type, {shifted},
-                                    [](OpBuilder &nb, Location l, ValueRange args) -> Value {
-                                      return nb.create<math::ExpOp>(l, args[0]);
-                                    });
-  Value total = reduce(
-      b, loc, exps, {axis}, true, scalarConstant(b, loc, element, 0.0),
-      [](OpBuilder &nb, Location l, ValueRange args) { return add(nb, l, args[0], args[1]); });
-  if (logarithm)
-    return SmallVector<Value>{broadcastElementwise(
-        b, loc, type, {shifted, total}, [](OpBuilder &nb, Location l, ValueRange args) -> Value {
-          return nb.create<arith::SubFOp>(l, args[0], nb.create<math::LogOp>(l, args[1]));
-        })};
-  return SmallVector<Value>{broadcastElementwise(
-      b, loc, type, {exps, total}, [](OpBuilder &nb, Location l, ValueRange args) -> Value {
-        return nb.create<arith::DivFOp>(l, args[0], args[1]);
-      })};
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  int64_t axis = normalizeAxis(node.intAttr("axis", -1), rank);
+  return SmallVector<Value>{softmax(b, node.getLoc(), x, axis, logarithm)};
 }
 
 // Axes of a Reduce* node: the `axes` input (newer opsets) or attribute;
@@ -475,6 +532,7 @@ void registerWindowLowerings() {
   registerLowering("BatchNormalization", lowerBatchNorm);
   registerLowering("InstanceNormalization", lowerInstanceNorm);
   registerLowering("LayerNormalization", lowerLayerNorm);
+  registerLowering("LRN", lowerLrn);
   registerLowering("Softmax",
                    [](ir::NodeOp node, OpBuilder &b) { return lowerSoftmax(node, b, false); });
   registerLowering("LogSoftmax",

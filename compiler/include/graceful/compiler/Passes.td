@@ -24,6 +24,7 @@ def GracefulLowerOnnx : Pass<"graceful-lower-onnx", "mlir::ModuleOp"> {
   }];
   let dependentDialects = ["mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
                            "mlir::math::MathDialect", "mlir::tensor::TensorDialect",
+                           "mlir::scf::SCFDialect",
                            "mlir::bufferization::BufferizationDialect"];
 }
 
