@@ -1,5 +1,5 @@
 // A disk that fills up during register and promote: each command either
-// succeeds or fails with one clear line (exit 2 or 4, never a signal), and
+// succeeds or fails with one clear line (exit 4: retry; never a signal), and
 // once space is back the store passes `check`, holds no orphan artifacts
 // and works. The store, its artifacts and the report files live on a small
 // tmpfs that a filler file fills to a chosen number of free bytes, swept in
@@ -64,9 +64,10 @@ protected:
 
   std::string filler() const { return disk_ + "/filler"; }
 
-  // Each failure is one line naming the problem; the store is then whole.
+  // Each failure is "unavailable, retry" (exit 4) in one line naming the
+  // problem; the store is then whole.
   void expectCleanOutcome(const ProcessResult &result, uint64_t freeBytes) {
-    ASSERT_TRUE(result.exitCode == 0 || result.exitCode == 2 || result.exitCode == 4)
+    ASSERT_TRUE(result.exitCode == 0 || result.exitCode == 4)
         << "exit " << result.exitCode << " with " << freeBytes << " bytes free: " << result.err;
     if (result.exitCode != 0) {
       EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;

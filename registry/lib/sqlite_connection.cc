@@ -4,6 +4,8 @@
 #include "graceful/support/error.h"
 #include "sql_connection.h"
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -79,8 +81,16 @@ private:
       return makeError(ErrorKind::Unavailable, describe() +
                                                    ": store is locked by another process (waited " +
                                                    std::to_string(busyTimeoutMs_) + " ms)");
-    if (primary == SQLITE_FULL)
-      return makeError(ErrorKind::Unavailable, describe() + ": " + sqlite3_errmsg(db_));
+    // A write that fails for want of space can surface as an I/O error
+    // (the WAL's shared memory): the OS's errno tells it from a bad disk.
+    int osError = sqlite3_system_errno(db_);
+    if (primary == SQLITE_FULL ||
+        (primary == SQLITE_IOERR && (osError == ENOSPC || osError == EDQUOT)))
+      return makeError(ErrorKind::Unavailable,
+                       describe() + ": " + sqlite3_errmsg(db_) +
+                           (primary == SQLITE_IOERR
+                                ? std::string(" (") + std::strerror(osError) + ")"
+                                : std::string()));
     if (primary == SQLITE_CONSTRAINT)
       return makeError(ErrorKind::Conflict, describe() + ": " + sqlite3_errmsg(db_));
     if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT || primary == SQLITE_CANTOPEN ||
