@@ -4,6 +4,7 @@
 #include "sql_connection.h"
 
 #include <libpq-fe.h>
+#include <pqxx/errorhandler>
 #include <pqxx/pqxx>
 
 namespace graceful::registry {
@@ -56,7 +57,9 @@ std::string redactPassword(const std::string &uri) {
 class PostgresConnection final : public SqlConnection {
 public:
   PostgresConnection(std::unique_ptr<pqxx::connection> connection, std::string uri)
-      : connection_(std::move(connection)), uri_(redactPassword(uri)) {}
+      : connection_(std::move(connection)), uri_(redactPassword(uri)) {
+    quiet_ = std::make_unique<pqxx::quiet_errorhandler>(*connection_);
+  }
 
   SqlDialect dialect() const override { return SqlDialect::Postgres; }
   std::string describe() const override { return uri_; }
@@ -130,6 +133,13 @@ public:
     } catch (const pqxx::broken_connection &e) {
       return makeError(ErrorKind::Unavailable,
                        uri_ + ": connection to PostgreSQL lost: " + foldLines(e.what()));
+    } catch (const pqxx::in_doubt_error &) {
+      // Lost during COMMIT: the server decides whether it landed. Either
+      // way the store is whole (one transaction), so retrying is safe:
+      // a repeated register or promotion of the same thing is a no-op.
+      return makeError(ErrorKind::Unavailable,
+                       uri_ + ": connection to PostgreSQL lost while committing; whether the "
+                              "change landed is for `graceful show` or `audit` to tell");
     } catch (const pqxx::sql_error &e) {
       if (e.sqlstate() == "55P03")
         return makeError(ErrorKind::Unavailable,
@@ -143,6 +153,12 @@ public:
   }
 
 private:
+  // The server's notices ("terminating connection due to immediate
+  // shutdown command") would reach stderr raw, beside our one-line error;
+  // a failure's message carries what matters. Declared first so it is the
+  // last to go: closing the connection and aborting a transaction can
+  // still raise notices (the connection unregisters it when it closes).
+  std::unique_ptr<pqxx::quiet_errorhandler> quiet_;
   std::unique_ptr<pqxx::connection> connection_;
   std::unique_ptr<pqxx::dbtransaction> work_;
   std::string uri_;
@@ -154,6 +170,7 @@ llvm::Expected<std::unique_ptr<SqlConnection>> openPostgres(const std::string &u
                                                             int lockTimeoutMs) {
   try {
     auto connection = std::make_unique<pqxx::connection>(uri);
+    pqxx::quiet_errorhandler quietDuringSetup(*connection);
     // Fail rather than wait forever on a lock a stuck client holds.
     pqxx::nontransaction setup(*connection);
     setup.exec("SET lock_timeout = " + std::to_string(lockTimeoutMs));
