@@ -49,7 +49,7 @@ constexpr const char *kLoweringPipeline =
     "graceful-fold-batchnorm, graceful-lower-onnx, graceful-outputs-to-arguments, canonicalize, "
     "cse,"
     "func.func(graceful-fuse-elementwise, graceful-split-empty-tensors),"
-    "one-shot-bufferize{bufferize-function-boundaries "
+    "one-shot-bufferize{bufferize-function-boundaries allow-return-allocs-from-loops "
     "function-boundary-type-conversion=identity-layout-map},"
     "buffer-deallocation-pipeline, graceful-linalg-to-blas, graceful-depthwise-to-runtime, "
     "canonicalize,"
@@ -555,6 +555,8 @@ llvm::Expected<std::vector<Tensor>> CompiledModel::run(const std::vector<Tensor>
   for (void *&pointer : pointers)
     arguments.push_back(&pointer);
   state_->entry(arguments.data());
+  if (std::optional<std::string> fault = takeRunFault())
+    return makeError(ErrorKind::BadInput, *fault);
   return outputs;
 }
 

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <limits>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -456,7 +458,31 @@ extern "C" void gracefulConv2d(View<2> *filters, View<4> *in, View<3> *out, int6
   }
 }
 
+// A memref<?xi8> as MLIR's C interface passes it.
+struct Bytes {
+  const char *allocated;
+  const char *aligned;
+  int64_t offset, size, stride;
+};
+
+thread_local std::optional<std::string> runFault;
+
+// Called by generated code that met a value it cannot go on with (an index
+// out of range); the code goes on safely and the run fails afterwards with
+// `message`, its first {} replaced by `value`. Only the first fault of a
+// run is kept: one bad value typically makes many.
+extern "C" void gracefulFailRun(Bytes *message, int64_t value) {
+  if (runFault)
+    return;
+  std::string text(message->aligned + message->offset, static_cast<size_t>(message->size));
+  if (size_t at = text.find("{}"); at != std::string::npos)
+    text.replace(at, 2, std::to_string(value));
+  runFault = std::move(text);
+}
+
 } // namespace
+
+std::optional<std::string> takeRunFault() { return std::exchange(runFault, std::nullopt); }
 
 std::vector<std::pair<std::string, void *>> runtimeSymbols() {
   return {
@@ -465,6 +491,7 @@ std::vector<std::pair<std::string, void *>> runtimeSymbols() {
       {"_mlir_ciface_graceful_conv2d", reinterpret_cast<void *>(&gracefulConv2d)},
       {"_mlir_ciface_graceful_depthwise_conv2d",
        reinterpret_cast<void *>(&gracefulDepthwiseConv2d)},
+      {"_mlir_ciface_graceful_fail_run", reinterpret_cast<void *>(&gracefulFailRun)},
       {"malloc", reinterpret_cast<void *>(&gracefulMalloc)},
       {"free", reinterpret_cast<void *>(&gracefulFree)}};
 }

@@ -1,5 +1,7 @@
 #include "Lowering.h"
+#include "RuntimeCalls.h"
 #include "graceful/compiler/OnnxTypes.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 
 #include <cstring>
@@ -34,10 +36,14 @@ Value input(ir::NodeOp node, unsigned index) {
   return hasInput(node, index) ? node.getInputs()[index] : Value();
 }
 
-LogicalResult invalid(ir::NodeOp node, const llvm::Twine &what) {
+std::string nodeLabel(ir::NodeOp node) {
   std::string name = node.nodeName();
-  return node.emitError() << "node " << (name.empty() ? std::string("(unnamed)") : "'" + name + "'")
-                          << " (" << node.getOpType() << "): " << what;
+  return "node " + (name.empty() ? std::string("(unnamed)") : "'" + name + "'") + " (" +
+         node.getOpType().str() + ")";
+}
+
+LogicalResult invalid(ir::NodeOp node, const llvm::Twine &what) {
+  return node.emitError() << nodeLabel(node) << ": " << what;
 }
 
 LogicalResult unsupported(ir::NodeOp node, const llvm::Twine &what) {
@@ -141,6 +147,23 @@ Value broadcastElementwise(OpBuilder &builder, Location loc, RankedTensorType re
         b.create<linalg::YieldOp>(l, body(b, l, args.drop_back()));
       });
   return generic.getResult(0);
+}
+
+Value sigmoid(OpBuilder &b, Location loc, Value x) {
+  Value one = scalarConstant(b, loc, x.getType(), 1.0);
+  Value negExp = b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, x));
+  return b.create<arith::DivFOp>(loc, one, b.create<arith::AddFOp>(loc, one, negExp));
+}
+
+// NaN compares false, so it falls through both selects.
+Value clamp(OpBuilder &b, Location loc, Value x, Value low, Value high) {
+  if (isa<FloatType>(x.getType())) {
+    Value below = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, x, low);
+    Value above = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, high);
+    Value upperBounded = b.create<arith::SelectOp>(loc, above, high, x);
+    return b.create<arith::SelectOp>(loc, below, low, upperBounded);
+  }
+  return b.create<arith::MinSIOp>(loc, b.create<arith::MaxSIOp>(loc, x, low), high);
 }
 
 Value add(OpBuilder &b, Location loc, Value x, Value y) {
@@ -334,12 +357,78 @@ Value loopNest(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Value init,
   return nest.results[0];
 }
 
-Value normalizedIndex(OpBuilder &b, Location loc, Value element, int64_t size) {
-  Value index = b.create<arith::IndexCastOp>(loc, b.getIndexType(), element);
-  Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
-  Value negative = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, index, zero);
-  Value wrapped = b.create<arith::AddIOp>(loc, index, b.create<arith::ConstantIndexOp>(loc, size));
-  return b.create<arith::SelectOp>(loc, negative, wrapped, index);
+namespace {
+
+// `text` as a constant i8 buffer, one global per distinct text.
+Value textBuffer(OpBuilder &b, Location loc, ModuleOp module, const std::string &text) {
+  std::string symbol = "graceful.text." + text;
+  auto type = MemRefType::get({static_cast<int64_t>(text.size())}, b.getI8Type());
+  if (!module.lookupSymbol(symbol)) {
+    auto global = OpBuilder::atBlockBegin(module.getBody());
+    std::vector<int8_t> bytes(text.begin(), text.end());
+    global.create<memref::GlobalOp>(
+        loc, symbol, global.getStringAttr("private"), type,
+        DenseIntElementsAttr::get(RankedTensorType::get(type.getShape(), b.getI8Type()),
+                                  llvm::ArrayRef(bytes)),
+        /*constant=*/true, /*alignment=*/IntegerAttr());
+  }
+  return b.create<memref::GetGlobalOp>(loc, type, symbol);
+}
+
+Value i64Constant(OpBuilder &b, Location loc, int64_t value) {
+  return b.create<arith::ConstantIntOp>(loc, value, 64);
+}
+
+Value isBelow(OpBuilder &b, Location loc, Value value, Value bound) {
+  return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, value, bound);
+}
+
+} // namespace
+
+void failRunIf(OpBuilder &b, Location loc, ir::NodeOp node, Value condition, Value value,
+               const std::string &message) {
+  b.create<scf::IfOp>(loc, condition, [&](OpBuilder &then, Location at) {
+    auto module = node->getParentOfType<ModuleOp>();
+    Value text =
+        then.create<memref::CastOp>(at, MemRefType::get({ShapedType::kDynamic}, then.getI8Type()),
+                                    textBuffer(then, at, module, nodeLabel(node) + ": " + message));
+    callRuntime(then, module, at, "graceful_fail_run", ValueRange{text, value});
+    then.create<scf::YieldOp>(at);
+  });
+}
+
+Value asI64(OpBuilder &b, Location loc, Value integer) {
+  if (integer.getType().isInteger(64))
+    return integer;
+  return b.create<arith::ExtSIOp>(loc, b.getI64Type(), integer);
+}
+
+Value checkedIndex(OpBuilder &b, Location loc, ir::NodeOp node, Value element, int64_t dim,
+                   int64_t size) {
+  Value raw = asI64(b, loc, element);
+  Value zero = i64Constant(b, loc, 0), sizeValue = i64Constant(b, loc, size);
+  Value negative = isBelow(b, loc, raw, zero);
+  Value wrapped = b.create<arith::AddIOp>(loc, raw, sizeValue);
+  Value index = b.create<arith::SelectOp>(loc, negative, wrapped, raw);
+  Value below = isBelow(b, loc, index, zero);
+  Value above = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, index, sizeValue);
+  Value outside = b.create<arith::OrIOp>(loc, below, above);
+  failRunIf(b, loc, node, outside, raw,
+            "index {} is out of range for dim " + std::to_string(dim) + " of the data, of size " +
+                std::to_string(size) + " (valid: " + std::to_string(-size) + " to " +
+                std::to_string(size - 1) + ")");
+  Value safe = b.create<arith::SelectOp>(loc, outside, zero, index);
+  return b.create<arith::IndexCastOp>(loc, b.getIndexType(), safe);
+}
+
+LogicalResult checkIndexedDims(ir::NodeOp node, RankedTensorType data, llvm::ArrayRef<int64_t> dims,
+                               RankedTensorType iterated) {
+  if (iterated.getNumElements() == 0)
+    return success();
+  for (int64_t dim : dims)
+    if (data.getDimSize(dim) == 0)
+      return invalid(node, "indexes dim " + llvm::Twine(dim) + " of the data, which is empty");
+  return success();
 }
 
 int64_t normalizeAxis(int64_t axis, int64_t rank) { return axis < 0 ? axis + rank : axis; }

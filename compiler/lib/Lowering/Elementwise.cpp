@@ -42,28 +42,12 @@ template <typename FloatOp> ScalarBody unaryFloat() {
   };
 }
 
-Value sigmoid(OpBuilder &b, Location loc, Value x) {
-  Value one = constantLike(b, loc, x, 1.0);
-  Value negExp = b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, x));
-  return b.create<arith::DivFOp>(loc, one, b.create<arith::AddFOp>(loc, one, negExp));
-}
-
 Value select(OpBuilder &b, Location loc, Value condition, Value x, Value y) {
   return b.create<arith::SelectOp>(loc, condition, x, y);
 }
 
 Value isPositive(OpBuilder &b, Location loc, Value x) {
   return b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, constantLike(b, loc, x, 0.0));
-}
-
-// Clamp without losing NaN: NaN compares false, so it falls through.
-Value clamp(OpBuilder &b, Location loc, Value x, Value low, Value high) {
-  if (isa<FloatType>(x.getType())) {
-    Value below = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, x, low);
-    Value above = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, high);
-    return select(b, loc, below, low, select(b, loc, above, high, x));
-  }
-  return b.create<arith::MinSIOp>(loc, b.create<arith::MaxSIOp>(loc, x, low), high);
 }
 
 LowerFn compare(arith::CmpFPredicate floatPredicate, arith::CmpIPredicate intPredicate) {

@@ -68,10 +68,12 @@ FailureOr<SmallVector<Value>> lowerGatherElements(ir::NodeOp node, OpBuilder &b)
   RankedTensorType outType = resultType(node);
   int64_t rank = dataType.getRank();
   int64_t axis = normalizeAxis(node.intAttr("axis", 0), rank);
+  if (failed(checkIndexedDims(node, dataType, {axis}, outType)))
+    return failure();
   return SmallVector<Value>{generate(b, node.getLoc(), outType, [&](OpBuilder &nb, Location l) {
     SmallVector<Value> at = dimIndices(nb, l, 0, static_cast<unsigned>(rank));
     Value index = nb.create<tensor::ExtractOp>(l, indices, at);
-    at[axis] = normalizedIndex(nb, l, index, dataType.getDimSize(axis));
+    at[axis] = checkedIndex(nb, l, node, index, axis, dataType.getDimSize(axis));
     return nb.create<tensor::ExtractOp>(l, data, at).getResult();
   })};
 }
@@ -87,6 +89,9 @@ FailureOr<SmallVector<Value>> lowerGatherND(ir::NodeOp node, OpBuilder &b) {
   int64_t q = indicesType.getRank(), k = indicesType.getShape().back();
   if (batch + k > dataType.getRank())
     return invalid(node, "indices reach past the data's rank");
+  if (failed(checkIndexedDims(node, dataType, llvm::to_vector(llvm::seq(batch, batch + k)),
+                              resultType(node))))
+    return failure();
   unsigned leading = static_cast<unsigned>(q - 1);
   unsigned rest = static_cast<unsigned>(dataType.getRank() - batch - k);
   return SmallVector<Value>{
@@ -97,7 +102,7 @@ FailureOr<SmallVector<Value>> lowerGatherND(ir::NodeOp node, OpBuilder &b) {
         for (int64_t j = 0; j < k; ++j) {
           where.back() = nb.create<arith::ConstantIndexOp>(l, j);
           Value index = nb.create<tensor::ExtractOp>(l, indices, where);
-          at.push_back(normalizedIndex(nb, l, index, dataType.getDimSize(batch + j)));
+          at.push_back(checkedIndex(nb, l, node, index, batch + j, dataType.getDimSize(batch + j)));
         }
         at.append(dimIndices(nb, l, leading, rest));
         return nb.create<tensor::ExtractOp>(l, data, at).getResult();
@@ -126,12 +131,13 @@ FailureOr<SmallVector<Value>> lowerScatterElements(ir::NodeOp node, OpBuilder &b
   auto dataType = cast<RankedTensorType>(data.getType());
   int64_t axis = normalizeAxis(node.intAttr("axis", 0), dataType.getRank());
   auto combine = scatterReduction(node);
-  if (failed(combine))
+  if (failed(combine) ||
+      failed(checkIndexedDims(node, dataType, {axis}, cast<RankedTensorType>(updates.getType()))))
     return failure();
   Target target = [&](OpBuilder &nb, Location l, ValueRange ivs) {
     SmallVector<Value> at(ivs);
     Value index = nb.create<tensor::ExtractOp>(l, indices, ivs);
-    at[axis] = normalizedIndex(nb, l, index, dataType.getDimSize(axis));
+    at[axis] = checkedIndex(nb, l, node, index, axis, dataType.getDimSize(axis));
     return at;
   };
   return SmallVector<Value>{scatter(b, node.getLoc(), data, updates, target, *combine)};
@@ -147,7 +153,9 @@ FailureOr<SmallVector<Value>> lowerScatterND(ir::NodeOp node, OpBuilder &b) {
   if (k > dataType.getRank())
     return invalid(node, "indices reach past the data's rank");
   auto combine = scatterReduction(node);
-  if (failed(combine))
+  if (failed(combine) ||
+      failed(checkIndexedDims(node, dataType, llvm::to_vector(llvm::seq(int64_t{0}, k)),
+                              cast<RankedTensorType>(updates.getType()))))
     return failure();
   Target target = [&](OpBuilder &nb, Location l, ValueRange ivs) {
     SmallVector<Value> where(ivs.take_front(q - 1)), at;
@@ -155,7 +163,7 @@ FailureOr<SmallVector<Value>> lowerScatterND(ir::NodeOp node, OpBuilder &b) {
     for (int64_t j = 0; j < k; ++j) {
       where.back() = nb.create<arith::ConstantIndexOp>(l, j);
       Value index = nb.create<tensor::ExtractOp>(l, indices, where);
-      at.push_back(normalizedIndex(nb, l, index, dataType.getDimSize(j)));
+      at.push_back(checkedIndex(nb, l, node, index, j, dataType.getDimSize(j)));
     }
     at.append(ivs.begin() + (q - 1), ivs.end());
     return at;
@@ -419,10 +427,21 @@ FailureOr<SmallVector<Value>> lowerReverseSequence(ir::NodeOp node, OpBuilder &b
   unsigned batchAxis = static_cast<unsigned>(node.intAttr("batch_axis", 1));
   if (rank < 2 || timeAxis > 1 || batchAxis > 1 || timeAxis == batchAxis)
     return invalid(node, "time_axis and batch_axis must be 0 and 1 of an input of rank 2 or more");
+  int64_t steps = type.getDimSize(timeAxis);
+  std::string outside = "sequence length {} is out of range for a time axis of " +
+                        std::to_string(steps) + " steps (valid: 0 to " + std::to_string(steps) +
+                        ")";
   return SmallVector<Value>{generate(b, node.getLoc(), type, [&](OpBuilder &nb, Location l) {
     SmallVector<Value> at = dimIndices(nb, l, 0, rank);
+    Value raw = asI64(nb, l, nb.create<tensor::ExtractOp>(l, lengths, ValueRange{at[batchAxis]}));
+    Value zero = nb.create<arith::ConstantIntOp>(l, 0, 64);
+    Value negative = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, raw, zero);
+    Value past = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, raw,
+                                          nb.create<arith::ConstantIntOp>(l, steps, 64));
+    Value invalidLength = nb.create<arith::OrIOp>(l, negative, past);
+    failRunIf(nb, l, node, invalidLength, raw, outside);
     Value length = nb.create<arith::IndexCastOp>(
-        l, nb.getIndexType(), nb.create<tensor::ExtractOp>(l, lengths, ValueRange{at[batchAxis]}));
+        l, nb.getIndexType(), nb.create<arith::SelectOp>(l, invalidLength, zero, raw));
     Value t = at[timeAxis];
     Value reversed = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, t, length);
     Value mirrored = nb.create<arith::SubIOp>(

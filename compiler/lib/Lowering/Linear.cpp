@@ -14,8 +14,8 @@ using utils::IteratorType;
 
 bool isF32(Value value) { return getElementTypeOrSelf(value.getType()).isF32(); }
 
-// A 2-D product as a named linalg op (C = A * B, or A * B^T), which the
-// graceful-linalg-to-blas pass turns into an sgemm call after bufferization.
+} // namespace
+
 Value namedMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs, bool transposeRhs) {
   auto lhsType = cast<RankedTensorType>(lhs.getType());
   auto rhsType = cast<RankedTensorType>(rhs.getType());
@@ -32,6 +32,8 @@ Value namedMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs, bool transpo
       .create<linalg::MatmulOp>(loc, TypeRange{outType}, ValueRange{lhs, rhs}, ValueRange{zeros})
       .getResult(0);
 }
+
+namespace {
 
 // ONNX MatMul: numpy matmul with broadcast batch dims; 1-D operands are
 // promoted to matrices and the promoted dim dropped from the result.

@@ -23,6 +23,7 @@ void registerAllLowerings() {
     lowering::registerIndexingLowerings();
     lowering::registerLossLowerings();
     lowering::registerResizeLowerings();
+    lowering::registerRecurrentLowerings();
   });
 }
 

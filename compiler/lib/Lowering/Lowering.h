@@ -37,6 +37,7 @@ void registerShapeLowerings();
 void registerIndexingLowerings();
 void registerLossLowerings();
 void registerResizeLowerings();
+void registerRecurrentLowerings();
 
 // ---- helpers shared by the lowerings ---------------------------------------
 
@@ -80,6 +81,13 @@ Value mul(OpBuilder &b, mlir::Location loc, Value x, Value y);
 Value maximum(OpBuilder &b, mlir::Location loc, Value x, Value y);
 Value minimum(OpBuilder &b, mlir::Location loc, Value x, Value y);
 Value convertScalar(OpBuilder &b, mlir::Location loc, Value x, mlir::Type to);
+Value sigmoid(OpBuilder &b, mlir::Location loc, Value x);
+// x clamped to [low, high]; NaN stays NaN.
+Value clamp(OpBuilder &b, mlir::Location loc, Value x, Value low, Value high);
+
+// A 2-D product as a named linalg op (C = A * B, or A * B^T), which the
+// graceful-linalg-to-blas pass turns into an sgemm call after bufferization.
+Value namedMatmul(OpBuilder &b, mlir::Location loc, Value lhs, Value rhs, bool transposeRhs);
 
 // A reduction over `axes` (sorted, non-negative) keeping them as size 1 if
 // keepDims. combine(acc, x) folds; init is the identity.
@@ -112,9 +120,29 @@ using LoopBody = std::function<Value(OpBuilder &, mlir::Location, mlir::ValueRan
 Value loopNest(OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_t> shape, Value init,
                const LoopBody &body);
 
-// An index read from an integer tensor element, counting from the end of a
-// dim of `size` when negative (Gather, Scatter and their kin).
-Value normalizedIndex(OpBuilder &b, mlir::Location loc, Value element, int64_t size);
+// "node 'NAME' (OpType)", as errors name a node.
+std::string nodeLabel(ir::NodeOp node);
+
+// Generated code that meets `condition` calls the runtime, which fails the
+// run with "<node label>: `message`", the first {} in it replaced by
+// `value` (i64). The code goes on; the caller makes it safe to.
+void failRunIf(OpBuilder &b, mlir::Location loc, ir::NodeOp node, Value condition, Value value,
+               const std::string &message);
+
+// An integer value sign-extended to i64.
+Value asI64(OpBuilder &b, mlir::Location loc, Value integer);
+
+// An index into dim `dim` (of `size`) of a node's data, read from an integer
+// tensor element, counting from the end when negative (Gather, Scatter and
+// their kin). One out of range fails the run (failRunIf), and the code
+// reads index 0 instead: it never touches memory outside the data.
+Value checkedIndex(OpBuilder &b, mlir::Location loc, ir::NodeOp node, Value element, int64_t dim,
+                   int64_t size);
+
+// Index 0 is no safe fallback in an empty dim: fails when one of `dims` of
+// `data` is empty while `iterated` (the space indices are read over) is not.
+mlir::LogicalResult checkIndexedDims(ir::NodeOp node, mlir::RankedTensorType data,
+                                     llvm::ArrayRef<int64_t> dims, mlir::RankedTensorType iterated);
 
 // Normalises a possibly negative axis against `rank`.
 int64_t normalizeAxis(int64_t axis, int64_t rank);

@@ -450,6 +450,11 @@ void callRuntime(OpBuilder &builder, ModuleOp module, Location loc, StringRef na
   for (float real : reals)
     operands.push_back(
         builder.create<arith::ConstantFloatOp>(loc, APFloat(real), builder.getF32Type()));
+  callRuntime(builder, module, loc, name, operands);
+}
+
+void callRuntime(OpBuilder &builder, ModuleOp module, Location loc, StringRef name,
+                 ValueRange operands) {
   if (!module.lookupSymbol<func::FuncOp>(name)) {
     OpBuilder::InsertionGuard guard(builder);
     builder.setInsertionPointToStart(module.getBody());

@@ -20,6 +20,9 @@ namespace graceful::compiler {
 void callRuntime(mlir::OpBuilder &builder, mlir::ModuleOp module, mlir::Location loc,
                  llvm::StringRef name, mlir::ValueRange buffers, llvm::ArrayRef<int64_t> scalars,
                  llvm::ArrayRef<float> reals = {});
+// Calls `name` with `operands` as they are (their types declare it).
+void callRuntime(mlir::OpBuilder &builder, mlir::ModuleOp module, mlir::Location loc,
+                 llvm::StringRef name, mlir::ValueRange operands);
 
 // True for a memref of f32 with the given rank.
 bool isF32Buffer(mlir::Value value, int64_t rank);

@@ -209,17 +209,14 @@ FailureOr<SmallVector<Value>> lowerGather(ir::NodeOp node, OpBuilder &b) {
   SmallVector<AffineMap> maps{AffineMap::get(rank, 0, indexExprs, b.getContext()),
                               b.getMultiDimIdentityMap(rank)};
   int64_t axisSize = dataType.getDimSize(axis);
+  if (failed(checkIndexedDims(node, dataType, {axis}, outType)))
+    return failure();
   return SmallVector<Value>{
       b.create<linalg::GenericOp>(
            loc, TypeRange{outType}, ValueRange{indices}, ValueRange{emptyTensor(b, loc, outType)},
            maps, SmallVector<IteratorType>(rank, IteratorType::parallel),
            [&](OpBuilder &nb, Location l, ValueRange args) {
-             Value index = nb.create<arith::IndexCastOp>(l, nb.getIndexType(), args[0]);
-             Value size = nb.create<arith::ConstantIndexOp>(l, axisSize);
-             Value zero = nb.create<arith::ConstantIndexOp>(l, 0);
-             Value negative = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, index, zero);
-             index = nb.create<arith::SelectOp>(l, negative,
-                                                nb.create<arith::AddIOp>(l, index, size), index);
+             Value index = checkedIndex(nb, l, node, args[0], axis, axisSize);
              SmallVector<Value> coordinates;
              for (int64_t d = 0; d < dataType.getRank(); ++d) {
                if (d == axis)

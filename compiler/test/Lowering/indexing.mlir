@@ -2,15 +2,31 @@
 // their output; scatters copy the data and loop over the updates (scf.for),
 // reading what is there, combining it with the update (ScatterND's
 // reduction) and writing it back with tensor.insert. Negative indices count
-// from the end of their dim.
+// from the end of their dim. An index still outside its dim calls the
+// runtime with the error's text (naming the node, the dim and its size)
+// and the index, and reads index 0 instead: the data is never read or written out of bounds.
 // RUN: graceful-opt %s --graceful-lower-onnx | FileCheck %s
 
+// CHECK: memref.global "private" constant @"graceful.text.node (unnamed) (GatherElements): index {} is out of range for dim 1 of the data, of size 3 (valid: -3 to 2)" : memref<107xi8>
 // CHECK-LABEL: func.func @gather_elements
 // CHECK: linalg.generic
 // CHECK: %[[I:.*]] = tensor.extract %{{.*}}[%{{.*}}, %{{.*}}] : tensor<2x2xi64>
-// CHECK: %[[CAST:.*]] = arith.index_cast %[[I]]
-// CHECK: arith.cmpi slt, %[[CAST]]
-// CHECK: tensor.extract %{{.*}} : tensor<3x3xf32>
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0 : i64
+// CHECK-DAG: %[[SIZE:.*]] = arith.constant 3 : i64
+// CHECK: %[[NEGATIVE:.*]] = arith.cmpi slt, %[[I]], %[[ZERO]]
+// CHECK: %[[WRAPPED:.*]] = arith.addi %[[I]], %[[SIZE]]
+// CHECK: %[[INDEX:.*]] = arith.select %[[NEGATIVE]], %[[WRAPPED]], %[[I]]
+// CHECK: %[[BELOW:.*]] = arith.cmpi slt, %[[INDEX]], %[[ZERO]]
+// CHECK: %[[ABOVE:.*]] = arith.cmpi sge, %[[INDEX]], %[[SIZE]]
+// CHECK: %[[OUTSIDE:.*]] = arith.ori %[[BELOW]], %[[ABOVE]]
+// CHECK: scf.if %[[OUTSIDE]] {
+// CHECK: %[[TEXT:.*]] = memref.get_global @"graceful.text.node (unnamed) (GatherElements): index {}
+// CHECK: %[[ANY:.*]] = memref.cast %[[TEXT]] : memref<107xi8> to memref<?xi8>
+// CHECK: func.call @graceful_fail_run(%[[ANY]], %[[I]])
+// CHECK: }
+// CHECK: %[[SAFE:.*]] = arith.select %[[OUTSIDE]], %[[ZERO]], %[[INDEX]]
+// CHECK: %[[AT:.*]] = arith.index_cast %[[SAFE]] : i64 to index
+// CHECK: tensor.extract %{{.*}}[%{{.*}}, %[[AT]]] : tensor<3x3xf32>
 // CHECK-NOT: onnx.node
 func.func @gather_elements(%x: tensor<3x3xf32>, %i: tensor<2x2xi64>) -> tensor<2x2xf32> {
   %y = onnx.node "GatherElements"(%x, %i) {names = ["y"], onnx_attrs = {axis = 1 : i64}} : (tensor<3x3xf32>, tensor<2x2xi64>) -> tensor<2x2xf32>

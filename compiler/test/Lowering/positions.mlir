@@ -53,11 +53,18 @@ func.func @d2s(%x: tensor<1x8x2x3xf32>) -> tensor<1x2x4x6xf32> {
   return %y : tensor<1x2x4x6xf32>
 }
 
-// ReverseSequence mirrors t below its batch's length: len - 1 - t.
+// ReverseSequence mirrors t below its batch's length: len - 1 - t. A
+// length outside [0, 4] fails the run and reads as 0 (nothing mirrored).
 // CHECK-LABEL: func.func @reverse_sequence
 // CHECK: linalg.generic
 // CHECK: %[[LEN:.*]] = tensor.extract %arg1
-// CHECK: %[[L:.*]] = arith.index_cast %[[LEN]]
+// CHECK: %[[NEGATIVE:.*]] = arith.cmpi slt, %[[LEN]], %[[ZERO:.*]] : i64
+// CHECK: %[[PAST:.*]] = arith.cmpi sgt, %[[LEN]], %{{.*}} : i64
+// CHECK: %[[INVALID:.*]] = arith.ori %[[NEGATIVE]], %[[PAST]]
+// CHECK: scf.if %[[INVALID]]
+// CHECK: func.call @graceful_fail_run
+// CHECK: %[[SAFE:.*]] = arith.select %[[INVALID]], %[[ZERO]], %[[LEN]]
+// CHECK: %[[L:.*]] = arith.index_cast %[[SAFE]]
 // CHECK: %[[BELOW:.*]] = arith.cmpi slt, %{{.*}}, %[[L]]
 // CHECK: arith.select %[[BELOW]]
 func.func @reverse_sequence(%x: tensor<4x2xf32>, %lens: tensor<2xi64>) -> tensor<4x2xf32> {

@@ -24,7 +24,8 @@ def GracefulLowerOnnx : Pass<"graceful-lower-onnx", "mlir::ModuleOp"> {
   }];
   let dependentDialects = ["mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
                            "mlir::math::MathDialect", "mlir::tensor::TensorDialect",
-                           "mlir::scf::SCFDialect",
+                           "mlir::scf::SCFDialect", "mlir::memref::MemRefDialect",
+                           "mlir::func::FuncDialect",
                            "mlir::bufferization::BufferizationDialect"];
 }
 
