@@ -374,7 +374,7 @@ TEST_P(GateDataTest, DataThatDoesNotFitTheModelIsRefused) {
   expectGateRefused("inputs: x.npy, labels: y7.npy",
                     "label 7 of sample 2 is outside the 3 classes");
   writeSamples("wide.npy", 6, 5, 1.0f);
-  expectGateRefused("inputs: wide.npy, labels: y.npy", "takes input 'x' of shape [?,4]");
+  expectGateRefused("inputs: wide.npy, labels: y.npy", "takes input 'x' of float32[?,4]");
   writeSamples("empty.npy", 0, 4, 1.0f);
   expectGateRefused("inputs: empty.npy, labels: y.npy", "empty.npy: no samples");
   writeSamples("nan.npy", 6, 4, std::numeric_limits<float>::quiet_NaN());

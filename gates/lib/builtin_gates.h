@@ -15,7 +15,8 @@ llvm::Expected<std::unique_ptr<Gate>> makeEdgeGate(const GateSpec &spec, const P
 
 // A retrieval comparison with its files resolved and settings checked.
 struct RetrievalPlan {
-  std::string galleryInputs, galleryLabels, queryInputs, queryLabels;
+  SampleFiles galleryInputs, queryInputs;
+  std::string galleryLabels, queryLabels;
   Similarity similarity = Similarity::Cosine;
   RetrievalMeasure measure;
   double margin = 0;

@@ -12,11 +12,12 @@ namespace {
 
 // A labelled set of retrieval samples, read once per evaluation.
 struct LabelledSet {
-  std::string inputs, labelsPath;
+  SampleFiles inputs;
+  std::string labelsPath;
   std::vector<int64_t> labels;
 };
 
-llvm::Expected<LabelledSet> readLabelledSet(const std::string &inputs,
+llvm::Expected<LabelledSet> readLabelledSet(const SampleFiles &inputs,
                                             const std::string &labelsPath) {
   auto labels = readLabels(labelsPath);
   if (!labels)
@@ -30,13 +31,14 @@ llvm::Expected<Tensor> embed(const GateContext &context, const RetrievalPlan &pl
   if (!embeddings)
     return embeddings.takeError();
   if (embeddings->shape.size() != 2)
-    return makeError(ErrorKind::BadInput, model.label + " embeds " + set.inputs + " as " +
-                                              embeddings->describe() +
+    return makeError(ErrorKind::BadInput, model.label + " embeds " + describeFiles(set.inputs) +
+                                              " as " + embeddings->describe() +
                                               "; embeddings must be [samples, dim]");
   if (embeddings->shape[0] != static_cast<int64_t>(set.labels.size()))
-    return makeError(ErrorKind::BadInput,
-                     set.labelsPath + " has " + std::to_string(set.labels.size()) + " labels for " +
-                         std::to_string(embeddings->shape[0]) + " samples in " + set.inputs);
+    return makeError(ErrorKind::BadInput, set.labelsPath + " has " +
+                                              std::to_string(set.labels.size()) + " labels for " +
+                                              std::to_string(embeddings->shape[0]) +
+                                              " samples in " + describeFiles(set.inputs));
   return std::move(*embeddings);
 }
 
@@ -78,8 +80,17 @@ private:
 
 } // namespace
 
+// Gallery files, then query files, each inputs before labels (the order
+// bound policies recorded before inputs could be named).
 std::vector<std::string> RetrievalPlan::files() const {
-  return {galleryInputs, galleryLabels, queryInputs, queryLabels};
+  std::vector<std::string> files;
+  for (const auto &[inputs, labels] :
+       {std::pair{&galleryInputs, &galleryLabels}, {&queryInputs, &queryLabels}}) {
+    for (const InputFile &input : *inputs)
+      files.push_back(input.path);
+    files.push_back(*labels);
+  }
+  return files;
 }
 
 llvm::Expected<RetrievalPlan> planRetrieval(const GateSpec &spec, const Policy &policy,
@@ -87,15 +98,17 @@ llvm::Expected<RetrievalPlan> planRetrieval(const GateSpec &spec, const Policy &
                                             const proto::DataSet &queries,
                                             const std::string &metric, const std::string &measure) {
   RetrievalPlan plan;
-  for (auto [target, key, value] :
-       {std::tuple{&plan.galleryInputs, "gallery.inputs", gallery.inputs()},
-        {&plan.galleryLabels, "gallery.labels", gallery.labels()},
-        {&plan.queryInputs, "queries.inputs", queries.inputs()},
-        {&plan.queryLabels, "queries.labels", queries.labels()}}) {
-    auto path = policyFile(spec, policy, key, value);
+  for (auto [inputs, labels, prefix, set] :
+       {std::tuple{&plan.galleryInputs, &plan.galleryLabels, "gallery.", &gallery},
+        {&plan.queryInputs, &plan.queryLabels, "queries.", &queries}}) {
+    auto files = policySampleFiles(spec, policy, prefix, set->inputs(), set->named_inputs());
+    if (!files)
+      return files.takeError();
+    *inputs = std::move(*files);
+    auto path = policyFile(spec, policy, std::string(prefix) + "labels", set->labels());
     if (!path)
       return path.takeError();
-    *target = *path;
+    *labels = *path;
   }
   auto similarity = parseSimilarity(metric);
   if (!similarity)

@@ -134,6 +134,31 @@ llvm::Expected<std::string> policyFile(const GateSpec &spec, const Policy &polic
   return path.string();
 }
 
+llvm::Expected<SampleFiles>
+policySampleFiles(const GateSpec &spec, const Policy &policy, const std::string &prefix,
+                  const std::string &inputs,
+                  const google::protobuf::Map<std::string, std::string> &namedInputs) {
+  if (!inputs.empty() && !namedInputs.empty())
+    return makeError(ErrorKind::BadInput, gateLocation(spec, policy) + "give " + prefix +
+                                              "inputs or " + prefix + "named_inputs, not both");
+  if (namedInputs.empty()) {
+    auto path = policyFile(spec, policy, prefix + "inputs", inputs);
+    if (!path)
+      return path.takeError();
+    return SampleFiles{{"", *path}};
+  }
+  // Sorted by name: the order of a YAML mapping means nothing.
+  std::map<std::string, std::string> sorted(namedInputs.begin(), namedInputs.end());
+  SampleFiles files;
+  for (const auto &[name, value] : sorted) {
+    auto path = policyFile(spec, policy, prefix + "named_inputs." + name, value);
+    if (!path)
+      return path.takeError();
+    files.push_back({name, *path});
+  }
+  return files;
+}
+
 void setMetric(proto::GateResult &result, const std::string &name, double value) {
   (*result.mutable_metrics())[name].set_number_value(value);
 }

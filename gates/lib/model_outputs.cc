@@ -7,6 +7,7 @@
 #include "graceful/support/progress.h"
 #include "graceful/support/seal.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -33,11 +34,11 @@ llvm::Expected<size_t> outputIndex(const compiler::ModelSignature &signature, co
                    model.label + " has no output '" + output + "' (outputs: " + names + ")");
 }
 
-// The samples must fit the model's input: same rank and every dimension the
-// model fixes, apart from the sample axis.
+// The samples must fit the model's input: its element type, its rank and
+// every dimension the model fixes, apart from the sample axis.
 llvm::Error checkFits(const compiler::TensorSpec &input, const Tensor &samples,
                       const ModelRef &model, const std::string &inputsPath) {
-  bool fits = input.shape.size() == samples.shape.size();
+  bool fits = input.dtype == samples.dtype && input.shape.size() == samples.shape.size();
   for (size_t d = 1; fits && d < input.shape.size(); ++d)
     fits = input.shape[d] < 0 || input.shape[d] == samples.shape[d];
   if (fits)
@@ -47,7 +48,46 @@ llvm::Error checkFits(const compiler::TensorSpec &input, const Tensor &samples,
     wanted += (wanted.empty() ? "" : ",") + (dim < 0 ? std::string("?") : std::to_string(dim));
   return makeError(ErrorKind::BadInput, inputsPath + ": samples are " + samples.describe() +
                                             " but " + model.label + " takes input '" + input.name +
-                                            "' of shape [" + wanted + "]");
+                                            "' of " + dtypeName(input.dtype) + "[" + wanted + "]");
+}
+
+std::string inputNames(const compiler::ModelSignature &signature) {
+  std::string names;
+  for (const compiler::TensorSpec &input : signature.inputs)
+    names += (names.empty() ? "" : ", ") + input.name;
+  return names;
+}
+
+// `files` in the order of the model's inputs: one unnamed file for a
+// single-input model, else exactly one file named for each input.
+llvm::Expected<std::vector<std::string>>
+pathsInInputOrder(const compiler::ModelSignature &signature, const ModelRef &model,
+                  const SampleFiles &files) {
+  size_t count = signature.inputs.size();
+  if (files.size() == 1 && files[0].name.empty()) {
+    if (count != 1)
+      return makeError(ErrorKind::BadInput,
+                       model.label + " has " + std::to_string(count) + " inputs (" +
+                           inputNames(signature) +
+                           "); give one file per input by name (named_inputs)");
+    return std::vector<std::string>{files[0].path};
+  }
+  for (const InputFile &file : files)
+    if (std::none_of(signature.inputs.begin(), signature.inputs.end(),
+                     [&](const compiler::TensorSpec &input) { return input.name == file.name; }))
+      return makeError(ErrorKind::BadInput, model.label + " has no input '" + file.name +
+                                                "' (inputs: " + inputNames(signature) + ")");
+  std::vector<std::string> paths;
+  for (const compiler::TensorSpec &input : signature.inputs) {
+    auto file = std::find_if(files.begin(), files.end(),
+                             [&](const InputFile &f) { return f.name == input.name; });
+    if (file == files.end())
+      return makeError(ErrorKind::BadInput, "no samples for input '" + input.name + "' of " +
+                                                model.label + " (given: " + describeFiles(files) +
+                                                ")");
+    paths.push_back(file->path);
+  }
+  return paths;
 }
 
 llvm::Error checkFinite(const Tensor &output, const ModelRef &model, const std::string &name,
@@ -116,6 +156,13 @@ std::string outputLabel(const std::string &modelDigest, const std::string &dataD
 
 } // namespace
 
+std::string describeFiles(const SampleFiles &files) {
+  std::string text;
+  for (const InputFile &file : files)
+    text += (text.empty() ? "" : ", ") + (file.name.empty() ? "" : file.name + "=") + file.path;
+  return text;
+}
+
 ModelOutputs::ModelOutputs(std::string cacheDirectory, std::string compileCacheDirectory,
                            bool showProgress)
     : cacheDirectory_(std::move(cacheDirectory)),
@@ -130,19 +177,31 @@ llvm::Expected<std::string> ModelOutputs::dataDigest(const std::string &path) {
   return dataDigests_[path] = digest->digest;
 }
 
+// One file: its digest, as before inputs had names. Several: the digest
+// of their names and digests, so renaming or swapping files changes it.
+llvm::Expected<std::string> ModelOutputs::dataDigest(const SampleFiles &files) {
+  if (files.size() == 1 && files[0].name.empty())
+    return dataDigest(files[0].path);
+  std::string named;
+  for (const InputFile &file : files) {
+    auto digest = dataDigest(file.path);
+    if (!digest)
+      return digest.takeError();
+    named += file.name + "\t" + *digest + "\n";
+  }
+  return sha256Digest(named);
+}
+
 llvm::Expected<const Tensor *> ModelOutputs::samples(const std::string &inputsPath) {
   if (auto it = samples_.find(inputsPath); it != samples_.end())
     return &it->second;
   auto tensor = readNpy(inputsPath);
   if (!tensor)
     return tensor.takeError();
-  if (tensor->dtype != DType::Float32)
-    return makeError(ErrorKind::BadInput,
-                     inputsPath + ": samples must be float32, got " + tensor->describe());
   if (tensor->shape.empty() || tensor->shape[0] == 0)
     return makeError(ErrorKind::BadInput, inputsPath + ": no samples (" + tensor->describe() + ")");
   int64_t width = tensor->elementCount() / tensor->shape[0];
-  for (int64_t i = 0; i < tensor->elementCount(); ++i)
+  for (int64_t i = 0; tensor->dtype == DType::Float32 && i < tensor->elementCount(); ++i)
     if (!std::isfinite(tensor->data<float>()[i]))
       return makeError(ErrorKind::BadInput,
                        inputsPath + ": sample " + std::to_string(i / width) + " holds " +
@@ -152,24 +211,36 @@ llvm::Expected<const Tensor *> ModelOutputs::samples(const std::string &inputsPa
 
 llvm::Expected<Tensor> ModelOutputs::run(const ModelRef &model, const std::string &inputsPath,
                                          const std::string &output, int64_t batch) {
-  auto data = samples(inputsPath);
-  if (!data)
-    return data.takeError();
+  return run(model, SampleFiles{{"", inputsPath}}, output, batch);
+}
+
+llvm::Expected<Tensor> ModelOutputs::run(const ModelRef &model, const SampleFiles &files,
+                                         const std::string &output, int64_t batch) {
   auto signature = compiler::readSignature(model.path);
   if (!signature)
     return signature.takeError();
-  if (signature->inputs.size() != 1)
-    return makeError(ErrorKind::BadInput, model.label + " has " +
-                                              std::to_string(signature->inputs.size()) +
-                                              " inputs; gates run single-input models");
+  auto paths = pathsInInputOrder(*signature, model, files);
+  if (!paths)
+    return paths.takeError();
   auto index = outputIndex(*signature, model, output);
   if (!index)
     return index.takeError();
+  std::vector<Tensor> inputs;
+  for (size_t i = 0; i < paths->size(); ++i) {
+    auto data = samples((*paths)[i]);
+    if (!data)
+      return data.takeError();
+    if (llvm::Error error = checkFits(signature->inputs[i], **data, model, (*paths)[i]))
+      return error;
+    if (i > 0 && (*data)->shape[0] != inputs.front().shape[0])
+      return makeError(ErrorKind::BadInput, (*paths)[i] + " holds " +
+                                                std::to_string((*data)->shape[0]) +
+                                                " samples but " + (*paths)[0] + " holds " +
+                                                std::to_string(inputs.front().shape[0]));
+    inputs.push_back(**data);
+  }
   const compiler::TensorSpec &input = signature->inputs.front();
-  if (llvm::Error error = checkFits(input, **data, model, inputsPath))
-    return error;
-
-  auto digest = dataDigest(inputsPath);
+  auto digest = dataDigest(files);
   if (!digest)
     return digest.takeError();
   // Cached outputs are sealed (support/seal.h) for what computed them, so
@@ -198,18 +269,18 @@ llvm::Expected<Tensor> ModelOutputs::run(const ModelRef &model, const std::strin
 
   // A model with a fixed sample axis runs in batches of that size.
   int64_t size = input.shape[0] > 0 ? input.shape[0] : (batch > 0 ? batch : kDefaultBatch);
-  int64_t total = (*data)->shape[0];
+  int64_t total = inputs.front().shape[0];
   if (input.shape[0] > 0 && total % size != 0)
-    return makeError(ErrorKind::BadInput, model.label + " takes batches of exactly " +
-                                              std::to_string(size) + " samples; " + inputsPath +
-                                              " has " + std::to_string(total));
+    return makeError(ErrorKind::BadInput,
+                     model.label + " takes batches of exactly " + std::to_string(size) +
+                         " samples; " + describeFiles(files) + " has " + std::to_string(total));
   std::optional<ProgressBar> bar;
   if (showProgress_)
     bar.emplace("run " + model.label + " on " +
-                    std::filesystem::path(inputsPath).filename().string(),
+                    std::filesystem::path(paths->front()).filename().string(),
                 total);
   auto outputs = compiler::runBatched(
-      model.path, {**data}, size,
+      model.path, inputs, size,
       [&](int64_t done, int64_t) {
         if (bar)
           bar->update(done);
@@ -219,7 +290,8 @@ llvm::Expected<Tensor> ModelOutputs::run(const ModelRef &model, const std::strin
     return outputs.takeError();
   ++modelRuns_;
   Tensor result = std::move((*outputs)[*index]);
-  if (llvm::Error error = checkFinite(result, model, signature->outputs[*index].name, inputsPath))
+  if (llvm::Error error =
+          checkFinite(result, model, signature->outputs[*index].name, describeFiles(files)))
     return error;
   if (!cachePath.empty()) {
     if (llvm::Error error = createDirectories(cacheDirectory_))

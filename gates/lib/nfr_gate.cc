@@ -55,9 +55,9 @@ llvm::Error checkFraction(const GateSpec &spec, const Policy &policy, const char
 
 class NfrGate : public Gate {
 public:
-  NfrGate(proto::NfrGateConfig config, std::map<std::string, std::string> paths,
+  NfrGate(proto::NfrGateConfig config, std::map<std::string, std::string> paths, SampleFiles inputs,
           std::set<int64_t> neverRegress)
-      : config_(std::move(config)), paths_(std::move(paths)),
+      : config_(std::move(config)), paths_(std::move(paths)), inputs_(std::move(inputs)),
         neverRegress_(std::move(neverRegress)) {}
 
   std::vector<std::string> files() const override {
@@ -115,8 +115,8 @@ private:
         return error;
       outputs = readNpy(source);
     } else {
-      source = model.label + " on " + paths_.at("inputs");
-      outputs = context.outputs.run(model, paths_.at("inputs"), config_.output(), config_.batch());
+      source = model.label + " on " + describeFiles(inputs_);
+      outputs = context.outputs.run(model, inputs_, config_.output(), config_.batch());
     }
     if (!outputs)
       return outputs.takeError();
@@ -259,6 +259,7 @@ private:
 
   proto::NfrGateConfig config_;
   std::map<std::string, std::string> paths_; // key -> resolved file
+  SampleFiles inputs_;                       // empty with precomputed outputs
   std::set<int64_t> neverRegress_;
 };
 
@@ -271,8 +272,17 @@ llvm::Expected<std::unique_ptr<Gate>> makeNfrGate(const GateSpec &spec, const Po
   bool precomputed = !config.old_outputs().empty() && !config.new_outputs().empty();
   std::map<std::string, std::string> paths;
   std::vector<std::pair<std::string, std::string>> wanted = {{"labels", config.labels()}};
-  if (!precomputed)
-    wanted.push_back({"inputs", config.inputs()});
+  SampleFiles inputs;
+  if (!precomputed) {
+    auto files = policySampleFiles(spec, policy, "", config.inputs(), config.named_inputs());
+    if (!files)
+      return files.takeError();
+    inputs = std::move(*files);
+    // Listed with the other files (in key order, as bound policies
+    // recorded them before inputs could be named).
+    for (const InputFile &input : inputs)
+      paths[input.name.empty() ? "inputs" : "named_inputs." + input.name] = input.path;
+  }
   for (const auto &[key, value] :
        {std::pair<std::string, std::string>{"old_outputs", config.old_outputs()},
         {"new_outputs", config.new_outputs()},
@@ -302,7 +312,8 @@ llvm::Expected<std::unique_ptr<Gate>> makeNfrGate(const GateSpec &spec, const Po
       return ids.takeError();
     neverRegress = std::move(*ids);
   }
-  return std::make_unique<NfrGate>(std::move(config), std::move(paths), std::move(neverRegress));
+  return std::make_unique<NfrGate>(std::move(config), std::move(paths), std::move(inputs),
+                                   std::move(neverRegress));
 }
 
 } // namespace graceful::gates

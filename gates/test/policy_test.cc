@@ -129,5 +129,31 @@ TEST_F(PolicyTest, ThresholdsMustBeFinite) {
   }
 }
 
+// named_inputs is a proto map: a YAML mapping of input names to files.
+TEST_F(PolicyTest, NamedInputsAreAMappingOfNamesToFiles) {
+  auto policy = loadPolicy(write("gates:\n  - nfr: {named_inputs: {ids: a.npy, mask: b.npy}}\n"));
+  ASSERT_TRUE(bool(policy)) << describeError(policy.takeError()).message;
+  proto::NfrGateConfig config;
+  ASSERT_FALSE(readGateConfig(policy->gates[0], *policy, config));
+  ASSERT_EQ(config.named_inputs().size(), 2u);
+  EXPECT_EQ(config.named_inputs().at("ids"), "a.npy");
+  EXPECT_EQ(config.named_inputs().at("mask"), "b.npy");
+  for (auto [data, message] :
+       {std::pair{"named_inputs: [a.npy]", "'named_inputs' must be a mapping of names to values"},
+        {"named_inputs: {ids: [a.npy]}", "'named_inputs' must map plain names to plain values"},
+        {"named_inputs: {[ids]: a.npy}", "'named_inputs' must map plain names to plain values"},
+        {"named_inputs: a.npy", "'named_inputs' must be a mapping of names to values"}}) {
+    auto read = loadPolicy(write(std::string("gates:\n  - nfr: {") + data + "}\n"));
+    ASSERT_TRUE(bool(read)) << data;
+    proto::NfrGateConfig named;
+    llvm::Error error = readGateConfig(read->gates[0], *read, named);
+    ASSERT_TRUE(bool(error)) << data;
+    EXPECT_NE(describeError(std::move(error)).message.find(message), std::string::npos) << data;
+  }
+  EXPECT_NE(errorFor("gates:\n  - nfr: {named_inputs: {ids: a.npy, ids: b.npy}}\n")
+                .find("duplicate key 'ids'"),
+            std::string::npos);
+}
+
 } // namespace
 } // namespace graceful::gates

@@ -3,9 +3,15 @@
 #include "graceful/support/error.h"
 #include "sql_connection.h"
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <pqxx/errorhandler>
 #include <pqxx/pqxx>
+#include <string_view>
 
 namespace graceful::registry {
 namespace {
@@ -35,6 +41,64 @@ bool retryable(const std::string &sqlstate) {
 // Why a connection failed, asked of the server itself (PQping): one that
 // does not answer or refuses connections for now (starting, shutting down)
 // is worth retrying; one that answers refused us (credentials, database).
+// libpq's default notice processor prints to stderr, and a server
+// shutting down while a client connects sends a notice ("terminating
+// connection due to immediate shutdown command") before pqxx can take
+// notices over. This policy connects as pqxx::connect_direct does, with a
+// processor that drops them from the first byte.
+class QuietConnect : public pqxx::connectionpolicy {
+public:
+  explicit QuietConnect(const std::string &options) : pqxx::connectionpolicy{options} {}
+
+  handle do_startconnect(handle existing) override {
+    if (existing)
+      return existing;
+    PGconn *connection = PQconnectStart(options().c_str());
+    if (!connection)
+      throw std::bad_alloc{};
+    PQsetNoticeProcessor(
+        connection, [](void *, const char *) {}, nullptr);
+    int timeoutMs = connectTimeoutMs(connection);
+    // Per libpq: poll as if PQconnectPoll had last asked to write.
+    PostgresPollingStatusType status = PGRES_POLLING_WRITING;
+    while (PQstatus(connection) != CONNECTION_BAD && status != PGRES_POLLING_OK &&
+           status != PGRES_POLLING_FAILED) {
+      pollfd socket{PQsocket(connection),
+                    static_cast<short>(status == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
+      int ready = ::poll(&socket, 1, timeoutMs);
+      if (ready == 0)
+        return fail(connection, "timeout expired");
+      if (ready < 0 && errno != EINTR)
+        return fail(connection, std::strerror(errno));
+      status = PQconnectPoll(connection);
+    }
+    if (PQstatus(connection) != CONNECTION_OK)
+      return fail(connection, PQerrorMessage(connection));
+    return connection;
+  }
+
+private:
+  // connect_timeout from the connection's options, as PQconnectdb would
+  // honour it; -1 (wait) when unset.
+  static int connectTimeoutMs(PGconn *connection) {
+    int timeoutMs = -1;
+    PQconninfoOption *options = PQconninfo(connection);
+    for (PQconninfoOption *option = options; option && option->keyword; ++option)
+      if (std::string_view(option->keyword) == "connect_timeout" && option->val &&
+          std::atoi(option->val) > 0)
+        timeoutMs = std::max(2, std::atoi(option->val)) * 1000;
+    PQconninfoFree(options);
+    return timeoutMs;
+  }
+
+  [[noreturn]] static handle fail(PGconn *connection, const std::string &why) {
+    PQfinish(connection);
+    throw pqxx::broken_connection{why};
+  }
+};
+
+using QuietConnection = pqxx::basic_connection_base<QuietConnect>;
+
 ErrorKind connectFailureKind(const std::string &uri) {
   PGPing ping = PQping(uri.c_str());
   if (ping == PQPING_NO_RESPONSE || ping == PQPING_REJECT)
@@ -56,7 +120,7 @@ std::string redactPassword(const std::string &uri) {
 
 class PostgresConnection final : public SqlConnection {
 public:
-  PostgresConnection(std::unique_ptr<pqxx::connection> connection, std::string uri)
+  PostgresConnection(std::unique_ptr<QuietConnection> connection, std::string uri)
       : connection_(std::move(connection)), uri_(redactPassword(uri)) {
     quiet_ = std::make_unique<pqxx::quiet_errorhandler>(*connection_);
   }
@@ -159,7 +223,7 @@ private:
   // last to go: closing the connection and aborting a transaction can
   // still raise notices (the connection unregisters it when it closes).
   std::unique_ptr<pqxx::quiet_errorhandler> quiet_;
-  std::unique_ptr<pqxx::connection> connection_;
+  std::unique_ptr<QuietConnection> connection_;
   std::unique_ptr<pqxx::dbtransaction> work_;
   std::string uri_;
 };
@@ -169,7 +233,7 @@ private:
 llvm::Expected<std::unique_ptr<SqlConnection>> openPostgres(const std::string &uri,
                                                             int lockTimeoutMs) {
   try {
-    auto connection = std::make_unique<pqxx::connection>(uri);
+    auto connection = std::make_unique<QuietConnection>(uri);
     pqxx::quiet_errorhandler quietDuringSetup(*connection);
     // Fail rather than wait forever on a lock a stuck client holds.
     pqxx::nontransaction setup(*connection);

@@ -185,11 +185,34 @@ llvm::Expected<YAML::Node> parseYaml(const std::string &text, const std::string 
   return root;
 }
 
+namespace {
+
+// A proto map from a YAML mapping of plain names to values; a repeated
+// key is refused before (checkStructure).
+llvm::Error readMap(const YAML::Node &node, Message &message, const FieldDescriptor &field,
+                    const std::string &file) {
+  if (!node.IsMap())
+    return yamlError(node, file, "'" + field.name() + "' must be a mapping of names to values");
+  const google::protobuf::Descriptor &entryType = *field.message_type();
+  for (const auto &pair : node) {
+    if (!pair.first.IsScalar() || !pair.second.IsScalar())
+      return yamlError(pair.first, file,
+                       "'" + field.name() + "' must map plain names to plain values");
+    Message &entry = *message.GetReflection()->AddMessage(&message, &field);
+    if (llvm::Error error = setValue(pair.first, entry, *entryType.map_key(), file))
+      return error;
+    if (llvm::Error error = setValue(pair.second, entry, *entryType.map_value(), file))
+      return error;
+  }
+  return llvm::Error::success();
+}
+
+} // namespace
+
 llvm::Error readYamlInto(const YAML::Node &node, Message &message, const std::string &file) {
   const google::protobuf::Descriptor &descriptor = *message.GetDescriptor();
   if (!node.IsMap())
-    return yamlError(node, file,
-                     "expected a mapping with keys among: " + fieldNames(descriptor));
+    return yamlError(node, file, "expected a mapping with keys among: " + fieldNames(descriptor));
   for (const auto &entry : node) {
     if (!entry.first.IsScalar())
       return yamlError(entry.first, file, "keys must be plain names");
@@ -200,6 +223,11 @@ llvm::Error readYamlInto(const YAML::Node &node, Message &message, const std::st
                        "unknown key " + quoteYamlKey(key) +
                            " (expected one of: " + fieldNames(descriptor) + ")");
     const YAML::Node &value = entry.second;
+    if (field->is_map()) {
+      if (llvm::Error error = readMap(value, message, *field, file))
+        return error;
+      continue;
+    }
     if (!field->is_repeated()) {
       if (llvm::Error error = setValue(value, message, *field, file))
         return error;

@@ -421,6 +421,19 @@ Value checkedIndex(OpBuilder &b, Location loc, ir::NodeOp node, Value element, i
   return b.create<arith::IndexCastOp>(loc, b.getIndexType(), safe);
 }
 
+Value checkedLength(OpBuilder &b, Location loc, ir::NodeOp node, Value element, int64_t steps) {
+  Value raw = asI64(b, loc, element);
+  Value zero = i64Constant(b, loc, 0);
+  Value negative = isBelow(b, loc, raw, zero);
+  Value past =
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, raw, i64Constant(b, loc, steps));
+  Value outside = b.create<arith::OrIOp>(loc, negative, past);
+  failRunIf(b, loc, node, outside, raw,
+            "sequence length {} is out of range for " + std::to_string(steps) +
+                " steps (valid: 0 to " + std::to_string(steps) + ")");
+  return b.create<arith::SelectOp>(loc, outside, zero, raw);
+}
+
 LogicalResult checkIndexedDims(ir::NodeOp node, RankedTensorType data, llvm::ArrayRef<int64_t> dims,
                                RankedTensorType iterated) {
   if (iterated.getNumElements() == 0)

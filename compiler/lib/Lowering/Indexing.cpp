@@ -428,20 +428,12 @@ FailureOr<SmallVector<Value>> lowerReverseSequence(ir::NodeOp node, OpBuilder &b
   if (rank < 2 || timeAxis > 1 || batchAxis > 1 || timeAxis == batchAxis)
     return invalid(node, "time_axis and batch_axis must be 0 and 1 of an input of rank 2 or more");
   int64_t steps = type.getDimSize(timeAxis);
-  std::string outside = "sequence length {} is out of range for a time axis of " +
-                        std::to_string(steps) + " steps (valid: 0 to " + std::to_string(steps) +
-                        ")";
   return SmallVector<Value>{generate(b, node.getLoc(), type, [&](OpBuilder &nb, Location l) {
     SmallVector<Value> at = dimIndices(nb, l, 0, rank);
-    Value raw = asI64(nb, l, nb.create<tensor::ExtractOp>(l, lengths, ValueRange{at[batchAxis]}));
-    Value zero = nb.create<arith::ConstantIntOp>(l, 0, 64);
-    Value negative = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, raw, zero);
-    Value past = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, raw,
-                                          nb.create<arith::ConstantIntOp>(l, steps, 64));
-    Value invalidLength = nb.create<arith::OrIOp>(l, negative, past);
-    failRunIf(nb, l, node, invalidLength, raw, outside);
     Value length = nb.create<arith::IndexCastOp>(
-        l, nb.getIndexType(), nb.create<arith::SelectOp>(l, invalidLength, zero, raw));
+        l, nb.getIndexType(),
+        checkedLength(nb, l, node,
+                      nb.create<tensor::ExtractOp>(l, lengths, ValueRange{at[batchAxis]}), steps));
     Value t = at[timeAxis];
     Value reversed = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, t, length);
     Value mirrored = nb.create<arith::SubIOp>(

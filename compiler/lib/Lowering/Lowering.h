@@ -139,6 +139,11 @@ Value asI64(OpBuilder &b, mlir::Location loc, Value integer);
 Value checkedIndex(OpBuilder &b, mlir::Location loc, ir::NodeOp node, Value element, int64_t dim,
                    int64_t size);
 
+// A sequence length (i64) read from an integer element, which must lie in
+// [0, steps]; one outside fails the run and reads as 0.
+Value checkedLength(OpBuilder &b, mlir::Location loc, ir::NodeOp node, Value element,
+                    int64_t steps);
+
 // Index 0 is no safe fallback in an empty dim: fails when one of `dims` of
 // `data` is empty while `iterated` (the space indices are read over) is not.
 mlir::LogicalResult checkIndexedDims(ir::NodeOp node, mlir::RankedTensorType data,

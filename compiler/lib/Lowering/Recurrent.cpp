@@ -343,19 +343,10 @@ DirectionResult runDirection(OpBuilder &b, Location loc, Cell cell, const Direct
 Value checkedLengths(OpBuilder &b, Location loc, ir::NodeOp node, Value lengths, int64_t steps) {
   auto type = cast<RankedTensorType>(lengths.getType());
   auto outType = RankedTensorType::get(type.getShape(), b.getI64Type());
-  std::string message = "sequence length {} is out of range for " + std::to_string(steps) +
-                        " steps (valid: 0 to " + std::to_string(steps) + ")";
-  return broadcastElementwise(
-      b, loc, outType, {lengths}, [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
-        Value raw = asI64(nb, l, args[0]);
-        Value zero = nb.create<arith::ConstantIntOp>(l, 0, 64);
-        Value negative = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, raw, zero);
-        Value past = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, raw,
-                                              nb.create<arith::ConstantIntOp>(l, steps, 64));
-        Value outside = nb.create<arith::OrIOp>(l, negative, past);
-        failRunIf(nb, l, node, outside, raw, message);
-        return nb.create<arith::SelectOp>(l, outside, zero, raw);
-      });
+  return broadcastElementwise(b, loc, outType, {lengths},
+                              [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
+                                return checkedLength(nb, l, node, args[0], steps);
+                              });
 }
 
 // Dims permuted: out dim i reads in dim order[i].

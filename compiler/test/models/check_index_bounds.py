@@ -192,7 +192,7 @@ def check_sequence_lengths(graceful, work):
         np.save(paths[1], bad)
         run = run_graceful(graceful, model, paths, os.path.join(work, "reverse-out.npy"))
         expected = (f"node 'probe' (ReverseSequence): sequence length {value} is out of range "
-                    "for a time axis of 4 steps (valid: 0 to 4)")
+                    "for 4 steps (valid: 0 to 4)")
         if run.returncode != 2 or run.stderr.strip() != "graceful: error: " + expected:
             failures.append(f"ReverseSequence length {value}: exit {run.returncode}, "
                             f"{run.stderr.strip()!r}")

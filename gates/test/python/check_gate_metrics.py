@@ -107,6 +107,89 @@ def ranking_reference(queries, query_labels, gallery, gallery_labels, k):
     return {"top1": top1 / n, f"top{k}": topk / n, "map": ap_sum / n}
 
 
+class TwoInputClassifier(torch.nn.Module):
+    """Pixels and an int64 id per sample (its ink, bucketed: the way text
+    models take token ids beside features); exported with two inputs."""
+
+    def __init__(self, hidden):
+        super().__init__()
+        self.ink = torch.nn.Embedding(10, 4)
+        self.body = torch.nn.Sequential(torch.nn.Linear(64 + 4, hidden), torch.nn.ReLU(),
+                                        torch.nn.Linear(hidden, 10))
+
+    def forward(self, pixels, ink):
+        return self.body(torch.cat([pixels, self.ink(ink)], 1))
+
+
+def ink_buckets(x):
+    total = x.sum(1)
+    edges = np.quantile(total, np.linspace(0, 1, 11)[1:-1])
+    return np.searchsorted(edges, total).astype(np.int64)
+
+
+def train_two_input(hidden, x, ink, y, epochs, seed):
+    torch.manual_seed(seed)
+    model = TwoInputClassifier(hidden)
+    ex.fit(model.parameters(),
+           lambda batch: torch.nn.functional.cross_entropy(model(x[batch], ink[batch]), y[batch]),
+           len(x), epochs, seed)
+    return model.eval()
+
+
+def check_two_inputs(work, x_train, x_eval, y_train, y_eval, confidence):
+    """nfr on a two-input model, its data named per input; then promoted."""
+    xt, yt = torch.from_numpy(x_train), torch.from_numpy(y_train)
+    ink_train, ink_eval = ink_buckets(x_train), ink_buckets(x_eval)
+    it = torch.from_numpy(ink_train)
+    logits = []
+    for name, hidden, epochs, seed in [("old2", 8, 3, 51), ("new2", 32, 12, 52)]:
+        model = train_two_input(hidden, xt, it, yt, epochs, seed)
+        path = f"{work}/{name}.onnx"
+        torch.onnx.export(model, (torch.zeros(1, 64), torch.zeros(1, dtype=torch.int64)), path,
+                          input_names=["pixels", "ink"], output_names=["logits"],
+                          dynamic_axes={"pixels": {0: "n"}, "ink": {0: "n"}, "logits": {0: "n"}},
+                          opset_version=17)
+        run("register", "two", "--onnx", path)
+        with torch.no_grad():
+            logits.append(model(torch.from_numpy(x_eval), torch.from_numpy(ink_eval)).numpy())
+    np.save(f"{work}/ink.npy", ink_eval)
+    np.save(f"{work}/ink_float.npy", ink_eval.astype(np.float32))
+    reference, flipped, _, _ = nfr_reference(y_eval, logits[0], logits[1], confidence)
+
+    def policy(name, data):
+        with open(f"{work}/{name}", "w") as f:
+            f.write(f"gates:\n  - nfr: {{{data}, labels: y.npy, max_nfr: 0.5, "
+                    f"confidence: {confidence}}}\n")
+        return f"{work}/{name}"
+
+    named = policy("two.yaml", "named_inputs: {pixels: x.npy, ink: ink.npy}")
+    result = gate(named, "two@2", "two@1")
+    for key, value in reference.items():
+        exact = key in ("n", "negative_flips", "positive_flips")
+        check(f"two inputs {key}", result["metrics"][key], float(value), exact)
+    check("two inputs flipped samples", result["evidence"]["flipped_samples"],
+          [float(i) for i in flipped], exact=True)
+    promoted = run("promote", "two@2", "--to", "production", "--policy", named, "--json")
+    check("two inputs promotion", promoted.returncode, 0 if result["verdict"] == "pass" else 1,
+          exact=True)
+    # Data that does not fit the inputs: one clear line, exit 2.
+    for name, data, message in [
+            ("two_missing.yaml", "named_inputs: {pixels: x.npy}", "no samples for input 'ink'"),
+            ("two_unknown.yaml", "named_inputs: {pixels: x.npy, ink: ink.npy, mask: ink.npy}",
+             "has no input 'mask' (inputs: pixels, ink)"),
+            ("two_unnamed.yaml", "inputs: x.npy", "has 2 inputs (pixels, ink)"),
+            ("two_dtype.yaml", "named_inputs: {pixels: x.npy, ink: ink_float.npy}",
+             "takes input 'ink' of int64[?]"),
+            ("two_both.yaml", "inputs: x.npy, named_inputs: {pixels: x.npy, ink: ink.npy}",
+             "give inputs or named_inputs, not both")]:
+        refused = run("gate", "run", "--policy", policy(name, data), "--candidate", "two@2",
+                      "--baseline", "two@1", expect=(2,))
+        if message not in refused.stderr or refused.stderr.count("\n") != 1:
+            failures.append(f"{name}: expected one line with {message!r}, got {refused.stderr!r}")
+    print(f"two-input nfr: {reference['negative_flips']} negative flips of {reference['n']}, "
+          f"verdict {result['verdict']}")
+
+
 def main():
     x_train, x_eval, y_train, y_eval = ex.digits()
     xt, yt = torch.from_numpy(x_train), torch.from_numpy(y_train)
@@ -169,6 +252,8 @@ def main():
     print(f"calibration (plugin): ece old {ece_old:.6f}, new {ece_new:.6f}")
     print(f"nfr: {reference['negative_flips']} negative flips of {reference['n']}, "
           f"nfr_upper {reference['nfr_upper']:.6f}, mcnemar_p {reference['mcnemar_p']:.6f}")
+
+    check_two_inputs(work, x_train, x_eval, y_train, y_eval, confidence)
 
     # Embeddings: an old model and an independently trained new one.
     old_emb, _ = ex.train_embedding([64, 32, 16], xt, yt, epochs=2, seed=41)

@@ -9,6 +9,7 @@
 #include "graceful/support/format.h"
 
 #include <functional>
+#include <google/protobuf/map.h>
 #include <google/protobuf/message.h>
 #include <memory>
 #include <optional>
@@ -19,7 +20,7 @@ namespace graceful::gates {
 
 // Bumped whenever GateContext, Gate, GateFactory or ModelOutputs change
 // layout or meaning; plugins built against another version are refused.
-inline constexpr int kGateAbiVersion = 2;
+inline constexpr int kGateAbiVersion = 3;
 
 // What a gate sees: the versions, how to run them and the policy.
 struct GateContext {
@@ -64,6 +65,14 @@ llvm::Error readGateConfig(const GateSpec &spec, const Policy &policy,
 // A file the policy names, relative to the policy; it must exist.
 llvm::Expected<std::string> policyFile(const GateSpec &spec, const Policy &policy,
                                        const std::string &key, const std::string &value);
+// The samples a gate's data names: `inputs` (one file, for a single-input
+// model) or `named_inputs` (one file per model input, by the input's
+// name), each a policyFile; exactly one of the two. `prefix` names the
+// section in messages ("gallery.").
+llvm::Expected<SampleFiles>
+policySampleFiles(const GateSpec &spec, const Policy &policy, const std::string &prefix,
+                  const std::string &inputs,
+                  const google::protobuf::Map<std::string, std::string> &namedInputs);
 // "POLICY:LINE: gate NAME: " for messages about one gate.
 std::string gateLocation(const GateSpec &spec, const Policy &policy);
 

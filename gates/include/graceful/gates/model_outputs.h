@@ -8,6 +8,7 @@
 #include <llvm/Support/Error.h>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace graceful::gates {
 
@@ -17,6 +18,17 @@ struct ModelRef {
   std::string label;  // how messages name it ("m@3")
 };
 
+// One evaluation-data file per model input: `name` is the input's, or
+// empty for a model's only input.
+struct InputFile {
+  std::string name;
+  std::string path;
+};
+using SampleFiles = std::vector<InputFile>;
+
+// "a.npy", or "ids=a.npy, mask=b.npy": how messages name sample files.
+std::string describeFiles(const SampleFiles &files);
+
 class ModelOutputs {
 public:
   // Outputs are cached in `cacheDirectory` and compiled models in
@@ -24,14 +36,17 @@ public:
   // kept on disk.
   ModelOutputs(std::string cacheDirectory, std::string compileCacheDirectory, bool showProgress);
 
-  // One output (by name; the first when `output` is empty) of a
-  // single-input model run over every sample of the float32 array in
-  // `inputsPath` (first axis = sample). Errors name the model and the file
-  // when shapes do not fit.
+  // One output (by name; the first when `output` is empty) of a model run
+  // over every sample of `files`: one array per model input (first axis =
+  // sample, the same count in each), of the input's element type. Errors
+  // name the model and the file when names, types or shapes do not fit.
+  llvm::Expected<Tensor> run(const ModelRef &model, const SampleFiles &files,
+                             const std::string &output = "", int64_t batch = 0);
+  // The same for a single-input model and one file.
   llvm::Expected<Tensor> run(const ModelRef &model, const std::string &inputsPath,
                              const std::string &output = "", int64_t batch = 0);
 
-  // The float32 samples of an .npy file, read once.
+  // The samples of an .npy file (finite, when floating point), read once.
   llvm::Expected<const Tensor *> samples(const std::string &inputsPath);
 
   int64_t modelRuns() const { return modelRuns_; }
@@ -39,6 +54,7 @@ public:
 
 private:
   llvm::Expected<std::string> dataDigest(const std::string &path);
+  llvm::Expected<std::string> dataDigest(const SampleFiles &files);
 
   std::string cacheDirectory_;
   std::string compileCacheDirectory_;

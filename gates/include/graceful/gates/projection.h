@@ -11,10 +11,10 @@
 namespace graceful::gates {
 
 struct LinearMap {
-  Tensor weights; // float32 [new dim, old dim]
-  Tensor bias;    // float32 [old dim]
-  double lambda = 0;           // the chosen ridge strength
-  double heldOutR2 = 0;        // 1 - held-out squared error / held-out variance
+  Tensor weights;                       // float32 [new dim, old dim]
+  Tensor bias;                          // float32 [old dim]
+  double lambda = 0;                    // the chosen ridge strength
+  double heldOutR2 = 0;                 // 1 - held-out squared error / held-out variance
   int64_t fitRows = 0, heldOutRows = 0; // rows of the final fit; rows that chose lambda
 };
 

@@ -16,7 +16,7 @@ enum class Similarity { Cosine, L2 };
 
 struct RetrievalOptions {
   Similarity similarity = Similarity::Cosine;
-  int64_t cmcDepth = 10; // CMC curve points: top-1 .. top-cmcDepth
+  int64_t cmcDepth = 10;             // CMC curve points: top-1 .. top-cmcDepth
   bool meanAveragePrecision = false; // costs a sort per query
 };
 

@@ -28,15 +28,16 @@ struct FlipCounts {
   int64_t positiveFlips = 0; // old wrong, new right
   int64_t bothWrongDifferently = 0;
   std::map<int64_t, int64_t> samplesPerClass;
-  std::map<int64_t, int64_t> negativeFlipsPerClass; // by true label
+  std::map<int64_t, int64_t> negativeFlipsPerClass;          // by true label
   std::map<std::pair<int64_t, int64_t>, int64_t> flipMatrix; // (old, new) prediction -> count
-  std::vector<int64_t> flippedSamples; // indices of negative flips, ascending
+  std::vector<int64_t> flippedSamples;                       // indices of negative flips, ascending
 
   void merge(const FlipCounts &other, int64_t indexOffset);
 };
 
 // Labels and predictions must have the same length (checked by the caller).
-FlipCounts countFlips(const std::vector<int64_t> &labels, const std::vector<int64_t> &oldPredictions,
+FlipCounts countFlips(const std::vector<int64_t> &labels,
+                      const std::vector<int64_t> &oldPredictions,
                       const std::vector<int64_t> &newPredictions);
 
 struct FlipRates {
