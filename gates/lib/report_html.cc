@@ -1,4 +1,5 @@
 // The HTML gate report: one self-contained page with inline SVG charts.
+#include "graceful/gates/gate.h"
 #include "graceful/gates/report.h"
 #include "graceful/support/format.h"
 #include "report_common.h"
@@ -263,7 +264,10 @@ std::string gateSection(const proto::GateResult &gate) {
          << "</td></tr>";
   std::map<std::string, std::string> details(gate.details().begin(), gate.details().end());
   for (const auto &[name, value] : details)
-    html << "<tr><th>" << escapeMarkup(name) << "</th><td>" << escapeMarkup(value) << "</td></tr>";
+    html << "<tr><th>" << escapeMarkup(name) << "</th><td>"
+         << escapeMarkup(name == kComparedWith && value.empty() ? "nothing: the candidate alone"
+                                                                : value)
+         << "</td></tr>";
   html << "</table>\n" << charts(gate) << flippedSamples(gate);
   return html.str();
 }

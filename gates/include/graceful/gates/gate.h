@@ -12,14 +12,16 @@
 #include <google/protobuf/message.h>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace graceful::gates {
 
 // Bumped whenever GateContext, Gate, GateFactory or ModelOutputs change
 // layout or meaning; plugins built against another version are refused.
-inline constexpr int kGateAbiVersion = 2;
+inline constexpr int kGateAbiVersion = 3;
 
 // What a gate sees: the versions, how to run them and the policy.
 struct GateContext {
@@ -28,10 +30,19 @@ struct GateContext {
   std::optional<proto::ModelVersion> baseline; // empty for a first promotion
   const Policy &policy;
   ModelOutputs &outputs;
+  // Filled by modelOf with the versions a gate ran, so that reports say
+  // what each gate compared the candidate with (a baseline, an edge gate's
+  // reference, or nothing) rather than assume the baseline.
+  std::set<std::string> *modelsRun = nullptr;
 
   // The runnable model of a version (its verified artifact).
   ModelRef modelOf(const proto::ModelVersion &version) const;
 };
+
+// The detail evaluatePolicy adds to every gate's result: the versions other
+// than the candidate it ran ("m@2", "cloud@3, m@2"), "" when it judged the
+// candidate alone. Reports stored before it existed lack it.
+inline constexpr std::string_view kComparedWith = "compared_with";
 
 class Gate {
 public:
