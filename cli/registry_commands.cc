@@ -678,8 +678,9 @@ std::vector<CommandSpec> registryCommands() {
              "since", po::value<std::string>(),
              "only events after this event id, or at or after this RFC 3339 time")(
              "action", po::value<std::string>(),
-             "only this action (register, tag, promote, force, rollback, gate-report, protect)")(
-             "alias", po::value<std::string>(), "only events on this alias")(
+             "only this action (register, tag, describe, model-tag, promote, force, rollback, "
+             "alias-move, alias-delete, gate-report, protect)")("alias", po::value<std::string>(),
+                                                                "only events on this alias")(
              "limit", po::value<int>()->default_value(0), "only the newest N events");
        },
        runAudit},

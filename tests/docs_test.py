@@ -2,6 +2,9 @@
 """Runs every shell block of README.md and docs/*.md, in order, as a reader
 would type them: one shell session in a fresh directory holding a fresh
 registry, with the committed examples at examples/ and the build at build/.
+The examples' READMEs are a second session of their own (classification,
+retrieval, edge, linearize: each builds on the one before), with graceful
+on the PATH as examples/README.md assumes.
 
 A block is a fenced block marked sh, bash or shell. The line before its
 fence may say `<!-- docs-test: skip REASON -->` (invisible on a rendered
@@ -26,8 +29,14 @@ SKIP = re.compile(r"^<!--\s*docs-test:\s*skip\b:?\s*(.*?)\s*-->$")
 EXPECTED_EXIT = re.compile(r"#.*\(exit (\d+)\)\s*$")
 
 
-def documents(repo):
-    return [os.path.join(repo, "README.md")] + sorted(glob.glob(os.path.join(repo, "docs", "*.md")))
+EXAMPLES = ["classification", "retrieval", "edge", "linearize"]
+
+
+def sessions(repo):
+    """(name, documents in order, whether graceful is on the PATH already)."""
+    top = [os.path.join(repo, "README.md")] + sorted(glob.glob(os.path.join(repo, "docs", "*.md")))
+    examples = [os.path.join(repo, "examples", name, "README.md") for name in EXAMPLES]
+    return [("README.md and docs", top, False), ("examples", examples, True)]
 
 
 def blocks(path):
@@ -71,10 +80,10 @@ def commands(first_line, body):
     return result
 
 
-def script_for(repo):
+def script_for(repo, documents):
     """The session as one bash script, and what it skipped."""
     parts, skipped, count = ["exec </dev/null"], [], 0
-    for path in documents(repo):
+    for path in documents:
         name = os.path.relpath(path, repo)
         for first_line, body, skip in blocks(path):
             if skip is not None:
@@ -91,9 +100,9 @@ def script_for(repo):
     return "\n".join(parts) + "\n", skipped, count
 
 
-def main():
-    repo, build = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    script, skipped, count = script_for(repo)
+def run_session(repo, build, documents, graceful_on_path):
+    """(commands run, what was skipped, problems)."""
+    script, skipped, count = script_for(repo, documents)
     problems = ["%s:%d: skipped without a reason" % (name, line)
                 for name, line, reason in skipped if not reason]
     with tempfile.TemporaryDirectory(prefix="graceful-docs-") as work:
@@ -102,9 +111,10 @@ def main():
         env = {key: value for key, value in os.environ.items()
                if not key.startswith("GRACEFUL_")}
         env["HOME"] = work
-        # A reader's shell: the graceful of this build comes from the
-        # README's own `export PATH=...`, nothing else provides one.
-        env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+        # A reader's shell: the README's own `export PATH=...` provides this
+        # build's graceful; the examples assume it is on the PATH.
+        env["PATH"] = (os.path.join(build, "cli") + ":" if graceful_on_path else "") + \
+            "/usr/local/bin:/usr/bin:/bin"
         result = subprocess.run(["bash", "-c", script], cwd=work, env=env, capture_output=True,
                                 text=True)
         print(result.stdout)
@@ -113,9 +123,21 @@ def main():
         if result.returncode != 0:
             problems.append("the documented session failed:\n%s\n%s" %
                             (result.stdout[-4000:], result.stderr[-3000:]))
-    for name, line, reason in skipped:
-        print("skipped %s:%d (%s)" % (name, line, reason))
-    print("ran %d documented commands" % count)
+    return count, skipped, problems
+
+
+def main():
+    repo, build = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    problems = []
+    unlisted = sorted(set(glob.glob(os.path.join(repo, "examples", "*", "README.md"))) -
+                      {os.path.join(repo, "examples", name, "README.md") for name in EXAMPLES})
+    problems += ["%s is in no session (add it to EXAMPLES)" % path for path in unlisted]
+    for name, documents, on_path in sessions(repo):
+        count, skipped, failed = run_session(repo, build, documents, on_path)
+        for document, line, reason in skipped:
+            print("skipped %s:%d (%s)" % (document, line, reason))
+        print("%s: ran %d documented commands" % (name, count))
+        problems += failed
     for problem in problems:
         print("FAIL: " + problem)
     return 1 if problems else 0
