@@ -2,7 +2,6 @@
 // gate run, promote, rollback, alias protect, report show, report list. Each
 // parses its flags into a request, calls operations/ and prints the answer.
 #include "command.h"
-#include "graceful/gates/gate.h"
 #include "graceful/gates/report.h"
 #include "graceful/operations/operations.h"
 #include "graceful/support/error.h"
@@ -11,46 +10,14 @@
 #include "output.h"
 
 #include <iostream>
-#include <set>
-#include <sstream>
 
 namespace graceful::cli {
 namespace {
 
-// "gates pass for m@3 against m@2": the versions the gates actually ran
-// beside the candidate, which need not be the baseline (an edge gate
-// compares with its reference). Reports stored before gates recorded
-// that (no compared_with detail) name the baseline, as they always did.
-void printComparison(const proto::GateReport &report) {
-  std::set<std::string> compared;
-  bool recorded = false;
-  for (const proto::GateResult &gate : report.gates()) {
-    auto it = gate.details().find(std::string(gates::kComparedWith));
-    if (it == gate.details().end())
-      continue;
-    recorded = true;
-    std::istringstream versions(it->second);
-    for (std::string version; std::getline(versions, version, ',');)
-      if (size_t start = version.find_first_not_of(' '); start != std::string::npos)
-        compared.insert(version.substr(start));
-  }
-  if (!recorded) {
-    if (!report.baseline().empty())
-      std::cout << " against " << report.baseline();
-    return;
-  }
-  std::string list;
-  for (const std::string &version : compared)
-    list += (list.empty() ? "" : ", ") + version;
-  if (!list.empty())
-    std::cout << " against " << list;
-  if (!report.baseline().empty() && !compared.contains(report.baseline()))
-    std::cout << " (no gate compared it with the baseline " << report.baseline() << ")";
-}
-
 void printReport(const proto::GateReport &report) {
-  std::cout << "gates " << report.verdict() << " for " << report.candidate();
-  printComparison(report);
+  std::cout << "gates " << report.verdict() << " for " << report.candidate()
+            << gates::describeComparison(
+                   report, " against ", [](const std::string &text) { return text; }, "");
   std::cout << " (policy " << report.policy_digest().substr(0, 19) << "...)\n";
   if (report.gates().empty())
     std::cout << "  (the policy has no gates)\n";
@@ -246,9 +213,12 @@ llvm::Expected<int> runReportList(const ParsedArgs &args) {
     for (const proto::StoredGateReport &stored : list->reports()) {
       const proto::GateReport &report = stored.report();
       std::cout << "#" << stored.id() << " " << formatTime(stored.created_at()) << " "
-                << report.candidate() << " "
-                << (report.baseline().empty() ? "(no baseline)" : "vs " + report.baseline()) << " "
-                << report.verdict() << " by " << escapeUnprintable(stored.created_by()) << "\n";
+                << report.candidate()
+                << gates::describeComparison(
+                       report, " vs ", [](const std::string &text) { return text; },
+                       " (no baseline)")
+                << " " << report.verdict() << " by " << escapeUnprintable(stored.created_by())
+                << "\n";
     }
   });
   return kSuccess;

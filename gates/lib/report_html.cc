@@ -312,8 +312,8 @@ std::string renderHtml(const proto::GateReport &report) {
   html << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
        << "<title>graceful gate report: " << escapeMarkup(report.candidate()) << "</title><style>"
        << kStyle << "</style></head><body>\n<h1>Gate report: " << escapeMarkup(report.candidate())
-       << (report.baseline().empty() ? " (no baseline)" : " vs " + escapeMarkup(report.baseline()))
-       << " " << verdictBadge(report.verdict()) << "</h1>\n<p><code>policy "
+       << describeComparison(report, " vs ", escapeMarkup, " (no baseline)") << " "
+       << verdictBadge(report.verdict()) << "</h1>\n<p><code>policy "
        << escapeMarkup(report.policy_digest()) << "<br>data " << escapeMarkup(report.data_digest())
        << "</code></p>\n";
   if (report.gates().empty())
