@@ -652,6 +652,11 @@ TEST_P(StoreTest, InitChainsTheEventsOfAnOlderStore) {
   log = cantFail(migrated->auditLog({}));
   EXPECT_EQ(log.events(3).seq(), 4);
   EXPECT_EQ(log.events(3).prev_hash(), log.events(2).hash());
+  // Schema 3's model description and tags work on the migrated store.
+  auto described = cantFail(
+      migrated->updateModel({"old", std::string("migrated"), {{"team", "a"}}, {}, "eve", ""}));
+  EXPECT_EQ(described.description(), "migrated");
+  EXPECT_EQ(cantFail(migrated->listModels()).models(0).tags().at("team"), "a");
   ASSERT_FALSE(raw->begin(TransactionMode::Write));
   EXPECT_TRUE(bool(raw->execute("UPDATE audit_log SET reason = 'x'")));
   raw->rollback();
