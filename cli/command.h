@@ -84,6 +84,20 @@ llvm::Expected<std::string> spelledEither(const ParsedArgs &args, const std::str
 llvm::Expected<std::string> optionalText(const ParsedArgs &args, const std::string &name,
                                          size_t maxBytes);
 
+// What rollback and alias delete take: NAME@ALIAS (or NAME and --alias)
+// from positional `target`, and --reason.
+template <typename Request>
+llvm::Expected<Request> aliasRequest(const ParsedArgs &args, const std::string &target) {
+  auto name = required(args, target);
+  if (!name)
+    return name.takeError();
+  Request request;
+  request.set_model(*name);
+  request.set_alias(optional(args, "alias"));
+  request.set_reason(optional(args, "reason"));
+  return request;
+}
+
 // K=V tags from option `name`, each key checked by the registry's rules and
 // each value against kMaxTagValueBytes.
 llvm::Expected<std::map<std::string, std::string>> tagsFrom(const ParsedArgs &args,

@@ -15,9 +15,9 @@ namespace graceful::cli {
 namespace {
 
 void printReport(const proto::GateReport &report) {
-  std::cout << "gates " << report.verdict() << " for " << report.candidate();
-  if (!report.baseline().empty())
-    std::cout << " against " << report.baseline();
+  std::cout << "gates " << report.verdict() << " for " << report.candidate()
+            << gates::describeComparison(
+                   report, " against ", [](const std::string &text) { return text; }, "");
   std::cout << " (policy " << report.policy_digest().substr(0, 19) << "...)\n";
   if (report.gates().empty())
     std::cout << "  (the policy has no gates)\n";
@@ -156,18 +156,14 @@ llvm::Expected<int> runProtect(const ParsedArgs &args) {
 }
 
 llvm::Expected<int> runRollback(const ParsedArgs &args) {
-  auto target = required(args, "name");
-  if (!target)
-    return target.takeError();
-  proto::RollbackRequest request;
-  request.set_model(*target);
-  request.set_alias(optional(args, "alias"));
-  request.set_reason(optional(args, "reason"));
+  auto request = aliasRequest<proto::RollbackRequest>(args, "name");
+  if (!request)
+    return request.takeError();
   auto store = openStoreFor(args.common);
   if (!store)
     return store.takeError();
   operations::Context context{**store, currentActor(), false};
-  auto move = operations::rollback(context, request);
+  auto move = operations::rollback(context, *request);
   if (!move)
     return move.takeError();
   emit(args.common.json, *move, [&] {
@@ -217,9 +213,12 @@ llvm::Expected<int> runReportList(const ParsedArgs &args) {
     for (const proto::StoredGateReport &stored : list->reports()) {
       const proto::GateReport &report = stored.report();
       std::cout << "#" << stored.id() << " " << formatTime(stored.created_at()) << " "
-                << report.candidate() << " "
-                << (report.baseline().empty() ? "(no baseline)" : "vs " + report.baseline()) << " "
-                << report.verdict() << " by " << escapeUnprintable(stored.created_by()) << "\n";
+                << report.candidate()
+                << gates::describeComparison(
+                       report, " vs ", [](const std::string &text) { return text; },
+                       " (no baseline)")
+                << " " << report.verdict() << " by " << escapeUnprintable(stored.created_by())
+                << "\n";
     }
   });
   return kSuccess;

@@ -62,6 +62,16 @@ void printVersion(const proto::ModelVersion &version) {
   }
 }
 
+// A model's own description and tags, under its name.
+void printModelInfo(const proto::Model &model) {
+  if (!model.description().empty())
+    std::cout << "  description: " << escapeUnprintable(model.description()) << "\n";
+  std::map<std::string, std::string> tags(model.tags().begin(), model.tags().end());
+  for (const auto &[key, value] : tags)
+    std::cout << "  tag:         " << escapeUnprintable(key) << "=" << escapeUnprintable(value)
+              << "\n";
+}
+
 // ---- init ----------------------------------------------------------------
 
 llvm::Expected<int> runInit(const ParsedArgs &args) {
@@ -180,6 +190,7 @@ llvm::Expected<int> runList(const ParsedArgs &args) {
       for (const auto &[alias, version] : aliases)
         std::cout << "  " << alias << "=v" << version;
       std::cout << "\n";
+      printModelInfo(model);
     }
   });
   return kSuccess;
@@ -218,6 +229,7 @@ llvm::Expected<int> runShow(const ParsedArgs &args) {
   emit(args.common.json, *detail, [&] {
     std::cout << "model " << detail->model().name() << " (created "
               << formatTime(detail->model().created_at()) << ")\n";
+    printModelInfo(detail->model());
     for (const proto::ModelVersion &version : detail->versions())
       printVersion(version);
   });
@@ -264,6 +276,68 @@ llvm::Expected<int> runAliasSet(const ParsedArgs &args) {
               << ")\n";
   });
   return kSuccess;
+}
+
+llvm::Expected<int> runAliasDelete(const ParsedArgs &args) {
+  auto request = aliasRequest<proto::AliasDeleteRequest>(args, "target");
+  if (!request)
+    return request.takeError();
+  auto store = openStoreFor(args.common);
+  if (!store)
+    return store.takeError();
+  operations::Context context{**store, currentActor(), false};
+  auto move = operations::deleteAlias(context, *request);
+  if (!move)
+    return move.takeError();
+  emit(args.common.json, *move, [&] {
+    std::cout << "deleted " << move->model() << "@" << move->alias() << " (was v" << move->before()
+              << ")\n";
+  });
+  return kSuccess;
+}
+
+// ---- model describe / model tag ------------------------------------------------
+
+llvm::Expected<int> updateModelWith(const ParsedArgs &args, proto::ModelUpdateRequest &request) {
+  auto name = required(args, "name");
+  if (!name)
+    return name.takeError();
+  request.set_name(*name);
+  request.set_reason(optional(args, "reason"));
+  auto store = openStoreFor(args.common);
+  if (!store)
+    return store.takeError();
+  operations::Context context{**store, currentActor(), false};
+  auto model = operations::updateModel(context, request);
+  if (!model)
+    return model.takeError();
+  emit(args.common.json, *model, [&] {
+    std::cout << "model " << model->name() << "\n";
+    printModelInfo(*model);
+  });
+  return kSuccess;
+}
+
+llvm::Expected<int> runModelDescribe(const ParsedArgs &args) {
+  auto description = required(args, "description");
+  if (!description)
+    return description.takeError();
+  proto::ModelUpdateRequest request;
+  request.set_description(*description);
+  return updateModelWith(args, request);
+}
+
+llvm::Expected<int> runModelTag(const ParsedArgs &args) {
+  auto tags = tagsFrom(args, "set");
+  if (!tags)
+    return tags.takeError();
+  proto::ModelUpdateRequest request;
+  request.mutable_set_tags()->insert(tags->begin(), tags->end());
+  for (const std::string &key : many(args, "remove"))
+    request.add_remove_tags(key);
+  if (tags->empty() && request.remove_tags().empty())
+    return makeError(ErrorKind::BadInput, "graceful model tag: give K=V to set or --remove K");
+  return updateModelWith(args, request);
 }
 
 // ---- lineage -------------------------------------------------------------------
@@ -423,10 +497,15 @@ llvm::Expected<int> runAudit(const ParsedArgs &args) {
                   after = escapeUnprintable(event.after());
       std::cout << "#" << event.id() << " " << formatTime(event.at()) << " "
                 << escapeUnprintable(event.actor()) << " " << escapeUnprintable(event.action())
-                << " " << escapeUnprintable(event.model()) << "@" << event.version();
+                << " " << escapeUnprintable(event.model());
+      // Events on a model as a whole or on an alias's policy name no version.
+      if (event.version() != 0)
+        std::cout << "@" << event.version();
       if (!event.alias().empty())
         std::cout << " alias " << escapeUnprintable(event.alias()) << ": "
-                  << (before.empty() ? "-" : before) << " -> " << after;
+                  << (before.empty() ? "-" : before) << " -> " << (after.empty() ? "-" : after);
+      else if (event.action() == "describe")
+        std::cout << " description \"" << before << "\" -> \"" << after << "\"";
       else if (event.action() == "register")
         std::cout << " " << after;
       else if (event.action() == "gate-report")
@@ -525,7 +604,8 @@ std::vector<CommandSpec> registryCommands() {
       {"list", "[--tag K=V]...", "list models with their latest version and aliases",
        [](po::options_description &options, po::positional_options_description &) {
          options.add_options()("tag", po::value<std::vector<std::string>>(),
-                               "only models with a version tagged K=V (all of them, if several)");
+                               "only models tagged K=V, or with a version tagged so (all of "
+                               "them, if several)");
        },
        runList},
       {"download", "NAME@V|NAME@ALIAS --out FILE",
@@ -544,6 +624,35 @@ std::vector<CommandSpec> registryCommands() {
          pos.add("target", 1).add("alias", 1);
        },
        runAliasSet},
+      {"alias delete", "NAME@ALIAS [--reason TEXT]   (or NAME --alias ALIAS)",
+       "remove an alias (audited; refused on a protected alias)",
+       [](po::options_description &options, po::positional_options_description &pos) {
+         options.add_options()("target", po::value<std::string>(),
+                               "NAME@ALIAS, or NAME with --alias")(
+             "alias", po::value<std::string>(), "the alias")(
+             "reason", po::value<std::string>(), "why, for the audit log (at most 4096 bytes)");
+         pos.add("target", 1);
+       },
+       runAliasDelete},
+      {"model describe", "NAME --description TEXT [--reason TEXT]",
+       "set a model's own description (audited)",
+       [](po::options_description &options, po::positional_options_description &pos) {
+         namePositional(options, pos, "name", "model name");
+         options.add_options()("description", po::value<std::string>(),
+                               "free text, at most 4096 bytes")(
+             "reason", po::value<std::string>(), "why, for the audit log (at most 4096 bytes)");
+       },
+       runModelDescribe},
+      {"model tag", "NAME [K=V]... [--remove K]... [--reason TEXT]",
+       "set or remove a model's own tags (audited; `list --tag` finds them)",
+       [](po::options_description &options, po::positional_options_description &pos) {
+         options.add_options()("name", po::value<std::string>(), "model name")(
+             "set", po::value<std::vector<std::string>>(), "tag K=V (value at most 1024 bytes)")(
+             "remove", po::value<std::vector<std::string>>(), "tag key to remove")(
+             "reason", po::value<std::string>(), "why, for the audit log (at most 4096 bytes)");
+         pos.add("name", 1).add("set", -1);
+       },
+       runModelTag},
       {"show", "NAME[@V|@ALIAS]", "show a model's versions, or one version",
        [](po::options_description &options, po::positional_options_description &pos) {
          namePositional(options, pos, "target", "NAME, NAME@V or NAME@ALIAS");
@@ -569,8 +678,9 @@ std::vector<CommandSpec> registryCommands() {
              "since", po::value<std::string>(),
              "only events after this event id, or at or after this RFC 3339 time")(
              "action", po::value<std::string>(),
-             "only this action (register, tag, promote, force, rollback, gate-report, protect)")(
-             "alias", po::value<std::string>(), "only events on this alias")(
+             "only this action (register, tag, describe, model-tag, promote, force, rollback, "
+             "alias-move, alias-delete, gate-report, protect)")("alias", po::value<std::string>(),
+                                                                "only events on this alias")(
              "limit", po::value<int>()->default_value(0), "only the newest N events");
        },
        runAudit},

@@ -36,12 +36,19 @@ for reason in ["exceeds max_nfr",
                "graceful-legalize: rewrote HardSwish x1",
                "graceful-linearize: 1 Relu -> LeakyRelu",
                "digits@4\n  <- digits@1 (rewritten-from)",
-               "rolled back digits@production: v3 -> v1", "ok: 3 models"]:
+               "rolled back digits@production: v3 -> v1", "ok: 3 models",
+               # What the gates compared: the holder (nfr), or only the
+               # edge gate's reference, never a holder no gate ran.
+               "gates pass for digits@3 against digits@1 (policy",
+               "gates pass for faces-edge@3 against faces@1 (no gate compared it with the "
+               "baseline faces-edge@2)"]:
     if reason not in output:
         problems.append(f"the demo does not print '{reason}'")
 for report in ["digits-v2.html", "faces-v3.md", "edge-v2.xml"]:
     if not os.path.getsize(f"{work}/reports/{report}"):
         problems.append(f"report {report} is empty")
+if "against faces-edge@2" in output:
+    problems.append("the demo says an edge model was compared with the edge holder")
 if problems:
     sys.exit("\n".join(problems))
 print(f"demo outcomes as expected ({work})")

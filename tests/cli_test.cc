@@ -590,7 +590,7 @@ TEST_P(GateDataTest, ProtectedAliasRunsItsBoundPolicyOnly) {
   ASSERT_EQ(protect.exitCode, 0) << protect.err;
   EXPECT_THAT(protect.out, HasSubstr("protected m@production: promotion runs policy sha256:"));
   EXPECT_THAT(protect.out, HasSubstr("2 data files bound by digest"));
-  EXPECT_THAT(run({"audit"}).out, HasSubstr("protect m@0 alias production: - -> sha256:"));
+  EXPECT_THAT(run({"audit"}).out, HasSubstr("protect m alias production: - -> sha256:"));
 
   // The promoter's own policy is refused; the bound one runs without it.
   expectRefused({"promote", "m@2", "--to", "production", "--policy", policy_},
@@ -864,7 +864,8 @@ TEST_P(CliTest, CheckFindsDirectEditsAndAPinnedHeadARewrite) {
   EXPECT_THAT(check.out, ContainsRegex("audit event #[0-9]+ \\(register m@2\\): the version "
                                        "record it wrote was changed"));
   EXPECT_EQ(run({"check", "--head"}).exitCode, 1);
-  EXPECT_THAT(run({"check", "--json"}).out, ContainsRegex("\"first_broken_event\":[1-9][0-9]*[,}]"));
+  EXPECT_THAT(run({"check", "--json"}).out,
+              ContainsRegex("\"first_broken_event\":[1-9][0-9]*[,}]"));
 }
 
 TEST_P(CliTest, RollbackAfterARepromotionGoesToTheHolderBefore) {

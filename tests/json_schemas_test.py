@@ -19,10 +19,11 @@ import tempfile
 
 import jsonschema
 
-TWO_WORD = {"gate", "report", "alias", "compat"}
+TWO_WORD = {"gate", "report", "alias", "compat", "model"}
 # Commands whose outputs the suites must have produced at least once.
 REQUIRED = ["init", "register", "list", "show", "history", "audit", "check", "gate run",
-            "promote", "rollback", "report show", "report list", "inspect", "error"]
+            "promote", "rollback", "report show", "report list", "inspect", "alias delete",
+            "model describe", "model tag", "error"]
 
 
 def command_of(args):

@@ -4,6 +4,7 @@
 #include "graceful/testing/process.h"
 #include "graceful/testing/stores.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <gmock/gmock.h>
@@ -455,6 +456,149 @@ TEST_P(ReadBackTest, AliasSetIsAuditedAndRefusedOnAProtectedAlias) {
   EXPECT_THAT(refused.err, HasSubstr("is protected by policy"));
   EXPECT_EQ(auditEvents(), events);
   EXPECT_EQ(run({"check"}).exitCode, 0);
+}
+
+TEST_P(ReadBackTest, AliasDeleteIsAuditedAndRefusedOnAProtectedAlias) {
+  registerTwoAndPromoteFirst();
+  ASSERT_EQ(run({"alias", "set", "m@2", "canary"}).exitCode, 0);
+  // NAME@ALIAS and NAME --alias ALIAS, as rollback takes them.
+  ProcessResult deleted = run({"alias", "delete", "m@canary", "--reason", "done", "--json"});
+  ASSERT_EQ(deleted.exitCode, 0) << deleted.err;
+  Struct move = parse(deleted.out);
+  EXPECT_EQ(number(move, "before"), 2);
+  EXPECT_EQ(number(move, "after"), 0);
+  EXPECT_EQ(field(move, "action").string_value(), "alias-delete");
+  EXPECT_EQ(run({"show", "m@canary"}).exitCode, 2);
+  ProcessResult audit = run({"audit", "--action", "alias-delete"});
+  EXPECT_THAT(audit.out, HasSubstr("alias-delete m@2 alias canary: 2 -> - (done)"));
+  ProcessResult missing = run({"alias", "delete", "m", "--alias", "canary", "--json"});
+  EXPECT_EQ(missing.exitCode, 2);
+  EXPECT_THAT(missing.err, HasSubstr("has no alias 'canary'"));
+
+  std::string bound = directory_.file("bound.yaml");
+  std::ofstream(bound) << "gates:\n  - edge: {profile: tiny.yaml}\n";
+  ASSERT_EQ(run({"alias", "protect", "m", "production", "--policy", bound}).exitCode, 0);
+  int events = auditEvents();
+  ProcessResult refused = run({"alias", "delete", "m", "--alias", "production"});
+  EXPECT_EQ(refused.exitCode, 2);
+  EXPECT_THAT(refused.err, HasSubstr("m@production is protected by policy"));
+  EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1) << refused.err;
+  EXPECT_EQ(auditEvents(), events);
+  EXPECT_EQ(number(parse(run({"show", "m@production", "--json"}).out), "version"), 1);
+  ProcessResult both = run({"alias", "delete", "m@production", "--alias", "canary"});
+  EXPECT_EQ(both.exitCode, 2);
+  EXPECT_EQ(run({"check"}).exitCode, 0);
+}
+
+// MLflow users expect a model-level description and tags, and to find
+// models by them.
+TEST_P(ReadBackTest, ModelDescriptionAndTagsAreShownListedAndSearchable) {
+  ASSERT_EQ(run({"register", "m", "--onnx", models_[0], "--tag", "dataset=digits"}).exitCode, 0);
+  ASSERT_EQ(run({"register", "n", "--onnx", models_[1]}).exitCode, 0);
+  ProcessResult described =
+      run({"model", "describe", "m", "--description", "digit classifier", "--json"});
+  ASSERT_EQ(described.exitCode, 0) << described.err;
+  EXPECT_EQ(field(parse(described.out), "description").string_value(), "digit classifier");
+  ProcessResult tagged = run({"model", "tag", "m", "team=vision", "tier=1", "--json"});
+  ASSERT_EQ(tagged.exitCode, 0) << tagged.err;
+  EXPECT_EQ(field(field(parse(tagged.out), "tags").struct_value(), "team").string_value(),
+            "vision");
+  EXPECT_THAT(run({"show", "m"}).out,
+              HasSubstr("  description: digit classifier\n  tag:         team=vision\n"));
+  EXPECT_THAT(run({"list"}).out, HasSubstr("m  latest v1\n  description: digit classifier\n"));
+  Struct detail = parse(run({"show", "m", "--json"}).out);
+  EXPECT_EQ(field(field(detail, "model").struct_value(), "description").string_value(),
+            "digit classifier");
+
+  // list --tag: a model tag, a version tag, or both together.
+  for (std::vector<std::string> tags : {std::vector<std::string>{"team=vision"},
+                                        {"dataset=digits"},
+                                        {"team=vision", "dataset=digits"}}) {
+    std::vector<std::string> args = {"list", "--json"};
+    for (const std::string &tag : tags)
+      args.insert(args.end(), {"--tag", tag});
+    Struct listed = parse(run(args).out);
+    const auto &models = field(listed, "models").list_value().values();
+    ASSERT_EQ(models.size(), 1) << tags[0];
+    EXPECT_EQ(field(models[0].struct_value(), "name").string_value(), "m");
+  }
+  EXPECT_EQ(field(parse(run({"list", "--tag", "team=speech", "--json"}).out), "models")
+                .list_value()
+                .values_size(),
+            0);
+
+  ProcessResult audit = run({"audit", "--model", "m", "--since", "1"});
+  EXPECT_THAT(audit.out, HasSubstr("describe m description \"\" -> \"digit classifier\""));
+  EXPECT_THAT(audit.out, HasSubstr("model-tag m tags [] -> [team=vision,tier=1]"));
+  ProcessResult removed = run({"model", "tag", "m", "--remove", "tier"});
+  ASSERT_EQ(removed.exitCode, 0) << removed.err;
+  EXPECT_THAT(removed.out, Not(HasSubstr("tier")));
+  EXPECT_EQ(run({"check"}).exitCode, 0);
+}
+
+TEST_P(ReadBackTest, BadModelDescriptionsAndTagsChangeNothing) {
+  ASSERT_EQ(run({"register", "m", "--onnx", models_[0]}).exitCode, 0);
+  int events = auditEvents();
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  std::vector<Case> cases = {
+      {{"model", "describe", "m", "--description", std::string(4097, 'x')},
+       "--description is 4097 bytes; at most 4096 are allowed"},
+      {{"model", "tag", "m", "team=" + std::string(1025, 'x')},
+       "the value of tag 'team' is 1025 bytes; at most 1024 are allowed"},
+      {{"model", "tag", "m", "bad key=x"}, "invalid tag key 'bad key'"},
+      {{"model", "tag", "m", "team"}, "invalid tag 'team': expected K=V"},
+      {{"model", "tag", "m", "--remove", "absent"}, "model 'm' has no tag 'absent' to remove"},
+      {{"model", "tag", "m"}, "give K=V to set or --remove K"},
+      {{"model", "describe", "m"}, "missing --description"},
+      {{"model", "describe", "nosuch", "--description", "x"}, "no model named 'nosuch'"},
+      {{"model", "describe", "m", "--description", "x", "--reason", std::string(4097, 'r')},
+       "--reason is 4097 bytes"},
+      {{"alias", "delete", "m", "--alias", "Bad"}, "invalid alias 'Bad'"},
+  };
+  for (const Case &c : cases) {
+    ProcessResult result = run(c.args);
+    EXPECT_EQ(result.exitCode, 2) << c.args[2];
+    EXPECT_THAT(result.err, HasSubstr(c.says));
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  }
+  EXPECT_EQ(auditEvents(), events);
+  Struct detail = parse(run({"show", "m", "--json"}).out);
+  EXPECT_EQ(field(field(detail, "model").struct_value(), "description").string_value(), "");
+
+  // Control characters are kept but never printed raw: a newline in a
+  // description cannot forge the next line of `show` or `audit`.
+  ASSERT_EQ(run({"model", "describe", "m", "--description", "ok\nm  latest v9\x1b[2J"}).exitCode,
+            0);
+  ProcessResult shown = run({"show", "m"});
+  EXPECT_THAT(shown.out, HasSubstr("description: ok\\x0am  latest v9\\x1b[2J\n"));
+  EXPECT_THAT(run({"audit"}).out, Not(HasSubstr("\x1b")));
+  Struct kept = parse(run({"show", "m", "--json"}).out);
+  EXPECT_EQ(field(field(kept, "model").struct_value(), "description").string_value(),
+            "ok\nm  latest v9\x1b[2J");
+}
+
+// The edge promotion said "gates pass for X@3 against X@2" though no gate
+// compared it with X@2.
+TEST_P(ReadBackTest, GateTextNamesWhatWasCompared) {
+  registerTwoAndPromoteFirst();
+  std::ofstream(directory_.file("wide.yaml")) << "name: wide\nmax_params: 100000\n";
+  std::string policy = directory_.file("edge.yaml");
+  std::ofstream(policy) << "gates:\n  - edge: {profile: wide.yaml}\n";
+  ProcessResult gate =
+      run({"gate", "run", "--policy", policy, "--candidate", "m@2", "--baseline", "m@1"});
+  ASSERT_EQ(gate.exitCode, 0) << gate.err;
+  EXPECT_THAT(gate.out,
+              HasSubstr("gates pass for m@2 (no gate compared it with the baseline m@1)"));
+  EXPECT_THAT(gate.out, Not(HasSubstr("against")));
+  Struct report = parse(run({"report", "show", "m@2", "--json"}).out);
+  const auto &gates = field(field(report, "report").struct_value(), "gates").list_value().values();
+  ASSERT_EQ(gates.size(), 1);
+  EXPECT_EQ(field(field(gates[0].struct_value(), "details").struct_value(), "compared_with")
+                .string_value(),
+            "");
 }
 
 // `run --input` but `rewrite --inputs`: --input everywhere, the older

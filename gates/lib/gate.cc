@@ -88,9 +88,18 @@ llvm::Expected<std::string> dataDigestOf(const std::vector<std::unique_ptr<Gate>
   return hasher.finish();
 }
 
+std::string joinComparedWith(const std::set<std::string> &versions) {
+  std::string text;
+  for (const std::string &version : versions)
+    text += (text.empty() ? "" : ", ") + version;
+  return text;
+}
+
 } // namespace
 
 ModelRef GateContext::modelOf(const proto::ModelVersion &version) const {
+  if (modelsRun != nullptr)
+    modelsRun->insert(versionName(version));
   return ModelRef{store.artifacts().pathFor(version.digest()), version.digest(),
                   versionName(version)};
 }
@@ -222,9 +231,11 @@ llvm::Expected<proto::GateReport> evaluatePolicy(const Policy &policy, registry:
       if (llvm::Error error = store.artifacts().verify(version->digest()))
         return error;
   ModelOutputs outputs(options.cacheDirectory, options.compileCacheDirectory, options.showProgress);
-  GateContext context{store, candidate, baseline, policy, outputs};
+  std::set<std::string> modelsRun;
+  GateContext context{store, candidate, baseline, policy, outputs, &modelsRun};
   bool passed = true;
   for (size_t i = 0; i < gates->size(); ++i) {
+    modelsRun.clear();
     auto result = (*gates)[i]->evaluate(context);
     if (!result) {
       // Say which policy entry the bad input belongs to.
@@ -237,6 +248,8 @@ llvm::Expected<proto::GateReport> evaluatePolicy(const Policy &policy, registry:
     passed = passed && result->verdict() != "fail";
     result->set_type(policy.gates[i].name);
     result->set_name(policy.gates[i].displayName());
+    modelsRun.erase(report.candidate());
+    (*result->mutable_details())[std::string(kComparedWith)] = joinComparedWith(modelsRun);
     *report.add_gates() = std::move(*result);
   }
   report.set_verdict(passed ? "pass" : "fail");

@@ -1,4 +1,5 @@
 // The HTML gate report: one self-contained page with inline SVG charts.
+#include "graceful/gates/gate.h"
 #include "graceful/gates/report.h"
 #include "graceful/support/format.h"
 #include "report_common.h"
@@ -263,7 +264,10 @@ std::string gateSection(const proto::GateResult &gate) {
          << "</td></tr>";
   std::map<std::string, std::string> details(gate.details().begin(), gate.details().end());
   for (const auto &[name, value] : details)
-    html << "<tr><th>" << escapeMarkup(name) << "</th><td>" << escapeMarkup(value) << "</td></tr>";
+    html << "<tr><th>" << escapeMarkup(name) << "</th><td>"
+         << escapeMarkup(name == kComparedWith && value.empty() ? "nothing: the candidate alone"
+                                                                : value)
+         << "</td></tr>";
   html << "</table>\n" << charts(gate) << flippedSamples(gate);
   return html.str();
 }
@@ -308,8 +312,8 @@ std::string renderHtml(const proto::GateReport &report) {
   html << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
        << "<title>graceful gate report: " << escapeMarkup(report.candidate()) << "</title><style>"
        << kStyle << "</style></head><body>\n<h1>Gate report: " << escapeMarkup(report.candidate())
-       << (report.baseline().empty() ? " (no baseline)" : " vs " + escapeMarkup(report.baseline()))
-       << " " << verdictBadge(report.verdict()) << "</h1>\n<p><code>policy "
+       << describeComparison(report, " vs ", escapeMarkup, " (no baseline)") << " "
+       << verdictBadge(report.verdict()) << "</h1>\n<p><code>policy "
        << escapeMarkup(report.policy_digest()) << "<br>data " << escapeMarkup(report.data_digest())
        << "</code></p>\n";
   if (report.gates().empty())

@@ -1,14 +1,49 @@
 // JUnit XML and Markdown renderings of a gate report, and writing reports.
+#include "graceful/gates/gate.h"
 #include "graceful/gates/report.h"
 #include "graceful/support/files.h"
 #include "graceful/support/format.h"
 #include "report_common.h"
 
 #include <algorithm>
+#include <set>
 #include <sstream>
 #include <string_view>
 
 namespace graceful::gates {
+
+Comparison comparisonOf(const proto::GateReport &report) {
+  std::set<std::string> compared;
+  bool recorded = false;
+  for (const proto::GateResult &gate : report.gates()) {
+    auto it = gate.details().find(std::string(kComparedWith));
+    if (it == gate.details().end())
+      continue;
+    recorded = true;
+    std::istringstream versions(it->second);
+    for (std::string version; std::getline(versions, version, ',');)
+      if (size_t start = version.find_first_not_of(' '); start != std::string::npos)
+        compared.insert(version.substr(start));
+  }
+  if (!recorded && !report.baseline().empty())
+    compared.insert(report.baseline());
+  Comparison comparison{{compared.begin(), compared.end()}, ""};
+  if (!report.baseline().empty() && !compared.contains(report.baseline()))
+    comparison.unusedBaseline = report.baseline();
+  return comparison;
+}
+
+std::string describeComparison(const proto::GateReport &report, const std::string &connective,
+                               const std::function<std::string(const std::string &)> &quote,
+                               const std::string &none) {
+  Comparison comparison = comparisonOf(report);
+  std::string text;
+  for (const std::string &version : comparison.versions)
+    text += (text.empty() ? connective : ", ") + quote(version);
+  if (!comparison.unusedBaseline.empty())
+    text += " (no gate compared it with the baseline " + quote(comparison.unusedBaseline) + ")";
+  return text.empty() ? none : text;
+}
 
 std::string renderJunit(const proto::GateReport &report) {
   int failures = 0, skipped = 0;
@@ -20,8 +55,11 @@ std::string renderJunit(const proto::GateReport &report) {
   xml << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
       << "<testsuites name=\"graceful\" tests=\"" << report.gates_size() << "\" failures=\""
       << failures << "\">\n"
-      << "  <testsuite name=\"" << escapeMarkup(report.candidate()) << " vs "
-      << escapeMarkup(report.baseline().empty() ? "no baseline" : report.baseline())
+      << "  <testsuite name=\""
+      << escapeMarkup(report.candidate() + describeComparison(
+                                               report, " vs ",
+                                               [](const std::string &text) { return text; },
+                                               " vs no baseline"))
       << "\" tests=\"" << report.gates_size() << "\" failures=\"" << failures << "\" skipped=\""
       << skipped << "\">\n"
       << "    <properties>\n"
@@ -80,7 +118,7 @@ std::string renderMarkdown(const proto::GateReport &report) {
   std::ostringstream md;
   md << "### graceful: " << (report.verdict() == "pass" ? "✅ pass" : "❌ fail") << " — "
      << markdownCode(report.candidate())
-     << (report.baseline().empty() ? " (no baseline)" : " vs " + markdownCode(report.baseline()))
+     << describeComparison(report, " vs ", markdownCode, " (no baseline)")
      << "\n\n| gate | verdict | metrics |\n|---|---|---|\n";
   for (const proto::GateResult &gate : report.gates()) {
     md << "| " << escapeMarkdown(gate.name()) << " | " << escapeMarkdown(gate.verdict()) << " | ";

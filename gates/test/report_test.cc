@@ -66,6 +66,36 @@ TEST(Reports, MarkdownCodeSpansHoldBackticks) {
   EXPECT_NE(md.find("```a`b``c``` vs `` `m ``"), std::string::npos) << md;
 }
 
+// Headlines say what the gates compared: an edge gate's reference is not
+// the baseline, and a baseline no gate ran is said so, in every form.
+TEST(Reports, HeadlinesNameWhatTheGatesCompared) {
+  proto::GateReport report = hostileReport();
+  report.set_baseline("m@1");
+  (*report.mutable_gates(0)->mutable_details())["compared_with"] = "cloud@3";
+  EXPECT_NE(
+      renderMarkdown(report).find(" vs `cloud@3` (no gate compared it with the baseline `m@1`)"),
+      std::string::npos);
+  EXPECT_NE(renderJunit(report).find(
+                "name=\"m@2 vs cloud@3 (no gate compared it with the baseline m@1)\""),
+            std::string::npos);
+  EXPECT_NE(renderHtml(report).find("m@2 vs cloud@3 (no gate compared it with the baseline m@1)"),
+            std::string::npos);
+  Comparison comparison = comparisonOf(report);
+  EXPECT_EQ(comparison.versions, std::vector<std::string>{"cloud@3"});
+  EXPECT_EQ(comparison.unusedBaseline, "m@1");
+
+  // A gate that ran the baseline and one that judged the candidate alone.
+  (*report.mutable_gates(0)->mutable_details())["compared_with"] = "m@1";
+  proto::GateResult *alone = report.add_gates();
+  (*alone->mutable_details())["compared_with"] = "";
+  EXPECT_NE(renderMarkdown(report).find("`m@2` vs `m@1`\n"), std::string::npos);
+  EXPECT_TRUE(comparisonOf(report).unusedBaseline.empty());
+  report.set_baseline("");
+  (*report.mutable_gates(0)->mutable_details())["compared_with"] = "";
+  EXPECT_NE(renderMarkdown(report).find("`m@2` (no baseline)"), std::string::npos);
+  EXPECT_TRUE(comparisonOf(report).versions.empty());
+}
+
 TEST(Reports, JunitIsValidXmlWhateverTheText) {
   std::string xml = renderJunit(hostileReport());
   EXPECT_TRUE(isValidXmlText(xml)) << xml;

@@ -105,6 +105,56 @@ llvm::Expected<proto::AliasMove> setAlias(Context &context, const std::string &t
   return context.store.moveAlias(move);
 }
 
+llvm::Expected<proto::AliasMove> deleteAlias(Context &context,
+                                             const proto::AliasDeleteRequest &request) {
+  auto names = modelAndAlias(request.model(), request.alias());
+  if (!names)
+    return names.takeError();
+  if (llvm::Error error = checkLength("--reason", request.reason(), kMaxReasonBytes))
+    return error;
+  return context.store.deleteAlias(names->first, names->second, context.actor, request.reason());
+}
+
+llvm::Expected<proto::Model> updateModel(Context &context,
+                                         const proto::ModelUpdateRequest &request) {
+  if (request.name().empty())
+    return makeError(ErrorKind::BadInput, "missing NAME (see --help)");
+  if (llvm::Error error = registry::validateModelName(request.name()))
+    return error;
+  if (!request.has_description() && request.set_tags().empty() && request.remove_tags().empty())
+    return makeError(ErrorKind::BadInput,
+                     "nothing to change: give --description TEXT, K=V to set or --remove K");
+  if (llvm::Error error = checkLength("--description", request.description(), kMaxDescriptionBytes))
+    return error;
+  if (llvm::Error error = checkLength("--reason", request.reason(), kMaxReasonBytes))
+    return error;
+  registry::ModelInfoRequest update;
+  update.model = request.name();
+  if (request.has_description())
+    update.description = request.description();
+  for (const auto &[key, value] : request.set_tags()) {
+    if (llvm::Error error = registry::validateTagKey(key))
+      return error;
+    if (llvm::Error error = checkLength("the value of tag '" + key + "'", value, kMaxTagValueBytes))
+      return error;
+    update.set[key] = value;
+  }
+  update.remove = {request.remove_tags().begin(), request.remove_tags().end()};
+  update.actor = context.actor;
+  update.reason = request.reason();
+  return context.store.updateModel(update);
+}
+
+namespace {
+
+bool holdsTag(const google::protobuf::Map<std::string, std::string> &tags,
+              const std::pair<const std::string, std::string> &tag) {
+  auto it = tags.find(tag.first);
+  return it != tags.end() && it->second == tag.second;
+}
+
+} // namespace
+
 llvm::Expected<proto::ModelList> listModels(registry::Store &store,
                                             const std::map<std::string, std::string> &tags) {
   auto models = store.listModels();
@@ -115,13 +165,15 @@ llvm::Expected<proto::ModelList> listModels(registry::Store &store,
     auto detail = store.describeModel(model.name());
     if (!detail)
       return detail.takeError();
-    bool tagged = std::any_of(detail->versions().begin(), detail->versions().end(),
-                              [&](const proto::ModelVersion &v) {
-                                return std::all_of(tags.begin(), tags.end(), [&](const auto &tag) {
-                                  auto it = v.tags().find(tag.first);
-                                  return it != v.tags().end() && it->second == tag.second;
-                                });
-                              });
+    // The model's own tags apply to every version, as if each carried them.
+    auto coveredBy = [&](const google::protobuf::Map<std::string, std::string> *versionTags) {
+      return std::all_of(tags.begin(), tags.end(), [&](const auto &tag) {
+        return holdsTag(model.tags(), tag) || (versionTags && holdsTag(*versionTags, tag));
+      });
+    };
+    bool tagged = coveredBy(nullptr) ||
+                  std::any_of(detail->versions().begin(), detail->versions().end(),
+                              [&](const proto::ModelVersion &v) { return coveredBy(&v.tags()); });
     if (tagged)
       *matching.add_models() = model;
   }

@@ -98,6 +98,12 @@ llvm::Error addCurrentRecords(SqlConnection &db, const ChainedEvent &event,
                      " p.created_at, p.created_by FROM alias_policies p"
                      " JOIN models m ON m.id = p.model_id WHERE m.name = ? AND p.alias = ?",
                      {event.model, event.alias}, 8, true);
+  if (isModelInfoAction(event.action))
+    return addDigest(db, records, "model",
+                     "SELECT m.name, m.description, t.tag_key, t.tag_value FROM models m"
+                     " LEFT JOIN model_tags t ON t.model_id = m.id WHERE m.name = ?"
+                     " ORDER BY t.tag_key",
+                     {event.model}, 4, true);
   if (event.action == "gate-report")
     return addDigest(db, records, "report",
                      "SELECT r.id, m.name, v.version, r.baseline_id, r.policy_digest, r.verdict,"
@@ -113,7 +119,12 @@ llvm::Error addCurrentRecords(SqlConnection &db, const ChainedEvent &event,
 bool isAliasAction(std::string_view action) {
   // "override" is what --force was recorded as before it was "force".
   return action == "alias-move" || action == "alias-set" || action == "promote" ||
-         action == "force" || action == "override" || action == "rollback";
+         action == "force" || action == "override" || action == "rollback" ||
+         action == "alias-delete";
+}
+
+bool isModelInfoAction(std::string_view action) {
+  return action == "describe" || action == "model-tag";
 }
 
 std::string chainHash(const ChainedEvent &event) {
@@ -182,6 +193,8 @@ std::string overwritableRecord(const ChainedEvent &event) {
     return "alias";
   if (event.action == "protect")
     return "policy";
+  if (isModelInfoAction(event.action))
+    return "model";
   return "";
 }
 

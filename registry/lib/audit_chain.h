@@ -45,7 +45,8 @@ struct ChainedEvent {
 // The SHA-256 over every field above except id and hash.
 std::string chainHash(const ChainedEvent &event);
 
-// Record digests by component: version, lineage, tags, alias, report.
+// Record digests by component: version, lineage, tags, alias, policy,
+// model, report.
 // Stored as "name sha256:..." lines in name order.
 using RecordDigests = std::map<std::string, std::string>;
 std::string formatRecords(const RecordDigests &records);
@@ -56,8 +57,12 @@ RecordDigests parseRecords(std::string_view text);
 // an open transaction on `db`.
 llvm::Expected<RecordDigests> currentRecords(SqlConnection &db, const ChainedEvent &event);
 
-// Whether an action moves an alias (and so writes the alias record).
+// Whether an action moves an alias (and so writes the alias record; an
+// alias-delete leaves it out, there being no alias left).
 bool isAliasAction(std::string_view action);
+// Whether an action sets a model's own description or tags (and so writes
+// the model record: its description and tags together).
+bool isModelInfoAction(std::string_view action);
 
 // The columns readChain selects, and the rows it reads in `order` (an ORDER
 // BY clause). Assumes an open transaction.
@@ -65,7 +70,7 @@ llvm::Expected<std::vector<ChainedEvent>> readChain(SqlConnection &db, std::stri
 
 // The record of an event that later events can overwrite: "tags" (a
 // version's tags), "alias" (an alias's target), "policy" (an alias's bound
-// policy); "" for none.
+// policy), "model" (a model's description and tags); "" for none.
 std::string overwritableRecord(const ChainedEvent &event);
 
 // For each event, whether no later event overwrote its overwritable record:

@@ -86,6 +86,15 @@ const char *const kVersion2Chain[] = {
     " PRIMARY KEY (model_id, alias))",
 };
 
+// Version 3: a model's own description and tags (`model describe`, `model
+// tag`), beside each version's.
+const char *const kVersion3ModelInfo[] = {
+    "ALTER TABLE models ADD COLUMN description TEXT NOT NULL DEFAULT ''",
+    "CREATE TABLE model_tags ("
+    " model_id BIGINT NOT NULL REFERENCES models(id), tag_key TEXT NOT NULL,"
+    " tag_value TEXT NOT NULL, PRIMARY KEY (model_id, tag_key))",
+};
+
 std::string forDialect(std::string statement, SqlDialect dialect) {
   const std::string placeholder = "{ID}";
   const std::string id =
@@ -132,11 +141,17 @@ llvm::Error migrateToVersion2(SqlConnection &connection) {
                                  sqlite ? kSqliteAuditNoUpdate : kPostgresAuditAppendOnly});
 }
 
+llvm::Error migrateToVersion3(SqlConnection &connection) {
+  return executeAll(connection, std::vector<std::string>(std::begin(kVersion3ModelInfo),
+                                                         std::end(kVersion3ModelInfo)));
+}
+
 struct Migration {
   int toVersion;
   llvm::Error (*apply)(SqlConnection &);
 };
-const Migration kMigrations[] = {{1, &migrateToVersion1}, {2, &migrateToVersion2}};
+const Migration kMigrations[] = {
+    {1, &migrateToVersion1}, {2, &migrateToVersion2}, {3, &migrateToVersion3}};
 
 } // namespace
 

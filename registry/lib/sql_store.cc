@@ -56,6 +56,7 @@ public:
 
   llvm::Expected<proto::RegisterResult> registerModel(const RegisterRequest &request) override;
   llvm::Expected<proto::ModelVersion> setTags(const TagRequest &request) override;
+  llvm::Expected<proto::Model> updateModel(const ModelInfoRequest &request) override;
   llvm::Expected<proto::ModelList> listModels() override;
   llvm::Expected<proto::ModelDetail> describeModel(const std::string &name) override;
   llvm::Expected<proto::ModelVersion> getVersion(const VersionSelector &selector) override;
@@ -66,6 +67,9 @@ public:
   llvm::Expected<proto::AliasMove> rollbackAlias(const std::string &model, const std::string &alias,
                                                  const std::string &actor,
                                                  const std::string &reason) override;
+  llvm::Expected<proto::AliasMove> deleteAlias(const std::string &model, const std::string &alias,
+                                               const std::string &actor,
+                                               const std::string &reason) override;
   llvm::Expected<proto::AliasHistory> aliasHistory(const std::string &model) override;
   llvm::Expected<proto::AliasProtection> protectAlias(const ProtectRequest &request) override;
   llvm::Expected<std::optional<proto::AliasProtection>>
@@ -117,6 +121,11 @@ private:
                                                 const std::string &actor);
   llvm::Expected<std::optional<int>> currentAliasVersion(std::int64_t modelId,
                                                          const std::string &alias);
+  struct LockedAlias {
+    std::int64_t modelId = 0;
+    int version = 0;
+  };
+  llvm::Expected<LockedAlias> lockExistingAlias(const std::string &model, const std::string &alias);
   llvm::Expected<proto::AliasMove> moveAliasInTransaction(std::int64_t modelId,
                                                           const AliasMoveRequest &request);
   llvm::Expected<std::optional<proto::AliasProtection>>
@@ -247,7 +256,7 @@ llvm::Expected<proto::ModelVersion> SqlStore::loadVersion(std::int64_t versionId
 
 llvm::Expected<proto::Model> SqlStore::loadModel(std::int64_t modelId) {
   auto rows = db_->query("SELECT m.name, m.created_at, (SELECT max(version) FROM versions"
-                         " WHERE model_id = m.id) FROM models m WHERE m.id = ?",
+                         " WHERE model_id = m.id), m.description FROM models m WHERE m.id = ?",
                          {modelId});
   if (!rows)
     return rows.takeError();
@@ -255,6 +264,12 @@ llvm::Expected<proto::Model> SqlStore::loadModel(std::int64_t modelId) {
   model.set_name(rows->at(0).text(0));
   *model.mutable_created_at() = timestampOf(rows->at(0).integer(1));
   model.set_latest_version(static_cast<int>(rows->at(0).integer(2)));
+  model.set_description(rows->at(0).text(3));
+  auto tags = db_->query("SELECT tag_key, tag_value FROM model_tags WHERE model_id = ?", {modelId});
+  if (!tags)
+    return tags.takeError();
+  for (const SqlRow &tag : *tags)
+    (*model.mutable_tags())[tag.text(0)] = tag.text(1);
   auto aliases = db_->query("SELECT a.alias, v.version FROM aliases a"
                             " JOIN versions v ON v.id = a.version_id WHERE a.model_id = ?",
                             {modelId});
@@ -485,6 +500,61 @@ llvm::Expected<proto::ModelVersion> SqlStore::setTags(const TagRequest &request)
       });
 }
 
+llvm::Expected<proto::Model> SqlStore::updateModel(const ModelInfoRequest &request) {
+  if (llvm::Error error = validateModelName(request.model))
+    return error;
+  for (const auto &[key, value] : request.set)
+    if (llvm::Error error = validateTagKey(key))
+      return error;
+  return inTransaction<proto::Model>(TransactionMode::Write, [&]() -> llvm::Expected<proto::Model> {
+    auto modelId = lockModel(request.model, /*createIfMissing=*/false);
+    if (!modelId)
+      return modelId.takeError();
+    auto before = loadModel(*modelId);
+    if (!before)
+      return before.takeError();
+    if (request.description) {
+      if (llvm::Error error = db_->execute("UPDATE models SET description = ? WHERE id = ?",
+                                           {*request.description, *modelId}))
+        return error;
+      AuditRecord audit{"describe",           request.model,  0, "", before->description(),
+                        *request.description, request.reason, 0};
+      if (auto id = appendAudit(audit, request.actor); !id)
+        return id.takeError();
+    }
+    if (request.set.empty() && request.remove.empty())
+      return loadModel(*modelId);
+    for (const std::string &key : request.remove) {
+      if (!before->tags().contains(key))
+        return makeError(ErrorKind::NotFound,
+                         "model '" + request.model + "' has no tag '" + key + "' to remove");
+      if (llvm::Error error = db_->execute(
+              "DELETE FROM model_tags WHERE model_id = ? AND tag_key = ?", {*modelId, key}))
+        return error;
+    }
+    for (const auto &[key, value] : request.set)
+      if (llvm::Error error = db_->execute(
+              "INSERT INTO model_tags (model_id, tag_key, tag_value) VALUES (?, ?, ?)"
+              " ON CONFLICT (model_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value",
+              {*modelId, key, value}))
+        return error;
+    auto after = loadModel(*modelId);
+    if (!after)
+      return after.takeError();
+    AuditRecord audit{"model-tag",
+                      request.model,
+                      0,
+                      "",
+                      formatTags(before->tags()),
+                      formatTags(after->tags()),
+                      request.reason,
+                      0};
+    if (auto id = appendAudit(audit, request.actor); !id)
+      return id.takeError();
+    return after;
+  });
+}
+
 // ---- reading ---------------------------------------------------------------
 
 llvm::Expected<proto::ModelList> SqlStore::listModels() {
@@ -658,6 +728,21 @@ llvm::Expected<std::optional<int>> SqlStore::currentAliasVersion(std::int64_t mo
   if (!*current)
     return std::optional<int>();
   return std::optional<int>(static_cast<int>(**current));
+}
+
+// The model, locked for writing, and the version its alias points at; the
+// alias must exist (NotFound). Assumes an open write transaction.
+llvm::Expected<SqlStore::LockedAlias> SqlStore::lockExistingAlias(const std::string &model,
+                                                                  const std::string &alias) {
+  auto modelId = lockModel(model, /*createIfMissing=*/false);
+  if (!modelId)
+    return modelId.takeError();
+  auto current = currentAliasVersion(*modelId, alias);
+  if (!current)
+    return current.takeError();
+  if (!*current)
+    return makeError(ErrorKind::NotFound, "model '" + model + "' has no alias '" + alias + "'");
+  return LockedAlias{*modelId, **current};
 }
 
 std::string describeHolder(std::optional<int> version) {
@@ -855,7 +940,8 @@ SqlStore::aliasProtection(const std::string &model, const std::string &alias) {
       });
 }
 
-// Replays the alias's audit trail: moves push a holder, rollbacks pop one.
+// Replays the alias's audit trail: moves push a holder, rollbacks pop one,
+// a delete forgets them all.
 // A move to the version that holds the alias already (a re-promotion)
 // changes no holder, so a rollback after it goes to the one before.
 // Each holder keeps the gate report that first put it there, so a rollback
@@ -872,7 +958,9 @@ llvm::Expected<std::vector<SqlStore::Holder>> SqlStore::aliasHolders(const std::
     if (!isAliasAction(event.text(0)))
       continue;
     int version = static_cast<int>(event.integer(1));
-    if (event.text(0) == "rollback" && !holders.empty())
+    if (event.text(0) == "alias-delete")
+      holders.clear();
+    else if (event.text(0) == "rollback" && !holders.empty())
       holders.pop_back();
     else if (holders.empty() || holders.back().version != version)
       holders.push_back({version, event.isNull(2) ? 0 : event.integer(2)});
@@ -888,15 +976,9 @@ llvm::Expected<proto::AliasMove> SqlStore::rollbackAlias(const std::string &mode
     return error;
   return inTransaction<proto::AliasMove>(
       TransactionMode::Write, [&]() -> llvm::Expected<proto::AliasMove> {
-        auto modelId = lockModel(model, /*createIfMissing=*/false);
-        if (!modelId)
-          return modelId.takeError();
-        auto current = currentAliasVersion(*modelId, alias);
-        if (!current)
-          return current.takeError();
-        if (!*current)
-          return makeError(ErrorKind::NotFound,
-                           "model '" + model + "' has no alias '" + alias + "'");
+        auto locked = lockExistingAlias(model, alias);
+        if (!locked)
+          return locked.takeError();
         auto holders = aliasHolders(model, alias);
         if (!holders)
           return holders.takeError();
@@ -905,11 +987,51 @@ llvm::Expected<proto::AliasMove> SqlStore::rollbackAlias(const std::string &mode
                                                     "' has no previous holder to roll back to");
         const Holder &restored = (*holders)[holders->size() - 2];
         AliasMoveRequest request{
-            model,  alias,        restored.version,     **current, AliasAction::Rollback, actor,
-            reason, std::nullopt, restored.gateReportId};
-        auto move = moveAliasInTransaction(*modelId, request);
+            model, alias,  restored.version, locked->version,      AliasAction::Rollback,
+            actor, reason, std::nullopt,     restored.gateReportId};
+        auto move = moveAliasInTransaction(locked->modelId, request);
         if (!move)
           return move.takeError();
+        return move;
+      });
+}
+
+llvm::Expected<proto::AliasMove> SqlStore::deleteAlias(const std::string &model,
+                                                       const std::string &alias,
+                                                       const std::string &actor,
+                                                       const std::string &reason) {
+  if (llvm::Error error = validateModelName(model))
+    return error;
+  if (llvm::Error error = validateAliasName(alias))
+    return error;
+  return inTransaction<proto::AliasMove>(
+      TransactionMode::Write, [&]() -> llvm::Expected<proto::AliasMove> {
+        auto locked = lockExistingAlias(model, alias);
+        if (!locked)
+          return locked.takeError();
+        auto bound = loadProtection(locked->modelId, model, alias);
+        if (!bound)
+          return bound.takeError();
+        if (*bound)
+          return makeError(ErrorKind::BadInput,
+                           model + "@" + alias + " is protected by policy " +
+                               (*bound)->policy_digest() +
+                               ": only a promotion through it moves the alias; nothing changed");
+        if (llvm::Error error = db_->execute("DELETE FROM aliases WHERE model_id = ? AND alias = ?",
+                                             {locked->modelId, alias}))
+          return error;
+        AuditRecord audit{
+            "alias-delete", model, locked->version, alias, std::to_string(locked->version), "",
+            reason,         0};
+        auto auditId = appendAudit(audit, actor);
+        if (!auditId)
+          return auditId.takeError();
+        proto::AliasMove move;
+        move.set_model(model);
+        move.set_alias(alias);
+        move.set_before(locked->version);
+        move.set_action(audit.action);
+        move.set_audit_id(*auditId);
         return move;
       });
 }
@@ -982,6 +1104,11 @@ llvm::Expected<proto::AliasHistory> SqlStore::aliasHistory(const std::string &mo
             continue;
           if (auto it = open.find(event.alias()); it != open.end())
             *it->second->mutable_until() = event.at();
+          // A delete ends the tenure and starts none.
+          if (event.action() == "alias-delete") {
+            open.erase(event.alias());
+            continue;
+          }
           proto::AliasTenure *tenure = history.add_tenures();
           tenure->set_alias(event.alias());
           tenure->set_version(std::stoi(event.after()));
@@ -1229,12 +1356,15 @@ llvm::Error SqlStore::checkAliases(proto::CheckReport &report) {
   for (const SqlRow &event : *events)
     if (isAliasAction(event.text(2)))
       replayed[{event.text(0), event.text(1)}] = event.text(3);
+  // A replay ending in a delete ("") means the alias must not exist.
   for (const auto &[key, version] : current)
     if (replayed[key] != version)
       report.add_problems(key.first + "@" + key.second + ": alias is at version " + version +
-                          " but the audit log replays to '" + replayed[key] + "'");
+                          (replayed[key].empty()
+                               ? std::string(" but the audit log never set it or deleted it")
+                               : " but the audit log replays to '" + replayed[key] + "'"));
   for (const auto &[key, version] : replayed)
-    if (!current.contains(key))
+    if (!version.empty() && !current.contains(key))
       report.add_problems(key.first + "@" + key.second +
                           ": the audit log moved this alias but it does not exist");
   return llvm::Error::success();

@@ -217,6 +217,117 @@ TEST_P(StoreTest, TagsChangeIsAudited) {
   EXPECT_FALSE(bool(store_->setTags(removeMissing)));
 }
 
+TEST_P(StoreTest, DeletedAliasIsGoneAuditedAndStartsAfresh) {
+  for (int i = 0; i < 3; ++i)
+    registerModel("m", i);
+  ASSERT_TRUE(bool(move("m", "production", 1, std::nullopt)));
+  ASSERT_TRUE(bool(move("m", "production", 2, std::nullopt)));
+  auto deleted = cantFail(store_->deleteAlias("m", "production", "ops", "retired"));
+  EXPECT_EQ(deleted.before(), 2);
+  EXPECT_EQ(deleted.after(), 0);
+  EXPECT_EQ(deleted.action(), "alias-delete");
+  EXPECT_FALSE(cantFail(store_->aliasHolder("m", "production")));
+  EXPECT_TRUE(cantFail(store_->listModels()).models(0).aliases().empty());
+  auto log = cantFail(store_->auditLog({.model = "m", .limit = 1}));
+  ASSERT_EQ(log.events_size(), 1);
+  EXPECT_EQ(log.events(0).id(), deleted.audit_id());
+  EXPECT_EQ(log.events(0).before_version(), 2);
+  EXPECT_EQ(log.events(0).after_version(), 0);
+  EXPECT_EQ(log.events(0).reason(), "retired");
+  EXPECT_TRUE(cantFail(store_->check()).ok());
+
+  // Nothing left to delete or roll back; the history closes the tenure.
+  auto again = store_->deleteAlias("m", "production", "ops", "");
+  ASSERT_FALSE(bool(again));
+  EXPECT_EQ(describeError(again.takeError()).kind, ErrorKind::NotFound);
+  EXPECT_FALSE(bool(store_->rollbackAlias("m", "production", "ops", "")));
+  auto history = cantFail(store_->aliasHistory("m"));
+  ASSERT_EQ(history.tenures_size(), 2);
+  EXPECT_TRUE(history.tenures(1).has_until());
+
+  // Set again, the alias has no holder from before the delete to go back to.
+  ASSERT_TRUE(bool(move("m", "production", 3, 0)));
+  auto rollback = store_->rollbackAlias("m", "production", "ops", "");
+  ASSERT_FALSE(bool(rollback));
+  EXPECT_THAT(describeError(rollback.takeError()).message,
+              ::testing::HasSubstr("no previous holder"));
+  EXPECT_TRUE(cantFail(store_->check()).ok());
+
+  // An alias row put back behind the log's back is found.
+  ASSERT_TRUE(bool(store_->deleteAlias("m", "production", "ops", "")));
+  auto raw = rawConnection();
+  ASSERT_FALSE(raw->begin(TransactionMode::Write));
+  ASSERT_FALSE(
+      raw->execute("INSERT INTO aliases (model_id, alias, version_id, updated_at)"
+                   " SELECT model_id, 'production', id, 1 FROM versions WHERE version = 1"));
+  ASSERT_FALSE(raw->commit());
+  auto report = cantFail(store_->check());
+  EXPECT_FALSE(report.ok());
+  EXPECT_THAT(report.DebugString(),
+              ::testing::HasSubstr("the audit log never set it or deleted it"));
+}
+
+TEST_P(StoreTest, ProtectedAliasIsNotDeleted) {
+  registerModel("m", 0);
+  ASSERT_TRUE(bool(move("m", "production", 1, std::nullopt)));
+  ProtectRequest protect{
+      "m", "production", "sha256:" + std::string(64, 'b'), "gates: []", "p.yaml", {}, "ops", ""};
+  ASSERT_TRUE(bool(store_->protectAlias(protect)));
+  int before = auditCount();
+  auto refused = store_->deleteAlias("m", "production", "ops", "");
+  ASSERT_FALSE(bool(refused));
+  ErrorReport error = describeError(refused.takeError());
+  EXPECT_EQ(error.kind, ErrorKind::BadInput);
+  EXPECT_THAT(error.message, ::testing::HasSubstr("only a promotion through it moves the alias"));
+  EXPECT_EQ(auditCount(), before);
+  EXPECT_EQ(cantFail(store_->aliasHolder("m", "production"))->version(), 1);
+}
+
+TEST_P(StoreTest, ModelDescriptionAndTagsAreAuditedAndChained) {
+  registerModel("m", 0);
+  ModelInfoRequest describe{
+      "m", std::string("digit classifier"), {{"team", "vision"}}, {}, "ann", "ownership"};
+  auto model = cantFail(store_->updateModel(describe));
+  EXPECT_EQ(model.description(), "digit classifier");
+  EXPECT_EQ(model.tags().at("team"), "vision");
+  auto listed = cantFail(store_->listModels());
+  EXPECT_EQ(listed.models(0).description(), "digit classifier");
+  EXPECT_EQ(cantFail(store_->describeModel("m")).model().tags().at("team"), "vision");
+  auto log = cantFail(store_->auditLog({.model = "m", .limit = 2}));
+  ASSERT_EQ(log.events_size(), 2);
+  EXPECT_EQ(log.events(0).action(), "describe");
+  EXPECT_EQ(log.events(0).after(), "digit classifier");
+  EXPECT_EQ(log.events(1).action(), "model-tag");
+  EXPECT_EQ(log.events(1).after(), "team=vision");
+  EXPECT_EQ(log.events(1).actor(), "ann");
+  EXPECT_THAT(log.events(1).records(), ::testing::StartsWith("model sha256:"));
+  EXPECT_TRUE(cantFail(store_->check()).ok());
+
+  // Removing a tag the model lacks changes nothing, description included.
+  int before = auditCount();
+  ModelInfoRequest missing{"m", std::string("other"), {}, {"nope"}, "ann", ""};
+  auto refused = store_->updateModel(missing);
+  ASSERT_FALSE(bool(refused));
+  EXPECT_EQ(describeError(refused.takeError()).kind, ErrorKind::NotFound);
+  EXPECT_EQ(auditCount(), before);
+  EXPECT_EQ(cantFail(store_->describeModel("m")).model().description(), "digit classifier");
+  ModelInfoRequest remove{"m", std::nullopt, {}, {"team"}, "ann", ""};
+  EXPECT_TRUE(cantFail(store_->updateModel(remove)).tags().empty());
+  EXPECT_FALSE(bool(store_->updateModel({"nosuch", std::string("x"), {}, {}, "ann", ""})));
+
+  // The model record is bound: editing the description or adding a tag
+  // behind the log's back breaks the chain.
+  EXPECT_TRUE(cantFail(store_->check()).ok());
+  auto raw = rawConnection();
+  ASSERT_FALSE(raw->begin(TransactionMode::Write));
+  ASSERT_FALSE(raw->execute("INSERT INTO model_tags (model_id, tag_key, tag_value)"
+                            " SELECT id, 'approved', 'yes' FROM models WHERE name = 'm'"));
+  ASSERT_FALSE(raw->commit());
+  auto report = cantFail(store_->check());
+  EXPECT_FALSE(report.ok());
+  EXPECT_THAT(report.DebugString(), ::testing::HasSubstr("the model record it wrote was changed"));
+}
+
 TEST_P(StoreTest, GateReportsAreStoredAndImmutable) {
   registerModel("m", 0);
   registerModel("m", 1);
@@ -515,7 +626,7 @@ TEST_P(StoreTest, InitChainsTheEventsOfAnOlderStore) {
   auto refused = openStore(config);
   ASSERT_FALSE(bool(refused));
   EXPECT_THAT(describeError(refused.takeError()).message,
-              ::testing::HasSubstr("schema version 1, older than this graceful's 2"));
+              ::testing::HasSubstr("schema version 1, older than this graceful's 3"));
 
   auto migrated = cantFail(initStore(config));
   auto log = cantFail(migrated->auditLog({}));
@@ -541,6 +652,11 @@ TEST_P(StoreTest, InitChainsTheEventsOfAnOlderStore) {
   log = cantFail(migrated->auditLog({}));
   EXPECT_EQ(log.events(3).seq(), 4);
   EXPECT_EQ(log.events(3).prev_hash(), log.events(2).hash());
+  // Schema 3's model description and tags work on the migrated store.
+  auto described = cantFail(
+      migrated->updateModel({"old", std::string("migrated"), {{"team", "a"}}, {}, "eve", ""}));
+  EXPECT_EQ(described.description(), "migrated");
+  EXPECT_EQ(cantFail(migrated->listModels()).models(0).tags().at("team"), "a");
   ASSERT_FALSE(raw->begin(TransactionMode::Write));
   EXPECT_TRUE(bool(raw->execute("UPDATE audit_log SET reason = 'x'")));
   raw->rollback();

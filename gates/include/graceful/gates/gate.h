@@ -13,7 +13,9 @@
 #include <google/protobuf/message.h>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace graceful::gates {
@@ -29,10 +31,19 @@ struct GateContext {
   std::optional<proto::ModelVersion> baseline; // empty for a first promotion
   const Policy &policy;
   ModelOutputs &outputs;
+  // Filled by modelOf with the versions a gate ran, so that reports say
+  // what each gate compared the candidate with (a baseline, an edge gate's
+  // reference, or nothing) rather than assume the baseline.
+  std::set<std::string> *modelsRun = nullptr;
 
   // The runnable model of a version (its verified artifact).
   ModelRef modelOf(const proto::ModelVersion &version) const;
 };
+
+// The detail evaluatePolicy adds to every gate's result: the versions other
+// than the candidate it ran ("m@2", "cloud@3, m@2"), "" when it judged the
+// candidate alone. Reports stored before it existed lack it.
+inline constexpr std::string_view kComparedWith = "compared_with";
 
 class Gate {
 public:

@@ -4,6 +4,7 @@
 
 #include "graceful/registry.pb.h"
 
+#include <functional>
 #include <llvm/Support/Error.h>
 #include <string>
 #include <utility>
@@ -22,6 +23,25 @@ std::string renderJunit(const proto::GateReport &report);
 
 // A Markdown summary for pull-request comments.
 std::string renderMarkdown(const proto::GateReport &report);
+
+// What a report's gates compared the candidate with: the versions they ran
+// beside it (each gate's compared_with detail, gate.h), which need not be
+// the baseline (an edge gate compares with its reference), and the
+// baseline when no gate ran it. A report stored before gates recorded that
+// is taken to have compared with its baseline, as its headline said then.
+struct Comparison {
+  std::vector<std::string> versions;
+  std::string unusedBaseline;
+};
+Comparison comparisonOf(const proto::GateReport &report);
+
+// The comparison for a headline after the candidate's name: `connective`
+// and the versions compared with, each through `quote`, then "(no gate
+// compared it with the baseline B)" if so; `none` when there was nothing to
+// compare with at all.
+std::string describeComparison(const proto::GateReport &report, const std::string &connective,
+                               const std::function<std::string(const std::string &)> &quote,
+                               const std::string &none);
 
 // A gate's metrics by name, numbers formatted for people.
 std::vector<std::pair<std::string, std::string>> sortedMetrics(const proto::GateResult &gate);

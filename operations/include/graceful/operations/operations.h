@@ -56,7 +56,17 @@ llvm::Expected<proto::ModelVersion> download(registry::Store &store, const std::
 llvm::Expected<proto::AliasMove> setAlias(Context &context, const std::string &target,
                                           const std::string &alias, const std::string &reason);
 
-// Models, only those with a version carrying every tag in `tags` when given.
+// Removes an alias (audited as alias-delete); a protected alias is refused.
+llvm::Expected<proto::AliasMove> deleteAlias(Context &context,
+                                             const proto::AliasDeleteRequest &request);
+
+// Sets a model's own description and tags (audited as describe and
+// model-tag); text is held to the limits of support/limits.h.
+llvm::Expected<proto::Model> updateModel(Context &context,
+                                         const proto::ModelUpdateRequest &request);
+
+// Models, only those carrying every tag in `tags` when given: each tag held
+// by the model itself or by one version that holds all the rest.
 llvm::Expected<proto::ModelList> listModels(registry::Store &store,
                                             const std::map<std::string, std::string> &tags);
 

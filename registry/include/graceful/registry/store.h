@@ -56,6 +56,17 @@ struct TagRequest {
   std::string reason;
 };
 
+// A model's own description and tags (not a version's), audited as
+// "describe" and "model-tag": one event each, for what the request changes.
+struct ModelInfoRequest {
+  std::string model;
+  std::optional<std::string> description; // nullopt: left as it is
+  std::map<std::string, std::string> set;
+  std::vector<std::string> remove;
+  std::string actor;
+  std::string reason;
+};
+
 // Which action an alias move records in the audit log.
 enum class AliasAction { Move, Promote, Override, Rollback };
 std::string_view aliasActionName(AliasAction action);
@@ -120,6 +131,9 @@ public:
   // registerModel's version, for callers that do not care whether it is new.
   llvm::Expected<proto::ModelVersion> registerVersion(const RegisterRequest &request);
   virtual llvm::Expected<proto::ModelVersion> setTags(const TagRequest &request) = 0;
+  // Sets the model's description and tags; a key to remove that the model
+  // does not have is NotFound and changes nothing.
+  virtual llvm::Expected<proto::Model> updateModel(const ModelInfoRequest &request) = 0;
 
   virtual llvm::Expected<proto::ModelList> listModels() = 0;
   virtual llvm::Expected<proto::ModelDetail> describeModel(const std::string &name) = 0;
@@ -140,6 +154,14 @@ public:
                                                          const std::string &alias,
                                                          const std::string &actor,
                                                          const std::string &reason) = 0;
+  // Removes an alias (audited as alias-delete; the move's `after` is 0). A
+  // protected alias is refused: only a promotion through its policy moves
+  // it. After a delete the alias starts afresh: a rollback has no holder
+  // from before it to return to.
+  virtual llvm::Expected<proto::AliasMove> deleteAlias(const std::string &model,
+                                                       const std::string &alias,
+                                                       const std::string &actor,
+                                                       const std::string &reason) = 0;
   virtual llvm::Expected<proto::AliasHistory> aliasHistory(const std::string &model) = 0;
 
   // Binds (or rebinds) a policy to an alias, audited as "protect". From then
