@@ -169,6 +169,27 @@ def check_two_inputs(work, x_train, x_eval, y_train, y_eval, confidence):
         check(f"two inputs {key}", result["metrics"][key], float(value), exact)
     check("two inputs flipped samples", result["evidence"]["flipped_samples"],
           [float(i) for i in flipped], exact=True)
+    # Retrieval on two-input models: their logits as embeddings, half the
+    # evaluation set as gallery, the other half as queries.
+    half = len(y_eval) // 2
+    for part, rows in [("g", slice(0, half)), ("q", slice(half, None))]:
+        np.save(f"{work}/{part}_pixels.npy", x_eval[rows])
+        np.save(f"{work}/{part}_ink.npy", ink_eval[rows])
+        np.save(f"{work}/{part}_y.npy", y_eval[rows])
+    with open(f"{work}/two_compat.yaml", "w") as f:
+        f.write("gates:\n  - compatibility:\n"
+                "      gallery: {named_inputs: {pixels: g_pixels.npy, ink: g_ink.npy}, "
+                "labels: g_y.npy}\n"
+                "      queries: {named_inputs: {pixels: q_pixels.npy, ink: q_ink.npy}, "
+                "labels: q_y.npy}\n"
+                "      measure: top5\n")
+    compat = gate(f"{work}/two_compat.yaml", "two@2", "two@1")["metrics"]
+    for pair, (queries, gallery) in {"old_old": (logits[0], logits[0]),
+                                     "new_old": (logits[1], logits[0]),
+                                     "new_new": (logits[1], logits[1])}.items():
+        expected = ranking_reference(queries[half:], y_eval[half:], gallery[:half],
+                                     y_eval[:half], 5)["top5"]
+        check(f"two inputs compatibility {pair}", compat[pair], expected)
     promoted = run("promote", "two@2", "--to", "production", "--policy", named, "--json")
     check("two inputs promotion", promoted.returncode, 0 if result["verdict"] == "pass" else 1,
           exact=True)
@@ -187,7 +208,7 @@ def check_two_inputs(work, x_train, x_eval, y_train, y_eval, confidence):
         if message not in refused.stderr or refused.stderr.count("\n") != 1:
             failures.append(f"{name}: expected one line with {message!r}, got {refused.stderr!r}")
     print(f"two-input nfr: {reference['negative_flips']} negative flips of {reference['n']}, "
-          f"verdict {result['verdict']}")
+          f"verdict {result['verdict']}; top5 new/old {compat['new_old']:.4f}")
 
 
 def main():
