@@ -86,6 +86,15 @@ const char *const kVersion2Chain[] = {
     " PRIMARY KEY (model_id, alias))",
 };
 
+// Version 3: bearer tokens of `graceful serve`. Only the SHA-256 of a
+// token's secret is stored, so a copy of the database grants nothing.
+const char *const kVersion3Tokens[] = {
+    "CREATE TABLE api_tokens ("
+    " id {ID}, subject TEXT NOT NULL, role TEXT NOT NULL, models TEXT NOT NULL,"
+    " aliases TEXT NOT NULL, secret_sha256 TEXT NOT NULL, created_at BIGINT NOT NULL,"
+    " created_by TEXT NOT NULL, expires_at BIGINT NOT NULL, revoked_at BIGINT NOT NULL)",
+};
+
 std::string forDialect(std::string statement, SqlDialect dialect) {
   const std::string placeholder = "{ID}";
   const std::string id =
@@ -132,11 +141,19 @@ llvm::Error migrateToVersion2(SqlConnection &connection) {
                                  sqlite ? kSqliteAuditNoUpdate : kPostgresAuditAppendOnly});
 }
 
+llvm::Error migrateToVersion3(SqlConnection &connection) {
+  std::vector<std::string> statements;
+  for (const char *statement : kVersion3Tokens)
+    statements.push_back(forDialect(statement, connection.dialect()));
+  return executeAll(connection, statements);
+}
+
 struct Migration {
   int toVersion;
   llvm::Error (*apply)(SqlConnection &);
 };
-const Migration kMigrations[] = {{1, &migrateToVersion1}, {2, &migrateToVersion2}};
+const Migration kMigrations[] = {
+    {1, &migrateToVersion1}, {2, &migrateToVersion2}, {3, &migrateToVersion3}};
 
 } // namespace
 

@@ -515,7 +515,7 @@ TEST_P(StoreTest, InitChainsTheEventsOfAnOlderStore) {
   auto refused = openStore(config);
   ASSERT_FALSE(bool(refused));
   EXPECT_THAT(describeError(refused.takeError()).message,
-              ::testing::HasSubstr("schema version 1, older than this graceful's 2"));
+              ::testing::HasSubstr("schema version 1, older than this graceful's 3"));
 
   auto migrated = cantFail(initStore(config));
   auto log = cantFail(migrated->auditLog({}));
