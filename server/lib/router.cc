@@ -554,6 +554,37 @@ const Route *match(http::verb method, const std::vector<std::string> &segments, 
   return nullptr;
 }
 
+// Authenticates, checks the grant and runs the route; with `admitOnly`,
+// stops after the checks (200 with no body: go on).
+Response runRoute(const Route &route, const Request &request, const ParsedTarget &target,
+                  Params params, bool admitOnly, const ServerOptions &options, StorePool &stores,
+                  Metrics &metrics) {
+  std::string where = routeName(request.method, request.target);
+  auto lease = stores.acquire();
+  if (!lease)
+    return errorResponse(lease.takeError(), where);
+  auto respond = [&](llvm::Error error) {
+    ErrorReport report = describeError(std::move(error));
+    if (report.kind == ErrorKind::Unavailable || report.kind == ErrorKind::StoreUnavailable)
+      (*lease)->discard();
+    return errorResponse(makeError(report.kind, report.message), where);
+  };
+  auto grant = authenticate(***lease, request.authorization, nowMicros());
+  if (!grant)
+    return respond(grant.takeError());
+  Call call{request, target, std::move(params), std::move(*grant), ***lease, options, metrics};
+  if (!route.checksItself)
+    if (llvm::Error error =
+            call.require(route.action, call.param("name"), call.param("alias"), where))
+      return respond(std::move(error));
+  if (admitOnly)
+    return Response();
+  llvm::Expected<Response> response = route.run(call);
+  if (!response)
+    return respond(response.takeError());
+  return std::move(*response);
+}
+
 bool apiPath(const std::vector<std::string> &segments) {
   return segments.size() >= 2 && segments[0] == "api" && segments[1] == "v1";
 }
@@ -704,28 +735,25 @@ Response Router::handle(const Request &request) {
     response.status = http::status::method_not_allowed;
     return response;
   }
-  std::string where = routeName(request.method, request.target);
-  auto lease = stores_.acquire();
-  if (!lease)
-    return errorResponse(lease.takeError(), where);
-  auto respond = [&](llvm::Error error) {
-    ErrorReport report = describeError(std::move(error));
-    if (report.kind == ErrorKind::Unavailable || report.kind == ErrorKind::StoreUnavailable)
-      (*lease)->discard();
-    return errorResponse(makeError(report.kind, report.message), where);
-  };
-  auto grant = authenticate(***lease, request.authorization, nowMicros());
-  if (!grant)
-    return respond(grant.takeError());
-  Call call{request, *target, std::move(params), std::move(*grant), ***lease, options_, metrics_};
-  if (!route->checksItself)
-    if (llvm::Error error =
-            call.require(route->action, call.param("name"), call.param("alias"), where))
-      return respond(std::move(error));
-  llvm::Expected<Response> response = route->run(call);
-  if (!response)
-    return respond(response.takeError());
-  return std::move(*response);
+  return runRoute(*route, request, *target, std::move(params), /*admitOnly=*/false, options_,
+                  stores_, metrics_);
+}
+
+std::optional<Response> Router::admitUpload(const Request &request) {
+  auto target = parseTarget(request.target);
+  if (!target)
+    return errorResponse(target.takeError(), "");
+  Params params;
+  bool pathOnly = false;
+  std::vector<std::string> rest(target->segments.begin() + 2, target->segments.end());
+  const Route *route = match(request.method, rest, params, pathOnly);
+  if (route == nullptr)
+    return std::nullopt; // not an upload after all: handle() answers
+  Response refusal = runRoute(*route, request, *target, std::move(params), /*admitOnly=*/true,
+                              options_, stores_, metrics_);
+  if (refusal.status == http::status::ok)
+    return std::nullopt;
+  return refusal;
 }
 
 } // namespace graceful::server

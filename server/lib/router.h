@@ -11,6 +11,7 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,9 @@ public:
       : options_(options), stores_(stores), metrics_(metrics) {}
 
   Response handle(const Request &request);
+  // Whether to read an upload's body at all: the refusal (401, 403) when
+  // the token may not upload here, before a byte of it is stored.
+  std::optional<Response> admitUpload(const Request &request);
   // A refusal made before routing (limits, malformed HTTP), in the same
   // JSON form as every other error.
   static Response error(boost::beast::http::status status, ErrorKind kind,

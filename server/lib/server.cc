@@ -117,8 +117,14 @@ private:
     size_t limit = upload ? shared_.options.maxUploadBytes : shared_.options.maxBodyBytes;
     if (auto length = header_->content_length(); length && *length > limit)
       return tooLarge(limit);
-    if (upload)
+    if (upload) {
+      // Nothing of an upload is stored for a caller who may not make it.
+      if (std::optional<Response> refusal = shared_.router.admitUpload(request_)) {
+        keepAlive_ = false;
+        return send(std::move(*refusal), routeName(request_.method, request_.target));
+      }
       return readUpload();
+    }
     body_.emplace(std::move(*header_));
     body_->body_limit(shared_.options.maxBodyBytes);
     http::async_read(stream_, buffer_, *body_,

@@ -3,6 +3,7 @@
 // checked against the CLI's own answers and the store's `check`.
 #include "graceful/registry.pb.h"
 #include "graceful/support/digest.h"
+#include "graceful/support/tensor.h"
 #include "graceful/testing/process.h"
 #include "graceful/testing/stores.h"
 #include "http_client.h"
@@ -487,7 +488,19 @@ TEST_P(ServerTest, UploadsRegisterAfterTheChecker) {
   garbage.headers.clear();
   HttpResult tooLarge = http(server->port(), garbage);
   EXPECT_EQ(tooLarge.status, 413u) << tooLarge.body;
-  EXPECT_EQ(cli({"audit", "--json"}).out + cli({"list", "--json"}).out, snapshot);
+  // A caller who may not upload is refused on the header alone: the
+  // server answers without waiting for the (never sent) body.
+  std::string reader = token("reader-bot", "reader");
+  for (const std::string &who : {std::string(), reader}) {
+    RawConnection early(server->port());
+    early.write("POST /api/v1/models/m/versions HTTP/1.1\r\nHost: x\r\n" +
+                (who.empty() ? "" : "Authorization: Bearer " + who + "\r\n") +
+                "Content-Length: 4000\r\n\r\n");
+    EXPECT_EQ(statusOf(early.readToEnd()), who.empty() ? 401u : 403u);
+  }
+  proto::AuditLog after = audit();
+  ASSERT_GT(after.events_size(), 0);
+  EXPECT_EQ(after.events(after.events_size() - 1).action(), "deny");
   expectCheckPasses();
 }
 
@@ -591,6 +604,56 @@ TEST_P(ServerTest, SigkillMidPromotionLeavesACheckableStore) {
   }
   auto history = parseJson<proto::AliasHistory>(cli({"history", "m@staging", "--json"}).out);
   EXPECT_GT(history.tenures_size(), 0);
+}
+
+// A protected alias moves only through its bound policy, which the server
+// runs itself on data it holds: no policy, outputs or data from the client.
+TEST_P(ServerTest, ProtectedAliasMovesOnlyThroughItsPolicy) {
+  std::string admin = token("admin-bot", "admin");
+  std::string promoter = token("release-bot", "promoter", {"--aliases", "production"});
+  Tensor x = makeTensor(DType::Float32, {6, 4});
+  for (int64_t i = 0; i < 24; ++i)
+    x.data<float>()[i] = 0.5f * static_cast<float>(i % 7 - 3);
+  Tensor y = makeTensor(DType::Int64, {6});
+  for (int64_t i = 0; i < 6; ++i)
+    y.data<int64_t>()[i] = i % 3;
+  ASSERT_FALSE(writeNpy(directory_.file("policies/x.npy"), x));
+  ASSERT_FALSE(writeNpy(directory_.file("policies/y.npy"), y));
+  std::ofstream(directory_.file("policies/strict.yaml"))
+      << "gates:\n  - nfr: {inputs: x.npy, labels: y.npy, max_nfr: 1.0}\n";
+  auto server = serve();
+  EXPECT_EQ(send(*server, "POST", "/api/v1/models/m/aliases/production/protect", promoter,
+                 R"({"policy": "strict.yaml"})")
+                .status,
+            403u);
+  HttpResult protectedAlias = send(*server, "POST", "/api/v1/models/m/aliases/production/protect",
+                                   admin, R"({"policy": "strict.yaml", "reason": "release"})");
+  ASSERT_EQ(protectedAlias.status, 200u) << protectedAlias.body;
+  EXPECT_EQ(parseJson<proto::AliasProtection>(protectedAlias.body).created_by(), "admin-bot");
+  // Around the policy: an ungated move and another policy are refused.
+  EXPECT_EQ(
+      send(*server, "PUT", "/api/v1/models/m/aliases/production", promoter, R"({"target": "m@2"})")
+          .status,
+      400u);
+  EXPECT_EQ(send(*server, "POST", "/api/v1/models/m/aliases/production/promote", promoter,
+                 R"({"target": "m@2", "policy": "open.yaml"})")
+                .status,
+            400u);
+  EXPECT_EQ(parseJson<proto::ModelVersion>(cli({"show", "m@production", "--json"}).out).version(),
+            1);
+  // Through it: the bound policy runs on the server.
+  HttpResult promoted = send(*server, "POST", "/api/v1/models/m/aliases/production/promote",
+                             promoter, R"({"target": "m@2"})");
+  ASSERT_EQ(promoted.status, 200u) << promoted.body;
+  auto result = parseJson<proto::PromotionResult>(promoted.body);
+  EXPECT_TRUE(result.promoted());
+  ASSERT_EQ(result.report().gates_size(), 1);
+  EXPECT_EQ(result.report().gates(0).name(), "nfr");
+  auto holder = parseJson<proto::ModelVersion>(cli({"show", "m@production", "--json"}).out);
+  EXPECT_EQ(holder.version(), 2);
+  EXPECT_EQ(holder.holder().actor(), "release-bot");
+  EXPECT_EQ(holder.holder().gate_report_id(), result.report_id());
+  expectCheckPasses();
 }
 
 TEST_P(ServerTest, HealthMetricsAndOpenApi) {
