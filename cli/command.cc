@@ -1,5 +1,6 @@
 #include "command.h"
 
+#include "graceful/operations/operations.h"
 #include "graceful/registry/refs.h"
 #include "graceful/support/error.h"
 #include "graceful/support/limits.h"
@@ -9,7 +10,8 @@ namespace graceful::cli {
 const std::vector<CommandSpec> &allCommands() {
   static const std::vector<CommandSpec> commands = [] {
     std::vector<CommandSpec> all = registryCommands();
-    for (auto group : {promotionCommands(), compilerCommands(), rewriteCommands()})
+    for (auto group :
+         {promotionCommands(), compilerCommands(), rewriteCommands(), serverCommands()})
       for (CommandSpec &command : group)
         all.push_back(std::move(command));
     return all;
@@ -60,17 +62,7 @@ llvm::Expected<std::string> optionalText(const ParsedArgs &args, const std::stri
 
 llvm::Expected<std::map<std::string, std::string>> tagsFrom(const ParsedArgs &args,
                                                             const std::string &name) {
-  std::map<std::string, std::string> tags;
-  for (const std::string &text : many(args, name)) {
-    auto tag = registry::parseTag(text);
-    if (!tag)
-      return tag.takeError();
-    if (llvm::Error error =
-            checkLength("the value of tag '" + tag->first + "'", tag->second, kMaxTagValueBytes))
-      return error;
-    tags[tag->first] = tag->second;
-  }
-  return tags;
+  return operations::parseTags(many(args, name));
 }
 
 } // namespace graceful::cli

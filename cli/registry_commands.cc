@@ -142,27 +142,23 @@ llvm::Expected<int> runTag(const ParsedArgs &args) {
   auto target = required(args, "target");
   if (!target)
     return target.takeError();
-  registry::TagRequest request;
-  auto selector = registry::parseSelector(*target);
-  if (!selector)
-    return selector.takeError();
-  request.target = *selector;
+  proto::TagRequest request;
+  request.set_target(*target);
   auto tags = tagsFrom(args, "set");
   if (!tags)
     return tags.takeError();
-  request.set = std::move(*tags);
-  request.remove = many(args, "remove");
-  if (request.set.empty() && request.remove.empty())
-    return makeError(ErrorKind::BadInput, "graceful tag: give K=V to set or --remove K");
-  request.actor = currentActor();
+  request.mutable_set()->insert(tags->begin(), tags->end());
+  for (const std::string &key : many(args, "remove"))
+    request.add_remove(key);
   auto reason = optionalText(args, "reason", kMaxReasonBytes);
   if (!reason)
     return reason.takeError();
-  request.reason = *reason;
+  request.set_reason(*reason);
   auto store = openStoreFor(args.common);
   if (!store)
     return store.takeError();
-  auto version = (*store)->setTags(request);
+  operations::Context context{**store, currentActor(), false};
+  auto version = operations::tag(context, request);
   if (!version)
     return version.takeError();
   emit(args.common.json, *version, [&] { printVersion(*version); });
@@ -207,13 +203,10 @@ llvm::Expected<int> runShow(const ParsedArgs &args) {
   if (!store)
     return store.takeError();
   if (selector->alias) {
-    auto holder = operations::aliasHolder(**store, selector->name, *selector->alias);
+    auto holder = operations::requireAliasHolder(**store, selector->name, *selector->alias);
     if (!holder)
       return holder.takeError();
-    if (!*holder)
-      return makeError(ErrorKind::NotFound,
-                       "model '" + selector->name + "' has no alias '" + *selector->alias + "'");
-    emit(args.common.json, **holder, [&] { printVersion(**holder); });
+    emit(args.common.json, *holder, [&] { printVersion(*holder); });
     return kSuccess;
   }
   if (selector->version) {
@@ -426,15 +419,9 @@ llvm::Expected<int> runHistory(const ParsedArgs &args) {
   auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
   if (!store)
     return store.takeError();
-  auto history = (*store)->aliasHistory(name);
+  auto history = operations::aliasHistory(**store, name, alias);
   if (!history)
     return history.takeError();
-  if (!alias.empty()) {
-    auto *tenures = history->mutable_tenures();
-    tenures->erase(std::remove_if(tenures->begin(), tenures->end(),
-                                  [&](const proto::AliasTenure &t) { return t.alias() != alias; }),
-                   tenures->end());
-  }
   emit(args.common.json, *history, [&] {
     if (history->tenures().empty())
       std::cout << name
@@ -455,25 +442,6 @@ llvm::Expected<int> runHistory(const ParsedArgs &args) {
   return kSuccess;
 }
 
-// --since ID (events after that one: poll with the last id seen) or an
-// RFC 3339 time (events at or after it).
-llvm::Error parseSince(const std::string &text, registry::AuditFilter &filter) {
-  std::int64_t id = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (ec == std::errc() && end == text.data() + text.size() && id >= 0) {
-    filter.afterId = id;
-    return llvm::Error::success();
-  }
-  google::protobuf::Timestamp time;
-  if (!google::protobuf::util::TimeUtil::FromString(text, &time))
-    return makeError(ErrorKind::BadInput,
-                     "--since '" + text +
-                         "': expected an audit event id or an RFC 3339 time such as "
-                         "2026-12-01T12:00:00Z");
-  filter.sinceMicros = google::protobuf::util::TimeUtil::TimestampToMicroseconds(time);
-  return llvm::Error::success();
-}
-
 llvm::Expected<int> runAudit(const ParsedArgs &args) {
   registry::AuditFilter filter;
   filter.model = optional(args, "model");
@@ -481,7 +449,7 @@ llvm::Expected<int> runAudit(const ParsedArgs &args) {
   filter.action = optional(args, "action");
   filter.alias = optional(args, "alias");
   if (std::string since = optional(args, "since"); !since.empty())
-    if (llvm::Error error = parseSince(since, filter))
+    if (llvm::Error error = operations::parseAuditSince(since, "--since", filter))
       return error;
   auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
   if (!store)

@@ -19,7 +19,7 @@ import tempfile
 
 import jsonschema
 
-TWO_WORD = {"gate", "report", "alias", "compat", "model"}
+TWO_WORD = {"gate", "report", "alias", "compat", "model", "token"}
 # Commands whose outputs the suites must have produced at least once.
 REQUIRED = ["init", "register", "list", "show", "history", "audit", "check", "gate run",
             "promote", "rollback", "report show", "report list", "inspect", "alias delete",

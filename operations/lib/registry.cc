@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <google/protobuf/util/time_util.h>
 
 namespace graceful::operations {
 namespace {
@@ -39,6 +40,10 @@ llvm::Error resolveParents(registry::Store &store, const proto::RegisterRequest 
   return llvm::Error::success();
 }
 
+llvm::Error checkTagValue(const std::string &key, const std::string &value) {
+  return checkLength("the value of tag '" + key + "'", value, kMaxTagValueBytes);
+}
+
 } // namespace
 
 llvm::Expected<proto::RegisterResult> registerModel(Context &context,
@@ -66,6 +71,29 @@ llvm::Expected<proto::RegisterResult> registerModel(Context &context,
     return result.takeError();
   *result->mutable_skipped_parents() = skipped.skipped_parents();
   return result;
+}
+
+llvm::Expected<proto::ModelVersion> tag(Context &context, const proto::TagRequest &request) {
+  registry::TagRequest record;
+  auto selector = registry::parseSelector(request.target());
+  if (!selector)
+    return selector.takeError();
+  record.target = *selector;
+  for (const auto &[key, value] : request.set()) {
+    if (llvm::Error error = registry::validateTagKey(key))
+      return error;
+    if (llvm::Error error = checkTagValue(key, value))
+      return error;
+    record.set[key] = value;
+  }
+  record.remove = {request.remove().begin(), request.remove().end()};
+  if (record.set.empty() && record.remove.empty())
+    return makeError(ErrorKind::BadInput, "graceful tag: give K=V to set or --remove K");
+  if (llvm::Error error = checkLength("--reason", request.reason(), kMaxReasonBytes))
+    return error;
+  record.actor = context.actor;
+  record.reason = request.reason();
+  return context.store.setTags(record);
 }
 
 llvm::Expected<proto::ModelVersion> download(registry::Store &store, const std::string &selector,
@@ -155,6 +183,20 @@ bool holdsTag(const google::protobuf::Map<std::string, std::string> &tags,
 
 } // namespace
 
+llvm::Expected<std::map<std::string, std::string>>
+parseTags(const std::vector<std::string> &texts) {
+  std::map<std::string, std::string> tags;
+  for (const std::string &text : texts) {
+    auto tag = registry::parseTag(text);
+    if (!tag)
+      return tag.takeError();
+    if (llvm::Error error = checkTagValue(tag->first, tag->second))
+      return error;
+    tags[tag->first] = tag->second;
+  }
+  return tags;
+}
+
 llvm::Expected<proto::ModelList> listModels(registry::Store &store,
                                             const std::map<std::string, std::string> &tags) {
   auto models = store.listModels();
@@ -231,6 +273,50 @@ llvm::Expected<std::int64_t> reportIdFor(registry::Store &store, const std::stri
 }
 
 } // namespace
+
+llvm::Expected<proto::ModelVersion>
+requireAliasHolder(registry::Store &store, const std::string &model, const std::string &alias) {
+  auto holder = aliasHolder(store, model, alias);
+  if (!holder)
+    return holder.takeError();
+  if (!*holder)
+    return makeError(ErrorKind::NotFound, "model '" + model + "' has no alias '" + alias + "'");
+  return std::move(**holder);
+}
+
+llvm::Expected<proto::AliasHistory> aliasHistory(registry::Store &store, const std::string &model,
+                                                 const std::string &alias) {
+  if (llvm::Error error = registry::validateModelName(model))
+    return error;
+  auto history = store.aliasHistory(model);
+  if (!history)
+    return history.takeError();
+  if (!alias.empty()) {
+    auto *tenures = history->mutable_tenures();
+    tenures->erase(std::remove_if(tenures->begin(), tenures->end(),
+                                  [&](const proto::AliasTenure &t) { return t.alias() != alias; }),
+                   tenures->end());
+  }
+  return history;
+}
+
+llvm::Error parseAuditSince(const std::string &text, const std::string &what,
+                            registry::AuditFilter &filter) {
+  std::int64_t id = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec == std::errc() && end == text.data() + text.size() && id >= 0) {
+    filter.afterId = id;
+    return llvm::Error::success();
+  }
+  google::protobuf::Timestamp time;
+  if (!google::protobuf::util::TimeUtil::FromString(text, &time))
+    return makeError(ErrorKind::BadInput,
+                     what + " '" + text +
+                         "': expected an audit event id or an RFC 3339 time such as "
+                         "2026-12-01T12:00:00Z");
+  filter.sinceMicros = google::protobuf::util::TimeUtil::TimestampToMicroseconds(time);
+  return llvm::Error::success();
+}
 
 llvm::Expected<proto::StoredGateReport> showReport(registry::Store &store,
                                                    const proto::ReportShowRequest &request) {

@@ -95,6 +95,15 @@ const char *const kVersion3ModelInfo[] = {
     " tag_value TEXT NOT NULL, PRIMARY KEY (model_id, tag_key))",
 };
 
+// Version 4: bearer tokens of `graceful serve`. Only the SHA-256 of a
+// token's secret is stored, so a copy of the database grants nothing.
+const char *const kVersion4Tokens[] = {
+    "CREATE TABLE api_tokens ("
+    " id {ID}, subject TEXT NOT NULL, role TEXT NOT NULL, models TEXT NOT NULL,"
+    " aliases TEXT NOT NULL, secret_sha256 TEXT NOT NULL, created_at BIGINT NOT NULL,"
+    " created_by TEXT NOT NULL, expires_at BIGINT NOT NULL, revoked_at BIGINT NOT NULL)",
+};
+
 std::string forDialect(std::string statement, SqlDialect dialect) {
   const std::string placeholder = "{ID}";
   const std::string id =
@@ -146,12 +155,20 @@ llvm::Error migrateToVersion3(SqlConnection &connection) {
                                                          std::end(kVersion3ModelInfo)));
 }
 
+llvm::Error migrateToVersion4(SqlConnection &connection) {
+  std::vector<std::string> statements;
+  for (const char *statement : kVersion4Tokens)
+    statements.push_back(forDialect(statement, connection.dialect()));
+  return executeAll(connection, statements);
+}
+
 struct Migration {
   int toVersion;
   llvm::Error (*apply)(SqlConnection &);
 };
 const Migration kMigrations[] = {
-    {1, &migrateToVersion1}, {2, &migrateToVersion2}, {3, &migrateToVersion3}};
+    {1, &migrateToVersion1}, {2, &migrateToVersion2}, {3, &migrateToVersion3},
+    {4, &migrateToVersion4}};
 
 } // namespace
 

@@ -9,8 +9,9 @@ namespace graceful::registry {
 // The schema version this build of graceful reads and writes.
 // 1: the first schema; 2: the audit log is a hash chain (audit_chain.h)
 // and aliases can be protected by a bound policy; 3: models have a
-// description and tags of their own.
-inline constexpr int kSchemaVersion = 3;
+// description and tags of their own; 4: API tokens for `graceful serve`,
+// kept as hashes.
+inline constexpr int kSchemaVersion = 4;
 
 // 0 for a database without our schema.
 llvm::Expected<int> readSchemaVersion(SqlConnection &connection);

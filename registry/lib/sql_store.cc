@@ -83,6 +83,12 @@ public:
   findGateReport(const std::string &candidate, const std::string &baseline,
                  const std::string &policyDigest, const std::string &dataDigest) override;
   llvm::Expected<proto::CheckReport> check(const std::optional<ChainHead> &pinned) override;
+  llvm::Expected<proto::ApiToken> createToken(const TokenRequest &request) override;
+  llvm::Expected<proto::ApiTokenList> listTokens() override;
+  llvm::Expected<proto::ApiToken> revokeToken(std::int64_t id, const std::string &actor,
+                                              const std::string &reason) override;
+  llvm::Expected<std::optional<StoredToken>> findToken(std::int64_t id) override;
+  llvm::Error recordDenial(const DenialRecord &denial) override;
 
 private:
   // Runs `body` in one transaction, committed only if `body` succeeds.
@@ -143,6 +149,8 @@ private:
   llvm::Error checkAliases(proto::CheckReport &report);
   llvm::Error checkVersionsAndAudit(proto::CheckReport &report);
   llvm::Error checkChain(proto::CheckReport &report, const std::optional<ChainHead> &pinned);
+  llvm::Expected<std::vector<StoredToken>> readTokens(const std::string &where,
+                                                      const std::vector<SqlValue> &params);
 
   std::unique_ptr<SqlConnection> db_;
   ArtifactStore artifacts_;
@@ -1508,6 +1516,132 @@ llvm::Expected<proto::CheckReport> SqlStore::check(const std::optional<ChainHead
         report.set_ok(report.problems_size() == 0);
         return report;
       });
+}
+
+// ---- API tokens --------------------------------------------------------------
+
+const char *const kTokenColumns =
+    "SELECT id, subject, role, models, aliases, created_at, created_by, expires_at, revoked_at,"
+    " secret_sha256 FROM api_tokens ";
+
+llvm::Expected<std::vector<StoredToken>> SqlStore::readTokens(const std::string &where,
+                                                              const std::vector<SqlValue> &params) {
+  auto rows = db_->query(kTokenColumns + where, params);
+  if (!rows)
+    return rows.takeError();
+  std::vector<StoredToken> tokens;
+  for (const SqlRow &row : *rows) {
+    StoredToken stored;
+    proto::ApiToken &token = stored.token;
+    token.set_id(row.integer(0));
+    token.set_subject(row.text(1));
+    token.set_role(row.text(2));
+    token.set_models(row.text(3));
+    token.set_aliases(row.text(4));
+    *token.mutable_created_at() = timestampOf(row.integer(5));
+    token.set_created_by(row.text(6));
+    if (row.integer(7) != 0)
+      *token.mutable_expires_at() = timestampOf(row.integer(7));
+    if (row.integer(8) != 0)
+      *token.mutable_revoked_at() = timestampOf(row.integer(8));
+    stored.secretSha256 = row.text(9);
+    tokens.push_back(std::move(stored));
+  }
+  return tokens;
+}
+
+llvm::Expected<proto::ApiToken> SqlStore::createToken(const TokenRequest &request) {
+  return inTransaction<proto::ApiToken>(
+      TransactionMode::Write, [&]() -> llvm::Expected<proto::ApiToken> {
+        auto id = db_->queryInteger(
+            "INSERT INTO api_tokens (subject, role, models, aliases, secret_sha256, created_at,"
+            " created_by, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0) RETURNING id",
+            {request.subject, request.role, request.models, request.aliases, request.secretSha256,
+             nowMicros(), request.actor, request.expiresMicros});
+        if (!id)
+          return id.takeError();
+        // The audit line names the grant, never the secret or its hash.
+        AuditRecord audit{"token-create",
+                          "",
+                          0,
+                          "",
+                          "",
+                          "#" + std::to_string(id->value_or(0)) + " " + request.subject + " " +
+                              request.role + " models=" + request.models +
+                              " aliases=" + request.aliases,
+                          "",
+                          0};
+        if (auto auditId = appendAudit(audit, request.actor); !auditId)
+          return auditId.takeError();
+        auto tokens = readTokens("WHERE id = ?", {id->value_or(0)});
+        if (!tokens)
+          return tokens.takeError();
+        return tokens->at(0).token;
+      });
+}
+
+llvm::Expected<proto::ApiTokenList> SqlStore::listTokens() {
+  return inTransaction<proto::ApiTokenList>(TransactionMode::Read,
+                                            [&]() -> llvm::Expected<proto::ApiTokenList> {
+                                              auto tokens = readTokens("ORDER BY id", {});
+                                              if (!tokens)
+                                                return tokens.takeError();
+                                              proto::ApiTokenList list;
+                                              for (StoredToken &stored : *tokens)
+                                                *list.add_tokens() = std::move(stored.token);
+                                              return list;
+                                            });
+}
+
+llvm::Expected<proto::ApiToken> SqlStore::revokeToken(std::int64_t id, const std::string &actor,
+                                                      const std::string &reason) {
+  return inTransaction<proto::ApiToken>(
+      TransactionMode::Write, [&]() -> llvm::Expected<proto::ApiToken> {
+        auto tokens = readTokens("WHERE id = ?" + forUpdate(), {id});
+        if (!tokens)
+          return tokens.takeError();
+        if (tokens->empty())
+          return makeError(ErrorKind::NotFound, "no token #" + std::to_string(id));
+        if (tokens->front().token.has_revoked_at())
+          return tokens->front().token;
+        if (llvm::Error error = db_->execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ?",
+                                             {nowMicros(), id}))
+          return error;
+        AuditRecord audit{"token-revoke",
+                          "",
+                          0,
+                          "",
+                          "",
+                          "#" + std::to_string(id) + " " + tokens->front().token.subject(),
+                          reason,
+                          0};
+        if (auto auditId = appendAudit(audit, actor); !auditId)
+          return auditId.takeError();
+        auto revoked = readTokens("WHERE id = ?", {id});
+        if (!revoked)
+          return revoked.takeError();
+        return revoked->at(0).token;
+      });
+}
+
+llvm::Expected<std::optional<StoredToken>> SqlStore::findToken(std::int64_t id) {
+  return inTransaction<std::optional<StoredToken>>(
+      TransactionMode::Read, [&]() -> llvm::Expected<std::optional<StoredToken>> {
+        auto tokens = readTokens("WHERE id = ?", {id});
+        if (!tokens)
+          return tokens.takeError();
+        if (tokens->empty())
+          return std::nullopt;
+        return std::move(tokens->front());
+      });
+}
+
+llvm::Error SqlStore::recordDenial(const DenialRecord &denial) {
+  auto id = inTransaction<std::int64_t>(TransactionMode::Write, [&] {
+    return appendAudit({"deny", denial.model, 0, denial.alias, "", "", denial.what, 0},
+                       denial.actor);
+  });
+  return id ? llvm::Error::success() : id.takeError();
 }
 
 // ---- opening -----------------------------------------------------------------

@@ -626,7 +626,8 @@ TEST_P(StoreTest, InitChainsTheEventsOfAnOlderStore) {
   auto refused = openStore(config);
   ASSERT_FALSE(bool(refused));
   EXPECT_THAT(describeError(refused.takeError()).message,
-              ::testing::HasSubstr("schema version 1, older than this graceful's 3"));
+              ::testing::HasSubstr("schema version 1, older than this graceful's " +
+                                   std::to_string(kSchemaVersion)));
 
   auto migrated = cantFail(initStore(config));
   auto log = cantFail(migrated->auditLog({}));

@@ -50,6 +50,10 @@ std::string_view errorKindName(ErrorKind kind) {
     return "conflict";
   case ErrorKind::Unavailable:
     return "unavailable";
+  case ErrorKind::Unauthorized:
+    return "unauthorized";
+  case ErrorKind::Forbidden:
+    return "forbidden";
   }
   return "bad-input";
 }

@@ -4,9 +4,9 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
-#include <fcntl.h>
 #include <spawn.h>
 #include <stdexcept>
 #include <sys/wait.h>
@@ -77,8 +77,8 @@ void recordJsonRun(const std::vector<std::string> &args, const ProcessResult &re
     return;
   std::filesystem::create_directories(directory);
   static std::atomic<int> counter{0};
-  std::string base = std::string(directory) + "/" + std::to_string(::getpid()) + "-" +
-                     std::to_string(counter++);
+  std::string base =
+      std::string(directory) + "/" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
   std::ofstream argsFile(base + ".args");
   for (const std::string &arg : args)
     argsFile << arg << "\n";
@@ -121,6 +121,21 @@ ProcessResult runGraceful(const std::vector<std::string> &args, const Environmen
   result.exitCode = waitForExit(pid);
   recordJsonRun(args, result);
   return result;
+}
+
+pid_t spawnGracefulReading(const std::vector<std::string> &args, const Environment &env,
+                           int *stdoutFd) {
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  pid_t pid = spawn(args, env, &actions);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out[1]);
+  *stdoutFd = out[0];
+  return pid;
 }
 
 pid_t spawnGraceful(const std::vector<std::string> &args, const Environment &env) {

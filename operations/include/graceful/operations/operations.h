@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace graceful::operations {
 
@@ -46,6 +47,10 @@ llvm::Expected<proto::AliasProtection> protectAlias(Context &context,
 llvm::Expected<proto::RegisterResult> registerModel(Context &context,
                                                     const proto::RegisterRequest &request);
 
+// Sets and removes tags of one version (audited as tag); the values are
+// checked as parseTags checks them.
+llvm::Expected<proto::ModelVersion> tag(Context &context, const proto::TagRequest &request);
+
 // Writes the artifact of NAME@V or NAME@ALIAS to `out`, only once its bytes
 // hash to the version's digest.
 llvm::Expected<proto::ModelVersion> download(registry::Store &store, const std::string &selector,
@@ -65,6 +70,10 @@ llvm::Expected<proto::AliasMove> deleteAlias(Context &context,
 llvm::Expected<proto::Model> updateModel(Context &context,
                                          const proto::ModelUpdateRequest &request);
 
+// K=V tags as typed (--tag, the server's tag= parameters), each key
+// checked by the registry's rules and each value against kMaxTagValueBytes.
+llvm::Expected<std::map<std::string, std::string>> parseTags(const std::vector<std::string> &texts);
+
 // Models, only those carrying every tag in `tags` when given: each tag held
 // by the model itself or by one version that holds all the rest.
 llvm::Expected<proto::ModelList> listModels(registry::Store &store,
@@ -77,6 +86,22 @@ llvm::Expected<proto::ModelList> listModels(registry::Store &store,
 // not an error: "no holder yet" is normal for a first promotion).
 llvm::Expected<std::optional<proto::ModelVersion>>
 aliasHolder(registry::Store &store, const std::string &model, const std::string &alias);
+
+// aliasHolder's answer, with a missing alias as a NotFound error naming
+// it (show NAME@ALIAS, the server's GET of an alias).
+llvm::Expected<proto::ModelVersion>
+requireAliasHolder(registry::Store &store, const std::string &model, const std::string &alias);
+
+// Which version held each alias of `model`; only `alias`'s tenures when
+// not empty.
+llvm::Expected<proto::AliasHistory> aliasHistory(registry::Store &store, const std::string &model,
+                                                 const std::string &alias);
+
+// An audit filter's start, from an event id (events after it: poll with
+// the last id seen) or an RFC 3339 time (events at or after it); `what`
+// names the option in the error ("--since").
+llvm::Error parseAuditSince(const std::string &text, const std::string &what,
+                            registry::AuditFilter &filter);
 
 // A stored report by ID, NAME@V (its newest) or NAME@ALIAS (the one the
 // holder was put there with); writes the requested report files.

@@ -110,6 +110,33 @@ struct AuditFilter {
   std::string alias = {};  // empty: every alias
 };
 
+// A bearer token of `graceful serve`: the caller makes the secret and
+// passes only its hash.
+struct TokenRequest {
+  std::string subject;
+  std::string role;
+  std::string models = "*";
+  std::string aliases = "*";
+  std::int64_t expiresMicros = 0; // 0: never
+  std::string secretSha256;       // sha256:<hex> of the secret
+  std::string actor;
+};
+
+// A stored token and the hash of its secret, for the server to compare.
+struct StoredToken {
+  proto::ApiToken token;
+  std::string secretSha256;
+};
+
+// A request the server refused: audited as action "deny" (no record is
+// written, so the hash chain covers it like any event).
+struct DenialRecord {
+  std::string actor;
+  std::string model;
+  std::string alias;
+  std::string what; // the route and why, e.g. "POST promote: role reader"
+};
+
 // A position on the audit hash chain: how many events it holds and the
 // hash of the newest, written "N:sha256:<hex>" (`check --head`).
 struct ChainHead {
@@ -193,6 +220,16 @@ public:
   // pinned earlier and the history since only grew).
   virtual llvm::Expected<proto::CheckReport>
   check(const std::optional<ChainHead> &pinned = std::nullopt) = 0;
+
+  // Bearer tokens (server/). Creating and revoking are audited
+  // (token-create, token-revoke); revoking twice is a no-op.
+  virtual llvm::Expected<proto::ApiToken> createToken(const TokenRequest &request) = 0;
+  virtual llvm::Expected<proto::ApiTokenList> listTokens() = 0;
+  virtual llvm::Expected<proto::ApiToken> revokeToken(std::int64_t id, const std::string &actor,
+                                                      const std::string &reason) = 0;
+  // nullopt when no token has this id.
+  virtual llvm::Expected<std::optional<StoredToken>> findToken(std::int64_t id) = 0;
+  virtual llvm::Error recordDenial(const DenialRecord &denial) = 0;
 };
 
 // Opens an existing store; fails with a clear error if there is none.

@@ -17,6 +17,8 @@ enum class ErrorKind {
   Conflict,         // lost a compare-and-set race: exit 3
   Unavailable,      // retry later: store or server down, lock not obtained in
                     // time, disk full: exit 4
+  Unauthorized,     // no credentials, or ones the server does not accept: exit 2
+  Forbidden,        // credentials that do not allow this request: exit 2
 };
 
 // The exit codes of the contract (DESIGN.md, "Interface contract").
@@ -30,7 +32,7 @@ enum ExitCode {
 int exitCodeFor(ErrorKind kind);
 
 // The kind as scripts read it in a JSON error: bad-input, not-found,
-// store-unusable, corrupt, conflict, unavailable.
+// store-unusable, corrupt, conflict, unavailable, unauthorized, forbidden.
 std::string_view errorKindName(ErrorKind kind);
 
 class GracefulError : public llvm::ErrorInfo<GracefulError> {

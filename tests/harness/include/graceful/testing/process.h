@@ -25,6 +25,12 @@ ProcessResult runGraceful(const std::vector<std::string> &args, const Environmen
 
 // Starts `graceful args...` without waiting; output goes to /dev/null.
 pid_t spawnGraceful(const std::vector<std::string> &args, const Environment &env = {});
+// Starts `graceful args...` without waiting, its stdout readable from
+// `*stdoutFd` (the caller closes it) and stderr the caller's (a failing
+// server's message shows in the test's log): for servers that announce
+// where they listen.
+pid_t spawnGracefulReading(const std::vector<std::string> &args, const Environment &env,
+                           int *stdoutFd);
 // Waits for a spawned process: its exit code, or -1 if a signal ended it.
 int waitForExit(pid_t pid);
 

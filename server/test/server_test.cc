@@ -1,0 +1,687 @@
+// `graceful serve` as a release tool and CI use it: a real server process
+// on loopback over a fresh store (SQLite and PostgreSQL), driven over HTTP,
+// checked against the CLI's own answers and the store's `check`.
+#include "graceful/registry.pb.h"
+#include "graceful/support/digest.h"
+#include "graceful/support/tensor.h"
+#include "graceful/testing/process.h"
+#include "graceful/testing/stores.h"
+#include "http_client.h"
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <gmock/gmock.h>
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace graceful::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string readAll(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+template <typename Message> Message parseJson(const std::string &text) {
+  Message message;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(text, &message).ok()) << text;
+  return message;
+}
+
+// A `graceful serve` process on a free port; stopped (SIGTERM) when it goes.
+class ServerProcess {
+public:
+  ServerProcess(const std::vector<std::string> &args, const Environment &env) {
+    std::vector<std::string> all = {"serve", "--listen", "127.0.0.1:0"};
+    all.insert(all.end(), args.begin(), args.end());
+    int out = -1;
+    pid_ = spawnGracefulReading(all, env, &out);
+    // The first line names the port: "graceful serve: listening on http://127.0.0.1:N".
+    std::string line;
+    char c;
+    while (::read(out, &c, 1) == 1 && c != '\n')
+      line.push_back(c);
+    ::close(out);
+    size_t colon = line.rfind(':');
+    if (line.find("listening on") != std::string::npos && colon != std::string::npos)
+      port_ = static_cast<unsigned short>(std::stoi(line.substr(colon + 1)));
+  }
+  ~ServerProcess() {
+    if (pid_ > 0)
+      stop(SIGTERM);
+  }
+  ServerProcess(const ServerProcess &) = delete;
+  ServerProcess &operator=(const ServerProcess &) = delete;
+
+  unsigned short port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  // Signals the server and waits: its exit code, -1 when the signal killed it.
+  int stop(int signal) {
+    ::kill(pid_, signal);
+    int code = waitForExit(pid_);
+    pid_ = 0;
+    return code;
+  }
+
+private:
+  pid_t pid_ = 0;
+  unsigned short port_ = 0;
+};
+
+class ServerTest : public ::testing::TestWithParam<Backend> {
+protected:
+  void SetUp() override {
+    auto store = makeStore(GetParam(), directory_);
+    if (!store)
+      GTEST_SKIP() << "GRACEFUL_TEST_PG is not set; ctest sets it";
+    store_ = *store;
+    env_ = store_.environment();
+    env_["GRACEFUL_ACTOR"] = "operator";
+    ASSERT_EQ(cli({"init"}).exitCode, 0);
+    for (int seed : {1, 2, 3}) {
+      models_.push_back(directory_.file("m" + std::to_string(seed) + ".onnx"));
+      writeTinyOnnxModel(models_.back(), seed);
+    }
+    ASSERT_EQ(cli({"register", "m", "--onnx", models_[0], "--tag", "stage=a"}).exitCode, 0);
+    ASSERT_EQ(
+        cli({"register", "m", "--onnx", models_[1], "--parent", "m@1:fine-tuned-from"}).exitCode,
+        0);
+    ASSERT_EQ(cli({"register", "other", "--onnx", models_[2]}).exitCode, 0);
+    std::filesystem::create_directories(directory_.file("policies"));
+    std::ofstream(directory_.file("policies/open.yaml")) << "gates: []\n";
+    ASSERT_EQ(cli({"promote", "m@1", "--to", "production", "--policy",
+                   directory_.file("policies/open.yaml")})
+                  .exitCode,
+              0);
+  }
+
+  ProcessResult cli(const std::vector<std::string> &args) {
+    return runGraceful(args, env_, directory_.path());
+  }
+
+  // A token made with the CLI, as an operator with database access does.
+  std::string token(const std::string &subject, const std::string &role,
+                    const std::vector<std::string> &extra = {}) {
+    std::vector<std::string> args = {"token",  "create", "--subject", subject,
+                                     "--role", role,     "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    ProcessResult created = cli(args);
+    EXPECT_EQ(created.exitCode, 0) << created.err;
+    return parseJson<proto::ApiToken>(created.out).token();
+  }
+
+  std::unique_ptr<ServerProcess> serve(const std::vector<std::string> &extra = {},
+                                       Environment env = {}) {
+    std::vector<std::string> args = {
+        "--policies", directory_.file("policies"), "--request-timeout-ms", "1000", "--threads",
+        "3"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Environment merged = env_;
+    for (const auto &[key, value] : env)
+      merged[key] = value;
+    auto server = std::make_unique<ServerProcess>(args, merged);
+    EXPECT_NE(server->port(), 0) << "the server did not start";
+    return server;
+  }
+
+  HttpResult get(const ServerProcess &server, const std::string &target,
+                 const std::string &bearer) {
+    return http(server.port(), {"GET", target, bearer});
+  }
+
+  HttpResult send(const ServerProcess &server, const std::string &method, const std::string &target,
+                  const std::string &bearer, const std::string &body) {
+    return http(server.port(), {method, target, bearer, body});
+  }
+
+  proto::AuditLog audit(const std::vector<std::string> &filter = {}) {
+    std::vector<std::string> args = {"audit", "--json"};
+    args.insert(args.end(), filter.begin(), filter.end());
+    return parseJson<proto::AuditLog>(cli(args).out);
+  }
+
+  void expectCheckPasses() {
+    ProcessResult check = cli({"check"});
+    EXPECT_EQ(check.exitCode, 0) << check.out << check.err;
+  }
+
+  TemporaryDirectory directory_;
+  TestStore store_;
+  Environment env_;
+  std::vector<std::string> models_;
+};
+
+// A release tool's question, "who is production, since when, by whom,
+// with which report", and every other read: the same JSON as the CLI's.
+TEST_P(ServerTest, ReadsAnswerWithTheCliJson) {
+  std::string reader = token("release-tool", "reader");
+  auto server = serve();
+  std::vector<std::pair<std::string, std::vector<std::string>>> same = {
+      {"/api/v1/models", {"list"}},
+      {"/api/v1/models?tag=stage%3Da", {"list", "--tag", "stage=a"}},
+      {"/api/v1/models/m", {"show", "m"}},
+      {"/api/v1/models/m/versions/2", {"show", "m@2"}},
+      {"/api/v1/models/m/aliases/production", {"show", "m@production"}},
+      {"/api/v1/models/m/lineage", {"lineage", "m"}},
+      {"/api/v1/models/m/history", {"history", "m"}},
+      {"/api/v1/models/m/history?alias=production", {"history", "m@production"}},
+      {"/api/v1/models/m/reports", {"report", "list", "m"}},
+      {"/api/v1/reports/m%40production", {"report", "show", "m@production"}},
+      {"/api/v1/reports/1", {"report", "show", "1"}},
+      {"/api/v1/audit?model=m&since=2", {"audit", "--model", "m", "--since", "2"}},
+      {"/api/v1/audit?limit=2", {"audit", "--limit", "2"}},
+  };
+  for (const auto &[target, command] : same) {
+    HttpResult answer = get(*server, target, reader);
+    std::vector<std::string> args = command;
+    args.push_back("--json");
+    ProcessResult expected = cli(args);
+    ASSERT_EQ(expected.exitCode, 0) << expected.err;
+    EXPECT_EQ(answer.status, 200u) << target << ": " << answer.body;
+    EXPECT_EQ(answer.body, expected.out) << target;
+    EXPECT_EQ(answer.header("content-type"), "application/json");
+    EXPECT_EQ(answer.header("x-graceful-exit-code"), "0");
+  }
+  auto holder = parseJson<proto::ModelVersion>(
+      get(*server, "/api/v1/models/m/aliases/production", reader).body);
+  EXPECT_EQ(holder.version(), 1);
+  EXPECT_EQ(holder.holder().actor(), "operator");
+  EXPECT_NE(holder.holder().gate_report_id(), 0);
+}
+
+TEST_P(ServerTest, DownloadsCarryTheirDigest) {
+  std::string reader = token("release-tool", "reader");
+  auto server = serve();
+  std::string bytes = readAll(models_[1]);
+  for (const char *target :
+       {"/api/v1/models/m/versions/2/artifact", "/api/v1/models/m/aliases/production/artifact"}) {
+    HttpResult answer = get(*server, target, reader);
+    ASSERT_EQ(answer.status, 200u) << answer.body;
+    EXPECT_EQ(answer.header("content-type"), "application/octet-stream");
+    EXPECT_EQ(answer.header("x-graceful-digest"), sha256Digest(answer.body));
+  }
+  HttpResult second = get(*server, "/api/v1/models/m/versions/2/artifact", reader);
+  EXPECT_EQ(second.body, bytes);
+  auto version = parseJson<proto::ModelVersion>(cli({"show", "m@2", "--json"}).out);
+  EXPECT_EQ(second.header("x-graceful-digest"), version.digest());
+  EXPECT_EQ(get(*server, "/api/v1/models/m/versions/9/artifact", reader).status, 404u);
+}
+
+// Every role against every endpoint: 403 exactly where the role stops,
+// and each 403 is an audited denial by the token's subject.
+TEST_P(ServerTest, RoleByEndpointMatrix) {
+  struct Caller {
+    std::string subject, token;
+    std::set<std::string> allowed; // endpoints it may use
+  };
+  const std::set<std::string> reads = {"list",    "show",  "version", "alias",  "lineage",
+                                       "history", "audit", "reports", "report", "download"};
+  auto with = [&](std::set<std::string> more) {
+    more.insert(reads.begin(), reads.end());
+    return more;
+  };
+  std::vector<Caller> callers = {
+      {"reader-bot", token("reader-bot", "reader"), reads},
+      {"publisher-bot", token("publisher-bot", "publisher"), with({"register", "tag"})},
+      {"staging-bot", token("staging-bot", "promoter", {"--aliases", "staging"}),
+       with({"set staging", "promote staging", "rollback staging"})},
+      {"admin-bot", token("admin-bot", "admin"),
+       with({"register", "tag", "set staging", "promote staging", "rollback staging",
+             "set production", "promote production", "force production", "protect"})},
+      {"other-reader", token("other-reader", "reader", {"--models", "other"}), {}},
+  };
+  std::ofstream(directory_.file("upload.onnx")) << readAll(models_[2]);
+  struct Endpoint {
+    std::string name, method, target, body;
+    bool upload = false;
+  };
+  std::vector<Endpoint> endpoints = {
+      {"list", "GET", "/api/v1/models", ""},
+      {"show", "GET", "/api/v1/models/m", ""},
+      {"version", "GET", "/api/v1/models/m/versions/1", ""},
+      {"alias", "GET", "/api/v1/models/m/aliases/production", ""},
+      {"lineage", "GET", "/api/v1/models/m/lineage", ""},
+      {"history", "GET", "/api/v1/models/m/history", ""},
+      {"audit", "GET", "/api/v1/audit?model=m", ""},
+      {"reports", "GET", "/api/v1/models/m/reports", ""},
+      {"report", "GET", "/api/v1/reports/1", ""},
+      {"download", "GET", "/api/v1/models/m/versions/1/artifact", ""},
+      {"register", "POST", "/api/v1/models/m/versions?allow_duplicate=true", "", true},
+      {"tag", "POST", "/api/v1/models/m/versions/1/tags", R"({"set": {"k": "v"}})"},
+      {"set staging", "PUT", "/api/v1/models/m/aliases/staging", R"({"target": "m@2"})"},
+      {"promote staging", "POST", "/api/v1/models/m/aliases/staging/promote",
+       R"({"target": "m@1", "policy": "open.yaml"})"},
+      {"rollback staging", "POST", "/api/v1/models/m/aliases/staging/rollback", "{}"},
+      {"set production", "PUT", "/api/v1/models/m/aliases/production", R"({"target": "m@2"})"},
+      {"promote production", "POST", "/api/v1/models/m/aliases/production/promote",
+       R"({"target": "m@1", "policy": "open.yaml"})"},
+      {"force production", "POST", "/api/v1/models/m/aliases/production/promote",
+       R"({"target": "m@2", "policy": "open.yaml", "force": true, "reason": "drill"})"},
+      {"protect", "POST", "/api/v1/models/m/aliases/production/protect",
+       R"({"policy": "absent.yaml"})"},
+  };
+  auto server = serve();
+  std::map<std::string, int> denials;
+  for (const Caller &caller : callers)
+    for (const Endpoint &endpoint : endpoints) {
+      HttpRequest request{endpoint.method, endpoint.target, caller.token, endpoint.body};
+      if (endpoint.upload) {
+        request.body = readAll(models_[2]);
+        request.contentType = "application/octet-stream";
+      }
+      HttpResult answer = http(server->port(), request);
+      bool allowed = caller.allowed.contains(endpoint.name);
+      if (endpoint.name == "list" && caller.subject == "other-reader")
+        allowed = true; // lists, but only its models (below)
+      EXPECT_EQ(answer.status == 403, !allowed)
+          << caller.subject << " " << endpoint.name << ": " << answer.status << " " << answer.body;
+      EXPECT_NE(answer.status, 401u) << caller.subject << " " << endpoint.name;
+      if (answer.status == 403) {
+        ++denials[caller.subject];
+        EXPECT_THAT(answer.body, HasSubstr("\"kind\":\"forbidden\""));
+      }
+      HttpResult anonymous = http(server->port(), {endpoint.method, endpoint.target, "", "{}"});
+      EXPECT_EQ(anonymous.status, 401u) << endpoint.name;
+    }
+  auto visible =
+      parseJson<proto::ModelList>(get(*server, "/api/v1/models", callers.back().token).body);
+  ASSERT_EQ(visible.models_size(), 1);
+  EXPECT_EQ(visible.models(0).name(), "other");
+  std::map<std::string, int> audited;
+  proto::AuditLog denied = audit({"--action", "deny"});
+  for (const proto::AuditEvent &event : denied.events())
+    ++audited[event.actor()];
+  EXPECT_EQ(audited, denials);
+  // production (set, promote, force), protect, register, tag.
+  EXPECT_EQ(denials["staging-bot"], 6);
+  expectCheckPasses();
+}
+
+TEST_P(ServerTest, PromoterForStagingCannotMoveProduction) {
+  std::string staging = token("ci-staging", "promoter", {"--aliases", "staging"});
+  auto server = serve();
+  HttpResult refused = send(*server, "POST", "/api/v1/models/m/aliases/production/promote", staging,
+                            R"({"target": "m@2", "policy": "open.yaml"})");
+  EXPECT_EQ(refused.status, 403u);
+  EXPECT_THAT(refused.body, HasSubstr("may not move alias 'production' (only staging)"));
+  HttpResult promoted = send(*server, "POST", "/api/v1/models/m/aliases/staging/promote", staging,
+                             R"({"target": "m@2", "policy": "open.yaml"})");
+  ASSERT_EQ(promoted.status, 200u) << promoted.body;
+  EXPECT_TRUE(parseJson<proto::PromotionResult>(promoted.body).promoted());
+  auto production = parseJson<proto::ModelVersion>(cli({"show", "m@production", "--json"}).out);
+  EXPECT_EQ(production.version(), 1);
+  auto denied = audit({"--action", "deny"});
+  ASSERT_EQ(denied.events_size(), 1);
+  EXPECT_EQ(denied.events(0).actor(), "ci-staging");
+  EXPECT_EQ(denied.events(0).alias(), "production");
+}
+
+// The audit log names the token's subject, whatever the server's own
+// environment or the client claims.
+TEST_P(ServerTest, ActorIsTheTokenSubject) {
+  std::string bot = token("release-bot", "admin");
+  auto server = serve({}, {{"GRACEFUL_ACTOR", "mallory"}});
+  HttpRequest request{"PUT", "/api/v1/models/m/aliases/staging", bot,
+                      R"({"target": "m@2", "reason": "canary"})"};
+  request.headers["X-Graceful-Actor"] = "mallory";
+  HttpResult moved = http(server->port(), request);
+  ASSERT_EQ(moved.status, 200u) << moved.body;
+  auto move = parseJson<proto::AliasMove>(moved.body);
+  EXPECT_EQ(move.after(), 2);
+  auto log = audit({"--limit", "1"});
+  ASSERT_EQ(log.events_size(), 1);
+  EXPECT_EQ(log.events(0).action(), "alias-move");
+  EXPECT_EQ(log.events(0).actor(), "release-bot");
+  EXPECT_EQ(log.events(0).reason(), "canary");
+}
+
+TEST_P(ServerTest, TokensThatDoNotAuthenticate) {
+  std::string good = token("reader-bot", "reader");
+  std::string revoked = token("gone-bot", "reader");
+  std::string expired = token("old-bot", "reader", {"--expires", "2001-01-01T00:00:00Z"});
+  auto id = parseJson<proto::ApiTokenList>(cli({"token", "list", "--json"}).out).tokens(1).id();
+  ASSERT_EQ(cli({"token", "revoke", std::to_string(id), "--reason", "left"}).exitCode, 0);
+  std::string wrongSecret = good;
+  wrongSecret.back() = wrongSecret.back() == '0' ? '1' : '0';
+  auto server = serve();
+  for (const std::string &bad :
+       {std::string(), std::string("gft_1"), std::string("nonsense"), wrongSecret, revoked, expired,
+        std::string("gft_999_") + std::string(64, 'a')}) {
+    HttpResult answer = get(*server, "/api/v1/models", bad);
+    EXPECT_EQ(answer.status, 401u) << bad;
+    EXPECT_EQ(answer.header("www-authenticate"), "Bearer");
+    EXPECT_THAT(answer.body, HasSubstr("\"kind\":\"unauthorized\""));
+  }
+  HttpRequest basic{"GET", "/api/v1/models", ""};
+  basic.headers["Authorization"] = "Basic " + good;
+  EXPECT_EQ(http(server->port(), basic).status, 401u);
+  EXPECT_EQ(get(*server, "/api/v1/models", good).status, 200u);
+  // The store holds no secret: only its hash.
+  ProcessResult listed = cli({"token", "list", "--json"});
+  EXPECT_EQ(listed.out.find(good.substr(good.rfind('_') + 1)), std::string::npos);
+  auto tokens = parseJson<proto::ApiTokenList>(listed.out);
+  EXPECT_TRUE(tokens.tokens(1).has_revoked_at());
+  EXPECT_TRUE(tokens.tokens(0).token().empty());
+}
+
+TEST_P(ServerTest, EachErrorStatus) {
+  std::string admin = token("admin-bot", "admin");
+  auto server = serve({"--max-body-bytes", "2000", "--max-header-bytes", "4096"});
+  auto expectError = [&](const HttpResult &answer, unsigned status, const std::string &kind,
+                         int exitCode) {
+    EXPECT_EQ(answer.status, status) << answer.body;
+    EXPECT_THAT(answer.body, HasSubstr("\"kind\":\"" + kind + "\""));
+    EXPECT_THAT(answer.body, HasSubstr("\"exit_code\":" + std::to_string(exitCode)));
+  };
+  std::string before = cli({"audit", "--json"}).out;
+  expectError(get(*server, "/api/v1/models/absent", admin), 404, "not-found", 2);
+  expectError(get(*server, "/api/v1/models/m/aliases/nothing", admin), 404, "not-found", 2);
+  expectError(get(*server, "/api/v1/nowhere", admin), 404, "not-found", 2);
+  expectError(send(*server, "DELETE", "/api/v1/models/m", admin, ""), 405, "bad-input", 2);
+  expectError(get(*server, "/api/v1/models/bad%2", admin), 400, "bad-input", 2);
+  expectError(get(*server, "/api/v1/audit?since=yesterday", admin), 400, "bad-input", 2);
+  expectError(send(*server, "PUT", "/api/v1/models/m/aliases/staging", admin, "{not json"), 400,
+              "bad-input", 2);
+  expectError(send(*server, "PUT", "/api/v1/models/m/aliases/staging", admin,
+                   R"({"target": "m@2", "actor": "mallory"})"),
+              400, "bad-input", 2);
+  expectError(
+      send(*server, "PUT", "/api/v1/models/m/aliases/staging", admin, R"({"target": "other@1"})"),
+      400, "bad-input", 2);
+  expectError(send(*server, "POST", "/api/v1/models/m/aliases/production/promote", admin,
+                   R"({"target": "m@2", "policy": "/etc/passwd"})"),
+              400, "bad-input", 2);
+  expectError(send(*server, "POST", "/api/v1/models/m/aliases/production/promote", admin,
+                   R"({"target": "m@2", "policy": "open.yaml", "reports": {"html": "/tmp/x"}})"),
+              400, "bad-input", 2);
+  // A compare-and-set that lost: 409, nothing changed.
+  expectError(send(*server, "POST", "/api/v1/models/m/aliases/production/promote", admin,
+                   R"({"target": "m@2", "policy": "open.yaml", "expect": "2"})"),
+              409, "conflict", 3);
+  // Too large: the body (413) and the header (431) are refused before
+  // any route runs, and the connection is closed.
+  expectError(send(*server, "PUT", "/api/v1/models/m/aliases/staging", admin,
+                   R"({"target": "m@2", "reason": ")" + std::string(3000, 'x') + "\"}"),
+              413, "bad-input", 2);
+  HttpRequest huge{"GET", "/api/v1/models", admin};
+  huge.headers["X-Padding"] = std::string(8000, 'p');
+  EXPECT_EQ(http(server->port(), huge).status, 431u);
+  EXPECT_EQ(cli({"audit", "--json"}).out, before);
+  EXPECT_EQ(get(*server, "/healthz", "").status, 200u);
+}
+
+// Unavailable (503, exit code 4): the store's lock is held elsewhere
+// longer than the server waits for it.
+TEST_P(ServerTest, HeldLockIsUnavailable) {
+  std::string admin = token("admin-bot", "admin");
+  auto server = serve({}, {{"GRACEFUL_BUSY_TIMEOUT_MS", "200"}});
+  HttpResult answer;
+  if (GetParam() == Backend::Sqlite) {
+    sqlite3 *db = nullptr;
+    ASSERT_EQ(sqlite3_open(store_.uri.substr(7).c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+    answer =
+        send(*server, "PUT", "/api/v1/models/m/aliases/staging", admin, R"({"target": "m@2"})");
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+  } else {
+    pqxx::connection connection(store_.uri);
+    pqxx::work work(connection);
+    work.exec("SELECT id FROM models WHERE name = 'm' FOR UPDATE");
+    answer =
+        send(*server, "PUT", "/api/v1/models/m/aliases/staging", admin, R"({"target": "m@2"})");
+    work.abort();
+  }
+  EXPECT_EQ(answer.status, 503u) << answer.body;
+  EXPECT_THAT(answer.body, HasSubstr("\"exit_code\":4"));
+  EXPECT_EQ(answer.header("x-graceful-exit-code"), "4");
+  // Once the lock is gone the same request goes through.
+  EXPECT_EQ(send(*server, "PUT", "/api/v1/models/m/aliases/staging", admin, R"({"target": "m@2"})")
+                .status,
+            200u);
+  EXPECT_EQ(get(*server, "/readyz", "").status, 200u);
+}
+
+TEST_P(ServerTest, UploadsRegisterAfterTheChecker) {
+  std::string publisher = token("publisher-bot", "publisher");
+  auto server = serve({"--max-upload-bytes", "4096"});
+  std::string bytes = readAll(models_[2]);
+  ASSERT_LT(bytes.size(), 4096u);
+  HttpRequest upload{"POST",
+                     "/api/v1/models/m/versions?parent=m%402%3Adistilled-from&tag=team%3Dml"
+                     "&description=from+CI",
+                     publisher, bytes, "application/octet-stream"};
+  upload.headers["X-Graceful-Digest"] = sha256Digest(bytes);
+  HttpResult created = http(server->port(), upload);
+  ASSERT_EQ(created.status, 201u) << created.body;
+  auto result = parseJson<proto::RegisterResult>(created.body);
+  EXPECT_EQ(result.version().version(), 3);
+  EXPECT_EQ(result.version().digest(), sha256Digest(bytes));
+  EXPECT_EQ(result.version().created_by(), "publisher-bot");
+  EXPECT_EQ(result.version().description(), "from CI");
+  EXPECT_EQ(result.version().tags().at("team"), "ml");
+  ASSERT_EQ(result.version().parents_size(), 1);
+  EXPECT_EQ(result.version().parents(0).kind(), "distilled-from");
+  // The same bytes again: the existing version, nothing recorded.
+  upload.headers.erase("X-Graceful-Digest");
+  HttpResult again = http(server->port(), upload);
+  EXPECT_EQ(again.status, 200u);
+  EXPECT_TRUE(parseJson<proto::RegisterResult>(again.body).existing());
+
+  std::string snapshot = cli({"audit", "--json"}).out + cli({"list", "--json"}).out;
+  HttpRequest garbage{"POST", "/api/v1/models/m/versions", publisher, "not an onnx model",
+                      "application/octet-stream"};
+  HttpResult refused = http(server->port(), garbage);
+  EXPECT_EQ(refused.status, 400u) << refused.body;
+  garbage.body = bytes;
+  garbage.headers["X-Graceful-Digest"] = sha256Digest("something else");
+  EXPECT_EQ(http(server->port(), garbage).status, 400u);
+  garbage.body = std::string(5000, 'x');
+  garbage.headers.clear();
+  HttpResult tooLarge = http(server->port(), garbage);
+  EXPECT_EQ(tooLarge.status, 413u) << tooLarge.body;
+  // A caller who may not upload is refused on the header alone: the
+  // server answers without waiting for the (never sent) body.
+  std::string reader = token("reader-bot", "reader");
+  for (const std::string &who : {std::string(), reader}) {
+    RawConnection early(server->port());
+    early.write("POST /api/v1/models/m/versions HTTP/1.1\r\nHost: x\r\n" +
+                (who.empty() ? "" : "Authorization: Bearer " + who + "\r\n") +
+                "Content-Length: 4000\r\n\r\n");
+    EXPECT_EQ(statusOf(early.readToEnd()), who.empty() ? 401u : 403u);
+  }
+  proto::AuditLog after = audit();
+  ASSERT_GT(after.events_size(), 0);
+  EXPECT_EQ(after.events(after.events_size() - 1).action(), "deny");
+  expectCheckPasses();
+}
+
+TEST_P(ServerTest, MalformedAndSlowClients) {
+  std::string reader = token("reader-bot", "reader");
+  auto server = serve();
+  {
+    RawConnection garbage(server->port());
+    ASSERT_TRUE(garbage.connected());
+    garbage.write("THIS IS NOT HTTP\r\n\r\n");
+    std::string answer = garbage.readToEnd();
+    EXPECT_EQ(statusOf(answer), 400u) << answer;
+    EXPECT_THAT(answer, HasSubstr("\"kind\":\"bad-input\""));
+  }
+  {
+    RawConnection badLength(server->port());
+    badLength.write("POST /api/v1/models/m/aliases/staging/rollback HTTP/1.1\r\nHost: x\r\n"
+                    "Content-Length: banana\r\n\r\n");
+    EXPECT_EQ(statusOf(badLength.readToEnd()), 400u);
+  }
+  // A client that stops half way through its header holds no thread: the
+  // server keeps answering others, then drops it after --request-timeout-ms.
+  RawConnection slow(server->port());
+  slow.write("GET /api/v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + reader);
+  std::vector<std::unique_ptr<RawConnection>> idle;
+  for (int i = 0; i < 5; ++i) {
+    idle.push_back(std::make_unique<RawConnection>(server->port()));
+    idle.back()->write("GET /healthz HTTP/1.1\r\n");
+  }
+  EXPECT_EQ(get(*server, "/api/v1/models", reader).status, 200u);
+  EXPECT_EQ(slow.readToEnd(), ""); // closed without an answer
+  for (auto &connection : idle)
+    EXPECT_EQ(connection->readToEnd(), "");
+  // Keep-alive: several requests on one connection.
+  HttpConnection kept(server->port());
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(kept.send({"GET", "/api/v1/models/m", reader}).status, 200u);
+}
+
+// SIGTERM stops accepting and finishes what is in flight: an upload whose
+// body is still arriving completes and is recorded.
+TEST_P(ServerTest, SigtermFinishesRequestsInFlight) {
+  std::string publisher = token("publisher-bot", "publisher");
+  auto server = serve();
+  std::string bytes = readAll(models_[2]);
+  RawConnection upload(server->port());
+  upload.write("POST /api/v1/models/late/versions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+               publisher + "\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
+               std::to_string(bytes.size()) + "\r\n\r\n" + bytes.substr(0, 10));
+  // Wait until the server has read the header: the upload is then in
+  // flight beside the /metrics request that reports it.
+  for (int i = 0; i < 10000; ++i) {
+    if (get(*server, "/metrics", "").body.find("graceful_http_requests_in_flight 2\n") !=
+        std::string::npos)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::kill(server->pid(), SIGTERM);
+  // Draining has begun once new connections are refused.
+  for (int i = 0; i < 10000; ++i) {
+    RawConnection probe(server->port());
+    if (!probe.connected())
+      break;
+    probe.write("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    if (probe.readToEnd().empty())
+      break; // accepted by the kernel's backlog only, then closed
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  upload.write(bytes.substr(10));
+  std::string answer = upload.readToEnd();
+  EXPECT_EQ(statusOf(answer), 201u) << answer;
+  EXPECT_THAT(answer, HasSubstr("Connection: close"));
+  EXPECT_EQ(server->stop(0), 0);
+  EXPECT_EQ(cli({"show", "late@1"}).exitCode, 0);
+  expectCheckPasses();
+}
+
+// SIGKILL at points spread over gated promotions and alias moves: each
+// either happened whole or not at all, and `check` passes.
+TEST_P(ServerTest, SigkillMidPromotionLeavesACheckableStore) {
+  std::string admin = token("admin-bot", "admin");
+  for (int round = 0; round < 12; ++round) {
+    auto server = serve();
+    unsigned short port = server->port();
+    std::thread client([port, admin] {
+      for (int i = 0;; ++i) {
+        std::string target = i % 2 ? "m@1" : "m@2";
+        HttpResult answer =
+            http(port, {"POST", "/api/v1/models/m/aliases/staging/promote", admin,
+                        R"({"target": ")" + target + R"(", "policy": "open.yaml"})"});
+        if (answer.status == 0)
+          return; // the server is gone
+        http(port, {"PUT", "/api/v1/models/m/aliases/canary", admin,
+                    R"({"target": ")" + target + R"("})"});
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 + 37 * round));
+    server->stop(SIGKILL);
+    client.join();
+    expectCheckPasses();
+  }
+  auto history = parseJson<proto::AliasHistory>(cli({"history", "m@staging", "--json"}).out);
+  EXPECT_GT(history.tenures_size(), 0);
+}
+
+// A protected alias moves only through its bound policy, which the server
+// runs itself on data it holds: no policy, outputs or data from the client.
+TEST_P(ServerTest, ProtectedAliasMovesOnlyThroughItsPolicy) {
+  std::string admin = token("admin-bot", "admin");
+  std::string promoter = token("release-bot", "promoter", {"--aliases", "production"});
+  Tensor x = makeTensor(DType::Float32, {6, 4});
+  for (int64_t i = 0; i < 24; ++i)
+    x.data<float>()[i] = 0.5f * static_cast<float>(i % 7 - 3);
+  Tensor y = makeTensor(DType::Int64, {6});
+  for (int64_t i = 0; i < 6; ++i)
+    y.data<int64_t>()[i] = i % 3;
+  ASSERT_FALSE(writeNpy(directory_.file("policies/x.npy"), x));
+  ASSERT_FALSE(writeNpy(directory_.file("policies/y.npy"), y));
+  std::ofstream(directory_.file("policies/strict.yaml"))
+      << "gates:\n  - nfr: {inputs: x.npy, labels: y.npy, max_nfr: 1.0}\n";
+  auto server = serve();
+  EXPECT_EQ(send(*server, "POST", "/api/v1/models/m/aliases/production/protect", promoter,
+                 R"({"policy": "strict.yaml"})")
+                .status,
+            403u);
+  HttpResult protectedAlias = send(*server, "POST", "/api/v1/models/m/aliases/production/protect",
+                                   admin, R"({"policy": "strict.yaml", "reason": "release"})");
+  ASSERT_EQ(protectedAlias.status, 200u) << protectedAlias.body;
+  EXPECT_EQ(parseJson<proto::AliasProtection>(protectedAlias.body).created_by(), "admin-bot");
+  // Around the policy: an ungated move and another policy are refused.
+  EXPECT_EQ(
+      send(*server, "PUT", "/api/v1/models/m/aliases/production", promoter, R"({"target": "m@2"})")
+          .status,
+      400u);
+  EXPECT_EQ(send(*server, "POST", "/api/v1/models/m/aliases/production/promote", promoter,
+                 R"({"target": "m@2", "policy": "open.yaml"})")
+                .status,
+            400u);
+  EXPECT_EQ(parseJson<proto::ModelVersion>(cli({"show", "m@production", "--json"}).out).version(),
+            1);
+  // Through it: the bound policy runs on the server.
+  HttpResult promoted = send(*server, "POST", "/api/v1/models/m/aliases/production/promote",
+                             promoter, R"({"target": "m@2"})");
+  ASSERT_EQ(promoted.status, 200u) << promoted.body;
+  auto result = parseJson<proto::PromotionResult>(promoted.body);
+  EXPECT_TRUE(result.promoted());
+  ASSERT_EQ(result.report().gates_size(), 1);
+  EXPECT_EQ(result.report().gates(0).name(), "nfr");
+  auto holder = parseJson<proto::ModelVersion>(cli({"show", "m@production", "--json"}).out);
+  EXPECT_EQ(holder.version(), 2);
+  EXPECT_EQ(holder.holder().actor(), "release-bot");
+  EXPECT_EQ(holder.holder().gate_report_id(), result.report_id());
+  expectCheckPasses();
+}
+
+TEST_P(ServerTest, HealthMetricsAndOpenApi) {
+  std::string reader = token("reader-bot", "reader");
+  auto server = serve();
+  EXPECT_EQ(get(*server, "/healthz", "").body, "{\"status\":\"ok\"}\n");
+  EXPECT_EQ(get(*server, "/readyz", "").status, 200u);
+  for (int i = 0; i < 3; ++i)
+    get(*server, "/api/v1/models/m", reader);
+  get(*server, "/api/v1/models/absent", reader);
+  HttpResult metrics = get(*server, "/metrics", "");
+  EXPECT_EQ(metrics.status, 200u);
+  EXPECT_THAT(metrics.body,
+              HasSubstr("graceful_http_requests_total{route=\"GET /api/v1/models/{name}\","
+                        "status=\"200\"} 3\n"));
+  EXPECT_THAT(metrics.body,
+              HasSubstr("graceful_http_requests_total{route=\"GET /api/v1/models/{name}\","
+                        "status=\"404\"} 1\n"));
+  EXPECT_THAT(metrics.body, HasSubstr("graceful_http_request_duration_seconds_count{route=\"GET "
+                                      "/api/v1/models/{name}\"} 4\n"));
+  HttpResult document = get(*server, "/api/v1/openapi.json", "");
+  EXPECT_EQ(document.status, 200u);
+  EXPECT_EQ(document.body, readAll(GRACEFUL_SOURCE_DIR "/docs/schemas/openapi.json"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ServerTest,
+                         ::testing::Values(Backend::Sqlite, Backend::Postgres),
+                         [](const auto &info) { return backendName(info.param); });
+
+} // namespace
+} // namespace graceful::testing
