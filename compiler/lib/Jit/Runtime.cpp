@@ -469,13 +469,14 @@ thread_local std::optional<std::string> runFault;
 
 // Called by generated code that met a value it cannot go on with (an index
 // out of range); the code goes on safely and the run fails afterwards with
-// `message`, its first {} replaced by `value`. Only the first fault of a
-// run is kept: one bad value typically makes many.
+// `message`, its last {} replaced by `value` (the message starts with the
+// node's label, whose name may hold a {} of its own). Only the first fault
+// of a run is kept: one bad value typically makes many.
 extern "C" void gracefulFailRun(Bytes *message, int64_t value) {
   if (runFault)
     return;
   std::string text(message->aligned + message->offset, static_cast<size_t>(message->size));
-  if (size_t at = text.find("{}"); at != std::string::npos)
+  if (size_t at = text.rfind("{}"); at != std::string::npos)
     text.replace(at, 2, std::to_string(value));
   runFault = std::move(text);
 }

@@ -124,8 +124,8 @@ Value loopNest(OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_t> shape, 
 std::string nodeLabel(ir::NodeOp node);
 
 // Generated code that meets `condition` calls the runtime, which fails the
-// run with "<node label>: `message`", the first {} in it replaced by
-// `value` (i64). The code goes on; the caller makes it safe to.
+// run with "<node label>: `message`", the last {} (which must be in
+// `message`) replaced by `value` (i64). The code goes on; the caller makes it safe to.
 void failRunIf(OpBuilder &b, mlir::Location loc, ir::NodeOp node, Value condition, Value value,
                const std::string &message);
 

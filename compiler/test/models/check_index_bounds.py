@@ -140,13 +140,14 @@ def check_case(graceful, work, dtype, case):
 
 def check_batches(graceful, work):
     """A lookup table gathered by indices cast from the input, compiled for
-    batches of 2: the sample holding 12 sits in the third batch."""
+    batches of 2: the sample holding 12 sits in the third batch. The node's
+    name holds a {} of its own, which the error must keep."""
     model = os.path.join(work, "lookup.onnx")
     table = helper.make_tensor("table", TensorProto.FLOAT, [10, 2],
                                np.arange(20, dtype=np.float32).tolist())
     graph = helper.make_graph(
         [helper.make_node("Cast", ["x"], ["i"], to=TensorProto.INT64),
-         helper.make_node("Gather", ["table", "i"], ["y"], name="lookup", axis=0)],
+         helper.make_node("Gather", ["table", "i"], ["y"], name="lookup{}", axis=0)],
         "lookup", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n"])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 2])], [table])
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), model)
@@ -163,7 +164,7 @@ def check_batches(graceful, work):
     run = subprocess.run([graceful, "run", model, "--input", path, "--output", output,
                           "--batch", "2"], capture_output=True, text=True,
                          env=dict(os.environ, GRACEFUL_CACHE="off"))
-    if run.returncode != 2 or "node 'lookup' (Gather): index 12" not in run.stderr \
+    if run.returncode != 2 or "node 'lookup{}' (Gather): index 12" not in run.stderr \
             or os.path.exists(output):
         failures.append(f"batched lookup with 12 in batch 3: exit {run.returncode}, "
                         f"{run.stderr.strip()!r}")
