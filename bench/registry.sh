@@ -10,7 +10,7 @@ ops=${1:-200}
 work=$(mktemp -d /tmp/graceful-bench.XXXXXX)
 state="$work/pg.state"
 trap '"$root/scripts/pg-server" stop "$state"; rm -rf "$work"' EXIT
-admin=$("$root/scripts/pg-server" start "$state" 55439)
+admin=$("$root/scripts/pg-server" start "$state" 25439)
 
 printf '%-10s %8s %16s %16s\n' backend clients "registrations/s" "alias moves/s"
 for clients in 1 8; do

@@ -20,7 +20,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-admin=$("$root/scripts/pg-server" start "$state" 55441)
+admin=$("$root/scripts/pg-server" start "$state" 25441)
 mkdir -p "$work/policies"
 echo "gates: []" > "$work/policies/open.yaml"
 
