@@ -4,6 +4,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 
+#include <cmath>
 #include <cstring>
 
 namespace graceful::compiler::lowering {
@@ -156,14 +157,14 @@ Value sigmoid(OpBuilder &b, Location loc, Value x) {
 }
 
 // NaN compares false, so it falls through both selects.
-Value clamp(OpBuilder &b, Location loc, Value x, Value low, Value high) {
+Value clamp(OpBuilder &b, Location loc, Value x, Value low, Value high, Signedness signedness) {
   if (isa<FloatType>(x.getType())) {
     Value below = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, x, low);
     Value above = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, high);
     Value upperBounded = b.create<arith::SelectOp>(loc, above, high, x);
     return b.create<arith::SelectOp>(loc, below, low, upperBounded);
   }
-  return b.create<arith::MinSIOp>(loc, b.create<arith::MaxSIOp>(loc, x, low), high);
+  return minimum(b, loc, maximum(b, loc, x, low, signedness), high, signedness);
 }
 
 Value add(OpBuilder &b, Location loc, Value x, Value y) {
@@ -179,40 +180,108 @@ Value mul(OpBuilder &b, Location loc, Value x, Value y) {
                                      : b.create<arith::MulIOp>(loc, x, y).getResult();
 }
 // ONNX Max/Min propagate NaN, like arith.maximumf/minimumf.
-Value maximum(OpBuilder &b, Location loc, Value x, Value y) {
-  return isa<FloatType>(x.getType()) ? b.create<arith::MaximumFOp>(loc, x, y).getResult()
-                                     : b.create<arith::MaxSIOp>(loc, x, y).getResult();
-}
-Value minimum(OpBuilder &b, Location loc, Value x, Value y) {
-  return isa<FloatType>(x.getType()) ? b.create<arith::MinimumFOp>(loc, x, y).getResult()
-                                     : b.create<arith::MinSIOp>(loc, x, y).getResult();
+Signedness inputSignedness(ir::NodeOp node, unsigned index) {
+  auto flags = node->getAttrOfType<DenseBoolArrayAttr>(kUnsignedInputsAttr);
+  return flags && index < flags.size() && flags[index] ? Signedness::Unsigned : Signedness::Signed;
 }
 
-Value convertScalar(OpBuilder &b, Location loc, Value x, Type to) {
-  Type from = x.getType();
-  if (from == to)
+Signedness outputSignedness(ir::NodeOp node, unsigned index) {
+  auto flags = node->getAttrOfType<DenseBoolArrayAttr>(kUnsignedOutputsAttr);
+  return flags && index < flags.size() && flags[index] ? Signedness::Unsigned : Signedness::Signed;
+}
+
+bool hasUnsignedValues(ir::NodeOp node) {
+  return node->hasAttr(kUnsignedInputsAttr) || node->hasAttr(kUnsignedOutputsAttr);
+}
+
+arith::CmpIPredicate orderPredicate(arith::CmpIPredicate signedPredicate, Signedness signedness) {
+  if (signedness == Signedness::Signed)
+    return signedPredicate;
+  switch (signedPredicate) {
+  case arith::CmpIPredicate::slt:
+    return arith::CmpIPredicate::ult;
+  case arith::CmpIPredicate::sle:
+    return arith::CmpIPredicate::ule;
+  case arith::CmpIPredicate::sgt:
+    return arith::CmpIPredicate::ugt;
+  case arith::CmpIPredicate::sge:
+    return arith::CmpIPredicate::uge;
+  default:
+    return signedPredicate;
+  }
+}
+
+namespace {
+Value extremeValue(OpBuilder &b, Location loc, Type type, Signedness signedness, bool highest) {
+  if (isa<FloatType>(type))
+    return scalarConstant(b, loc, type, highest ? INFINITY : -INFINITY);
+  unsigned width = type.getIntOrFloatBitWidth();
+  // A bool orders as 0 < 1, unsigned.
+  bool isUnsigned = signedness == Signedness::Unsigned || width == 1;
+  llvm::APInt value =
+      isUnsigned ? (highest ? llvm::APInt::getMaxValue(width) : llvm::APInt::getMinValue(width))
+                 : (highest ? llvm::APInt::getSignedMaxValue(width)
+                            : llvm::APInt::getSignedMinValue(width));
+  return b.create<arith::ConstantOp>(loc, b.getIntegerAttr(type, value));
+}
+} // namespace
+
+Value lowestValue(OpBuilder &b, Location loc, Type type, Signedness signedness) {
+  return extremeValue(b, loc, type, signedness, false);
+}
+
+Value highestValue(OpBuilder &b, Location loc, Type type, Signedness signedness) {
+  return extremeValue(b, loc, type, signedness, true);
+}
+
+Value maximum(OpBuilder &b, Location loc, Value x, Value y, Signedness signedness) {
+  if (isa<FloatType>(x.getType()))
+    return b.create<arith::MaximumFOp>(loc, x, y);
+  if (signedness == Signedness::Unsigned || x.getType().isInteger(1))
+    return b.create<arith::MaxUIOp>(loc, x, y);
+  return b.create<arith::MaxSIOp>(loc, x, y);
+}
+
+Value minimum(OpBuilder &b, Location loc, Value x, Value y, Signedness signedness) {
+  if (isa<FloatType>(x.getType()))
+    return b.create<arith::MinimumFOp>(loc, x, y);
+  if (signedness == Signedness::Unsigned || x.getType().isInteger(1))
+    return b.create<arith::MinUIOp>(loc, x, y);
+  return b.create<arith::MinSIOp>(loc, x, y);
+}
+
+Value convertScalar(OpBuilder &b, Location loc, Value x, Type to, Signedness from,
+                    Signedness toSignedness) {
+  Type fromType = x.getType();
+  if (fromType == to)
     return x;
-  bool fromFloat = isa<FloatType>(from), toFloat = isa<FloatType>(to);
+  // A bool reads as 0 or 1: unsigned.
+  bool fromUnsigned = from == Signedness::Unsigned || fromType.isInteger(1);
+  bool fromFloat = isa<FloatType>(fromType), toFloat = isa<FloatType>(to);
   if (fromFloat && toFloat)
-    return from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth()
+    return fromType.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth()
                ? b.create<arith::ExtFOp>(loc, to, x).getResult()
                : b.create<arith::TruncFOp>(loc, to, x).getResult();
   if (fromFloat) {
     if (to.isInteger(1))
       return b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNE, x,
-                                     scalarConstant(b, loc, from, 0.0));
+                                     scalarConstant(b, loc, fromType, 0.0));
+    if (toSignedness == Signedness::Unsigned)
+      return b.create<arith::FPToUIOp>(loc, to, x);
     return b.create<arith::FPToSIOp>(loc, to, x);
   }
   if (toFloat)
-    return from.isInteger(1) ? b.create<arith::UIToFPOp>(loc, to, x).getResult()
-                             : b.create<arith::SIToFPOp>(loc, to, x).getResult();
+    return fromUnsigned ? b.create<arith::UIToFPOp>(loc, to, x).getResult()
+                        : b.create<arith::SIToFPOp>(loc, to, x).getResult();
   if (to.isInteger(1))
     return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, x,
-                                   scalarConstant(b, loc, from, 0));
-  unsigned fromWidth = from.getIntOrFloatBitWidth(), toWidth = to.getIntOrFloatBitWidth();
+                                   scalarConstant(b, loc, fromType, 0));
+  unsigned fromWidth = fromType.getIntOrFloatBitWidth(), toWidth = to.getIntOrFloatBitWidth();
+  if (fromWidth == toWidth)
+    return x;
   if (fromWidth < toWidth)
-    return from.isInteger(1) ? b.create<arith::ExtUIOp>(loc, to, x).getResult()
-                             : b.create<arith::ExtSIOp>(loc, to, x).getResult();
+    return fromUnsigned ? b.create<arith::ExtUIOp>(loc, to, x).getResult()
+                        : b.create<arith::ExtSIOp>(loc, to, x).getResult();
   return b.create<arith::TruncIOp>(loc, to, x);
 }
 

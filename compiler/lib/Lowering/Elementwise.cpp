@@ -10,20 +10,27 @@ using namespace mlir;
 
 namespace {
 
-// A node whose result is body(inputs...) element by element.
-LowerFn pointwise(ScalarBody body) {
-  return [body](ir::NodeOp node, OpBuilder &b) -> FailureOr<SmallVector<Value>> {
+// A node whose result is body(inputs...) element by element, the body
+// made for the node (its attributes, its integers' signedness).
+LowerFn pointwiseFor(std::function<ScalarBody(ir::NodeOp)> bodyFor) {
+  return [bodyFor](ir::NodeOp node, OpBuilder &b) -> FailureOr<SmallVector<Value>> {
     RankedTensorType type = resultType(node);
     SmallVector<Value> inputs;
     for (unsigned i = 0; i < node.getInputs().size(); ++i)
       if (hasInput(node, i))
         inputs.push_back(input(node, i));
-    return SmallVector<Value>{broadcastElementwise(b, node.getLoc(), type, inputs, body)};
+    return SmallVector<Value>{broadcastElementwise(b, node.getLoc(), type, inputs, bodyFor(node))};
   };
 }
 
+LowerFn pointwise(ScalarBody body) {
+  return pointwiseFor([body](ir::NodeOp) { return body; });
+}
+
+using Combine = std::function<Value(OpBuilder &, Location, Value, Value)>;
+
 // A variadic fold (Sum, Max, Min, Mean's sum) over all inputs.
-ScalarBody fold(Value (*combine)(OpBuilder &, Location, Value, Value)) {
+ScalarBody fold(Combine combine) {
   return [combine](OpBuilder &b, Location loc, ValueRange args) {
     Value acc = args[0];
     for (Value x : args.drop_front())
@@ -50,16 +57,26 @@ Value isPositive(OpBuilder &b, Location loc, Value x) {
   return b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, constantLike(b, loc, x, 0.0));
 }
 
+// intPredicate is the signed one; unsigned inputs compare unsigned.
 LowerFn compare(arith::CmpFPredicate floatPredicate, arith::CmpIPredicate intPredicate) {
-  return [=](ir::NodeOp node, OpBuilder &b) -> FailureOr<SmallVector<Value>> {
-    return SmallVector<Value>{broadcastElementwise(
-        b, node.getLoc(), resultType(node), {input(node, 0), input(node, 1)},
-        [=](OpBuilder &nb, Location loc, ValueRange args) -> Value {
-          if (isa<FloatType>(args[0].getType()))
-            return nb.create<arith::CmpFOp>(loc, floatPredicate, args[0], args[1]);
-          return nb.create<arith::CmpIOp>(loc, intPredicate, args[0], args[1]);
-        })};
-  };
+  return pointwiseFor([=](ir::NodeOp node) -> ScalarBody {
+    arith::CmpIPredicate predicate = orderPredicate(intPredicate, inputSignedness(node));
+    return [=](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+      if (isa<FloatType>(args[0].getType()))
+        return nb.create<arith::CmpFOp>(loc, floatPredicate, args[0], args[1]);
+      return nb.create<arith::CmpIOp>(loc, predicate, args[0], args[1]);
+    };
+  });
+}
+
+// Max or Min over all inputs, as their integers read.
+LowerFn extremum(bool max) {
+  return pointwiseFor([max](ir::NodeOp node) -> ScalarBody {
+    Signedness signedness = inputSignedness(node);
+    return fold([=](OpBuilder &b, Location loc, Value x, Value y) {
+      return max ? maximum(b, loc, x, y, signedness) : minimum(b, loc, x, y, signedness);
+    });
+  });
 }
 
 // An activation with float attributes read once per node.
@@ -85,35 +102,36 @@ Value attrConstant(OpBuilder &b, Location loc, Value like, ir::NodeOp node, Stri
 FailureOr<SmallVector<Value>> lowerClip(ir::NodeOp node, OpBuilder &b) {
   RankedTensorType type = resultType(node);
   Type element = type.getElementType();
-  bool isFloat = isa<FloatType>(element);
-  // Unbounded means the type's own range (an int8 clip must not see INT64_MIN).
-  unsigned width = isFloat ? 64 : element.getIntOrFloatBitWidth();
-  double lowest = isFloat
-                      ? -INFINITY
-                      : static_cast<double>(llvm::APInt::getSignedMinValue(width).getSExtValue());
-  double highest = isFloat
-                       ? INFINITY
-                       : static_cast<double>(llvm::APInt::getSignedMaxValue(width).getSExtValue());
+  Signedness signedness = inputSignedness(node);
   SmallVector<Value> operands{input(node, 0)};
   bool hasLow = hasInput(node, 1), hasHigh = hasInput(node, 2);
   if (hasLow)
     operands.push_back(input(node, 1));
   if (hasHigh)
     operands.push_back(input(node, 2));
-  double lowAttr = node.floatAttr("min", static_cast<float>(lowest));
-  double highAttr = node.floatAttr("max", static_cast<float>(highest));
+  // Before opset 11 the bounds are float attributes, of float inputs only;
+  // unbounded means the type's own range (an int8 clip must not see INT64_MIN).
+  auto bound = [&](OpBuilder &nb, Location loc, StringRef name, bool highest) -> Value {
+    if (auto given = dyn_cast_or_null<FloatAttr>(node.attr(name)))
+      return scalarConstant(nb, loc, element, given.getValueAsDouble());
+    return highest ? highestValue(nb, loc, element, signedness)
+                   : lowestValue(nb, loc, element, signedness);
+  };
   return SmallVector<Value>{broadcastElementwise(
       b, node.getLoc(), type, operands, [&](OpBuilder &nb, Location loc, ValueRange args) {
-        Value low = hasLow ? args[1] : scalarConstant(nb, loc, element, lowAttr);
-        Value high = hasHigh ? args[hasLow ? 2 : 1] : scalarConstant(nb, loc, element, highAttr);
-        return clamp(nb, loc, args[0], low, high);
+        Value low = hasLow ? args[1] : bound(nb, loc, "min", false);
+        Value high = hasHigh ? args[hasLow ? 2 : 1] : bound(nb, loc, "max", true);
+        return clamp(nb, loc, args[0], low, high, signedness);
       })};
 }
 
 FailureOr<SmallVector<Value>> lowerDiv(ir::NodeOp node, OpBuilder &b) {
-  return pointwise([](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+  bool isUnsigned = inputSignedness(node) == Signedness::Unsigned;
+  return pointwise([isUnsigned](OpBuilder &nb, Location loc, ValueRange args) -> Value {
     if (isa<FloatType>(args[0].getType()))
       return nb.create<arith::DivFOp>(loc, args[0], args[1]);
+    if (isUnsigned)
+      return nb.create<arith::DivUIOp>(loc, args[0], args[1]);
     return nb.create<arith::DivSIOp>(loc, args[0], args[1]);
   })(node, b);
 }
@@ -126,10 +144,35 @@ FailureOr<SmallVector<Value>> lowerMean(ir::NodeOp node, OpBuilder &b) {
   })(node, b);
 }
 
+// Cast and CastLike (whose second input only gives the type, which the
+// result already has).
 FailureOr<SmallVector<Value>> lowerCast(ir::NodeOp node, OpBuilder &b) {
   Type to = resultType(node).getElementType();
-  return pointwise([to](OpBuilder &nb, Location loc, ValueRange args) {
-    return convertScalar(nb, loc, args[0], to);
+  Signedness from = inputSignedness(node), toSignedness = outputSignedness(node);
+  return SmallVector<Value>{
+      broadcastElementwise(b, node.getLoc(), resultType(node), {input(node, 0)},
+                           [=](OpBuilder &nb, Location loc, ValueRange args) {
+                             return convertScalar(nb, loc, args[0], to, from, toSignedness);
+                           })};
+}
+
+// Shifts of unsigned integers; a shift by the width or more leaves 0, as
+// NumPy's does (LLVM's would be poison).
+FailureOr<SmallVector<Value>> lowerBitShift(ir::NodeOp node, OpBuilder &b) {
+  auto direction = dyn_cast_or_null<StringAttr>(node.attr("direction"));
+  if (!direction || (direction.getValue() != "LEFT" && direction.getValue() != "RIGHT"))
+    return invalid(node, "direction must be \"LEFT\" or \"RIGHT\"");
+  if (inputSignedness(node) != Signedness::Unsigned)
+    return invalid(node, "BitShift takes unsigned integers");
+  bool left = direction.getValue() == "LEFT";
+  return pointwise([left](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+    Value x = args[0], amount = args[1];
+    unsigned width = x.getType().getIntOrFloatBitWidth();
+    Value shifted = left ? nb.create<arith::ShLIOp>(loc, x, amount).getResult()
+                         : nb.create<arith::ShRUIOp>(loc, x, amount).getResult();
+    Value tooFar = nb.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge, amount,
+                                            scalarConstant(nb, loc, x.getType(), width));
+    return select(nb, loc, tooFar, scalarConstant(nb, loc, x.getType(), 0), shifted);
   })(node, b);
 }
 
@@ -138,16 +181,19 @@ FailureOr<SmallVector<Value>> lowerCast(ir::NodeOp node, OpBuilder &b) {
 // float power it is computed in double and truncated, as NumPy does.
 FailureOr<SmallVector<Value>> lowerPow(ir::NodeOp node, OpBuilder &b) {
   Type element = resultType(node).getElementType();
-  return pointwise([element](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+  Signedness baseSigns = inputSignedness(node, 0), exponentSigns = inputSignedness(node, 1);
+  return pointwise([=](OpBuilder &nb, Location loc, ValueRange args) -> Value {
     Value base = args[0], exponent = args[1];
     if (isa<FloatType>(element))
-      return nb.create<math::PowFOp>(loc, base, convertScalar(nb, loc, exponent, element));
+      return nb.create<math::PowFOp>(loc, base,
+                                     convertScalar(nb, loc, exponent, element, exponentSigns));
     if (!isa<FloatType>(exponent.getType()))
-      return nb.create<math::IPowIOp>(loc, base, convertScalar(nb, loc, exponent, element));
+      return nb.create<math::IPowIOp>(
+          loc, base, convertScalar(nb, loc, exponent, element, exponentSigns, baseSigns));
     Type f64 = nb.getF64Type();
-    Value power = nb.create<math::PowFOp>(loc, convertScalar(nb, loc, base, f64),
+    Value power = nb.create<math::PowFOp>(loc, convertScalar(nb, loc, base, f64, baseSigns),
                                           convertScalar(nb, loc, exponent, f64));
-    return convertScalar(nb, loc, power, element);
+    return convertScalar(nb, loc, power, element, Signedness::Signed, baseSigns);
   })(node, b);
 }
 
@@ -175,17 +221,21 @@ FailureOr<SmallVector<Value>> lowerPRelu(ir::NodeOp node, OpBuilder &b) {
 
 // -1, 0 or 1 by the sign of x (zero and NaN are neither above nor below
 // zero: they stay as they are).
-Value sign(OpBuilder &b, Location loc, ValueRange args) {
+Value sign(OpBuilder &b, Location loc, ValueRange args, Signedness signedness) {
   Value x = args[0];
   Value zero = constantLike(b, loc, x, 0.0), one = constantLike(b, loc, x, 1.0),
         minusOne = constantLike(b, loc, x, -1.0);
   bool isFloat = isa<FloatType>(x.getType());
   Value positive =
       isFloat ? b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x, zero).getResult()
-              : b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, x, zero).getResult();
+              : b.create<arith::CmpIOp>(loc, orderPredicate(arith::CmpIPredicate::sgt, signedness),
+                                        x, zero)
+                    .getResult();
   Value negative =
       isFloat ? b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, x, zero).getResult()
-              : b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, x, zero).getResult();
+              : b.create<arith::CmpIOp>(loc, orderPredicate(arith::CmpIPredicate::slt, signedness),
+                                        x, zero)
+                    .getResult();
   return select(b, loc, negative, minusOne, select(b, loc, positive, one, x));
 }
 
@@ -210,10 +260,13 @@ FailureOr<SmallVector<Value>> lowerMod(ir::NodeOp node, OpBuilder &b) {
   bool isFloat = isa<FloatType>(resultType(node).getElementType());
   if (isFloat && !fmod)
     return invalid(node, "a floating-point Mod needs fmod = 1");
-  return pointwise([fmod](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+  bool isUnsigned = inputSignedness(node) == Signedness::Unsigned;
+  return pointwise([fmod, isUnsigned](OpBuilder &nb, Location loc, ValueRange args) -> Value {
     Value x = args[0], y = args[1];
     if (isa<FloatType>(x.getType()))
       return nb.create<arith::RemFOp>(loc, x, y);
+    if (isUnsigned)
+      return nb.create<arith::RemUIOp>(loc, x, y);
     Value remainder = nb.create<arith::RemSIOp>(loc, x, y);
     if (fmod)
       return remainder;
@@ -234,21 +287,14 @@ void registerArithmetic() {
   registerLowering("Sum", pointwise(fold(add)));
   registerLowering("Sub", pointwise(fold(sub)));
   registerLowering("Mul", pointwise(fold(mul)));
-  registerLowering("Max", pointwise(fold(maximum)));
-  registerLowering("Min", pointwise(fold(minimum)));
+  registerLowering("Max", extremum(true));
+  registerLowering("Min", extremum(false));
   registerLowering("Div", lowerDiv);
   registerLowering("Mean", lowerMean);
   registerLowering("Pow", lowerPow);
   registerLowering("Cast", lowerCast);
-  // The second input only gives the type, which the result already has.
-  registerLowering("CastLike", [](ir::NodeOp node, OpBuilder &b) -> FailureOr<SmallVector<Value>> {
-    Type to = resultType(node).getElementType();
-    return SmallVector<Value>{
-        broadcastElementwise(b, node.getLoc(), resultType(node), {input(node, 0)},
-                             [to](OpBuilder &nb, Location loc, ValueRange args) {
-                               return convertScalar(nb, loc, args[0], to);
-                             })};
-  });
+  registerLowering("CastLike", lowerCast);
+  registerLowering("BitShift", lowerBitShift);
   registerLowering("Clip", lowerClip);
   registerLowering("Where", pointwise([](OpBuilder &b, Location loc, ValueRange args) {
                      return select(b, loc, args[0], args[1], args[2]);
@@ -283,10 +329,15 @@ void registerUnary() {
                      return b.create<arith::SubIOp>(
                          loc, scalarConstant(b, loc, args[0].getType(), 0), args[0]);
                    }));
-  registerLowering("Abs", pointwise([](OpBuilder &b, Location loc, ValueRange args) -> Value {
-                     if (isa<FloatType>(args[0].getType()))
-                       return b.create<math::AbsFOp>(loc, args[0]);
-                     return b.create<math::AbsIOp>(loc, args[0]);
+  registerLowering("Abs", pointwiseFor([](ir::NodeOp node) -> ScalarBody {
+                     bool isUnsigned = inputSignedness(node) == Signedness::Unsigned;
+                     return [isUnsigned](OpBuilder &b, Location loc, ValueRange args) -> Value {
+                       if (isa<FloatType>(args[0].getType()))
+                         return b.create<math::AbsFOp>(loc, args[0]);
+                       if (isUnsigned)
+                         return args[0];
+                       return b.create<math::AbsIOp>(loc, args[0]);
+                     };
                    }));
   registerLowering("Exp", pointwise(unaryFloat<math::ExpOp>()));
   registerLowering("Log", pointwise(unaryFloat<math::LogOp>()));
@@ -306,7 +357,12 @@ void registerUnary() {
   registerLowering("Atanh", pointwise(unaryFloat<math::AtanhOp>()));
   // ONNX rounds halves to even, as numpy.round does.
   registerLowering("Round", pointwise(unaryFloat<math::RoundEvenOp>()));
-  registerLowering("Sign", pointwise(sign));
+  registerLowering("Sign", pointwiseFor([](ir::NodeOp node) -> ScalarBody {
+                     Signedness signedness = inputSignedness(node);
+                     return [signedness](OpBuilder &b, Location loc, ValueRange args) {
+                       return sign(b, loc, args, signedness);
+                     };
+                   }));
   registerLowering("IsNaN", pointwise([](OpBuilder &b, Location loc, ValueRange args) -> Value {
                      return b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNO, args[0],
                                                     args[0]);

@@ -31,10 +31,12 @@ FailureOr<Combine> scatterReduction(ir::NodeOp node) {
     return Combine(add);
   if (reduction == "mul")
     return Combine(mul);
-  if (reduction == "max")
-    return Combine(maximum);
-  if (reduction == "min")
-    return Combine(minimum);
+  Signedness signedness = inputSignedness(node);
+  if (reduction == "max" || reduction == "min")
+    return Combine(
+        [signedness, max = reduction == "max"](OpBuilder &b, Location loc, Value x, Value y) {
+          return max ? maximum(b, loc, x, y, signedness) : minimum(b, loc, x, y, signedness);
+        });
   (void)unsupported(node, "reduction '" + reduction + "'");
   return failure();
 }

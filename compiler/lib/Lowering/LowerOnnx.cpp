@@ -2,6 +2,8 @@
 #include "graceful/compiler/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
+#include "llvm/ADT/StringSet.h"
+
 #include <mutex>
 
 namespace graceful::compiler {
@@ -34,8 +36,8 @@ std::string typeName(Type type) {
   return text;
 }
 
-// Types the generated code handles: static shapes of signless integers,
-// booleans and floats.
+// Types the generated code handles: static shapes of integers, booleans
+// and floats.
 LogicalResult checkType(ir::NodeOp node, Type type) {
   if (isa<NoneType>(type))
     return success();
@@ -43,9 +45,28 @@ LogicalResult checkType(ir::NodeOp node, Type type) {
   if (!tensor || !tensor.hasStaticShape())
     return lowering::unsupported(node, "a value has no static shape when compiling");
   Type element = tensor.getElementType();
-  if (element.isUnsignedInteger() || element.isF16() || element.isBF16())
+  if (element.isF16() || element.isBF16())
     return lowering::unsupported(node, "element type " + Twine(typeName(element)));
   return success();
+}
+
+// The ops whose lowerings read the signedness of their integers (or for
+// which it does not matter); any other refuses unsigned values rather than
+// treat them as signed.
+bool takesUnsigned(StringRef opType) {
+  static const llvm::StringSet<> ops = {
+      // Signedness decides the result.
+      "Div", "Mod", "Max", "Min", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Cast",
+      "CastLike", "Pow", "BitShift", "Clip", "Abs", "Sign", "MaxPool", "GlobalMaxPool", "ReduceMax",
+      "ReduceMin", "ArgMax", "ArgMin", "ScatterElements", "ScatterND", "QuantizeLinear",
+      "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "ConvInteger", "QLinearMatMul",
+      "QLinearConv",
+      // Wrapping arithmetic and moving data are the same for either.
+      "Add", "Sub", "Mul", "Sum", "Equal", "Where", "Identity", "Reshape", "Flatten", "Squeeze",
+      "Unsqueeze", "Transpose", "Concat", "Split", "Slice", "Gather", "GatherElements", "GatherND",
+      "Expand", "Tile", "Pad", "Shape", "Size", "ConstantOfShape", "DepthToSpace", "SpaceToDepth",
+      "ReverseSequence", "ReduceSum", "ReduceProd"};
+  return ops.contains(opType);
 }
 
 LogicalResult lowerNode(ir::NodeOp node) {
@@ -60,6 +81,8 @@ LogicalResult lowerNode(ir::NodeOp node) {
   for (Type type : node->getResultTypes())
     if (failed(checkType(node, type)))
       return failure();
+  if (lowering::hasUnsignedValues(node) && !takesUnsigned(node.getOpType()))
+    return lowering::unsupported(node, "unsigned integers");
   OpBuilder builder(node);
   FailureOr<SmallVector<Value>> results = (*lower)(node, builder);
   if (failed(results))

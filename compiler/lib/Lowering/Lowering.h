@@ -74,16 +74,46 @@ using ScalarBody = std::function<Value(OpBuilder &, mlir::Location, mlir::ValueR
 Value broadcastElementwise(OpBuilder &builder, mlir::Location loc, RankedTensorType resultType,
                            mlir::ValueRange inputs, const ScalarBody &body);
 
+// ---- integer signedness ------------------------------------------------------
+// graceful-signless-integers makes every integer signless before lowering
+// (arith knows no other); a node that had unsigned inputs or outputs keeps
+// which, and the lowerings that compare, divide, extend or convert read it.
+// Every other lowering refuses unsigned values (see LowerOnnx.cpp).
+inline constexpr llvm::StringLiteral kUnsignedInputsAttr = "graceful.unsigned_inputs";
+inline constexpr llvm::StringLiteral kUnsignedOutputsAttr = "graceful.unsigned_outputs";
+
+enum class Signedness { Signed, Unsigned };
+Signedness inputSignedness(ir::NodeOp node, unsigned index = 0);
+Signedness outputSignedness(ir::NodeOp node, unsigned index = 0);
+bool hasUnsignedValues(ir::NodeOp node);
+
+// The signed predicate (slt, sle, sgt, sge) as `signedness` reads it.
+mlir::arith::CmpIPredicate orderPredicate(mlir::arith::CmpIPredicate signedPredicate,
+                                          Signedness signedness);
+
+// The type's least and greatest values: -inf and inf for floats, the
+// integer range of its width for integers.
+Value lowestValue(OpBuilder &b, mlir::Location loc, mlir::Type type,
+                  Signedness signedness = Signedness::Signed);
+Value highestValue(OpBuilder &b, mlir::Location loc, mlir::Type type,
+                   Signedness signedness = Signedness::Signed);
+
 // Arithmetic that picks the float or integer op from the type.
 Value add(OpBuilder &b, mlir::Location loc, Value x, Value y);
 Value sub(OpBuilder &b, mlir::Location loc, Value x, Value y);
 Value mul(OpBuilder &b, mlir::Location loc, Value x, Value y);
-Value maximum(OpBuilder &b, mlir::Location loc, Value x, Value y);
-Value minimum(OpBuilder &b, mlir::Location loc, Value x, Value y);
-Value convertScalar(OpBuilder &b, mlir::Location loc, Value x, mlir::Type to);
+Value maximum(OpBuilder &b, mlir::Location loc, Value x, Value y,
+              Signedness signedness = Signedness::Signed);
+Value minimum(OpBuilder &b, mlir::Location loc, Value x, Value y,
+              Signedness signedness = Signedness::Signed);
+// x as `to`; `from` and `toSignedness` say how the integers read.
+Value convertScalar(OpBuilder &b, mlir::Location loc, Value x, mlir::Type to,
+                    Signedness from = Signedness::Signed,
+                    Signedness toSignedness = Signedness::Signed);
 Value sigmoid(OpBuilder &b, mlir::Location loc, Value x);
 // x clamped to [low, high]; NaN stays NaN.
-Value clamp(OpBuilder &b, mlir::Location loc, Value x, Value low, Value high);
+Value clamp(OpBuilder &b, mlir::Location loc, Value x, Value low, Value high,
+            Signedness signedness = Signedness::Signed);
 
 // A 2-D product as a named linalg op (C = A * B, or A * B^T), which the
 // graceful-linalg-to-blas pass turns into an sgemm call after bufferization.

@@ -123,14 +123,17 @@ FailureOr<SmallVector<Value>> lowerMaxPool(ir::NodeOp node, OpBuilder &b) {
   Location loc = node.getLoc();
   RankedTensorType outType = resultType(node);
   Type element = outType.getElementType();
-  Value lowest = scalarConstant(b, loc, element, -INFINITY);
+  Signedness signedness = inputSignedness(node);
+  Value lowest = lowestValue(b, loc, element, signedness);
   SmallVector<int64_t> high(g->high);
   for (size_t i = 0; i < high.size(); ++i)
     high[i] += g->ceilExtra[i];
   Value padded = pad(b, loc, input(node, 0), g->low, high, lowest);
-  return SmallVector<Value>{windowReduce(
-      b, loc, padded, outType, g->kernel, g->strides, g->dilations, lowest,
-      [](OpBuilder &nb, Location l, ValueRange args) { return maximum(nb, l, args[0], args[1]); })};
+  return SmallVector<Value>{windowReduce(b, loc, padded, outType, g->kernel, g->strides,
+                                         g->dilations, lowest,
+                                         [signedness](OpBuilder &nb, Location l, ValueRange args) {
+                                           return maximum(nb, l, args[0], args[1], signedness);
+                                         })};
 }
 
 // Average: window sums divided by how many elements each window counts —
@@ -203,11 +206,12 @@ FailureOr<SmallVector<Value>> lowerGlobalPool(ir::NodeOp node, OpBuilder &b, boo
   SmallVector<int64_t> axes = spatialAxes(type.getRank());
   if (average)
     return SmallVector<Value>{mean(b, loc, x, axes)};
-  Value lowest = scalarConstant(b, loc, type.getElementType(), -INFINITY);
-  return SmallVector<Value>{
-      reduce(b, loc, x, axes, true, lowest, [](OpBuilder &nb, Location l, ValueRange args) {
-        return maximum(nb, l, args[0], args[1]);
-      })};
+  Signedness signedness = inputSignedness(node);
+  Value lowest = lowestValue(b, loc, type.getElementType(), signedness);
+  return SmallVector<Value>{reduce(b, loc, x, axes, true, lowest,
+                                   [signedness](OpBuilder &nb, Location l, ValueRange args) {
+                                     return maximum(nb, l, args[0], args[1], signedness);
+                                   })};
 }
 
 // (x - mean) / sqrt(var + eps) * scale + bias, with statistics over `axes`
@@ -422,25 +426,26 @@ LowerFn reduction(Reduction kind) {
                                     });
       return tensor;
     };
-    double init = 0.0;
+    Value init = scalarConstant(b, loc, element, 0.0);
     ScalarBody combine = [](OpBuilder &nb, Location l, ValueRange args) {
       return add(nb, l, args[0], args[1]);
     };
     if (kind == Reduction::Max || kind == Reduction::Min) {
       bool max = kind == Reduction::Max;
-      init =
-          isFloat ? (max ? -INFINITY : INFINITY) : static_cast<double>(max ? INT64_MIN : INT64_MAX);
-      combine = [max](OpBuilder &nb, Location l, ValueRange args) {
-        return max ? maximum(nb, l, args[0], args[1]) : minimum(nb, l, args[0], args[1]);
+      Signedness signedness = inputSignedness(node);
+      init = max ? lowestValue(b, loc, element, signedness)
+                 : highestValue(b, loc, element, signedness);
+      combine = [max, signedness](OpBuilder &nb, Location l, ValueRange args) {
+        return max ? maximum(nb, l, args[0], args[1], signedness)
+                   : minimum(nb, l, args[0], args[1], signedness);
       };
     } else if (kind == Reduction::Prod) {
-      init = 1.0;
+      init = scalarConstant(b, loc, element, 1.0);
       combine = [](OpBuilder &nb, Location l, ValueRange args) {
         return mul(nb, l, args[0], args[1]);
       };
     }
-    Value folded =
-        reduce(b, loc, premap(x), *axes, keepDims, scalarConstant(b, loc, element, init), combine);
+    Value folded = reduce(b, loc, premap(x), *axes, keepDims, init, combine);
     auto foldedType = cast<RankedTensorType>(folded.getType());
     switch (kind) {
     case Reduction::Mean:
@@ -486,12 +491,13 @@ LowerFn argReduction(bool max) {
     auto valueType = RankedTensorType::get(reducedShape, element);
     auto indexType = RankedTensorType::get(reducedShape, b.getI64Type());
     bool isFloat = isa<FloatType>(element);
-    double start =
-        isFloat ? (max ? -INFINITY : INFINITY) : static_cast<double>(max ? INT64_MIN : INT64_MAX);
+    Signedness signedness = inputSignedness(node);
+    Value start =
+        max ? lowestValue(b, loc, element, signedness) : highestValue(b, loc, element, signedness);
     AffineMap outMap = AffineMap::get(static_cast<unsigned>(rank), 0, outExprs, b.getContext());
     auto generic = b.create<linalg::GenericOp>(
         loc, TypeRange{valueType, indexType}, ValueRange{x},
-        ValueRange{filledTensor(b, loc, valueType, scalarConstant(b, loc, element, start)),
+        ValueRange{filledTensor(b, loc, valueType, start),
                    filledTensor(b, loc, indexType, scalarConstant(b, loc, b.getI64Type(), 0))},
         SmallVector<AffineMap>{b.getMultiDimIdentityMap(static_cast<unsigned>(rank)), outMap,
                                outMap},
@@ -509,8 +515,9 @@ LowerFn argReduction(bool max) {
           else
             better = nb.create<arith::CmpIOp>(
                 l,
-                max ? (last ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sgt)
-                    : (last ? arith::CmpIPredicate::sle : arith::CmpIPredicate::slt),
+                orderPredicate(max ? (last ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sgt)
+                                   : (last ? arith::CmpIPredicate::sle : arith::CmpIPredicate::slt),
+                               signedness),
                 candidate, best);
           nb.create<linalg::YieldOp>(
               l, ValueRange{nb.create<arith::SelectOp>(l, better, candidate, best),

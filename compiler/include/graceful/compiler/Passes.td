@@ -14,6 +14,17 @@ def GracefulAnalyze : Pass<"graceful-analyze", "mlir::ModuleOp"> {
   ];
 }
 
+def GracefulSignlessIntegers : Pass<"graceful-signless-integers", "mlir::ModuleOp"> {
+  let summary = "Make every integer signless, keeping which node values were unsigned";
+  let description = [{
+    arith operates on signless integers only. Rewrites uiN to iN of the same
+    width in signatures, values and constants (the bytes do not change), and
+    marks each onnx.node that had unsigned inputs or outputs with the bool
+    arrays `graceful.unsigned_inputs` and `graceful.unsigned_outputs`, which
+    the lowerings that compare, divide, extend or convert read.
+  }];
+}
+
 def GracefulLowerOnnx : Pass<"graceful-lower-onnx", "mlir::ModuleOp"> {
   let summary = "Lower statically shaped onnx.node ops to linalg, tensor, arith and math";
   let description = [{
