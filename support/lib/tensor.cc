@@ -17,18 +17,19 @@ namespace {
 
 struct DTypeInfo {
   DType dtype;
-  const char *npy;  // descr in .npy headers
+  const char *npy;  // descr in .npy headers, or null when .npy has none
   const char *name; // numpy's name
   size_t size;
 };
 
 constexpr DTypeInfo kDTypes[] = {
-    {DType::Float32, "<f4", "float32", 4}, {DType::Float64, "<f8", "float64", 8},
-    {DType::Float16, "<f2", "float16", 2}, {DType::Int64, "<i8", "int64", 8},
-    {DType::Int32, "<i4", "int32", 4},     {DType::Int16, "<i2", "int16", 2},
-    {DType::Int8, "|i1", "int8", 1},       {DType::UInt8, "|u1", "uint8", 1},
-    {DType::UInt16, "<u2", "uint16", 2},   {DType::UInt32, "<u4", "uint32", 4},
-    {DType::UInt64, "<u8", "uint64", 8},   {DType::Bool, "|b1", "bool", 1},
+    {DType::Float32, "<f4", "float32", 4},     {DType::Float64, "<f8", "float64", 8},
+    {DType::Float16, "<f2", "float16", 2},     {DType::Int64, "<i8", "int64", 8},
+    {DType::Int32, "<i4", "int32", 4},         {DType::Int16, "<i2", "int16", 2},
+    {DType::Int8, "|i1", "int8", 1},           {DType::UInt8, "|u1", "uint8", 1},
+    {DType::UInt16, "<u2", "uint16", 2},       {DType::UInt32, "<u4", "uint32", 4},
+    {DType::UInt64, "<u8", "uint64", 8},       {DType::Bool, "|b1", "bool", 1},
+    {DType::BFloat16, nullptr, "bfloat16", 2},
 };
 
 const DTypeInfo *infoFor(DType dtype) {
@@ -228,8 +229,9 @@ private:
     if (!descr)
       return descr.takeError();
     for (const DTypeInfo &candidate : kDTypes)
-      if (*descr == candidate.npy ||
-          (candidate.size == 1 && *descr == std::string("<") + (candidate.npy + 1)))
+      if (candidate.npy != nullptr &&
+          (*descr == candidate.npy ||
+           (candidate.size == 1 && *descr == std::string("<") + (candidate.npy + 1))))
         header.info = &candidate;
     if (header.info != nullptr)
       return llvm::Error::success();
@@ -362,8 +364,9 @@ llvm::Expected<Tensor> readNpy(const std::string &path) {
 
 llvm::Error writeNpy(const std::string &path, const Tensor &tensor) {
   const DTypeInfo *info = infoFor(tensor.dtype);
-  if (info == nullptr)
-    return npyError(path, "cannot write element type " + dtypeName(tensor.dtype));
+  if (info == nullptr || info->npy == nullptr)
+    return npyError(path, "cannot write element type " + dtypeName(tensor.dtype) +
+                              (info ? " (.npy has no such dtype)" : ""));
   std::string shape;
   for (int64_t dim : tensor.shape)
     shape += std::to_string(dim) + ",";

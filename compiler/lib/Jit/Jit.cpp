@@ -46,7 +46,8 @@ namespace {
 // after them; canonicalize drops the buffers that leaves dead), lower to
 // loops (integer powers to functions) and then to LLVM.
 constexpr const char *kLoweringPipeline =
-    "graceful-fold-batchnorm, graceful-signless-integers, graceful-lower-onnx, "
+    "graceful-fold-batchnorm, graceful-signless-integers, graceful-widen-half-floats, "
+    "graceful-lower-onnx, "
     "graceful-outputs-to-arguments, canonicalize, "
     "cse,"
     "func.func(graceful-fuse-elementwise, graceful-split-empty-tensors),"
@@ -96,6 +97,8 @@ std::optional<DType> dtypeOf(int32_t onnxType) {
   case onnx::TensorProto::UINT16:
   case onnx::TensorProto::UINT32:
   case onnx::TensorProto::UINT64:
+  case onnx::TensorProto::FLOAT16:
+  case onnx::TensorProto::BFLOAT16:
   case onnx::TensorProto::BOOL:
     return static_cast<DType>(onnxType);
   default:

@@ -90,6 +90,10 @@ LogicalResult lowerNode(ir::NodeOp node) {
   if (results->size() != node.getNumResults())
     return node.emitError() << "internal: lowering produced " << results->size() << " of "
                             << node.getNumResults() << " outputs";
+  if (auto halves = node->getAttrOfType<ArrayAttr>(lowering::kHalfOutputsAttr))
+    for (auto [replacement, half] : llvm::zip(*results, halves.getAsValueRange<TypeAttr>()))
+      if (half.isF16() || half.isBF16())
+        replacement = lowering::roundToHalf(builder, node.getLoc(), replacement, half);
   for (auto [result, replacement] : llvm::zip(node.getResults(), *results)) {
     if (result.getType() != replacement.getType())
       return node.emitError() << "internal: lowering produced " << replacement.getType() << " for "

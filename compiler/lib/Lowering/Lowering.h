@@ -98,6 +98,22 @@ Value lowestValue(OpBuilder &b, mlir::Location loc, mlir::Type type,
 Value highestValue(OpBuilder &b, mlir::Location loc, mlir::Type type,
                    Signedness signedness = Signedness::Signed);
 
+// ---- half-precision floats ---------------------------------------------------
+// graceful-widen-half-floats computes float16 and bfloat16 in float32: a
+// node whose outputs were halves keeps which (TypeAttrs, float32 where an
+// output was none), and each such output is rounded to its half after the
+// node, so every op rounds as it would in half precision.
+inline constexpr llvm::StringLiteral kHalfOutputsAttr = "graceful.half_outputs";
+
+// A float16 or bfloat16 tensor as float32, or (with `half`) a float32
+// tensor as `half`, rounded to nearest even.
+Value convertHalfTensor(OpBuilder &b, mlir::Location loc, Value value, mlir::Type half = {});
+// x (f32) rounded to the nearest value of `half` (f16 or bf16), still f32.
+Value roundToHalf(OpBuilder &b, mlir::Location loc, Value x, mlir::Type half);
+// Half-precision elements as float32 (exactly); failure when the
+// attribute holds no bytes.
+FailureOr<mlir::ElementsAttr> widenHalfElements(mlir::ElementsAttr value);
+
 // Arithmetic that picks the float or integer op from the type.
 Value add(OpBuilder &b, mlir::Location loc, Value x, Value y);
 Value sub(OpBuilder &b, mlir::Location loc, Value x, Value y);

@@ -344,11 +344,29 @@ FailureOr<SmallVector<Value>> lowerSize(ir::NodeOp node, OpBuilder &b) {
       denseConstant(b, node.getLoc(), resultType(node), {inType.getNumElements()})};
 }
 
+// A Constant's tensor as the type its value has in lowered code: halves
+// widened to float32, unsigned integers signless.
+FailureOr<ElementsAttr> loweredValue(ElementsAttr value, RankedTensorType type) {
+  Type element = value.getElementType();
+  if (element == type.getElementType())
+    return value;
+  if (element.isF16() || element.isBF16())
+    return widenHalfElements(value);
+  auto dense = dyn_cast<DenseElementsAttr>(value);
+  if (dense && element.isUnsignedInteger())
+    return cast<ElementsAttr>(dense.bitcast(type.getElementType()));
+  return failure();
+}
+
 FailureOr<SmallVector<Value>> lowerConstant(ir::NodeOp node, OpBuilder &b) {
   Location loc = node.getLoc();
   RankedTensorType type = resultType(node);
-  if (auto value = dyn_cast_or_null<ElementsAttr>(node.attr("value")))
-    return SmallVector<Value>{b.create<arith::ConstantOp>(loc, cast<TypedAttr>(value))};
+  if (auto value = dyn_cast_or_null<ElementsAttr>(node.attr("value"))) {
+    auto lowered = loweredValue(value, type);
+    if (failed(lowered))
+      return unsupported(node, "a value of this element type");
+    return SmallVector<Value>{b.create<arith::ConstantOp>(loc, cast<TypedAttr>(*lowered))};
+  }
   if (auto value = dyn_cast_or_null<FloatAttr>(node.attr("value_float")))
     return SmallVector<Value>{b.create<arith::ConstantOp>(
         loc, DenseElementsAttr::get(

@@ -17,18 +17,13 @@ import os
 import sys
 
 import numpy as np
-import onnx
-from onnx import helper, mapping
 
-from differential import RunFailed, disagreement, graceful_outputs, ort_outputs
+from differential import (RunFailed, disagreement, graceful_outputs, onnx_type, ort_outputs,
+                          save_one_node_model)
 
 SIGNED = [np.int8, np.int16, np.int32, np.int64]
 UNSIGNED = [np.uint8, np.uint16, np.uint32, np.uint64]
 SHAPE = (3, 16)
-
-
-def onnx_type(dtype):
-    return mapping.NP_TYPE_TO_TENSOR_TYPE[np.dtype(dtype)]
 
 
 def full_range(rng, dtype, shape=SHAPE):
@@ -39,23 +34,6 @@ def full_range(rng, dtype, shape=SHAPE):
     specials = [limits.min, limits.max, 0, 1, limits.max // 2 + 1]
     flat[:len(specials)] = specials[:flat.size]
     return values
-
-
-def save_model(path, op, inputs, outputs, **attributes):
-    """A one-node model: inputs and outputs are (name, dtype, shape)."""
-    def info(name, dtype, shape):
-        return helper.make_tensor_value_info(name, onnx_type(dtype), list(shape))
-    graph = helper.make_graph(
-        [helper.make_node(op, [name for name, _, _ in inputs], [name for name, _, _ in outputs],
-                          name="probe", **attributes)],
-        op, [info(*spec) for spec in inputs], [info(*spec) for spec in outputs])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    try:
-        onnx.checker.check_model(model, full_check=True)
-    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError):
-        return False  # the op's schema does not take the type
-    onnx.save(model, path)
-    return True
 
 
 def exact_integer(op):
@@ -142,8 +120,8 @@ def main():
             enumerate(cases(rng)):
         path = os.path.join(work, f"case{index}.onnx")
         names = ["x", "y", "z"][:len(inputs)]
-        if not save_model(path, op, [(n, a.dtype, a.shape) for n, a in zip(names, inputs)],
-                          [("out", out_dtype, out_shape)], **attributes):
+        if not save_one_node_model(path, op, [(n, a.dtype, a.shape) for n, a in zip(names, inputs)],
+                                   [("out", out_dtype, out_shape)], **attributes):
             not_onnx += 1
             continue
         try:

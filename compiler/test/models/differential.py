@@ -14,6 +14,8 @@ import subprocess
 import tempfile
 
 import numpy as np
+import onnx
+from onnx import helper, mapping
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NODE_PATH = os.path.join(HERE, "..", "..", "..", "bench", "node_modules")
@@ -92,3 +94,27 @@ def disagreement(ours, reference, tolerance=1e-4):
     if error > tolerance:
         return f"max error {error:.2e} of scale {scale:.2e}", error
     return None, error
+
+
+def onnx_type(dtype):
+    """The ONNX element type of a NumPy dtype."""
+    return mapping.NP_TYPE_TO_TENSOR_TYPE[np.dtype(dtype)]
+
+
+def save_one_node_model(path, op, inputs, outputs, opset=17, **attributes):
+    """Writes a model of one node named 'probe' (inputs and outputs are
+    (name, dtype, shape)); False, writing nothing, when ONNX's checker
+    refuses it (the op's schema does not take a type)."""
+    def info(name, dtype, shape):
+        return helper.make_tensor_value_info(name, onnx_type(dtype), list(shape))
+    graph = helper.make_graph(
+        [helper.make_node(op, [name for name, _, _ in inputs], [name for name, _, _ in outputs],
+                          name="probe", **attributes)],
+        op, [info(*spec) for spec in inputs], [info(*spec) for spec in outputs])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError):
+        return False
+    onnx.save(model, path)
+    return True

@@ -25,6 +25,20 @@ def GracefulSignlessIntegers : Pass<"graceful-signless-integers", "mlir::ModuleO
   }];
 }
 
+def GracefulWidenHalfFloats : Pass<"graceful-widen-half-floats", "mlir::ModuleOp"> {
+  let summary = "Compute float16 and bfloat16 in float32, rounding after each op";
+  let description = [{
+    LLVM has no math library for half types, and NumPy and ONNX Runtime
+    compute most half ops in float32 and round the result. Rewrites f16 and
+    bf16 values and constants to f32 (exactly); the signature keeps its half
+    types, so arguments widen on entry and results narrow before return.
+    Each onnx.node that produced halves is marked `graceful.half_outputs`,
+    and the lowering rounds those outputs to their half type.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def GracefulLowerOnnx : Pass<"graceful-lower-onnx", "mlir::ModuleOp"> {
   let summary = "Lower statically shaped onnx.node ops to linalg, tensor, arith and math";
   let description = [{

@@ -23,6 +23,7 @@ enum class DType : int32_t {
   Float64 = 11,
   UInt32 = 12,
   UInt64 = 13,
+  BFloat16 = 16, // no .npy dtype: models may take it, .npy files cannot hold it
 };
 
 size_t dtypeSize(DType dtype);
