@@ -33,22 +33,14 @@ Value namedMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs, bool transpo
       .getResult(0);
 }
 
-namespace {
-
-// ONNX MatMul: numpy matmul with broadcast batch dims; 1-D operands are
-// promoted to matrices and the promoted dim dropped from the result.
-FailureOr<SmallVector<Value>> lowerMatMul(ir::NodeOp node, OpBuilder &b) {
-  Location loc = node.getLoc();
-  Value lhs = input(node, 0), rhs = input(node, 1);
+Value matmulOf(OpBuilder &b, Location loc, Value lhs, Value rhs, RankedTensorType outType) {
   auto lhsType = cast<RankedTensorType>(lhs.getType());
   auto rhsType = cast<RankedTensorType>(rhs.getType());
-  RankedTensorType outType = resultType(node);
   // [..., K] x [K, N] with f32: fold the leading dims into rows, one sgemm.
   if (isF32(lhs) && isF32(rhs) && lhsType.getRank() >= 2 && rhsType.getRank() == 2) {
     int64_t k = lhsType.getShape().back();
     Value rows = reshape(b, loc, lhs, {lhsType.getNumElements() / k, k});
-    return SmallVector<Value>{
-        reshape(b, loc, namedMatmul(b, loc, rows, rhs, false), outType.getShape())};
+    return reshape(b, loc, namedMatmul(b, loc, rows, rhs, false), outType.getShape());
   }
   if (lhsType.getRank() == 1)
     lhs = reshape(b, loc, lhs, {1, lhsType.getDimSize(0)});
@@ -100,7 +92,14 @@ FailureOr<SmallVector<Value>> lowerMatMul(ir::NodeOp node, OpBuilder &b) {
                                         l, add(nb, l, args[2], mul(nb, l, args[0], args[1])));
                                   })
           .getResult(0);
-  return SmallVector<Value>{reshape(b, loc, product, outType.getShape())};
+  return reshape(b, loc, product, outType.getShape());
+}
+
+namespace {
+
+FailureOr<SmallVector<Value>> lowerMatMul(ir::NodeOp node, OpBuilder &b) {
+  return SmallVector<Value>{
+      matmulOf(b, node.getLoc(), input(node, 0), input(node, 1), resultType(node))};
 }
 
 // Gemm: alpha * op(A) * op(B) + beta * C.
@@ -331,7 +330,32 @@ Value convolvePadded(OpBuilder &b, Location loc, Value padded, Value w, Value bi
   return reshape(b, loc, sums, outType.getShape());
 }
 
-// What Conv and ConvTranspose read from their node alike.
+} // namespace
+
+FailureOr<Value> convolveNode(ir::NodeOp node, OpBuilder &b, Value x, Value w, Value bias,
+                              RankedTensorType outType) {
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto wType = cast<RankedTensorType>(w.getType());
+  size_t spatial = static_cast<size_t>(xType.getRank() - 2);
+  SmallVector<int64_t> strides = intsOr(node, "strides", spatial, 1);
+  SmallVector<int64_t> dilations = intsOr(node, "dilations", spatial, 1);
+  SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
+  auto padding = spatialPadding(node, xType.getShape().drop_front(2),
+                                outType.getShape().drop_front(2), kernel, strides, dilations);
+  if (failed(padding))
+    return failure();
+  Location loc = node.getLoc();
+  SmallVector<int64_t> low{0, 0}, high{0, 0};
+  low.append(padding->begin);
+  high.append(padding->end);
+  Value padded = pad(b, loc, x, low, high, scalarConstant(b, loc, xType.getElementType(), 0.0));
+  return convolvePadded(b, loc, padded, w, bias, outType, strides, dilations,
+                        node.intAttr("group", 1));
+}
+
+namespace {
+
+// What ConvTranspose reads from its node.
 struct ConvNode {
   Location loc;
   Value x, w;
@@ -363,21 +387,13 @@ struct ConvNode {
 };
 
 FailureOr<SmallVector<Value>> lowerConv(ir::NodeOp node, OpBuilder &b) {
-  auto conv = ConvNode::of(node);
-  if (failed(conv))
+  if (!isa<FloatType>(resultType(node).getElementType()))
+    return unsupported(node, "non-floating-point convolution");
+  auto out =
+      convolveNode(node, b, input(node, 0), input(node, 1), input(node, 2), resultType(node));
+  if (failed(out))
     return failure();
-  auto &[loc, x, w, xType, wType, outType, element, spatial, strides, dilations] = *conv;
-  SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
-  auto padding = spatialPadding(node, xType.getShape().drop_front(2),
-                                outType.getShape().drop_front(2), kernel, strides, dilations);
-  if (failed(padding))
-    return failure();
-  SmallVector<int64_t> low{0, 0}, high{0, 0};
-  low.append(padding->begin);
-  high.append(padding->end);
-  Value padded = pad(b, loc, x, low, high, scalarConstant(b, loc, element, 0.0));
-  return SmallVector<Value>{convolvePadded(b, loc, padded, w, input(node, 2), outType, strides,
-                                           dilations, node.intAttr("group", 1))};
+  return SmallVector<Value>{*out};
 }
 
 // ConvTranspose as a convolution: the input spread out by the strides

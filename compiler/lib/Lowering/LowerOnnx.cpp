@@ -26,6 +26,7 @@ void registerAllLowerings() {
     lowering::registerLossLowerings();
     lowering::registerResizeLowerings();
     lowering::registerRecurrentLowerings();
+    lowering::registerQuantizeLowerings();
   });
 }
 

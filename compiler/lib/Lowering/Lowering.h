@@ -38,6 +38,7 @@ void registerIndexingLowerings();
 void registerLossLowerings();
 void registerResizeLowerings();
 void registerRecurrentLowerings();
+void registerQuantizeLowerings();
 
 // ---- helpers shared by the lowerings ---------------------------------------
 
@@ -134,6 +135,17 @@ Value clamp(OpBuilder &b, mlir::Location loc, Value x, Value low, Value high,
 // A 2-D product as a named linalg op (C = A * B, or A * B^T), which the
 // graceful-linalg-to-blas pass turns into an sgemm call after bufferization.
 Value namedMatmul(OpBuilder &b, mlir::Location loc, Value lhs, Value rhs, bool transposeRhs);
+
+// ONNX MatMul: numpy matmul with broadcast batch dims; 1-D operands are
+// promoted to matrices and the promoted dim dropped from the result. f32
+// goes to sgemm, other element types (the integer products of quantized
+// models included) to a generic loop nest.
+Value matmulOf(OpBuilder &b, mlir::Location loc, Value lhs, Value rhs, RankedTensorType outType);
+
+// A convolution of x by w (plus bias, when given) with the node's pads,
+// auto_pad, strides, dilations and group, padding with zeros.
+FailureOr<Value> convolveNode(ir::NodeOp node, OpBuilder &b, Value x, Value w, Value bias,
+                              RankedTensorType outType);
 
 // A reduction over `axes` (sorted, non-negative) keeping them as size 1 if
 // keepDims. combine(acc, x) folds; init is the identity.

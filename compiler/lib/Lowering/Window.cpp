@@ -214,8 +214,8 @@ FailureOr<SmallVector<Value>> lowerGlobalPool(ir::NodeOp node, OpBuilder &b, boo
                                    })};
 }
 
-// (x - mean) / sqrt(var + eps) * scale + bias, with statistics over `axes`
-// and scale/bias already broadcastable to x.
+// (x - mean) / sqrt(var + eps), with statistics over `axes` (kept as size
+// 1): returns it, the mean, 1 / sqrt(var + eps) and the variance.
 SmallVector<Value> normalize(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes,
                              double epsilon) {
   auto type = cast<RankedTensorType>(x.getType());
@@ -237,7 +237,7 @@ SmallVector<Value> normalize(OpBuilder &b, Location loc, Value x, ArrayRef<int64
   Value normalized = broadcastElementwise(
       b, loc, type, {centered, invStd},
       [](OpBuilder &nb, Location l, ValueRange args) { return mul(nb, l, args[0], args[1]); });
-  return {normalized, mu, invStd};
+  return {normalized, mu, invStd, variance};
 }
 
 // A [C] parameter as [C, 1, ..., 1], to broadcast over an NC... tensor.
@@ -255,9 +255,44 @@ Value affine(OpBuilder &b, Location loc, Value x, Value scale, Value bias) {
                               });
 }
 
+// Training mode (opset 14+, three outputs): normalized by the batch's own
+// statistics over every axis but the channels; the running statistics
+// move towards them by 1 - momentum.
+FailureOr<SmallVector<Value>> lowerTrainingBatchNorm(ir::NodeOp node, OpBuilder &b) {
+  Location loc = node.getLoc();
+  Value x = input(node, 0);
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  SmallVector<int64_t> axes{0};
+  axes.append(spatialAxes(rank));
+  SmallVector<Value> parts = normalize(b, loc, x, axes, node.floatAttr("epsilon", 1e-5f));
+  auto parameter = [&](unsigned i) {
+    return rank > 2 ? channelParameter(b, loc, input(node, i), rank) : input(node, i);
+  };
+  Value y = affine(b, loc, parts[0], parameter(1), parameter(2));
+  double momentum = node.floatAttr("momentum", 0.9f);
+  auto running = [&](unsigned inputIndex, Value batchStatistic, unsigned resultIndex) {
+    RankedTensorType type = resultType(node, resultIndex);
+    Value current = reshape(b, loc, batchStatistic, type.getShape());
+    return broadcastElementwise(
+        b, loc, type, {input(node, inputIndex), current},
+        [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
+          Value kept = nb.create<arith::MulFOp>(
+              l, args[0], scalarConstant(nb, l, type.getElementType(), momentum));
+          Value moved = nb.create<arith::MulFOp>(
+              l, args[1], scalarConstant(nb, l, type.getElementType(), 1.0 - momentum));
+          return nb.create<arith::AddFOp>(l, kept, moved);
+        });
+  };
+  Value runningMean = running(3, parts[1], 1);
+  Value runningVariance = running(4, parts[3], 2);
+  return SmallVector<Value>{y, runningMean, runningVariance};
+}
+
 FailureOr<SmallVector<Value>> lowerBatchNorm(ir::NodeOp node, OpBuilder &b) {
+  if (node.getNumResults() == 3)
+    return lowerTrainingBatchNorm(node, b);
   if (node.getNumResults() > 1)
-    return unsupported(node, "training mode (running statistics outputs)");
+    return unsupported(node, "the saved mean and variance outputs of opsets before 14");
   Location loc = node.getLoc();
   Value x = input(node, 0);
   auto type = cast<RankedTensorType>(x.getType());
@@ -276,6 +311,23 @@ FailureOr<SmallVector<Value>> lowerBatchNorm(ir::NodeOp node, OpBuilder &b) {
             l, nb.create<arith::MulFOp>(l, nb.create<arith::MulFOp>(l, centered, invStd), args[1]),
             args[2]);
       })};
+}
+
+// (x - mean) / sqrt(var + 1e-9) over `axes` (default N, H, W), as ONNX's
+// function body for it defines.
+FailureOr<SmallVector<Value>> lowerMeanVarianceNormalization(ir::NodeOp node, OpBuilder &b) {
+  Value x = input(node, 0);
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  SmallVector<int64_t> axes = node.intsAttr("axes");
+  if (!node.attr("axes"))
+    axes = {0, 2, 3};
+  for (int64_t &axis : axes)
+    axis = normalizeAxis(axis, rank);
+  llvm::sort(axes);
+  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+  if (llvm::any_of(axes, [&](int64_t axis) { return axis < 0 || axis >= rank; }))
+    return invalid(node, "an axis is out of range");
+  return SmallVector<Value>{normalize(b, node.getLoc(), x, axes, 1e-9)[0]};
 }
 
 FailureOr<SmallVector<Value>> lowerInstanceNorm(ir::NodeOp node, OpBuilder &b) {
@@ -538,6 +590,7 @@ void registerWindowLowerings() {
                    [](ir::NodeOp node, OpBuilder &b) { return lowerGlobalPool(node, b, false); });
   registerLowering("BatchNormalization", lowerBatchNorm);
   registerLowering("InstanceNormalization", lowerInstanceNorm);
+  registerLowering("MeanVarianceNormalization", lowerMeanVarianceNormalization);
   registerLowering("LayerNormalization", lowerLayerNorm);
   registerLowering("LRN", lowerLrn);
   registerLowering("Softmax",

@@ -15,7 +15,7 @@ import tempfile
 
 import numpy as np
 import onnx
-from onnx import helper, mapping
+from onnx import helper, mapping, numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NODE_PATH = os.path.join(HERE, "..", "..", "..", "bench", "node_modules")
@@ -25,9 +25,10 @@ class RunFailed(Exception):
     """A run that did not produce outputs; the message says why."""
 
 
-def ort_outputs(model, inputs, threads=0):
+def ort_outputs(model, inputs, threads=0, optimize=True):
     """The outputs ONNX Runtime computes for `inputs` (arrays in graph
-    order), as arrays in graph order."""
+    order), as arrays in graph order; with optimize=False, without its
+    graph rewrites."""
     with tempfile.TemporaryDirectory(prefix="ort-") as work:
         described = []
         for index, array in enumerate(inputs):
@@ -38,7 +39,7 @@ def ort_outputs(model, inputs, threads=0):
         manifest = os.path.join(work, "manifest.json")
         with open(manifest, "w") as out:
             json.dump({"model": model, "inputs": described, "output_dir": work,
-                       "threads": threads}, out)
+                       "threads": threads, "optimize": optimize}, out)
         env = dict(os.environ, NODE_PATH=os.path.abspath(NODE_PATH))
         run = subprocess.run(["node", os.path.join(HERE, "ort_run.js"), manifest],
                              capture_output=True, text=True, env=env)
@@ -101,16 +102,22 @@ def onnx_type(dtype):
     return mapping.NP_TYPE_TO_TENSOR_TYPE[np.dtype(dtype)]
 
 
-def save_one_node_model(path, op, inputs, outputs, opset=17, **attributes):
+def save_one_node_model(path, op, inputs, outputs, opset=17, constants=(), **attributes):
     """Writes a model of one node named 'probe' (inputs and outputs are
-    (name, dtype, shape)); False, writing nothing, when ONNX's checker
-    refuses it (the op's schema does not take a type)."""
+    (name, dtype, shape)); `constants` are (name, array) initializers the
+    node reads after its inputs ('' for an omitted optional input). False,
+    writing nothing, when ONNX's checker refuses it (the op's schema does
+    not take a type)."""
     def info(name, dtype, shape):
         return helper.make_tensor_value_info(name, onnx_type(dtype), list(shape))
+    names = [name for name, _, _ in inputs] + [name for name, _ in constants]
+    initializers = [numpy_helper.from_array(np.asarray(array), name)
+                    for name, array in constants if name]
     graph = helper.make_graph(
-        [helper.make_node(op, [name for name, _, _ in inputs], [name for name, _, _ in outputs],
-                          name="probe", **attributes)],
-        op, [info(*spec) for spec in inputs], [info(*spec) for spec in outputs])
+        [helper.make_node(op, names, [name for name, _, _ in outputs], name="probe",
+                          **attributes)],
+        op, [info(*spec) for spec in inputs], [info(*spec) for spec in outputs],
+        initializer=initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     try:
         onnx.checker.check_model(model, full_check=True)

@@ -3,7 +3,8 @@
 //   node ort_run.js MANIFEST.json
 // The manifest names the model, its inputs in graph order as raw
 // little-endian files ({"file", "type", "dims"}) and a directory for the
-// outputs; every graph output is written there as OUT_DIR/<index>.bin and
+// outputs ("optimize": false turns ONNX Runtime's graph rewrites off);
+// every graph output is written there as OUT_DIR/<index>.bin and
 // described on stdout as JSON: [{"name", "type", "dims", "file"}, ...].
 const fs = require('fs');
 const path = require('path');
@@ -29,6 +30,9 @@ function tensorOf(input) {
 async function main() {
   const manifest = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
   const options = {intraOpNumThreads: manifest.threads || 0};
+  // Unoptimized, QuantizeLinear/DequantizeLinear pairs run as the spec
+  // defines them (optimized, they fuse into fixed-point integer kernels).
+  if (manifest.optimize === false) options.graphOptimizationLevel = 'disabled';
   const session = await ort.InferenceSession.create(manifest.model, options);
   if (manifest.inputs.length !== session.inputNames.length) {
     throw new Error(`model has ${session.inputNames.length} inputs, ${manifest.inputs.length} given`);
