@@ -27,6 +27,7 @@ void registerAllLowerings() {
     lowering::registerResizeLowerings();
     lowering::registerRecurrentLowerings();
     lowering::registerQuantizeLowerings();
+    lowering::registerGridSampleLowerings();
   });
 }
 

@@ -39,6 +39,7 @@ void registerLossLowerings();
 void registerResizeLowerings();
 void registerRecurrentLowerings();
 void registerQuantizeLowerings();
+void registerGridSampleLowerings();
 
 // ---- helpers shared by the lowerings ---------------------------------------
 
