@@ -28,6 +28,7 @@ void registerAllLowerings() {
     lowering::registerRecurrentLowerings();
     lowering::registerQuantizeLowerings();
     lowering::registerGridSampleLowerings();
+    lowering::registerSpectralLowerings();
   });
 }
 

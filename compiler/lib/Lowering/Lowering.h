@@ -40,6 +40,7 @@ void registerResizeLowerings();
 void registerRecurrentLowerings();
 void registerQuantizeLowerings();
 void registerGridSampleLowerings();
+void registerSpectralLowerings();
 
 // ---- helpers shared by the lowerings ---------------------------------------
 
