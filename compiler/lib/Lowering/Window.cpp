@@ -114,9 +114,70 @@ FailureOr<PoolGeometry> poolGeometry(ir::NodeOp node) {
   return g;
 }
 
+// MaxPool with its Indices output: each window's first maximum, and where
+// it is in the input, flattened with padding not counted (storage_order 1
+// reads the spatial dims column-major).
+SmallVector<Value> maxPoolWithIndices(OpBuilder &b, ir::NodeOp node, const PoolGeometry &g,
+                                      Value padded, Value lowest, Signedness signedness) {
+  Location loc = node.getLoc();
+  RankedTensorType outType = resultType(node), indexType = resultType(node, 1);
+  auto inShape = cast<RankedTensorType>(input(node, 0).getType()).getShape();
+  size_t spatial = g.kernel.size();
+  MLIRContext *context = b.getContext();
+  unsigned dims = static_cast<unsigned>(2 + 2 * spatial);
+  auto dim = [&](size_t i) { return getAffineDimExpr(static_cast<unsigned>(i), context); };
+  SmallVector<AffineExpr> xExprs{dim(0), dim(1)}, outExprs{dim(0), dim(1)}, windowExprs;
+  for (size_t i = 0; i < spatial; ++i) {
+    xExprs.push_back(dim(2 + i) * g.strides[i] + dim(2 + spatial + i) * g.dilations[i]);
+    outExprs.push_back(dim(2 + i));
+    windowExprs.push_back(dim(2 + spatial + i));
+  }
+  AffineMap outMap = AffineMap::get(dims, 0, outExprs, context);
+  Value window = b.create<tensor::EmptyOp>(loc, g.kernel, outType.getElementType());
+  SmallVector<IteratorType> iterators(2 + spatial, IteratorType::parallel);
+  iterators.append(spatial, IteratorType::reduction);
+  bool columnMajor = node.intAttr("storage_order", 0) != 0;
+  bool isFloat = isa<FloatType>(outType.getElementType());
+  auto generic = b.create<linalg::GenericOp>(
+      loc, TypeRange{outType, indexType}, ValueRange{padded, window},
+      ValueRange{filledTensor(b, loc, outType, lowest),
+                 filledTensor(b, loc, indexType, scalarConstant(b, loc, b.getI64Type(), 0))},
+      SmallVector<AffineMap>{AffineMap::get(dims, 0, xExprs, context),
+                             AffineMap::get(dims, 0, windowExprs, context), outMap, outMap},
+      iterators, [&](OpBuilder &nb, Location l, ValueRange args) {
+        auto i64 = [&](int64_t value) { return scalarConstant(nb, l, nb.getI64Type(), value); };
+        auto indexOf = [&](size_t d) -> Value {
+          return nb.create<arith::IndexCastOp>(l, nb.getI64Type(),
+                                               nb.create<linalg::IndexOp>(l, d));
+        };
+        Value flat = indexOf(0);
+        flat = nb.create<arith::AddIOp>(l, nb.create<arith::MulIOp>(l, flat, i64(inShape[1])),
+                                        indexOf(1));
+        for (size_t k = 0; k < spatial; ++k) {
+          size_t i = columnMajor ? spatial - 1 - k : k;
+          Value position = nb.create<arith::AddIOp>(
+              l, nb.create<arith::MulIOp>(l, indexOf(2 + i), i64(g.strides[i])),
+              nb.create<arith::MulIOp>(l, indexOf(2 + spatial + i), i64(g.dilations[i])));
+          position = nb.create<arith::SubIOp>(l, position, i64(g.low[2 + i]));
+          flat = nb.create<arith::AddIOp>(l, nb.create<arith::MulIOp>(l, flat, i64(inShape[2 + i])),
+                                          position);
+        }
+        Value candidate = args[0], best = args[2];
+        Value better =
+            isFloat
+                ? nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::OGT, candidate, best)
+                      .getResult()
+                : nb.create<arith::CmpIOp>(l, orderPredicate(arith::CmpIPredicate::sgt, signedness),
+                                           candidate, best)
+                      .getResult();
+        nb.create<linalg::YieldOp>(
+            l, ValueRange{nb.create<arith::SelectOp>(l, better, candidate, best),
+                          nb.create<arith::SelectOp>(l, better, flat, args[3])});
+      });
+  return {generic.getResult(0), generic.getResult(1)};
+}
+
 FailureOr<SmallVector<Value>> lowerMaxPool(ir::NodeOp node, OpBuilder &b) {
-  if (node.getNumResults() > 1)
-    return unsupported(node, "the Indices output");
   auto g = poolGeometry(node);
   if (failed(g))
     return failure();
@@ -129,6 +190,8 @@ FailureOr<SmallVector<Value>> lowerMaxPool(ir::NodeOp node, OpBuilder &b) {
   for (size_t i = 0; i < high.size(); ++i)
     high[i] += g->ceilExtra[i];
   Value padded = pad(b, loc, input(node, 0), g->low, high, lowest);
+  if (node.getNumResults() == 2)
+    return maxPoolWithIndices(b, node, *g, padded, lowest, signedness);
   return SmallVector<Value>{windowReduce(b, loc, padded, outType, g->kernel, g->strides,
                                          g->dilations, lowest,
                                          [signedness](OpBuilder &nb, Location l, ValueRange args) {
