@@ -180,14 +180,19 @@ Value mul(OpBuilder &b, Location loc, Value x, Value y) {
                                      : b.create<arith::MulIOp>(loc, x, y).getResult();
 }
 // ONNX Max/Min propagate NaN, like arith.maximumf/minimumf.
-Signedness inputSignedness(ir::NodeOp node, unsigned index) {
-  auto flags = node->getAttrOfType<DenseBoolArrayAttr>(kUnsignedInputsAttr);
+namespace {
+Signedness flaggedSignedness(ir::NodeOp node, StringRef flagsName, unsigned index) {
+  auto flags = node->getAttrOfType<DenseBoolArrayAttr>(flagsName);
   return flags && index < flags.size() && flags[index] ? Signedness::Unsigned : Signedness::Signed;
+}
+} // namespace
+
+Signedness inputSignedness(ir::NodeOp node, unsigned index) {
+  return flaggedSignedness(node, kUnsignedInputsAttr, index);
 }
 
 Signedness outputSignedness(ir::NodeOp node, unsigned index) {
-  auto flags = node->getAttrOfType<DenseBoolArrayAttr>(kUnsignedOutputsAttr);
-  return flags && index < flags.size() && flags[index] ? Signedness::Unsigned : Signedness::Signed;
+  return flaggedSignedness(node, kUnsignedOutputsAttr, index);
 }
 
 bool hasUnsignedValues(ir::NodeOp node) {
@@ -234,20 +239,25 @@ Value highestValue(OpBuilder &b, Location loc, Type type, Signedness signedness)
   return extremeValue(b, loc, type, signedness, true);
 }
 
-Value maximum(OpBuilder &b, Location loc, Value x, Value y, Signedness signedness) {
+namespace {
+// The float op for floats, else the unsigned one for unsigned integers and
+// bools, else the signed one.
+template <typename FloatOp, typename UnsignedOp, typename SignedOp>
+Value orderedOp(OpBuilder &b, Location loc, Value x, Value y, Signedness signedness) {
   if (isa<FloatType>(x.getType()))
-    return b.create<arith::MaximumFOp>(loc, x, y);
+    return b.create<FloatOp>(loc, x, y);
   if (signedness == Signedness::Unsigned || x.getType().isInteger(1))
-    return b.create<arith::MaxUIOp>(loc, x, y);
-  return b.create<arith::MaxSIOp>(loc, x, y);
+    return b.create<UnsignedOp>(loc, x, y);
+  return b.create<SignedOp>(loc, x, y);
+}
+} // namespace
+
+Value maximum(OpBuilder &b, Location loc, Value x, Value y, Signedness signedness) {
+  return orderedOp<arith::MaximumFOp, arith::MaxUIOp, arith::MaxSIOp>(b, loc, x, y, signedness);
 }
 
 Value minimum(OpBuilder &b, Location loc, Value x, Value y, Signedness signedness) {
-  if (isa<FloatType>(x.getType()))
-    return b.create<arith::MinimumFOp>(loc, x, y);
-  if (signedness == Signedness::Unsigned || x.getType().isInteger(1))
-    return b.create<arith::MinUIOp>(loc, x, y);
-  return b.create<arith::MinSIOp>(loc, x, y);
+  return orderedOp<arith::MinimumFOp, arith::MinUIOp, arith::MinSIOp>(b, loc, x, y, signedness);
 }
 
 Value convertScalar(OpBuilder &b, Location loc, Value x, Type to, Signedness from,

@@ -17,7 +17,7 @@ import sys
 import numpy as np
 import torch
 
-from differential import RunFailed, disagreement, graceful_outputs, ort_outputs
+from differential import RunFailed, finish, graceful_outputs, judged, ort_outputs
 
 
 class Sampler(torch.nn.Module):
@@ -52,15 +52,8 @@ def main():
         except RunFailed as error:
             failures.append(f"{label}: {error}")
             continue
-        wrong = [f"{judge}: {why}" for judge, theirs in (("ONNX Runtime", reference),
-                                                        ("torch", expected))
-                 for why in [disagreement(ours, theirs)[0]] if why]
-        failures += [f"{label}: {why}" for why in wrong]
-        print(f"{'FAIL' if wrong else 'ok  '} {label}", flush=True)
-    print("18 GridSample exports checked against ONNX Runtime and torch")
-    if failures:
-        print("\n".join(failures))
-        sys.exit(1)
+        failures += judged(label, [ours], {"ONNX Runtime": [reference], "torch": [expected]})
+    finish("18 GridSample exports checked against ONNX Runtime and torch", failures)
 
 
 if __name__ == "__main__":

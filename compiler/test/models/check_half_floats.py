@@ -17,8 +17,7 @@ import sys
 
 import numpy as np
 
-from differential import (RunFailed, disagreement, graceful_outputs, onnx_type, ort_outputs,
-                          save_one_node_model)
+from differential import finish, onnx_type, run_one_node_cases
 
 F16 = np.float16
 SHAPE = (4, 8)
@@ -70,40 +69,9 @@ def cases(rng):
 def main():
     graceful, work = sys.argv[1], sys.argv[2]
     os.makedirs(work, exist_ok=True)
-    rng = np.random.default_rng(20261201)
-    failures, by_reference = [], {"ONNX Runtime": 0, "NumPy": 0}
-    for index, (label, op, attributes, inputs, (out_dtype, out_shape), reference) in \
-            enumerate(cases(rng)):
-        path = os.path.join(work, f"case{index}.onnx")
-        names = ["x", "y", "z"][:len(inputs)]
-        if not save_one_node_model(path, op, [(n, a.dtype, a.shape) for n, a in zip(names, inputs)],
-                                   [("out", out_dtype, out_shape)], **attributes):
-            failures.append(f"{label}: ONNX's checker refuses the model")
-            continue
-        try:
-            expected, judge = ort_outputs(path, inputs)[0], "ONNX Runtime"
-        except RunFailed as error:
-            if "Could not find an implementation" not in str(error):
-                failures.append(f"{label}: {error}")
-                continue
-            with np.errstate(all="ignore"):
-                expected, judge = np.asarray(reference(*inputs)), "NumPy"
-        try:
-            ours = graceful_outputs(graceful, path, inputs, 1)[0]
-        except RunFailed as error:
-            failures.append(f"{label}: {error}")
-            continue
-        wrong, error = disagreement(ours, expected, tolerance=ULP)
-        by_reference[judge] += 1
-        if wrong:
-            failures.append(f"{label}: {wrong} from {judge}'s")
-        print(f"{'FAIL' if wrong else 'ok  '} {label} (against {judge}, error {error:.1e})",
-              flush=True)
-    print(f"{sum(by_reference.values())} cases checked: {by_reference['ONNX Runtime']} against "
-          f"ONNX Runtime, {by_reference['NumPy']} against NumPy (no float16 kernel)")
-    if failures:
-        print("\n".join(failures))
-        sys.exit(1)
+    tally = run_one_node_cases(graceful, work, cases(np.random.default_rng(20261201)), ULP)
+    finish(f"{tally.against_ort + tally.against_numpy} cases checked: {tally.against_ort} against "
+           f"ONNX Runtime, {tally.against_numpy} against NumPy (no float16 kernel)", tally.failures)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,7 @@ import sys
 
 import numpy as np
 
-from differential import (RunFailed, disagreement, graceful_outputs, onnx_type, ort_outputs,
-                          save_one_node_model)
+from differential import finish, onnx_type, run_one_node_cases
 
 SIGNED = [np.int8, np.int16, np.int32, np.int64]
 UNSIGNED = [np.uint8, np.uint16, np.uint32, np.uint64]
@@ -114,39 +113,12 @@ def cases(rng):
 def main():
     graceful, work = sys.argv[1], sys.argv[2]
     os.makedirs(work, exist_ok=True)
-    rng = np.random.default_rng(20261201)
-    failures, by_reference, not_onnx = [], {"ONNX Runtime": 0, "NumPy": 0}, 0
-    for index, (label, op, attributes, inputs, (out_dtype, out_shape), reference) in \
-            enumerate(cases(rng)):
-        path = os.path.join(work, f"case{index}.onnx")
-        names = ["x", "y", "z"][:len(inputs)]
-        if not save_one_node_model(path, op, [(n, a.dtype, a.shape) for n, a in zip(names, inputs)],
-                                   [("out", out_dtype, out_shape)], **attributes):
-            not_onnx += 1
-            continue
-        try:
-            expected, judge = ort_outputs(path, inputs)[0], "ONNX Runtime"
-        except RunFailed as error:
-            if "Could not find an implementation" not in str(error) or reference is None:
-                failures.append(f"{label}: {error}")
-                continue
-            expected, judge = np.asarray(reference(*inputs)), "NumPy"
-        try:
-            ours = graceful_outputs(graceful, path, inputs, 1)[0]
-        except RunFailed as error:
-            failures.append(f"{label}: {error}")
-            continue
-        wrong, _ = disagreement(ours, expected, tolerance=1e-6)  # integers: exactly
-        by_reference[judge] += 1
-        if wrong:
-            failures.append(f"{label}: {wrong} from {judge}'s")
-        print(f"{'FAIL' if wrong else 'ok  '} {label} (against {judge})", flush=True)
-    print(f"{sum(by_reference.values())} cases checked: {by_reference['ONNX Runtime']} against "
-          f"ONNX Runtime, {by_reference['NumPy']} against NumPy (no ONNX Runtime kernel); "
-          f"{not_onnx} skipped (ONNX's schema does not take the type)")
-    if failures:
-        print("\n".join(failures))
-        sys.exit(1)
+    # Integers compare exactly whatever the tolerance; floats to 1e-6.
+    tally = run_one_node_cases(graceful, work, cases(np.random.default_rng(20261201)), 1e-6,
+                               skip_refused=True)
+    finish(f"{tally.against_ort + tally.against_numpy} cases checked: {tally.against_ort} against "
+           f"ONNX Runtime, {tally.against_numpy} against NumPy (no ONNX Runtime kernel); "
+           f"{tally.not_onnx} skipped (ONNX's schema does not take the type)", tally.failures)
 
 
 if __name__ == "__main__":

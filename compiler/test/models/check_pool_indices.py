@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import torch
 
-from differential import RunFailed, disagreement, graceful_outputs, ort_outputs
+from differential import RunFailed, finish, graceful_outputs, judged, ort_outputs
 
 
 class Pool(torch.nn.Module):
@@ -47,16 +47,10 @@ def main():
         except RunFailed as error:
             failures.append(f"{label}: {error}")
             continue
-        wrong = [f"{judge} {name}: {why}"
-                 for judge, theirs in (("ONNX Runtime", reference), ("torch", expected))
-                 for name, mine, other in zip(("values", "indices"), ours, theirs)
-                 for why in [disagreement(mine, other)[0]] if why]
-        failures += [f"{label}: {why}" for why in wrong]
-        print(f"{'FAIL' if wrong else 'ok  '} MaxPool2d({label})", flush=True)
-    print(f"{len(cases)} max_pool2d exports with indices checked against ONNX Runtime and torch")
-    if failures:
-        print("\n".join(failures))
-        sys.exit(1)
+        failures += judged(f"MaxPool2d({label})", ours,
+                           {"ONNX Runtime": reference, "torch": expected})
+    finish(f"{len(cases)} max_pool2d exports with indices checked against ONNX Runtime and torch",
+           failures)
 
 
 if __name__ == "__main__":

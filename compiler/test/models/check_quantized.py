@@ -26,7 +26,7 @@ import sys
 
 import numpy as np
 
-from differential import (RunFailed, disagreement, graceful_outputs, onnx_type, ort_outputs,
+from differential import (RunFailed, disagreement, finish, graceful_outputs, ort_outputs,
                           save_one_node_model)
 
 
@@ -158,10 +158,8 @@ def main():
     os.makedirs(work, exist_ok=True)
     checked, failures = check_ops(graceful, work, np.random.default_rng(20261201))
     failures += check_qat_model(graceful, work)
-    print(f"{checked} quantized op cases and 1 exported QAT model checked against ONNX Runtime")
-    if failures:
-        print("\n".join(failures))
-        sys.exit(1)
+    finish(f"{checked} quantized op cases and 1 exported QAT model checked against ONNX Runtime",
+           failures)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from differential import RunFailed, disagreement, graceful_outputs, ort_outputs, save_one_node_model
+from differential import RunFailed, finish, graceful_outputs, judged, ort_outputs, save_one_node_model
 
 
 def numpy_dft(x, axis, inverse, onesided, length):
@@ -52,15 +52,9 @@ def main():
         except RunFailed as error:
             failures.append(f"{label}: {error}")
             continue
-        wrong = [f"{judge}: {why}" for judge, theirs in (("ONNX Runtime", reference),
-                                                        ("NumPy", expected))
-                 for why in [disagreement(ours, theirs)[0]] if why]
-        failures += [f"{label}: {why}" for why in wrong]
-        print(f"{'FAIL' if wrong else 'ok  '} DFT {label}", flush=True)
-    print(f"{len(cases)} DFT cases checked against ONNX Runtime and NumPy")
-    if failures:
-        print("\n".join(failures))
-        sys.exit(1)
+        failures += judged(f"DFT {label}", [ours],
+                           {"ONNX Runtime": [reference], "NumPy": [expected]})
+    finish(f"{len(cases)} DFT cases checked against ONNX Runtime and NumPy", failures)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ tiny cannot pass by being close to zero.
 import json
 import os
 import subprocess
+import sys
 import tempfile
 
 import numpy as np
@@ -125,3 +126,71 @@ def save_one_node_model(path, op, inputs, outputs, opset=17, constants=(), **att
         return False
     onnx.save(model, path)
     return True
+
+
+class CaseTally:
+    """What a run of single-node cases (see run_one_node_cases) found."""
+
+    def __init__(self):
+        self.failures, self.against_ort, self.against_numpy, self.not_onnx = [], 0, 0, 0
+
+
+def run_one_node_cases(graceful, work, cases, tolerance, skip_refused=False):
+    """Runs cases (label, op, attributes, inputs, (output dtype, shape),
+    NumPy reference or None) as one-node models through graceful and
+    ONNX Runtime; where ONNX Runtime has no kernel for the types, the NumPy
+    reference judges. Models ONNX's checker refuses are skipped when
+    skip_refused, else failures. Prints a line per case."""
+    tally = CaseTally()
+    for index, (label, op, attributes, inputs, (out_dtype, out_shape), reference) in \
+            enumerate(cases):
+        path = os.path.join(work, f"case{index}.onnx")
+        names = ["x", "y", "z"][:len(inputs)]
+        if not save_one_node_model(path, op, [(n, a.dtype, a.shape) for n, a in zip(names, inputs)],
+                                   [("out", out_dtype, out_shape)], **attributes):
+            if skip_refused:
+                tally.not_onnx += 1
+            else:
+                tally.failures.append(f"{label}: ONNX's checker refuses the model")
+            continue
+        try:
+            expected, judge = ort_outputs(path, inputs)[0], "ONNX Runtime"
+        except RunFailed as error:
+            if "Could not find an implementation" not in str(error) or reference is None:
+                tally.failures.append(f"{label}: {error}")
+                continue
+            with np.errstate(all="ignore"):
+                expected, judge = np.asarray(reference(*inputs)), "NumPy"
+        try:
+            ours = graceful_outputs(graceful, path, inputs, 1)[0]
+        except RunFailed as error:
+            tally.failures.append(f"{label}: {error}")
+            continue
+        wrong, error = disagreement(ours, expected, tolerance=tolerance)
+        if judge == "NumPy":
+            tally.against_numpy += 1
+        else:
+            tally.against_ort += 1
+        if wrong:
+            tally.failures.append(f"{label}: {wrong} from {judge}'s")
+        print(f"{'FAIL' if wrong else 'ok  '} {label} (against {judge}, error {error:.1e})",
+              flush=True)
+    return tally
+
+
+def judged(label, ours, references):
+    """Failures of `ours` (arrays) against each judge's outputs in
+    `references` ({judge: arrays}); prints the case's line."""
+    wrong = [f"{label}: {judge}: {why}" for judge, theirs in references.items()
+             for mine, other in zip(ours, theirs)
+             for why in [disagreement(mine, other)[0]] if why]
+    print(f"{'FAIL' if wrong else 'ok  '} {label}", flush=True)
+    return wrong
+
+
+def finish(summary, failures):
+    """Prints the summary and the failures; exit 1 when there are any."""
+    print(summary)
+    if failures:
+        print("\n".join(failures))
+        sys.exit(1)
