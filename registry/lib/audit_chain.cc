@@ -2,6 +2,7 @@
 
 #include "graceful/support/digest.h"
 
+#include <algorithm>
 #include <sstream>
 #include <tuple>
 
@@ -116,11 +117,15 @@ llvm::Error addCurrentRecords(SqlConnection &db, const ChainedEvent &event,
 
 } // namespace
 
-bool isAliasAction(std::string_view action) {
+std::span<const std::string_view> aliasActions() {
   // "override" is what --force was recorded as before it was "force".
-  return action == "alias-move" || action == "alias-set" || action == "promote" ||
-         action == "force" || action == "override" || action == "rollback" ||
-         action == "alias-delete";
+  static constexpr std::string_view kActions[] = {"alias-move", "alias-set", "promote",     "force",
+                                                  "override",   "rollback",  "alias-delete"};
+  return kActions;
+}
+
+bool isAliasAction(std::string_view action) {
+  return std::find(aliasActions().begin(), aliasActions().end(), action) != aliasActions().end();
 }
 
 bool isModelInfoAction(std::string_view action) {

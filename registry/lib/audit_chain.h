@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <llvm/Support/Error.h>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +60,8 @@ llvm::Expected<RecordDigests> currentRecords(SqlConnection &db, const ChainedEve
 
 // Whether an action moves an alias (and so writes the alias record; an
 // alias-delete leaves it out, there being no alias left).
+// The actions that move, set or delete an alias.
+std::span<const std::string_view> aliasActions();
 bool isAliasAction(std::string_view action);
 // Whether an action sets a model's own description or tags (and so writes
 // the model record: its description and tags together).

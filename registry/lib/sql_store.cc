@@ -648,12 +648,20 @@ llvm::Expected<std::optional<proto::ModelVersion>> SqlStore::aliasHolder(const s
 // The newest alias move of model@alias: the event that put the holder there.
 llvm::Expected<std::optional<proto::AliasProvenance>>
 SqlStore::provenance(const std::string &model, const std::string &alias) {
-  auto events = readAudit("WHERE model = ? AND alias = ? ORDER BY id DESC", {model, alias});
+  // One row, not the alias's whole history: every `show NAME@ALIAS` and
+  // every read of an alias over HTTP asks this.
+  std::vector<SqlValue> params{model, alias};
+  std::string actions;
+  for (std::string_view action : aliasActions()) {
+    actions += actions.empty() ? "?" : ", ?";
+    params.emplace_back(std::string(action));
+  }
+  auto events = readAudit("WHERE model = ? AND alias = ? AND action IN (" + actions +
+                              ") ORDER BY id DESC LIMIT 1",
+                          params);
   if (!events)
     return events.takeError();
   for (const proto::AuditEvent &event : *events) {
-    if (!isAliasAction(event.action()))
-      continue;
     proto::AliasProvenance origin;
     origin.set_alias(alias);
     *origin.mutable_since() = event.at();
