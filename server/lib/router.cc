@@ -445,6 +445,20 @@ llvm::Expected<Response> setAlias(Call &call) {
   return json(*move);
 }
 
+// DELETE of an alias; the reason is the query's `reason` (a DELETE has no
+// body to carry it).
+llvm::Expected<Response> deleteAlias(Call &call) {
+  proto::AliasDeleteRequest request;
+  request.set_model(call.param("name"));
+  request.set_alias(call.param("alias"));
+  request.set_reason(one(call.target, "reason"));
+  auto context = call.context();
+  auto move = operations::deleteAlias(context, request);
+  if (!move)
+    return move.takeError();
+  return json(*move);
+}
+
 llvm::Expected<Response> protect(Call &call) {
   proto::ProtectAliasRequest request;
   if (llvm::Error error = parseBody(call.request.body, request))
@@ -496,6 +510,7 @@ const std::vector<Route> &routes() {
        tagVersion},
       {get, {"models", "{name}", "aliases", "{alias}"}, Action::Read, false, showAlias},
       {put, {"models", "{name}", "aliases", "{alias}"}, Action::MoveAlias, false, setAlias},
+      {delete_, {"models", "{name}", "aliases", "{alias}"}, Action::MoveAlias, false, deleteAlias},
       {get,
        {"models", "{name}", "aliases", "{alias}", "artifact"},
        Action::Read,

@@ -232,10 +232,11 @@ TEST_P(ServerTest, RoleByEndpointMatrix) {
       {"reader-bot", token("reader-bot", "reader"), reads},
       {"publisher-bot", token("publisher-bot", "publisher"), with({"register", "tag"})},
       {"staging-bot", token("staging-bot", "promoter", {"--aliases", "staging"}),
-       with({"set staging", "promote staging", "rollback staging"})},
+       with({"set staging", "promote staging", "rollback staging", "delete staging"})},
       {"admin-bot", token("admin-bot", "admin"),
        with({"register", "tag", "set staging", "promote staging", "rollback staging",
-             "set production", "promote production", "force production", "protect"})},
+             "delete staging", "set production", "promote production", "force production",
+             "delete production", "protect"})},
       {"other-reader", token("other-reader", "reader", {"--models", "other"}), {}},
   };
   std::ofstream(directory_.file("upload.onnx")) << readAll(models_[2]);
@@ -260,6 +261,8 @@ TEST_P(ServerTest, RoleByEndpointMatrix) {
       {"promote staging", "POST", "/api/v1/models/m/aliases/staging/promote",
        R"({"target": "m@1", "policy": "open.yaml"})"},
       {"rollback staging", "POST", "/api/v1/models/m/aliases/staging/rollback", "{}"},
+      {"delete staging", "DELETE", "/api/v1/models/m/aliases/staging?reason=retired", ""},
+      {"delete production", "DELETE", "/api/v1/models/m/aliases/production", ""},
       {"set production", "PUT", "/api/v1/models/m/aliases/production", R"({"target": "m@2"})"},
       {"promote production", "POST", "/api/v1/models/m/aliases/production/promote",
        R"({"target": "m@1", "policy": "open.yaml"})"},
@@ -300,8 +303,8 @@ TEST_P(ServerTest, RoleByEndpointMatrix) {
   for (const proto::AuditEvent &event : denied.events())
     ++audited[event.actor()];
   EXPECT_EQ(audited, denials);
-  // production (set, promote, force), protect, register, tag.
-  EXPECT_EQ(denials["staging-bot"], 6);
+  // production (set, promote, force, delete), protect, register, tag.
+  EXPECT_EQ(denials["staging-bot"], 7);
   expectCheckPasses();
 }
 
@@ -639,6 +642,7 @@ TEST_P(ServerTest, ProtectedAliasMovesOnlyThroughItsPolicy) {
                  R"({"target": "m@2", "policy": "open.yaml"})")
                 .status,
             400u);
+  EXPECT_EQ(send(*server, "DELETE", "/api/v1/models/m/aliases/production", admin, "").status, 400u);
   EXPECT_EQ(parseJson<proto::ModelVersion>(cli({"show", "m@production", "--json"}).out).version(),
             1);
   // Through it: the bound policy runs on the server.
@@ -653,6 +657,31 @@ TEST_P(ServerTest, ProtectedAliasMovesOnlyThroughItsPolicy) {
   EXPECT_EQ(holder.version(), 2);
   EXPECT_EQ(holder.holder().actor(), "release-bot");
   EXPECT_EQ(holder.holder().gate_report_id(), result.report_id());
+  expectCheckPasses();
+}
+
+// DELETE of an alias removes it, audited with the token's subject and the
+// query's reason; a promoter for another alias cannot.
+TEST_P(ServerTest, DeletingAnAliasIsAuditedWithItsReason) {
+  std::string staging = token("staging-bot", "promoter", {"--aliases", "staging"});
+  std::string production = token("release-bot", "promoter", {"--aliases", "production"});
+  auto server = serve();
+  ASSERT_EQ(
+      send(*server, "PUT", "/api/v1/models/m/aliases/staging", staging, R"({"target": "m@2"})")
+          .status,
+      200u);
+  EXPECT_EQ(send(*server, "DELETE", "/api/v1/models/m/aliases/staging", production, "").status,
+            403u);
+  HttpResult deleted = send(
+      *server, "DELETE", "/api/v1/models/m/aliases/staging?reason=retired%20canary", staging, "");
+  ASSERT_EQ(deleted.status, 200u) << deleted.body;
+  EXPECT_EQ(parseJson<proto::AliasMove>(deleted.body).before(), 2);
+  EXPECT_EQ(get(*server, "/api/v1/models/m/aliases/staging", staging).status, 404u);
+  EXPECT_EQ(send(*server, "DELETE", "/api/v1/models/m/aliases/staging", staging, "").status, 404u);
+  proto::AuditLog log = audit({"--action", "alias-delete"});
+  ASSERT_EQ(log.events_size(), 1);
+  EXPECT_EQ(log.events(0).actor(), "staging-bot");
+  EXPECT_EQ(log.events(0).reason(), "retired canary");
   expectCheckPasses();
 }
 
