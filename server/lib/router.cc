@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <google/protobuf/util/json_util.h>
 #include <unistd.h>
@@ -294,6 +295,91 @@ llvm::Expected<Response> listReports(Call &call) {
   return json(*reports);
 }
 
+// The bytes [first, last] a Range header asks of a file of `size` bytes:
+// nothing to ignore it (another unit, several ranges, bad syntax: RFC 9110
+// lets a server send the whole file), or unsatisfiable (416).
+struct ByteRange {
+  uint64_t first = 0, last = 0;
+  bool satisfiable = true;
+};
+
+std::optional<ByteRange> byteRange(std::string_view header, uint64_t size) {
+  constexpr std::string_view unit = "bytes=";
+  if (!header.starts_with(unit) || header.find(',') != std::string_view::npos)
+    return std::nullopt;
+  std::string_view spec = header.substr(unit.size());
+  size_t dash = spec.find('-');
+  if (dash == std::string_view::npos)
+    return std::nullopt;
+  auto number = [](std::string_view text) -> std::optional<uint64_t> {
+    uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+      return std::nullopt;
+    return value;
+  };
+  std::string_view from = spec.substr(0, dash), to = spec.substr(dash + 1);
+  if (from.empty()) { // the last N bytes
+    auto suffix = number(to);
+    if (!suffix)
+      return std::nullopt;
+    if (*suffix == 0 || size == 0)
+      return ByteRange{0, 0, false};
+    return ByteRange{size - std::min(*suffix, size), size - 1};
+  }
+  auto first = number(from);
+  auto last = to.empty() ? std::optional<uint64_t>(UINT64_MAX) : number(to);
+  if (!first || !last || *last < *first)
+    return std::nullopt;
+  if (*first >= size)
+    return ByteRange{0, 0, false};
+  return ByteRange{*first, std::min(*last, size - 1)};
+}
+
+// The part of a verified copy a Range asks for: 206 with the slice (copied
+// into a file of its own), 416 when it lies past the end, the whole file
+// otherwise.
+llvm::Error applyRange(const std::string &header, Response &response) {
+  std::error_code ec;
+  uint64_t size = std::filesystem::file_size(response.filePath, ec);
+  if (ec)
+    return makeError(ErrorKind::Unavailable, "cannot read the artifact copy");
+  std::optional<ByteRange> range = byteRange(header, size);
+  if (!range)
+    return llvm::Error::success();
+  if (!range->satisfiable) {
+    std::filesystem::remove(response.filePath);
+    response = Router::error(http::status::range_not_satisfiable, ErrorKind::BadInput,
+                             "the range '" + header + "' lies past the artifact's " +
+                                 std::to_string(size) + " bytes");
+    response.headers.emplace_back("Content-Range", "bytes */" + std::to_string(size));
+    return llvm::Error::success();
+  }
+  auto slice = temporaryFile();
+  if (!slice)
+    return slice.takeError();
+  {
+    std::ifstream in(response.filePath, std::ios::binary);
+    std::ofstream out(*slice, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(range->first));
+    std::vector<char> buffer(1 << 16);
+    for (uint64_t left = range->last - range->first + 1; left > 0 && in;) {
+      in.read(buffer.data(), static_cast<std::streamsize>(std::min<uint64_t>(left, buffer.size())));
+      out.write(buffer.data(), in.gcount());
+      left -= static_cast<uint64_t>(in.gcount());
+    }
+    if (!out)
+      return makeError(ErrorKind::Unavailable, "cannot write the requested range");
+  }
+  std::filesystem::remove(response.filePath);
+  response.filePath = *slice;
+  response.status = http::status::partial_content;
+  response.headers.emplace_back("Content-Range", "bytes " + std::to_string(range->first) + "-" +
+                                                     std::to_string(range->last) + "/" +
+                                                     std::to_string(size));
+  return llvm::Error::success();
+}
+
 llvm::Expected<Response> downloadSelector(Call &call, const std::string &selector) {
   auto path = temporaryFile();
   if (!path)
@@ -309,6 +395,12 @@ llvm::Expected<Response> downloadSelector(Call &call, const std::string &selecto
   response.headers.emplace_back("X-Graceful-Digest", version->digest());
   response.headers.emplace_back("ETag", "\"" + version->digest() + "\"");
   response.headers.emplace_back("X-Graceful-Version", std::to_string(version->version()));
+  response.headers.emplace_back("Accept-Ranges", "bytes");
+  if (!call.request.range.empty())
+    if (llvm::Error error = applyRange(call.request.range, response)) {
+      std::filesystem::remove(response.filePath);
+      return error;
+    }
   return response;
 }
 

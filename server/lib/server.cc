@@ -110,6 +110,7 @@ private:
     request_.target = std::string(header.target());
     request_.authorization = std::string(header[http::field::authorization]);
     request_.uploadDigest = std::string(header["X-Graceful-Digest"]);
+    request_.range = std::string(header[http::field::range]);
     keepAlive_ = header.keep_alive();
     bool upload = isUpload(request_.method, request_.target);
     // A declared length over the limit is refused before a byte of the

@@ -685,6 +685,47 @@ TEST_P(ServerTest, DeletingAnAliasIsAuditedWithItsReason) {
   expectCheckPasses();
 }
 
+// Downloads take a single byte range (first-last, first-, -suffix) and
+// answer 206 with Content-Range; past the end is 416; what is not one
+// byte range is ignored and the whole artifact sent.
+TEST_P(ServerTest, DownloadsAnswerRangeRequests) {
+  std::string reader = token("reader-bot", "reader");
+  auto server = serve();
+  std::string whole = readAll(models_[0]);
+  std::string size = std::to_string(whole.size());
+  auto ranged = [&](const std::string &range) {
+    HttpRequest request{"GET", "/api/v1/models/m/versions/1/artifact", reader};
+    request.headers["Range"] = range;
+    return http(server->port(), request);
+  };
+  HttpResult full = get(*server, "/api/v1/models/m/versions/1/artifact", reader);
+  EXPECT_EQ(full.status, 200u);
+  EXPECT_EQ(full.header("accept-ranges"), "bytes");
+  HttpResult head = ranged("bytes=0-99");
+  ASSERT_EQ(head.status, 206u) << head.body;
+  EXPECT_EQ(head.body, whole.substr(0, 100));
+  EXPECT_EQ(head.header("content-range"), "bytes 0-99/" + size);
+  HttpResult tail = ranged("bytes=-10");
+  ASSERT_EQ(tail.status, 206u);
+  EXPECT_EQ(tail.body, whole.substr(whole.size() - 10));
+  HttpResult rest = ranged("bytes=" + std::to_string(whole.size() - 5) + "-");
+  ASSERT_EQ(rest.status, 206u);
+  EXPECT_EQ(rest.body, whole.substr(whole.size() - 5));
+  HttpResult beyond = ranged("bytes=5-99999999999");
+  ASSERT_EQ(beyond.status, 206u);
+  EXPECT_EQ(beyond.body, whole.substr(5));
+  HttpResult past = ranged("bytes=" + size + "-");
+  EXPECT_EQ(past.status, 416u);
+  EXPECT_EQ(past.header("content-range"), "bytes */" + size);
+  EXPECT_EQ(ranged("bytes=-0").status, 416u);
+  for (const char *ignored : {"bytes=0-1,4-5", "items=0-1", "bytes=9-3", "bytes=x-", "bytes=-",
+                              "bytes=18446744073709551616-"}) {
+    HttpResult answer = ranged(ignored);
+    EXPECT_EQ(answer.status, 200u) << ignored;
+    EXPECT_EQ(answer.body, whole) << ignored;
+  }
+}
+
 TEST_P(ServerTest, HealthMetricsAndOpenApi) {
   std::string reader = token("reader-bot", "reader");
   auto server = serve();
