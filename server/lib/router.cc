@@ -311,10 +311,15 @@ std::optional<ByteRange> byteRange(std::string_view header, uint64_t size) {
   size_t dash = spec.find('-');
   if (dash == std::string_view::npos)
     return std::nullopt;
+  // Digits beyond 2^64 - 1 read as 2^64 - 1: past any file's end.
   auto number = [](std::string_view text) -> std::optional<uint64_t> {
     uint64_t value = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+    if (text.empty() || end != text.data() + text.size())
+      return std::nullopt;
+    if (ec == std::errc::result_out_of_range)
+      return UINT64_MAX;
+    if (ec != std::errc())
       return std::nullopt;
     return value;
   };
@@ -393,10 +398,15 @@ llvm::Expected<Response> downloadSelector(Call &call, const std::string &selecto
   response.filePath = *path;
   response.contentType = "application/octet-stream";
   response.headers.emplace_back("X-Graceful-Digest", version->digest());
-  response.headers.emplace_back("ETag", "\"" + version->digest() + "\"");
   response.headers.emplace_back("X-Graceful-Version", std::to_string(version->version()));
   response.headers.emplace_back("Accept-Ranges", "bytes");
-  if (!call.request.range.empty())
+  // If-Range names the bytes a client resumes: once the version (an
+  // alias's holder) is another, it gets the whole new artifact, never a
+  // slice of it spliced onto the old one.
+  std::string etag = "\"" + version->digest() + "\"";
+  response.headers.emplace_back("ETag", etag);
+  bool sameBytes = call.request.ifRange.empty() || call.request.ifRange == etag;
+  if (!call.request.range.empty() && sameBytes)
     if (llvm::Error error = applyRange(call.request.range, response)) {
       std::filesystem::remove(response.filePath);
       return error;

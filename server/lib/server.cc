@@ -111,6 +111,7 @@ private:
     request_.authorization = std::string(header[http::field::authorization]);
     request_.uploadDigest = std::string(header["X-Graceful-Digest"]);
     request_.range = std::string(header[http::field::range]);
+    request_.ifRange = std::string(header[http::field::if_range]);
     keepAlive_ = header.keep_alive();
     bool upload = isUpload(request_.method, request_.target);
     // A declared length over the limit is refused before a byte of the

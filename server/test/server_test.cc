@@ -718,8 +718,20 @@ TEST_P(ServerTest, DownloadsAnswerRangeRequests) {
   EXPECT_EQ(past.status, 416u);
   EXPECT_EQ(past.header("content-range"), "bytes */" + size);
   EXPECT_EQ(ranged("bytes=-0").status, 416u);
-  for (const char *ignored : {"bytes=0-1,4-5", "items=0-1", "bytes=9-3", "bytes=x-", "bytes=-",
-                              "bytes=18446744073709551616-"}) {
+  HttpResult huge = ranged("bytes=3-99999999999999999999999");
+  ASSERT_EQ(huge.status, 206u);
+  EXPECT_EQ(huge.body, whole.substr(3));
+  EXPECT_EQ(ranged("bytes=18446744073709551616-").status, 416u);
+  // If-Range: the same ETag gets the slice, another the whole file.
+  HttpRequest resumed{"GET", "/api/v1/models/m/versions/1/artifact", reader};
+  resumed.headers["Range"] = "bytes=0-9";
+  resumed.headers["If-Range"] = full.header("etag");
+  EXPECT_EQ(http(server->port(), resumed).status, 206u);
+  resumed.headers["If-Range"] = "\"sha256:another\"";
+  HttpResult changed = http(server->port(), resumed);
+  EXPECT_EQ(changed.status, 200u);
+  EXPECT_EQ(changed.body, whole);
+  for (const char *ignored : {"bytes=0-1,4-5", "items=0-1", "bytes=9-3", "bytes=x-", "bytes=-"}) {
     HttpResult answer = ranged(ignored);
     EXPECT_EQ(answer.status, 200u) << ignored;
     EXPECT_EQ(answer.body, whole) << ignored;

@@ -260,6 +260,34 @@ Value minimum(OpBuilder &b, Location loc, Value x, Value y, Signedness signednes
   return orderedOp<arith::MinimumFOp, arith::MinUIOp, arith::MinSIOp>(b, loc, x, y, signedness);
 }
 
+namespace {
+// A float as an integer type, truncated toward zero. ONNX leaves NaN and
+// values beyond the type's range undefined, and LLVM's conversion makes
+// them poison: here they saturate to the type's limits and NaN gives 0.
+Value saturatingToInteger(OpBuilder &b, Location loc, Value x, Type to, Signedness signedness) {
+  Type from = x.getType();
+  unsigned width = to.getIntOrFloatBitWidth();
+  bool isUnsigned = signedness == Signedness::Unsigned;
+  // Both limits are powers of two, exact in every float type lowered code has.
+  double low = isUnsigned ? 0.0 : -std::ldexp(1.0, static_cast<int>(width) - 1);
+  double beyond = std::ldexp(1.0, static_cast<int>(width) - (isUnsigned ? 0 : 1));
+  Value lowLimit = scalarConstant(b, loc, from, low);
+  Value highLimit = scalarConstant(b, loc, from, beyond);
+  Value tooLow = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, x, lowLimit);
+  Value tooHigh = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGE, x, highLimit);
+  Value outside =
+      b.create<arith::OrIOp>(loc, b.create<arith::OrIOp>(loc, tooLow, tooHigh),
+                             b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNO, x, x));
+  Value inside = b.create<arith::SelectOp>(loc, outside, scalarConstant(b, loc, from, 0.0), x);
+  Value converted = isUnsigned ? b.create<arith::FPToUIOp>(loc, to, inside).getResult()
+                               : b.create<arith::FPToSIOp>(loc, to, inside).getResult();
+  Value lowest = lowestValue(b, loc, to, signedness);
+  Value highest = highestValue(b, loc, to, signedness);
+  Value saturated = b.create<arith::SelectOp>(loc, tooLow, lowest, converted);
+  return b.create<arith::SelectOp>(loc, tooHigh, highest, saturated);
+}
+} // namespace
+
 Value convertScalar(OpBuilder &b, Location loc, Value x, Type to, Signedness from,
                     Signedness toSignedness) {
   Type fromType = x.getType();
@@ -276,9 +304,7 @@ Value convertScalar(OpBuilder &b, Location loc, Value x, Type to, Signedness fro
     if (to.isInteger(1))
       return b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNE, x,
                                      scalarConstant(b, loc, fromType, 0.0));
-    if (toSignedness == Signedness::Unsigned)
-      return b.create<arith::FPToUIOp>(loc, to, x);
-    return b.create<arith::FPToSIOp>(loc, to, x);
+    return saturatingToInteger(b, loc, x, to, toSignedness);
   }
   if (toFloat)
     return fromUnsigned ? b.create<arith::UIToFPOp>(loc, to, x).getResult()

@@ -42,23 +42,19 @@ Value clampTo(OpBuilder &b, Location loc, Value x, double low, double high) {
   return clamp(b, loc, x, f(b, loc, low), f(b, loc, high));
 }
 
-// x reflected into [twiceLow / 2, twiceHigh / 2] (torch's
-// reflect_coordinates).
+// x reflected into [twiceLow / 2, twiceHigh / 2], as torch's
+// reflect_coordinates; the period (two spans) is taken with one remainder,
+// so a coordinate beyond 2^24 keeps its parity.
 Value reflect(OpBuilder &b, Location loc, Value x, double twiceLow, double twiceHigh) {
   if (twiceLow == twiceHigh)
     return f(b, loc, 0.0);
   double low = twiceLow / 2, span = (twiceHigh - twiceLow) / 2;
   Value distance = b.create<math::AbsFOp>(loc, b.create<arith::SubFOp>(loc, x, f(b, loc, low)));
-  Value extra = b.create<arith::RemFOp>(loc, distance, f(b, loc, span));
-  Value flips =
-      b.create<math::FloorOp>(loc, b.create<arith::DivFOp>(loc, distance, f(b, loc, span)));
-  Value odd =
-      b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ,
-                              b.create<arith::RemFOp>(loc, flips, f(b, loc, 2.0)), f(b, loc, 1.0));
-  Value forward = b.create<arith::AddFOp>(loc, extra, f(b, loc, low));
-  Value backward = b.create<arith::AddFOp>(
-      loc, b.create<arith::SubFOp>(loc, f(b, loc, span), extra), f(b, loc, low));
-  return b.create<arith::SelectOp>(loc, odd, backward, forward);
+  Value phase = b.create<arith::RemFOp>(loc, distance, f(b, loc, 2 * span));
+  Value backwards = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, phase, f(b, loc, span));
+  Value folded = b.create<arith::SelectOp>(
+      loc, backwards, b.create<arith::SubFOp>(loc, f(b, loc, 2 * span), phase), phase);
+  return b.create<arith::AddFOp>(loc, folded, f(b, loc, low));
 }
 
 // A coordinate moved inside the input by the padding mode (zeros leaves it).
@@ -83,7 +79,10 @@ Value pixel(OpBuilder &b, Location loc, const Sampler &s, Value y, Value x) {
     return b.create<arith::AndIOp>(loc, above, below);
   };
   auto index = [&](Value v, int64_t size) -> Value {
-    Value safe = clampTo(b, loc, v, 0, static_cast<double>(size) - 1);
+    // NaN (a NaN grid) reads index 0; the select below drops the value.
+    Value isNaN = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNO, v, v);
+    Value number = b.create<arith::SelectOp>(loc, isNaN, f(b, loc, 0.0), v);
+    Value safe = clampTo(b, loc, number, 0, static_cast<double>(size) - 1);
     return b.create<arith::IndexCastOp>(loc, b.getIndexType(),
                                         b.create<arith::FPToSIOp>(loc, b.getI64Type(), safe));
   };

@@ -116,11 +116,15 @@ FailureOr<SmallVector<Value>> lowerDynamicQuantizeLinear(ir::NodeOp node, OpBuil
   for (int64_t d = 0; d < xType.getRank(); ++d)
     everyAxis.push_back(d);
   Value zero = scalarConstant(b, loc, b.getF32Type(), 0.0);
+  // NaN takes no part in the range, as in ONNX Runtime. An all-zero input
+  // gives scale 0: its quotients are NaN, which convert to 0.
   auto extreme = [&](bool max) {
-    return reduce(
-        b, loc, x, everyAxis, false, zero, [max](OpBuilder &nb, Location l, ValueRange args) {
-          return max ? maximum(nb, l, args[0], args[1]) : minimum(nb, l, args[0], args[1]);
-        });
+    return reduce(b, loc, x, everyAxis, false, zero,
+                  [max](OpBuilder &nb, Location l, ValueRange args) -> Value {
+                    if (max)
+                      return nb.create<arith::MaxNumFOp>(l, args[0], args[1]);
+                    return nb.create<arith::MinNumFOp>(l, args[0], args[1]);
+                  });
   };
   Value low = extreme(false), high = extreme(true);
   auto scalarType = RankedTensorType::get({}, b.getF32Type());

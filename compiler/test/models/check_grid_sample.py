@@ -53,7 +53,31 @@ def main():
             failures.append(f"{label}: {error}")
             continue
         failures += judged(label, [ours], {"ONNX Runtime": [reference], "torch": [expected]})
-    finish("18 GridSample exports checked against ONNX Runtime and torch", failures)
+    failures += check_wild_grid(graceful, work, image, grid)
+    finish("18 GridSample exports checked against ONNX Runtime and torch, and a grid holding NaN "
+           "and 1e30", failures)
+
+
+def check_wild_grid(graceful, work, image, grid):
+    """A NaN and a 1e30 in the grid: the run succeeds, every other point
+    agrees with torch (where the reflection of 1e30 lands is float32
+    rounding's, not the spec's)."""
+    wild = grid.copy()
+    wild[1, 2, 3] = [np.nan, 0.5]
+    wild[1, 3, 4] = [1e30, -1e30]
+    model = Sampler("bilinear", "reflection", False)
+    path = os.path.join(work, "wild.onnx")
+    torch.onnx.export(model, (torch.from_numpy(image), torch.from_numpy(wild)), path,
+                      input_names=["image", "grid"], output_names=["y"], opset_version=16)
+    expected = model(torch.from_numpy(image), torch.from_numpy(wild)).numpy()
+    try:
+        ours = graceful_outputs(graceful, path, [image, wild], 1)[0]
+    except RunFailed as error:
+        return [f"NaN and 1e30 in the grid: {error}"]
+    for sample, row, column in [(1, 2, 3), (1, 3, 4)]:
+        ours[sample, :, row, column] = expected[sample, :, row, column] = 0
+    return judged("bilinear, reflection, a grid holding NaN and 1e30", [ours],
+                  {"torch": [expected]})
 
 
 if __name__ == "__main__":

@@ -68,6 +68,10 @@ def cases(rng):
                {"pads": [1, 1, 1, 1], "strides": [2, 2]}, [q], conv, [(dtype, (2, 4, 2, 2))])
     yield ("DynamicQuantizeLinear", "DynamicQuantizeLinear", {}, [x], [],
            [(np.uint8, x.shape), (np.float32, ()), (np.uint8, ())])
+    with_nan = x.copy()
+    with_nan.reshape(-1)[[0, 7]] = np.nan  # NaN takes no part in the range
+    yield ("DynamicQuantizeLinear, with NaN", "DynamicQuantizeLinear", {}, [with_nan], [],
+           [(np.uint8, x.shape), (np.float32, ()), (np.uint8, ())])
     positive = np.abs(x) + 1  # the range must still include 0
     yield ("DynamicQuantizeLinear, all positive", "DynamicQuantizeLinear", {}, [positive], [],
            [(np.uint8, x.shape), (np.float32, ()), (np.uint8, ())])
