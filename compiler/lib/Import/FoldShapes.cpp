@@ -3,9 +3,11 @@
 #include "graceful/compiler/Einsum.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <onnx/shape_inference/implementation.h>
 #include <optional>
 #include <set>
@@ -16,7 +18,8 @@ namespace graceful::compiler {
 namespace {
 
 // A small integer or boolean tensor known at import time (`type` is an
-// ONNX data type: INT64, or BOOL for comparisons; values hold 0 and 1).
+// ONNX data type: INT64; BOOL for comparisons, whose values hold 0 and 1;
+// FLOAT or DOUBLE for integers cast to floats).
 struct Known {
   std::vector<int64_t> dims;
   std::vector<int64_t> values;
@@ -98,6 +101,10 @@ onnx::TensorProto tensorOf(const Known &known, const std::string &name) {
   for (int64_t value : known.values)
     if (known.type == onnx::TensorProto::BOOL)
       tensor.add_int32_data(value != 0 ? 1 : 0);
+    else if (known.type == onnx::TensorProto::FLOAT)
+      tensor.add_float_data(static_cast<float>(value));
+    else if (known.type == onnx::TensorProto::DOUBLE)
+      tensor.add_double_data(static_cast<double>(value));
     else
       tensor.add_int64_data(value);
   return tensor;
@@ -393,8 +400,14 @@ std::optional<Known> evaluate(const onnx::NodeProto &node, const std::vector<Kno
   if (op == "Identity")
     return inputs[0];
   if (op == "Cast") {
+    // An integer cast to a float stays exact while it is below 2^24 (a
+    // window's size cast for its Range).
     int64_t to = intAttribute(node, "to", 0);
-    if (to != onnx::TensorProto::INT64 && to != onnx::TensorProto::BOOL)
+    bool exactFloat = (to == onnx::TensorProto::FLOAT || to == onnx::TensorProto::DOUBLE) &&
+                      inputs[0].type == onnx::TensorProto::INT64 &&
+                      std::all_of(inputs[0].values.begin(), inputs[0].values.end(),
+                                  [](int64_t value) { return std::abs(value) < (1 << 24); });
+    if (to != onnx::TensorProto::INT64 && to != onnx::TensorProto::BOOL && !exactFloat)
       return std::nullopt;
     Known cast = inputs[0];
     cast.type = static_cast<int32_t>(to);
@@ -613,43 +626,18 @@ std::optional<std::vector<int64_t>> einsumDims(const onnx::GraphProto &graph,
   return dims;
 }
 
-// The value of a one-element initializer of any numeric type.
-std::optional<double> scalarInitializer(const onnx::GraphProto &graph, const std::string &name) {
-  for (const onnx::TensorProto &tensor : graph.initializer()) {
-    if (tensor.name() != name || tensor.data_location() == onnx::TensorProto::EXTERNAL)
-      continue;
-    const std::string &raw = tensor.raw_data();
-    auto fromRaw = [&raw](auto value) -> std::optional<double> {
-      if (raw.size() != sizeof(value))
-        return std::nullopt;
-      std::memcpy(&value, raw.data(), sizeof(value));
-      return static_cast<double>(value);
-    };
-    switch (tensor.data_type()) {
-    case onnx::TensorProto::FLOAT:
-      return raw.empty()
-                 ? (tensor.float_data_size() == 1 ? std::optional<double>(tensor.float_data(0))
-                                                  : std::nullopt)
-                 : fromRaw(float{});
-    case onnx::TensorProto::DOUBLE:
-      return raw.empty()
-                 ? (tensor.double_data_size() == 1 ? std::optional<double>(tensor.double_data(0))
-                                                   : std::nullopt)
-                 : fromRaw(double{});
-    case onnx::TensorProto::INT64:
-      return raw.empty() ? (tensor.int64_data_size() == 1
-                                ? std::optional<double>(static_cast<double>(tensor.int64_data(0)))
-                                : std::nullopt)
-                         : fromRaw(int64_t{});
-    case onnx::TensorProto::INT32:
-      return raw.empty()
-                 ? (tensor.int32_data_size() == 1 ? std::optional<double>(tensor.int32_data(0))
-                                                  : std::nullopt)
-                 : fromRaw(int32_t{});
-    default:
-      return std::nullopt;
+// The value of a one-element initializer or Constant node of any numeric
+// type.
+std::optional<double> scalarConstant(const onnx::GraphProto &graph, const std::string &name) {
+  for (const onnx::TensorProto &tensor : graph.initializer())
+    if (tensor.name() == name)
+      return scalarOf(tensor);
+  for (const onnx::NodeProto &node : graph.node())
+    if (node.op_type() == "Constant" && node.domain().empty() && node.output_size() == 1 &&
+        node.output(0) == name) {
+      const onnx::AttributeProto *value = attributeOf(node, "value");
+      return value && value->has_t() ? scalarOf(value->t()) : std::nullopt;
     }
-  }
   return std::nullopt;
 }
 
@@ -660,7 +648,7 @@ std::optional<std::vector<int64_t>> oneHotDims(const onnx::GraphProto &graph,
   if (node.input_size() != 3)
     return std::nullopt;
   auto dims = staticDims(graph, node.input(0));
-  auto depth = scalarInitializer(graph, node.input(1));
+  auto depth = scalarConstant(graph, node.input(1));
   if (!dims || !depth || *depth < 1)
     return std::nullopt;
   int64_t rank = static_cast<int64_t>(dims->size()) + 1;
@@ -672,9 +660,26 @@ std::optional<std::vector<int64_t>> oneHotDims(const onnx::GraphProto &graph,
   return dims;
 }
 
-// Sets the output dims of the nodes ONNX's inference (1.12) leaves open
-// where they follow from what is known: Einsum's (it gives only the rank)
-// and OneHot's. True when it set any.
+// Range's output dims from constant bounds of any numeric type (ONNX
+// 1.12's inference reads only initializers of its own type).
+std::optional<std::vector<int64_t>> rangeDims(const onnx::GraphProto &graph,
+                                              const onnx::NodeProto &node) {
+  if (node.input_size() != 3)
+    return std::nullopt;
+  auto start = scalarConstant(graph, node.input(0));
+  auto limit = scalarConstant(graph, node.input(1));
+  auto delta = scalarConstant(graph, node.input(2));
+  if (!start || !limit || !delta || *delta == 0)
+    return std::nullopt;
+  double count = std::ceil((*limit - *start) / *delta);
+  if (!(count < double{1 << 30}))
+    return std::nullopt;
+  return std::vector<int64_t>{std::max<int64_t>(static_cast<int64_t>(count), 0)};
+}
+
+// Sets the output dims ONNX's inference (1.12) leaves open where they
+// follow from what is known: Einsum's (it gives only the rank), OneHot's
+// and Range's. True when it set any.
 bool completeOpenShapes(onnx::GraphProto &graph) {
   bool any = false;
   for (const onnx::NodeProto &node : graph.node()) {
@@ -685,6 +690,8 @@ bool completeOpenShapes(onnx::GraphProto &graph) {
       dims = einsumDims(graph, node);
     else if (node.op_type() == "OneHot")
       dims = oneHotDims(graph, node);
+    else if (node.op_type() == "Range")
+      dims = rangeDims(graph, node);
     if (!dims)
       continue;
     auto *shape =
@@ -706,7 +713,93 @@ void completeShapes(onnx::ModelProto &model) {
     ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(), inference);
 }
 
+// STFT's output dims, [batch, frames, bins, 2], when its inputs give them.
+std::optional<std::vector<int64_t>> stftDims(onnx::InferenceContext &context) {
+  const onnx::TypeProto *signal = context.getInputType(0);
+  if (!signal || !signal->tensor_type().has_shape() ||
+      signal->tensor_type().shape().dim_size() != 3 || context.getNumInputs() < 2)
+    return std::nullopt;
+  const auto &shape = signal->tensor_type().shape();
+  if (!shape.dim(0).has_dim_value() || !shape.dim(1).has_dim_value())
+    return std::nullopt;
+  const onnx::TensorProto *stepData = context.getInputData(1);
+  std::optional<double> step = stepData ? scalarOf(*stepData) : std::nullopt, length;
+  if (const onnx::TensorProto *lengthData =
+          context.getNumInputs() > 3 ? context.getInputData(3) : nullptr)
+    length = scalarOf(*lengthData);
+  else if (const onnx::TypeProto *window =
+               context.getNumInputs() > 2 ? context.getInputType(2) : nullptr;
+           window && window->tensor_type().shape().dim_size() == 1 &&
+           window->tensor_type().shape().dim(0).has_dim_value())
+    length = static_cast<double>(window->tensor_type().shape().dim(0).dim_value());
+  int64_t signalLength = shape.dim(1).dim_value();
+  if (!step || !length || *step < 1 || *length < 1 || *length > static_cast<double>(signalLength))
+    return std::nullopt;
+  auto frameLength = static_cast<int64_t>(*length), frameStep = static_cast<int64_t>(*step);
+  const onnx::AttributeProto *onesided = context.getAttribute("onesided");
+  int64_t bins = !onesided || onesided->i() != 0 ? frameLength / 2 + 1 : frameLength;
+  return std::vector<int64_t>{shape.dim(0).dim_value(),
+                              (signalLength - frameLength) / frameStep + 1, bins, 2};
+}
+
 } // namespace
+
+std::optional<double> scalarOf(const onnx::TensorProto &tensor) {
+  if (tensor.data_location() == onnx::TensorProto::EXTERNAL)
+    return std::nullopt;
+  const std::string &raw = tensor.raw_data();
+  auto fromRaw = [&raw](auto value) -> std::optional<double> {
+    if (raw.size() != sizeof(value))
+      return std::nullopt;
+    std::memcpy(&value, raw.data(), sizeof(value));
+    return static_cast<double>(value);
+  };
+  switch (tensor.data_type()) {
+  case onnx::TensorProto::FLOAT:
+    return raw.empty()
+               ? (tensor.float_data_size() == 1 ? std::optional<double>(tensor.float_data(0))
+                                                : std::nullopt)
+               : fromRaw(float{});
+  case onnx::TensorProto::DOUBLE:
+    return raw.empty()
+               ? (tensor.double_data_size() == 1 ? std::optional<double>(tensor.double_data(0))
+                                                 : std::nullopt)
+               : fromRaw(double{});
+  case onnx::TensorProto::INT64:
+    return raw.empty() ? (tensor.int64_data_size() == 1
+                              ? std::optional<double>(static_cast<double>(tensor.int64_data(0)))
+                              : std::nullopt)
+                       : fromRaw(int64_t{});
+  case onnx::TensorProto::INT32:
+    return raw.empty()
+               ? (tensor.int32_data_size() == 1 ? std::optional<double>(tensor.int32_data(0))
+                                                : std::nullopt)
+               : fromRaw(int32_t{});
+  default:
+    return std::nullopt;
+  }
+}
+
+void correctStftInference() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    auto *schema = const_cast<onnx::OpSchema *>(onnx::OpSchemaRegistry::Schema("STFT", 17, ""));
+    if (!schema || !schema->has_type_and_shape_inference_function())
+      return;
+    onnx::InferenceFunction original = schema->GetTypeAndShapeInferenceFunction();
+    // The original still checks the inputs and sets the element type.
+    schema->TypeAndShapeInferenceFunction([original](onnx::InferenceContext &context) {
+      original(context);
+      std::optional<std::vector<int64_t>> dims = stftDims(context);
+      if (!dims)
+        return;
+      auto *shape = context.getOutputType(0)->mutable_tensor_type()->mutable_shape();
+      shape->clear_dim();
+      for (int64_t dim : *dims)
+        shape->add_dim()->set_dim_value(dim);
+    });
+  });
+}
 
 void foldShapeComputations(onnx::ModelProto &model, const std::function<void()> &inferShapes) {
   // Before IR version 4 every initializer must also be a graph input.

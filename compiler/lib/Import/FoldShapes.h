@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <onnx/onnx_pb.h>
+#include <optional>
 
 namespace graceful::compiler {
 
@@ -18,5 +19,16 @@ namespace graceful::compiler {
 // node reads any more are dropped. Models before IR version 4, whose
 // initializers must be graph inputs, are left alone.
 void foldShapeComputations(onnx::ModelProto &model, const std::function<void()> &inferShapes);
+
+// The value of a one-element tensor of any numeric type.
+std::optional<double> scalarOf(const onnx::TensorProto &tensor);
+
+// ONNX 1.12's STFT inference reads onesided as 0 when it is absent (the
+// spec's default is 1), and for a onesided output counts frames with the
+// bins' count as the frame's length. Its registry cannot replace a schema,
+// so the registered function is wrapped, once per process, to give the
+// spec's [batch, frames, bins, 2] (as ONNX Runtime and the backend tests'
+// data do). Call before inferring shapes.
+void correctStftInference();
 
 } // namespace graceful::compiler

@@ -504,6 +504,7 @@ llvm::Expected<OwningOpRef<ModuleOp>> importOnnxModel(onnx::ModelProto model,
                                                       const std::string &sourceName,
                                                       MLIRContext &context, ImportOptions options) {
   context.loadDialect<ir::OnnxDialect, func::FuncDialect>();
+  correctStftInference();
   // ONNX reports problems by throwing; they stop here.
   try {
     ::onnx::checker::check_model(model);

@@ -203,10 +203,8 @@ FailureOr<SmallVector<Value>> lowerStft(ir::NodeOp node, OpBuilder &b) {
   }
   int64_t bins = node.intAttr("onesided", 1) != 0 ? frameLength / 2 + 1 : frameLength;
   if (outType.getDimSize(2) != bins)
-    return unsupported(node, "an output of " + Twine(outType.getDimSize(2)) +
-                                 " bins (ONNX 1.12's shape "
-                                 "inference ignores onesided; the spec gives " +
-                                 Twine(bins) + ")");
+    return invalid(node, "an output of " + Twine(outType.getDimSize(2)) +
+                             " bins where the spec gives " + Twine(bins));
   int64_t frames = outType.getDimSize(1);
   if ((frames - 1) * *step + frameLength > type.getDimSize(1))
     return invalid(node, "the frames reach past the end of the signal");
