@@ -140,7 +140,7 @@ llvm::Expected<std::vector<Tensor>> executeModel(const std::string &path,
   // built into the compiled code, and such a model runs unbatched.
   compiler::CompileOptions options;
   bool shapeInputs = options.fixShapeInputs(*signature, inputs) > 0;
-  bool batchable = batch > 0 && !shapeInputs;
+  bool batchable = batch > 0 && !shapeInputs && !inputs.empty();
   for (size_t i = 0; i < inputs.size(); ++i)
     batchable = batchable && !signature->inputs[i].shape.empty() &&
                 signature->inputs[i].shape[0] < 0 && !inputs[i].shape.empty() &&
@@ -166,8 +166,9 @@ llvm::Expected<int> runRun(const ParsedArgs &args) {
   if (!path)
     return path.takeError();
   std::vector<std::string> inputPaths = many(args, "input"), outputPaths = many(args, "output");
-  if (inputPaths.empty() || outputPaths.empty())
-    return makeError(ErrorKind::BadInput, "graceful run needs --input and --output files");
+  // A model without inputs (a table such as MelWeightMatrix) takes none.
+  if (outputPaths.empty())
+    return makeError(ErrorKind::BadInput, "graceful run needs --output files");
   std::vector<Tensor> inputs;
   for (const std::string &input : inputPaths) {
     auto tensor = readNpy(input);

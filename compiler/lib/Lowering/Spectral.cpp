@@ -1,9 +1,12 @@
 // DFT and STFT (opset 17) as sums against cosine and sine tables computed
 // when compiling (the lengths are static): X[k] = sum_n x[n] e^(-+2 pi i k
 // n / N), the inverse divided by N; the last dim holds (real, imaginary).
+// MelWeightMatrix, a table computed when compiling.
 #include "Lowering.h"
 
 #include <cmath>
+#include <tuple>
+#include <vector>
 
 namespace graceful::compiler::lowering {
 
@@ -230,9 +233,74 @@ FailureOr<SmallVector<Value>> lowerStft(ir::NodeOp node, OpBuilder &b) {
   return SmallVector<Value>{spectralSum(b, loc, sum)};
 }
 
+// One triangle's weight per spectrogram bin and mel band, as the spec's
+// reference computes it: band edges equally spaced on the mel scale
+// (mel(f) = 2595 log10(1 + f / 700)), mapped to bin floor((dft_length + 1)
+// f / sample_rate), rising from its left edge to 1 at its centre and
+// falling to its right edge. Empty when an edge's bin is out of range.
+std::vector<double> melWeights(int64_t bands, int64_t dftLength, int64_t sampleRate, double lowHz,
+                               double highHz) {
+  auto toMel = [](double hz) { return 2595 * std::log10(1 + hz / 700); };
+  int64_t bins = dftLength / 2 + 1;
+  double lowMel = toMel(lowHz), step = (toMel(highHz) - lowMel) / static_cast<double>(bands + 2);
+  std::vector<int64_t> edges;
+  for (int64_t i = 0; i < bands + 2; ++i) {
+    double hz = 700 * (std::pow(10.0, (lowMel + step * static_cast<double>(i)) / 2595) - 1);
+    double bin =
+        std::floor(static_cast<double>(dftLength + 1) * hz / static_cast<double>(sampleRate));
+    if (!(bin >= 0 && bin < static_cast<double>(bins)))
+      return {};
+    edges.push_back(static_cast<int64_t>(bin));
+  }
+  std::vector<double> weights(static_cast<size_t>(bins * bands), 0.0);
+  auto at = [&](int64_t bin, int64_t band) -> double & {
+    return weights[static_cast<size_t>(bin * bands + band)];
+  };
+  for (int64_t band = 0; band < bands; ++band) {
+    int64_t left = edges[band], centre = edges[band + 1], right = edges[band + 2];
+    if (centre == left)
+      at(centre, band) = 1;
+    for (int64_t j = left; centre > left && j <= centre; ++j)
+      at(j, band) = static_cast<double>(j - left) / static_cast<double>(centre - left);
+    for (int64_t j = centre; j < right; ++j)
+      at(j, band) = static_cast<double>(right - j) / static_cast<double>(right - centre);
+  }
+  return weights;
+}
+
+// MelWeightMatrix(num_mel_bins, dft_length, sample_rate, lower_edge_hertz,
+// upper_edge_hertz): a table computed when compiling, so every input must
+// be a constant by then.
+FailureOr<SmallVector<Value>> lowerMelWeightMatrix(ir::NodeOp node, OpBuilder &b) {
+  RankedTensorType outType = resultType(node);
+  std::optional<int64_t> sizes[3] = {constantScalar(node, 0), constantScalar(node, 1),
+                                     constantScalar(node, 2)};
+  auto low = constantFloats(input(node, 3)), high = constantFloats(input(node, 4));
+  if (!sizes[0] || !sizes[1] || !sizes[2] || !low || low->size() != 1 || !high || high->size() != 1)
+    return unsupported(node, "inputs not known when compiling");
+  auto [bands, dftLength, sampleRate] = std::tuple(*sizes[0], *sizes[1], *sizes[2]);
+  if (bands < 1 || dftLength < 1 || sampleRate < 1 || outType.getRank() != 2 ||
+      outType.getDimSize(0) != dftLength / 2 + 1 || outType.getDimSize(1) != bands)
+    return invalid(node, "sizes that do not give its output's shape");
+  if (outType.getNumElements() > kMaxTableElements)
+    return unsupported(node, "tables of more than 16M elements");
+  std::vector<double> weights = melWeights(bands, dftLength, sampleRate, (*low)[0], (*high)[0]);
+  if (weights.empty())
+    return invalid(node, "a band edge outside the spectrogram's bins");
+  Type element = outType.getElementType();
+  SmallVector<Attribute> values;
+  for (double weight : weights)
+    values.push_back(isa<FloatType>(element)
+                         ? Attribute(b.getFloatAttr(element, weight))
+                         : b.getIntegerAttr(element, static_cast<int64_t>(weight)));
+  return SmallVector<Value>{
+      b.create<arith::ConstantOp>(node.getLoc(), DenseElementsAttr::get(outType, values))};
+}
+
 } // namespace
 
 void registerSpectralLowerings() {
+  registerLowering("MelWeightMatrix", lowerMelWeightMatrix);
   registerLowering("DFT", lowerDft);
   registerLowering("STFT", lowerStft);
 }

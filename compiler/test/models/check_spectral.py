@@ -5,6 +5,8 @@ axis, forward and inverse, onesided, and a dft_length that pads or
 truncates the signal. STFT: real and complex signals, onesided or not
 (ONNX 1.12's shape inference gave a onesided STFT frame_length bins), with
 a window or a frame_length, frames that leave a remainder of the signal.
+MelWeightMatrix: band counts, DFT lengths and sample rates of speech and
+music front ends, float and integer outputs.
 Outputs agree to 1e-4 of their scale.
 
 usage: check_spectral.py GRACEFUL WORK_DIR
@@ -13,8 +15,11 @@ import os
 import sys
 
 import numpy as np
+import onnx
+from onnx import helper, numpy_helper
 
-from differential import RunFailed, finish, graceful_outputs, judged, ort_outputs, save_one_node_model
+from differential import (RunFailed, finish, graceful_outputs, judged, onnx_type, ort_outputs,
+                          save_one_node_model)
 
 
 def numpy_dft(x, axis, inverse, onesided, length):
@@ -72,11 +77,58 @@ def check_stft(graceful, work, rng):
     return len(cases), failures
 
 
+def numpy_mel(bands, dft_length, sample_rate, low, high):
+    """The spec's reference: band edges spaced evenly on the mel scale."""
+    mel = lambda hz: 2595 * np.log10(1 + hz / 700)
+    points = mel(low) + np.arange(bands + 2) * (mel(high) - mel(low)) / (bands + 2)
+    edges = np.floor((dft_length + 1) * 700 * (10 ** (points / 2595) - 1) / sample_rate)
+    edges = edges.astype(int)
+    weights = np.zeros((dft_length // 2 + 1, bands))
+    for band in range(bands):
+        left, centre, right = edges[band:band + 3]
+        if centre == left:
+            weights[centre, band] = 1
+        for j in range(left, centre + 1 if centre > left else left):
+            weights[j, band] = (j - left) / (centre - left)
+        for j in range(centre, right):
+            weights[j, band] = (right - j) / (right - centre)
+    return weights
+
+
+def check_mel(graceful, work):
+    cases = [  # (bands, dft_length, sample_rate, lower_edge_hertz, upper_edge_hertz, dtype)
+        (8, 16, 8192, 0.0, 4096.0, np.float32),
+        (40, 512, 16000, 20.0, 8000.0, np.float32),
+        (128, 2048, 22050, 0.0, 11025.0, np.float32),
+        (5, 64, 1000, 100.0, 400.0, np.float64),
+        (10, 256, 16000, 300.0, 7000.0, np.int64),
+    ]
+    failures = []
+    for index, (bands, length, rate, low, high, dtype) in enumerate(cases):
+        label = f"MelWeightMatrix {bands} bands of a {length}-point DFT at {rate} Hz ({dtype.__name__})"
+        expected = numpy_mel(bands, length, rate, low, high).astype(dtype)
+        path = os.path.join(work, f"mel{index}.onnx")
+        constants = [(name, np.array(value, kind)) for name, value, kind in
+                     [("bands", bands, np.int64), ("length", length, np.int64),
+                      ("rate", rate, np.int64), ("low", low, np.float32),
+                      ("high", high, np.float32)]]
+        graph = helper.make_graph(
+            [helper.make_node("MelWeightMatrix", [name for name, _ in constants], ["y"],
+                              output_datatype=onnx_type(dtype))],
+            "mel", [], [helper.make_tensor_value_info("y", onnx_type(dtype), expected.shape)],
+            initializer=[numpy_helper.from_array(array, name) for name, array in constants])
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+        failures += compared(graceful, label, path, [], expected)
+    return len(cases), failures
+
+
 def main():
     graceful, work = sys.argv[1], sys.argv[2]
     os.makedirs(work, exist_ok=True)
     rng = np.random.default_rng(20261201)
     stft_cases, failures = check_stft(graceful, work, rng)
+    mel_cases, mel_failures = check_mel(graceful, work)
+    failures += mel_failures
     cases = [  # (label, shape, axis, inverse, onesided, dft_length or None)
         ("real, axis 1", (2, 12, 3, 1), 1, 0, 0, None),
         ("real, axis 2, onesided", (2, 3, 13, 1), 2, 0, 1, None),
@@ -97,8 +149,8 @@ def main():
             failures.append(f"{label}: ONNX's checker refuses the model")
             continue
         failures += compared(graceful, f"DFT {label}", path, [x], expected)
-    finish(f"{len(cases)} DFT and {stft_cases} STFT cases checked against ONNX Runtime and NumPy",
-           failures)
+    finish(f"{len(cases)} DFT, {stft_cases} STFT and {mel_cases} MelWeightMatrix cases checked "
+           "against ONNX Runtime and NumPy", failures)
 
 
 if __name__ == "__main__":
