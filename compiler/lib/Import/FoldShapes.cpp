@@ -677,9 +677,24 @@ std::optional<std::vector<int64_t>> rangeDims(const onnx::GraphProto &graph,
   return std::vector<int64_t>{std::max<int64_t>(static_cast<int64_t>(count), 0)};
 }
 
+// MaxUnpool's output dims when its output_shape is a constant.
+std::optional<std::vector<int64_t>> maxUnpoolDims(const onnx::GraphProto &graph,
+                                                  const onnx::NodeProto &node) {
+  if (node.input_size() != 3)
+    return std::nullopt;
+  auto data = staticDims(graph, node.input(0));
+  for (const onnx::TensorProto &tensor : graph.initializer())
+    if (tensor.name() == node.input(2))
+      if (auto shape = knownOf(tensor);
+          shape && data && shape->values.size() == data->size() &&
+          std::all_of(shape->values.begin(), shape->values.end(), [](int64_t d) { return d >= 0; }))
+        return shape->values;
+  return std::nullopt;
+}
+
 // Sets the output dims ONNX's inference (1.12) leaves open where they
-// follow from what is known: Einsum's (it gives only the rank), OneHot's
-// and Range's. True when it set any.
+// follow from what is known: Einsum's (it gives only the rank), OneHot's,
+// Range's and MaxUnpool's. True when it set any.
 bool completeOpenShapes(onnx::GraphProto &graph) {
   bool any = false;
   for (const onnx::NodeProto &node : graph.node()) {
@@ -692,6 +707,8 @@ bool completeOpenShapes(onnx::GraphProto &graph) {
       dims = oneHotDims(graph, node);
     else if (node.op_type() == "Range")
       dims = rangeDims(graph, node);
+    else if (node.op_type() == "MaxUnpool")
+      dims = maxUnpoolDims(graph, node);
     if (!dims)
       continue;
     auto *shape =

@@ -509,19 +509,25 @@ Value asI64(OpBuilder &b, Location loc, Value integer) {
 }
 
 Value checkedIndex(OpBuilder &b, Location loc, ir::NodeOp node, Value element, int64_t dim,
-                   int64_t size) {
+                   int64_t size, IndexedPlace place) {
   Value raw = asI64(b, loc, element);
   Value zero = i64Constant(b, loc, 0), sizeValue = i64Constant(b, loc, size);
-  Value negative = isBelow(b, loc, raw, zero);
-  Value wrapped = b.create<arith::AddIOp>(loc, raw, sizeValue);
-  Value index = b.create<arith::SelectOp>(loc, negative, wrapped, raw);
+  Value index = raw;
+  if (place == IndexedPlace::DataDimFromEitherEnd) {
+    Value negative = isBelow(b, loc, raw, zero);
+    Value wrapped = b.create<arith::AddIOp>(loc, raw, sizeValue);
+    index = b.create<arith::SelectOp>(loc, negative, wrapped, raw);
+  }
   Value below = isBelow(b, loc, index, zero);
   Value above = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, index, sizeValue);
   Value outside = b.create<arith::OrIOp>(loc, below, above);
-  failRunIf(b, loc, node, outside, raw,
-            "index {} is out of range for dim " + std::to_string(dim) + " of the data, of size " +
-                std::to_string(size) + " (valid: " + std::to_string(-size) + " to " +
-                std::to_string(size - 1) + ")");
+  std::string valid = place == IndexedPlace::DataDimFromEitherEnd
+                          ? "dim " + std::to_string(dim) + " of the data, of size " +
+                                std::to_string(size) + " (valid: " + std::to_string(-size) +
+                                " to " + std::to_string(size - 1) + ")"
+                          : "the output, of " + std::to_string(size) + " elements (valid: 0 to " +
+                                std::to_string(size - 1) + ")";
+  failRunIf(b, loc, node, outside, raw, "index {} is out of range for " + valid);
   Value safe = b.create<arith::SelectOp>(loc, outside, zero, index);
   return b.create<arith::IndexCastOp>(loc, b.getIndexType(), safe);
 }

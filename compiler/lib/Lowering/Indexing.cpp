@@ -1,6 +1,6 @@
 // Ops that work with positions: reading and writing at indices the model
 // computes (GatherElements, GatherND, ScatterElements and the older
-// Scatter, ScatterND), values made from positions (Trilu, EyeLike, OneHot,
+// Scatter, ScatterND, MaxUnpool), values made from positions (Trilu, EyeLike, OneHot,
 // Range, the window functions) and ops that compare along an axis (Hardmax,
 // CumSum, TopK, ReverseSequence).
 // Gathers are linalg.generic ops over the output reading the data with
@@ -171,6 +171,31 @@ FailureOr<SmallVector<Value>> lowerScatterND(ir::NodeOp node, OpBuilder &b) {
     return at;
   };
   return SmallVector<Value>{scatter(b, node.getLoc(), data, updates, target, *combine)};
+}
+
+// MaxUnpool(X, I, output_shape?): zeros, with X[i] written at I[i], an
+// index into the whole output read flat (as MaxPool's Indices are); a later
+// write to the same place wins.
+FailureOr<SmallVector<Value>> lowerMaxUnpool(ir::NodeOp node, OpBuilder &b) {
+  Location loc = node.getLoc();
+  Value x = input(node, 0), indices = input(node, 1);
+  RankedTensorType outType = resultType(node);
+  if (cast<RankedTensorType>(indices.getType()).getShape() !=
+      cast<RankedTensorType>(x.getType()).getShape())
+    return invalid(node, "indices whose shape is not the input's");
+  int64_t total = outType.getNumElements();
+  auto flatType = RankedTensorType::get({total}, outType.getElementType());
+  if (total == 0 && cast<RankedTensorType>(x.getType()).getNumElements() > 0)
+    return invalid(node, "an empty output for a non-empty input");
+  Value zeros =
+      filledTensor(b, loc, flatType, scalarConstant(b, loc, flatType.getElementType(), 0));
+  Target target = [&](OpBuilder &nb, Location l, ValueRange ivs) {
+    Value index = nb.create<tensor::ExtractOp>(l, indices, ivs);
+    return SmallVector<Value>{checkedIndex(nb, l, node, index, 0, total, IndexedPlace::FlatOutput)};
+  };
+  Combine replace = [](OpBuilder &, Location, Value, Value update) { return update; };
+  Value flat = scatter(b, loc, zeros, x, target, replace);
+  return SmallVector<Value>{reshape(b, loc, flat, outType.getShape())};
 }
 
 Value indexAsInt(OpBuilder &b, Location loc, unsigned dim) {
@@ -478,6 +503,7 @@ void registerIndexingLowerings() {
   registerLowering("ScatterElements", lowerScatterElements);
   registerLowering("Scatter", lowerScatterElements);
   registerLowering("ScatterND", lowerScatterND);
+  registerLowering("MaxUnpool", lowerMaxUnpool);
   registerLowering("Trilu", lowerTrilu);
   registerLowering("EyeLike", lowerEyeLike);
   registerLowering("OneHot", lowerOneHot);

@@ -196,8 +196,11 @@ Value asI64(OpBuilder &b, mlir::Location loc, Value integer);
 // tensor element, counting from the end when negative (Gather, Scatter and
 // their kin). One out of range fails the run (failRunIf), and the code
 // reads index 0 instead: it never touches memory outside the data.
+// With FlatOutput, the index is a position in the whole output read flat
+// (MaxUnpool's), and a negative one is out of range too.
+enum class IndexedPlace { DataDimFromEitherEnd, FlatOutput };
 Value checkedIndex(OpBuilder &b, mlir::Location loc, ir::NodeOp node, Value element, int64_t dim,
-                   int64_t size);
+                   int64_t size, IndexedPlace place = IndexedPlace::DataDimFromEitherEnd);
 
 // A sequence length (i64) read from an integer element, which must lie in
 // [0, steps]; one outside fails the run and reads as 0.
