@@ -29,6 +29,7 @@ void registerAllLowerings() {
     lowering::registerQuantizeLowerings();
     lowering::registerGridSampleLowerings();
     lowering::registerSpectralLowerings();
+    lowering::registerDeterminantLowerings();
   });
 }
 

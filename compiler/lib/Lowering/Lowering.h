@@ -41,6 +41,7 @@ void registerRecurrentLowerings();
 void registerQuantizeLowerings();
 void registerGridSampleLowerings();
 void registerSpectralLowerings();
+void registerDeterminantLowerings();
 
 // ---- helpers shared by the lowerings ---------------------------------------
 
