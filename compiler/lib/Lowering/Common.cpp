@@ -462,6 +462,17 @@ Value loopNest(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Value init,
   return nest.results[0];
 }
 
+ValueRange forLoop(OpBuilder &b, Location loc, Value lower, Value upper, ValueRange inits,
+                   const ForBody &body) {
+  Value one = b.create<arith::ConstantIndexOp>(loc, 1);
+  return b
+      .create<scf::ForOp>(loc, lower, upper, one, inits,
+                          [&](OpBuilder &nb, Location l, Value i, ValueRange carried) {
+                            nb.create<scf::YieldOp>(l, body(nb, l, i, carried));
+                          })
+      .getResults();
+}
+
 namespace {
 
 // `text` as a constant i8 buffer, one global per distinct text.
@@ -521,12 +532,12 @@ Value checkedIndex(OpBuilder &b, Location loc, ir::NodeOp node, Value element, i
   Value below = isBelow(b, loc, index, zero);
   Value above = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, index, sizeValue);
   Value outside = b.create<arith::OrIOp>(loc, below, above);
-  std::string valid = place == IndexedPlace::DataDimFromEitherEnd
-                          ? "dim " + std::to_string(dim) + " of the data, of size " +
-                                std::to_string(size) + " (valid: " + std::to_string(-size) +
-                                " to " + std::to_string(size - 1) + ")"
-                          : "the output, of " + std::to_string(size) + " elements (valid: 0 to " +
-                                std::to_string(size - 1) + ")";
+  std::string valid =
+      place == IndexedPlace::FlatOutput
+          ? "the output, of " + std::to_string(size) + " elements"
+          : "dim " + std::to_string(dim) + " of the data, of size " + std::to_string(size);
+  valid += " (valid: " + std::to_string(place == IndexedPlace::DataDimFromEitherEnd ? -size : 0) +
+           " to " + std::to_string(size - 1) + ")";
   failRunIf(b, loc, node, outside, raw, "index {} is out of range for " + valid);
   Value safe = b.create<arith::SelectOp>(loc, outside, zero, index);
   return b.create<arith::IndexCastOp>(loc, b.getIndexType(), safe);

@@ -12,20 +12,6 @@ using namespace mlir;
 
 namespace {
 
-// An scf.for from `lower` to `upper` carrying `inits`; body(i, carried)
-// returns the next carried values.
-using ForBody = std::function<SmallVector<Value>(OpBuilder &, Location, Value, ValueRange)>;
-ValueRange forLoop(OpBuilder &b, Location loc, Value lower, Value upper, ValueRange inits,
-                   const ForBody &body) {
-  Value one = b.create<arith::ConstantIndexOp>(loc, 1);
-  return b
-      .create<scf::ForOp>(loc, lower, upper, one, inits,
-                          [&](OpBuilder &nb, Location l, Value i, ValueRange carried) {
-                            nb.create<scf::YieldOp>(l, body(nb, l, i, carried));
-                          })
-      .getResults();
-}
-
 Value absolute(OpBuilder &b, Location loc, Value x) { return b.create<math::AbsFOp>(loc, x); }
 
 // Row `pivot` of the matrix `a` swapped with row `k` (the same row: no-op).

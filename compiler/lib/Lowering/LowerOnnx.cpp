@@ -30,6 +30,7 @@ void registerAllLowerings() {
     lowering::registerGridSampleLowerings();
     lowering::registerSpectralLowerings();
     lowering::registerDeterminantLowerings();
+    lowering::registerRoiAlignLowerings();
   });
 }
 

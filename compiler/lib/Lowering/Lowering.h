@@ -42,6 +42,7 @@ void registerQuantizeLowerings();
 void registerGridSampleLowerings();
 void registerSpectralLowerings();
 void registerDeterminantLowerings();
+void registerRoiAlignLowerings();
 
 // ---- helpers shared by the lowerings ---------------------------------------
 
@@ -181,6 +182,13 @@ using LoopBody = std::function<Value(OpBuilder &, mlir::Location, mlir::ValueRan
 Value loopNest(OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_t> shape, Value init,
                const LoopBody &body);
 
+// An scf.for over [lower, upper) (index values) carrying `inits`;
+// body(i, carried) returns the next carried values. The loop's results.
+using ForBody =
+    std::function<SmallVector<Value>(OpBuilder &, mlir::Location, Value, mlir::ValueRange)>;
+mlir::ValueRange forLoop(OpBuilder &b, mlir::Location loc, Value lower, Value upper,
+                         mlir::ValueRange inits, const ForBody &body);
+
 // "node 'NAME' (OpType)", as errors name a node.
 std::string nodeLabel(ir::NodeOp node);
 
@@ -197,9 +205,10 @@ Value asI64(OpBuilder &b, mlir::Location loc, Value integer);
 // tensor element, counting from the end when negative (Gather, Scatter and
 // their kin). One out of range fails the run (failRunIf), and the code
 // reads index 0 instead: it never touches memory outside the data.
-// With FlatOutput, the index is a position in the whole output read flat
-// (MaxUnpool's), and a negative one is out of range too.
-enum class IndexedPlace { DataDimFromEitherEnd, FlatOutput };
+// DataDimFromStart takes no negative index (RoiAlign's batch indices);
+// FlatOutput neither, and the index is a position in the whole output read
+// flat (MaxUnpool's).
+enum class IndexedPlace { DataDimFromEitherEnd, DataDimFromStart, FlatOutput };
 Value checkedIndex(OpBuilder &b, mlir::Location loc, ir::NodeOp node, Value element, int64_t dim,
                    int64_t size, IndexedPlace place = IndexedPlace::DataDimFromEitherEnd);
 
