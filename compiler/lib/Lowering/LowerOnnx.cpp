@@ -31,6 +31,7 @@ void registerAllLowerings() {
     lowering::registerSpectralLowerings();
     lowering::registerDeterminantLowerings();
     lowering::registerRoiAlignLowerings();
+    lowering::registerTfIdfLowerings();
   });
 }
 

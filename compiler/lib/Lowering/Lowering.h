@@ -43,6 +43,7 @@ void registerGridSampleLowerings();
 void registerSpectralLowerings();
 void registerDeterminantLowerings();
 void registerRoiAlignLowerings();
+void registerTfIdfLowerings();
 
 // ---- helpers shared by the lowerings ---------------------------------------
 
