@@ -150,13 +150,7 @@ llvm::Expected<std::vector<Tensor>> executeModel(const std::string &path,
     return compiler::runBatched(path, inputs, batch,
                                 [&](int64_t done, int64_t) { bar.update(done); });
   }
-  std::vector<std::vector<int64_t>> shapes;
-  for (const Tensor &tensor : inputs)
-    shapes.push_back(tensor.shape);
-  auto model = compiler::CompiledModel::compile(path, shapes, options);
-  if (!model)
-    return model.takeError();
-  return (*model)->run(inputs);
+  return compiler::runModel(path, inputs, options);
 }
 
 namespace {

@@ -26,6 +26,12 @@ std::string NodeOp::nodeName() {
   return "";
 }
 
+std::string NodeOp::label() {
+  std::string name = nodeName();
+  return "node " + (name.empty() ? std::string("(unnamed)") : "'" + name + "'") + " (" +
+         getOpType().str() + ")";
+}
+
 int64_t NodeOp::intAttr(llvm::StringRef name, int64_t fallback) {
   if (auto value = dyn_cast_or_null<IntegerAttr>(attr(name)))
     return value.getInt();

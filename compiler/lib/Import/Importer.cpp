@@ -429,7 +429,7 @@ llvm::Error checkAttributeRanges(const onnx::NodeProto &node, const std::string 
 // null node for an output nothing produces; fuzz/onnx_import_fuzzer).
 // Subgraphs also see their enclosing scopes.
 llvm::Error checkGraphBeforeInference(const onnx::GraphProto &graph, const std::string &source,
-                               std::set<std::string> defined) {
+                                      std::set<std::string> defined) {
   auto define = [&](const std::string &name, const std::string &what) -> llvm::Error {
     if (!name.empty() && !defined.insert(name).second)
       return importError(source, what + " defines '" + name + "', which is already defined");
@@ -500,10 +500,8 @@ llvm::Error readOnnxModel(const std::string &path, onnx::ModelProto &model) {
   return llvm::Error::success();
 }
 
-llvm::Expected<OwningOpRef<ModuleOp>> importOnnxModel(onnx::ModelProto model,
-                                                      const std::string &sourceName,
-                                                      MLIRContext &context, ImportOptions options) {
-  context.loadDialect<ir::OnnxDialect, func::FuncDialect>();
+llvm::Error prepareOnnxModel(onnx::ModelProto &model, const std::string &sourceName,
+                             ImportOptions options) {
   correctStftInference();
   // ONNX reports problems by throwing; they stop here.
   try {
@@ -546,6 +544,15 @@ llvm::Expected<OwningOpRef<ModuleOp>> importOnnxModel(onnx::ModelProto model,
   } catch (const std::exception &e) {
     return importError(sourceName, foldLines(e.what()));
   }
+  return llvm::Error::success();
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>> importOnnxModel(onnx::ModelProto model,
+                                                      const std::string &sourceName,
+                                                      MLIRContext &context, ImportOptions options) {
+  context.loadDialect<ir::OnnxDialect, func::FuncDialect>();
+  if (llvm::Error error = prepareOnnxModel(model, sourceName, options))
+    return error;
   ModelImporter importer(context, sourceName);
   return importer.run(model);
 }

@@ -1,8 +1,10 @@
 #include "graceful/compiler/Jit.h"
 
 #include "CompileCache.h"
+#include "Prepare.h"
 #include "Runtime.h"
 #include "graceful/compiler/Importer.h"
+#include "graceful/compiler/OnnxDialect.h"
 #include "graceful/compiler/OnnxTypes.h"
 #include "graceful/compiler/Passes.h"
 #include "graceful/support/digest.h"
@@ -85,118 +87,33 @@ DialectRegistry &jitRegistry() {
   return registry;
 }
 
-std::optional<DType> dtypeOf(int32_t onnxType) {
-  switch (onnxType) {
-  case onnx::TensorProto::FLOAT:
-  case onnx::TensorProto::DOUBLE:
-  case onnx::TensorProto::INT64:
-  case onnx::TensorProto::INT32:
-  case onnx::TensorProto::INT16:
-  case onnx::TensorProto::INT8:
-  case onnx::TensorProto::UINT8:
-  case onnx::TensorProto::UINT16:
-  case onnx::TensorProto::UINT32:
-  case onnx::TensorProto::UINT64:
-  case onnx::TensorProto::FLOAT16:
-  case onnx::TensorProto::BFLOAT16:
-  case onnx::TensorProto::BOOL:
-    return static_cast<DType>(onnxType);
-  default:
-    return std::nullopt;
-  }
-}
-
-llvm::Expected<TensorSpec> specOf(const onnx::ValueInfoProto &value, const std::string &where) {
-  const auto &tensor = value.type().tensor_type();
-  auto dtype = dtypeOf(tensor.elem_type());
-  if (!value.type().has_tensor_type() || !dtype)
-    return makeError(ErrorKind::BadInput, where + " '" + value.name() + "' has element type " +
-                                              onnxElementTypeName(tensor.elem_type()) +
-                                              ", which is not supported by the compiler");
-  TensorSpec spec{value.name(), *dtype, {}};
-  for (const auto &dim : tensor.shape().dim())
-    spec.shape.push_back(dim.has_dim_value() ? dim.dim_value() : -1);
-  return spec;
-}
-
-llvm::Expected<ModelSignature> signatureOf(const onnx::ModelProto &model,
-                                           const std::string &source) {
-  std::set<std::string> initializers;
-  for (const auto &tensor : model.graph().initializer())
-    initializers.insert(tensor.name());
-  ModelSignature signature;
-  for (const auto &value : model.graph().input()) {
-    if (initializers.contains(value.name()))
+// Every tensor of @main that is read statically shaped, or an error naming
+// the first node whose output shape depends on values computed at run time.
+llvm::Error checkStaticShapes(ModuleOp module, const std::string &source) {
+  auto isStatic = [](Type type) {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    return tensor && tensor.hasStaticShape();
+  };
+  // Tensors something reads (a GRU's unused outputs may stay open; an
+  // omitted optional operand is no tensor).
+  auto resolved = [&](Value value) {
+    return !isa<TensorType>(value.getType()) || value.use_empty() || isStatic(value.getType());
+  };
+  auto function = module.lookupSymbol<func::FuncOp>("main");
+  for (Operation &op : function.getBody().getOps()) {
+    if (llvm::all_of(op.getResults(), resolved))
       continue;
-    auto spec = specOf(value, source + ": graph input");
-    if (!spec)
-      return spec.takeError();
-    signature.inputs.push_back(*spec);
+    auto node = dyn_cast<ir::NodeOp>(op);
+    std::string label = node ? node.label() : "an " + op.getName().getStringRef().str() + " op";
+    return makeError(ErrorKind::BadInput,
+                     source + ": " + label +
+                         ": its output's shape depends on values computed at run time "
+                         "(data-dependent shapes are not supported here)");
   }
-  for (const auto &value : model.graph().output()) {
-    auto spec = specOf(value, source + ": graph output");
-    if (!spec)
-      return spec.takeError();
-    signature.outputs.push_back(*spec);
-  }
-  return signature;
-}
-
-// Sets the graph inputs to the shapes being run and forgets every derived
-// shape, so ONNX shape inference makes the whole graph static.
-llvm::Error specialize(onnx::ModelProto &model, const std::vector<TensorSpec> &inputs,
-                       const std::vector<std::vector<int64_t>> &shapes, const std::string &source) {
-  if (shapes.size() != inputs.size())
-    return makeError(ErrorKind::BadInput, source + ": the model has " +
-                                              std::to_string(inputs.size()) + " inputs, " +
-                                              std::to_string(shapes.size()) + " were given");
-  auto *graph = model.mutable_graph();
-  for (auto &value : *graph->mutable_input()) {
-    auto it = std::find_if(inputs.begin(), inputs.end(),
-                           [&](const TensorSpec &spec) { return spec.name == value.name(); });
-    if (it == inputs.end())
-      continue;
-    const std::vector<int64_t> &shape = shapes[static_cast<size_t>(it - inputs.begin())];
-    if (shape.size() != it->shape.size())
-      return makeError(ErrorKind::BadInput, source + ": input '" + it->name + "' has rank " +
-                                                std::to_string(it->shape.size()) +
-                                                ", got an array of rank " +
-                                                std::to_string(shape.size()));
-    auto *dims = value.mutable_type()->mutable_tensor_type()->mutable_shape();
-    for (size_t d = 0; d < shape.size(); ++d) {
-      if (it->shape[d] >= 0 && it->shape[d] != shape[d])
-        return makeError(ErrorKind::BadInput, source + ": input '" + it->name + "' dim " +
-                                                  std::to_string(d) + " must be " +
-                                                  std::to_string(it->shape[d]) + ", got " +
-                                                  std::to_string(shape[d]));
-      dims->mutable_dim(static_cast<int>(d))->set_dim_value(shape[d]);
-    }
-  }
-  forgetInferredShapes(*graph);
-  return llvm::Error::success();
-}
-
-// Fixed inputs become initializers, so ONNX shape inference and the
-// lowering see their values as constants. They leave the graph inputs
-// (from IR version 4 an initializer need not be one).
-llvm::Error fixInputs(onnx::ModelProto &model, const std::map<std::string, Tensor> &fixed,
-                      const std::string &source) {
-  auto *graph = model.mutable_graph();
-  for (const auto &[name, tensor] : fixed) {
-    auto input =
-        std::find_if(graph->input().begin(), graph->input().end(),
-                     [&](const onnx::ValueInfoProto &value) { return value.name() == name; });
-    if (input == graph->input().end())
-      return makeError(ErrorKind::BadInput, source + ": no graph input '" + name + "' to fix");
-    auto *initializer = graph->add_initializer();
-    initializer->set_name(name);
-    initializer->set_data_type(static_cast<int32_t>(tensor.dtype));
-    for (int64_t dim : tensor.shape)
-      initializer->add_dims(dim);
-    initializer->set_raw_data(tensor.bytes.data(), tensor.bytes.size());
-    if (model.ir_version() >= 4)
-      graph->mutable_input()->erase(input);
-  }
+  for (Type type : function.getResultTypes())
+    if (!isStatic(type))
+      return makeError(ErrorKind::BadInput,
+                       source + ": an output has no static shape after shape inference");
   return llvm::Error::success();
 }
 
@@ -457,10 +374,30 @@ llvm::Expected<std::unique_ptr<CompiledModel>>
 CompiledModel::compile(const std::string &onnxPath,
                        const std::vector<std::vector<int64_t>> &inputShapes,
                        const CompileOptions &options) {
-  initializeOnce();
   onnx::ModelProto model;
   if (llvm::Error error = readOnnxModel(onnxPath, model))
     return error;
+  return compileLoaded(std::move(model), onnxPath, inputShapes, options,
+                       [&] { return sha256File(onnxPath); });
+}
+
+llvm::Expected<std::unique_ptr<CompiledModel>>
+CompiledModel::compileModel(onnx::ModelProto model, const std::string &sourceName,
+                            const std::vector<std::vector<int64_t>> &inputShapes,
+                            const CompileOptions &options) {
+  std::string bytes = model.SerializeAsString();
+  return compileLoaded(std::move(model), sourceName, inputShapes, options,
+                       [&]() -> llvm::Expected<FileDigest> {
+                         return FileDigest{sha256Digest(bytes), static_cast<int64_t>(bytes.size())};
+                       });
+}
+
+llvm::Expected<std::unique_ptr<CompiledModel>>
+CompiledModel::compileLoaded(onnx::ModelProto model, const std::string &onnxPath,
+                             const std::vector<std::vector<int64_t>> &inputShapes,
+                             const CompileOptions &options,
+                             const std::function<llvm::Expected<FileDigest>()> &digestOfModel) {
+  initializeOnce();
   auto signature = signatureOf(model, onnxPath);
   if (!signature)
     return signature.takeError();
@@ -484,7 +421,7 @@ CompiledModel::compile(const std::string &onnxPath,
   std::string key, objectPath;
   CompileCache cache(options.cacheDirectory, options.cacheLimitBytes);
   if (!options.cacheDirectory.empty()) {
-    auto digest = sha256File(onnxPath);
+    auto digest = digestOfModel();
     if (!digest)
       return digest.takeError();
     key = compileCacheKey(digest->digest, state->inputs, state->fixed);
@@ -509,16 +446,12 @@ CompiledModel::compile(const std::string &onnxPath,
   auto module = importOnnxModel(std::move(model), onnxPath, context);
   if (!module)
     return module.takeError();
+  if (llvm::Error error = checkStaticShapes(**module, onnxPath))
+    return error;
   auto function = (*module)->lookupSymbol<func::FuncOp>("main");
-  for (auto [index, type] : llvm::enumerate(function.getResultTypes())) {
-    auto tensor = dyn_cast<RankedTensorType>(type);
-    if (!tensor || !tensor.hasStaticShape())
-      return makeError(ErrorKind::BadInput, onnxPath + ": output '" +
-                                                signature->outputs[index].name +
-                                                "' has no static shape after shape inference: "
-                                                "data-dependent shapes are not supported");
-    state->outputs[index].shape.assign(tensor.getShape().begin(), tensor.getShape().end());
-  }
+  for (auto [index, type] : llvm::enumerate(function.getResultTypes()))
+    state->outputs[index].shape.assign(cast<RankedTensorType>(type).getShape().begin(),
+                                       cast<RankedTensorType>(type).getShape().end());
   recordOutputShapes(**module, state->outputs);
   if (llvm::Error error = compileModule(**module, onnxPath, diagnostic, objectPath, *state))
     return error;

@@ -37,11 +37,7 @@ Value input(ir::NodeOp node, unsigned index) {
   return hasInput(node, index) ? node.getInputs()[index] : Value();
 }
 
-std::string nodeLabel(ir::NodeOp node) {
-  std::string name = node.nodeName();
-  return "node " + (name.empty() ? std::string("(unnamed)") : "'" + name + "'") + " (" +
-         node.getOpType().str() + ")";
-}
+std::string nodeLabel(ir::NodeOp node) { return node.label(); }
 
 LogicalResult invalid(ir::NodeOp node, const llvm::Twine &what) {
   return node.emitError() << nodeLabel(node) << ": " << what;

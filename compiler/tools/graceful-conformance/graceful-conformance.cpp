@@ -272,9 +272,6 @@ TestResult runTest(const fs::path &directory) {
       retagBFloat16(inputs, signature->inputs);
       retagBFloat16(expected, signature->outputs);
     }
-    std::vector<std::vector<int64_t>> shapes;
-    for (const Tensor &tensor : inputs)
-      shapes.push_back(tensor.shape);
     if (roundTrip && compiled == model) {
       auto exported = roundTripped(model);
       if (!exported) {
@@ -298,30 +295,27 @@ TestResult runTest(const fs::path &directory) {
         if (inputs[i].shape.empty())
           options.fixedInputs[signature->inputs[i].name] = inputs[i];
     }
-    auto executable = compiler::CompiledModel::compile(compiled, shapes, options);
+    // runModel runs a model whose shapes depend on computed values in
+    // stages (see Jit.h).
+    auto outputs = compiler::runModel(compiled, inputs, options);
     // A shape that depends on a small float input (Resize's scales and roi)
     // is static once that input is fixed too: compile again so, and only
     // then, so other tests keep taking their small inputs at run time.
-    if (!executable && signature && fixSmallInputs(options, *signature, inputs)) {
-      ErrorReport first = describeError(executable.takeError());
+    if (!outputs && signature && fixSmallInputs(options, *signature, inputs)) {
+      ErrorReport first = describeError(outputs.takeError());
       if (isUnsupported(first.message))
-        executable = compiler::CompiledModel::compile(compiled, shapes, options);
+        outputs = compiler::runModel(compiled, inputs, options);
       else
-        executable = makeError(ErrorKind::BadInput, first.message);
+        outputs = makeError(ErrorKind::BadInput, first.message);
     }
-    if (!executable) {
-      ErrorReport report = describeError(executable.takeError());
+    if (!outputs) {
+      ErrorReport report = describeError(outputs.takeError());
       result.outcome = isUnsupported(report.message) ? Outcome::Unsupported : Outcome::Fail;
       // Name the test's model, not the scratch file of a round trip.
       result.detail = report.message;
       for (size_t at;
            compiled != model && (at = result.detail.find(compiled)) != std::string::npos;)
         result.detail.replace(at, compiled.size(), model);
-      return result;
-    }
-    auto outputs = (*executable)->run(inputs);
-    if (!outputs) {
-      result.detail = describeError(outputs.takeError()).message;
       return result;
     }
     for (size_t i = 0; i < expected.size() && i < outputs->size(); ++i)

@@ -32,6 +32,13 @@ struct ImportOptions {
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 importOnnxFile(const std::string &path, mlir::MLIRContext &context, ImportOptions options = {});
 
+// What the import does to the ModelProto before building the module: the
+// checker, the version converter, shape inference with the compiler's
+// completions, and the folding of shape computations. The result is still
+// an ONNX model, with the shapes inferred in its value_info.
+llvm::Error prepareOnnxModel(onnx::ModelProto &model, const std::string &sourceName,
+                             ImportOptions options = {});
+
 // The same for a model already in memory; `sourceName` is used in locations
 // and messages.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>> importOnnxModel(onnx::ModelProto model,

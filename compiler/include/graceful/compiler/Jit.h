@@ -2,6 +2,7 @@
 // to linalg, bufferization, LLVM, and MLIR's ExecutionEngine.
 #pragma once
 
+#include "graceful/support/digest.h"
 #include "graceful/support/tensor.h"
 
 #include <cstdint>
@@ -83,6 +84,12 @@ public:
   static llvm::Expected<std::unique_ptr<CompiledModel>>
   compile(const std::string &onnxPath, const std::vector<std::vector<int64_t>> &inputShapes,
           const CompileOptions &options = {});
+  // The same for a model in memory (named `sourceName` in errors); the
+  // cache keys it by the digest of its serialized bytes.
+  static llvm::Expected<std::unique_ptr<CompiledModel>>
+  compileModel(onnx::ModelProto model, const std::string &sourceName,
+               const std::vector<std::vector<int64_t>> &inputShapes,
+               const CompileOptions &options = {});
   ~CompiledModel();
 
   const std::vector<TensorSpec> &inputs() const;
@@ -97,8 +104,24 @@ public:
 
 private:
   explicit CompiledModel(std::unique_ptr<State> state);
+  static llvm::Expected<std::unique_ptr<CompiledModel>>
+  compileLoaded(onnx::ModelProto model, const std::string &sourceName,
+                const std::vector<std::vector<int64_t>> &inputShapes, const CompileOptions &options,
+                const std::function<llvm::Expected<FileDigest>()> &digestOfModel);
   std::unique_ptr<State> state_;
 };
+
+// Runs a model once on `inputs` (one per graph input, in order). A model
+// with a value whose shape depends on what it computes (NonZero, Compress,
+// Unique, NonMaxSuppression, or a Reshape, Range or Expand whose operand
+// comes from data) runs in stages: the part computing such a node's
+// inputs runs first; the node's outputs (computed on the host) or its
+// small inputs then become constants of the rest. Stages are compiled for
+// these inputs alone and never cached. Errors name a node that cannot be
+// resolved so.
+llvm::Expected<std::vector<Tensor>> runModel(const std::string &onnxPath,
+                                             const std::vector<Tensor> &inputs,
+                                             const CompileOptions &options = {});
 
 // Runs a model over inputs whose first axis is the sample axis, in batches
 // of `batchSize` (the last batch may be smaller and is compiled for its own

@@ -44,6 +44,9 @@ def Onnx_NodeOp : Onnx_Op<"node"> {
   let extraClassDeclaration = [{
     // The ONNX node name, from the location.
     std::string nodeName();
+    // "node 'NAME' (OpType)", or "node (unnamed) (OpType)", as errors name
+    // a node.
+    std::string label();
     // Attribute lookups with the ONNX default when absent.
     mlir::Attribute attr(llvm::StringRef name) { return getOnnxAttrs().get(name); }
     int64_t intAttr(llvm::StringRef name, int64_t fallback);
