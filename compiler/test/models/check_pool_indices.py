@@ -21,8 +21,7 @@ import sys
 import numpy as np
 import torch
 
-from differential import (RunFailed, finish, graceful_outputs, judged, ort_outputs,
-                          save_one_node_model)
+from differential import RunFailed, against_ort, finish, ort_outputs, save_one_node_model
 
 
 class Pool(torch.nn.Module):
@@ -41,12 +40,7 @@ def checked(graceful, label, model, x, path, outputs):
                       output_names=[f"out{i}" for i in range(outputs)], opset_version=13)
     expected = model(torch.from_numpy(x))
     expected = [t.numpy() for t in (expected if isinstance(expected, tuple) else [expected])]
-    try:
-        ours = graceful_outputs(graceful, path, [x], outputs)
-        reference = ort_outputs(path, [x])
-    except RunFailed as error:
-        return [f"{label}: {error}"]
-    return judged(label, ours, {"ONNX Runtime": reference, "torch": expected})
+    return against_ort(graceful, label, path, [x], {"torch": expected}, output_count=outputs)
 
 
 def check_unpool(graceful, work, index, x, sized, kernel, stride, padding):
@@ -65,13 +59,7 @@ def check_unpool(graceful, work, index, x, sized, kernel, stride, padding):
                                             ("i", np.int64, flat.shape)],
                         [("y", np.float32, expected.shape)], opset=11, constants=constants,
                         kernel_shape=list(kernel), strides=list(stride), pads=list(padding) * 2)
-    inputs = [values.numpy(), flat]
-    try:
-        ours = graceful_outputs(graceful, path, inputs, 1)
-        reference = ort_outputs(path, inputs)
-    except RunFailed as error:
-        return [f"{label}: {error}"]
-    return judged(label, ours, {"ONNX Runtime": reference, "torch": [expected]})
+    return against_ort(graceful, label, path, [values.numpy(), flat], {"torch": [expected]})
 
 
 def check_unpool_refusals(graceful, work):

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torchvision
 
-from differential import RunFailed, finish, graceful_outputs, judged, ort_outputs, save_one_node_model
+from differential import against_ort, finish, save_one_node_model
 
 
 class Align(torch.nn.Module):
@@ -62,13 +62,7 @@ def check_exports(graceful, work, rng):
         torch.onnx.export(model, inputs, path, input_names=["x", "boxes"], output_names=["y"],
                           opset_version=opset)
         expected = model(*inputs).numpy()
-        try:
-            ours = graceful_outputs(graceful, path, [x, boxes], 1)
-            reference = ort_outputs(path, [x, boxes])
-        except RunFailed as error:
-            failures.append(f"{label}: {error}")
-            continue
-        failures += judged(label, ours, {"ONNX Runtime": reference, "torchvision": [expected]})
+        failures += against_ort(graceful, label, path, [x, boxes], {"torchvision": [expected]})
     return len(cases), failures
 
 
@@ -95,13 +89,7 @@ def check_one_node(graceful, work, rng):
     for index, (label, opset, bins, attributes) in enumerate(cases):
         path = os.path.join(work, f"roi_node{index}.onnx")
         one_node(path, x, rois, opset, bins, **attributes)
-        try:
-            ours = graceful_outputs(graceful, path, [x, rois, batch], 1)
-            reference = ort_outputs(path, [x, rois, batch])
-        except RunFailed as error:
-            failures.append(f"RoiAlign {label}: {error}")
-            continue
-        failures += judged(f"RoiAlign {label}", ours, {"ONNX Runtime": reference})
+        failures += against_ort(graceful, f"RoiAlign {label}", path, [x, rois, batch])
     return len(cases), failures
 
 

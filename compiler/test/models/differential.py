@@ -201,6 +201,19 @@ def judged(label, ours, references):
     return wrong
 
 
+def against_ort(graceful, label, path, inputs, others=None, output_count=1):
+    """Failures of the model at `path` run by graceful on `inputs` against
+    ONNX Runtime and each of `others` ({judge: arrays}); prints the case's
+    line."""
+    try:
+        ours = graceful_outputs(graceful, path, inputs, output_count)
+        reference = ort_outputs(path, inputs)
+    except RunFailed as error:
+        print(f"FAIL {label}", flush=True)
+        return [f"{label}: {error}"]
+    return judged(label, ours, {"ONNX Runtime": reference, **(others or {})})
+
+
 def finish(summary, failures):
     """Prints the summary and the failures; exit 1 when there are any."""
     print(summary)
