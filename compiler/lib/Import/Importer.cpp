@@ -491,9 +491,14 @@ llvm::Error readOnnxModel(const std::string &path, onnx::ModelProto &model) {
   auto bytes = readFile(path);
   if (!bytes)
     return bytes.takeError();
+  return parseOnnxModel(*bytes, path, model);
+}
+
+llvm::Error parseOnnxModel(const std::string &bytes, const std::string &path,
+                           onnx::ModelProto &model) {
   bool parsed = StringRef(path).ends_with(".onnxtxt")
-                    ? google::protobuf::TextFormat::ParseFromString(*bytes, &model)
-                    : model.ParseFromString(*bytes);
+                    ? google::protobuf::TextFormat::ParseFromString(bytes, &model)
+                    : model.ParseFromString(bytes);
   if (!parsed || !model.has_graph())
     return importError(path, "not an ONNX model (the protobuf does not parse; truncated or "
                              "another format?)");

@@ -384,10 +384,12 @@ CompiledModel::compile(const std::string &onnxPath,
 llvm::Expected<std::unique_ptr<CompiledModel>>
 CompiledModel::compileModel(onnx::ModelProto model, const std::string &sourceName,
                             const std::vector<std::vector<int64_t>> &inputShapes,
-                            const CompileOptions &options) {
-  std::string bytes = model.SerializeAsString();
+                            const CompileOptions &options, const std::string &digest) {
   return compileLoaded(std::move(model), sourceName, inputShapes, options,
                        [&]() -> llvm::Expected<FileDigest> {
+                         if (!digest.empty())
+                           return FileDigest{digest, 0};
+                         std::string bytes = model.SerializeAsString();
                          return FileDigest{sha256Digest(bytes), static_cast<int64_t>(bytes.size())};
                        });
 }

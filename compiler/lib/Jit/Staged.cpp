@@ -11,7 +11,9 @@
 #include "Prepare.h"
 #include "graceful/compiler/Importer.h"
 #include "graceful/compiler/Jit.h"
+#include "graceful/support/digest.h"
 #include "graceful/support/error.h"
+#include "graceful/support/files.h"
 
 #include <algorithm>
 #include <map>
@@ -50,18 +52,24 @@ std::set<std::string> staticValues(const onnx::GraphProto &graph) {
   return known;
 }
 
-// The index of the first node whose inputs' shapes are known and an
-// output's is not, or nullopt.
+// The index of the first node whose inputs' shapes are known and the
+// shape of an output something reads is not, or nullopt (an output nothing
+// reads, such as a GRU's unused one, may stay open: the compiler drops it).
 std::optional<int> firstUnresolved(const onnx::GraphProto &graph) {
-  std::set<std::string> known = staticValues(graph);
+  std::set<std::string> known = staticValues(graph), read;
+  for (const auto &node : graph.node())
+    read.insert(node.input().begin(), node.input().end());
+  for (const auto &output : graph.output())
+    read.insert(output.name());
   for (int index = 0; index < graph.node_size(); ++index) {
     const onnx::NodeProto &node = graph.node(index);
     bool inputsKnown =
         std::all_of(node.input().begin(), node.input().end(),
                     [&](const std::string &name) { return name.empty() || known.count(name); });
     bool outputsKnown =
-        std::all_of(node.output().begin(), node.output().end(),
-                    [&](const std::string &name) { return name.empty() || known.count(name); });
+        std::all_of(node.output().begin(), node.output().end(), [&](const std::string &name) {
+          return name.empty() || known.count(name) || !read.count(name);
+        });
     if (inputsKnown && !outputsKnown)
       return index;
   }
@@ -266,14 +274,20 @@ llvm::Expected<std::vector<Tensor>> runModel(const std::string &onnxPath,
   std::vector<std::vector<int64_t>> shapes;
   for (const Tensor &tensor : inputs)
     shapes.push_back(tensor.shape);
-  auto compiled = CompiledModel::compile(onnxPath, shapes, options);
+  // The file is read once: a model swapped for another under us is not
+  // run in part.
+  auto bytes = readFile(onnxPath);
+  if (!bytes)
+    return bytes.takeError();
+  onnx::ModelProto model;
+  if (llvm::Error error = parseOnnxModel(*bytes, onnxPath, model))
+    return error;
+  auto compiled =
+      CompiledModel::compileModel(model, onnxPath, shapes, options, sha256Digest(*bytes));
   if (compiled)
     return (*compiled)->run(inputs);
   // Stages only for a model a node of which has a shape that depends on
   // computed values; any other failure stands.
-  onnx::ModelProto model;
-  if (llvm::Error error = readOnnxModel(onnxPath, model))
-    return llvm::joinErrors(compiled.takeError(), std::move(error));
   auto signature = signatureOf(model, onnxPath);
   if (!signature)
     return llvm::joinErrors(compiled.takeError(), signature.takeError());

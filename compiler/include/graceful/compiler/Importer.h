@@ -53,5 +53,8 @@ void forgetInferredShapes(onnx::GraphProto &graph);
 
 // Reads the ModelProto only (binary or .onnxtxt), with errors naming the file.
 llvm::Error readOnnxModel(const std::string &path, onnx::ModelProto &model);
+// The same for the bytes of the file at `path`, read already.
+llvm::Error parseOnnxModel(const std::string &bytes, const std::string &path,
+                           onnx::ModelProto &model);
 
 } // namespace graceful::compiler

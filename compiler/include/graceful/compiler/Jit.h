@@ -85,11 +85,12 @@ public:
   compile(const std::string &onnxPath, const std::vector<std::vector<int64_t>> &inputShapes,
           const CompileOptions &options = {});
   // The same for a model in memory (named `sourceName` in errors); the
-  // cache keys it by the digest of its serialized bytes.
+  // cache keys it by `digest` (its file's), else by the digest of its
+  // serialized bytes.
   static llvm::Expected<std::unique_ptr<CompiledModel>>
   compileModel(onnx::ModelProto model, const std::string &sourceName,
                const std::vector<std::vector<int64_t>> &inputShapes,
-               const CompileOptions &options = {});
+               const CompileOptions &options = {}, const std::string &digest = "");
   ~CompiledModel();
 
   const std::vector<TensorSpec> &inputs() const;
