@@ -129,9 +129,12 @@ llvm::Expected<int> runInspect(const ParsedArgs &args) {
 
 llvm::Expected<std::vector<Tensor>> executeModel(const std::string &path,
                                                  const std::vector<Tensor> &inputs, int64_t batch) {
-  auto signature = compiler::readSignature(path);
-  if (!signature)
-    return signature.takeError();
+  // Read once: the signature checked, the code compiled and the digest
+  // keyed are all of the same bytes.
+  auto model = compiler::loadModel(path);
+  if (!model)
+    return model.takeError();
+  const compiler::ModelSignature *signature = &model->signature;
   if (signature->inputs.size() != inputs.size())
     return makeError(ErrorKind::BadInput,
                      path + ": the model has " + std::to_string(signature->inputs.size()) +
@@ -147,10 +150,10 @@ llvm::Expected<std::vector<Tensor>> executeModel(const std::string &path,
                 inputs[i].shape[0] == inputs[0].shape[0];
   if (batchable && inputs[0].shape[0] > batch) {
     ProgressBar bar("run " + path, inputs[0].shape[0]);
-    return compiler::runBatched(path, inputs, batch,
+    return compiler::runBatched(*model, inputs, batch,
                                 [&](int64_t done, int64_t) { bar.update(done); });
   }
-  return compiler::runModel(path, inputs, options);
+  return compiler::runModel(*model, inputs, options);
 }
 
 namespace {

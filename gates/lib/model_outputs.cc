@@ -168,6 +168,16 @@ ModelOutputs::ModelOutputs(std::string cacheDirectory, std::string compileCacheD
     : cacheDirectory_(std::move(cacheDirectory)),
       compileCacheDirectory_(std::move(compileCacheDirectory)), showProgress_(showProgress) {}
 
+llvm::Expected<const compiler::LoadedModel *> ModelOutputs::load(const ModelRef &model) {
+  auto key = std::pair(model.path, model.digest);
+  if (auto it = models_.find(key); it != models_.end())
+    return &it->second;
+  auto loaded = compiler::loadModel(model.path, model.digest);
+  if (!loaded)
+    return loaded.takeError();
+  return &(models_[key] = std::move(*loaded));
+}
+
 llvm::Expected<std::string> ModelOutputs::dataDigest(const std::string &path) {
   if (auto it = dataDigests_.find(path); it != dataDigests_.end())
     return it->second;
@@ -216,9 +226,10 @@ llvm::Expected<Tensor> ModelOutputs::run(const ModelRef &model, const std::strin
 
 llvm::Expected<Tensor> ModelOutputs::run(const ModelRef &model, const SampleFiles &files,
                                          const std::string &output, int64_t batch) {
-  auto signature = compiler::readSignature(model.path);
-  if (!signature)
-    return signature.takeError();
+  auto loaded = load(model);
+  if (!loaded)
+    return loaded.takeError();
+  const compiler::ModelSignature *signature = &(*loaded)->signature;
   auto paths = pathsInInputOrder(*signature, model, files);
   if (!paths)
     return paths.takeError();
@@ -280,7 +291,7 @@ llvm::Expected<Tensor> ModelOutputs::run(const ModelRef &model, const SampleFile
                     std::filesystem::path(paths->front()).filename().string(),
                 total);
   auto outputs = compiler::runBatched(
-      model.path, inputs, size,
+      **loaded, inputs, size,
       [&](int64_t done, int64_t) {
         if (bar)
           bar->update(done);

@@ -355,12 +355,14 @@ std::optional<Known> range(const std::vector<Known> &inputs) {
   if (inputs[0].values.size() != 1 || inputs[1].values.size() != 1 ||
       inputs[2].values.size() != 1 || inputs[2].values[0] == 0)
     return std::nullopt;
-  int64_t start = inputs[0].values[0], limit = inputs[1].values[0], delta = inputs[2].values[0];
+  // In 128 bits, so a step past the int64 range ends the loop rather than
+  // wrapping around.
+  __int128 start = inputs[0].values[0], limit = inputs[1].values[0], delta = inputs[2].values[0];
   Known result{{0}, {}};
-  for (int64_t value = start; delta > 0 ? value < limit : value > limit; value += delta) {
+  for (__int128 value = start; delta > 0 ? value < limit : value > limit; value += delta) {
     if (result.values.size() == kMaxFoldedElements)
       return std::nullopt;
-    result.values.push_back(value);
+    result.values.push_back(static_cast<int64_t>(value));
   }
   result.dims[0] = static_cast<int64_t>(result.values.size());
   return result;

@@ -9,6 +9,7 @@
 #include <map>
 #include <numeric>
 #include <string>
+#include <type_traits>
 
 namespace graceful::compiler {
 
@@ -144,6 +145,18 @@ llvm::Expected<std::vector<Tensor>> compress(const onnx::NodeProto &node, const 
   return std::vector<Tensor>{std::move(output)};
 }
 
+// The order Unique sorts by: NaN after every number and equal to NaN, so
+// the order stays strict and weak (NumPy collapses NaNs the same way).
+template <typename T> bool before(T u, T v) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (std::isnan(u))
+      return false;
+    if (std::isnan(v))
+      return true;
+  }
+  return u < v;
+}
+
 // Unique(X, axis?, sorted): the distinct elements (or slices along axis),
 // ascending when sorted, else in order of first occurrence; with the first
 // occurrence of each, the index of each input's value among them, and
@@ -172,9 +185,9 @@ llvm::Expected<std::vector<Tensor>> unique(const onnx::NodeProto &node, const Te
       for (int64_t o = 0; o < outer; ++o)
         for (int64_t k = 0; k < inner; ++k) {
           T u = values[(o * size + a) * inner + k], v = values[(o * size + b) * inner + k];
-          if (u < v)
+          if (before(u, v))
             return -1;
-          if (v < u)
+          if (before(v, u))
             return 1;
         }
       return 0;

@@ -87,8 +87,12 @@ DialectRegistry &jitRegistry() {
   return registry;
 }
 
+// Tensors beyond this many elements are refused when compiling.
+constexpr uint64_t kMaxElements = uint64_t{1} << 40;
+
 // Every tensor of @main that is read statically shaped, or an error naming
-// the first node whose output shape depends on values computed at run time.
+// the first node whose output shape depends on values computed at run time
+// or whose output is too large to allocate.
 llvm::Error checkStaticShapes(ModuleOp module, const std::string &source) {
   auto isStatic = [](Type type) {
     auto tensor = dyn_cast<RankedTensorType>(type);
@@ -99,12 +103,29 @@ llvm::Error checkStaticShapes(ModuleOp module, const std::string &source) {
   auto resolved = [&](Value value) {
     return !isa<TensorType>(value.getType()) || value.use_empty() || isStatic(value.getType());
   };
+  // True past kMaxElements elements (the byte counts would overflow the
+  // sizes the generated code allocates).
+  auto tooLarge = [](Value value) {
+    auto tensor = dyn_cast<RankedTensorType>(value.getType());
+    if (!tensor || !tensor.hasStaticShape())
+      return false;
+    uint64_t count = 1;
+    for (int64_t dim : tensor.getShape()) {
+      if (dim != 0 && count > kMaxElements / static_cast<uint64_t>(dim))
+        return true;
+      count *= static_cast<uint64_t>(dim);
+    }
+    return false;
+  };
   auto function = module.lookupSymbol<func::FuncOp>("main");
   for (Operation &op : function.getBody().getOps()) {
-    if (llvm::all_of(op.getResults(), resolved))
-      continue;
     auto node = dyn_cast<ir::NodeOp>(op);
     std::string label = node ? node.label() : "an " + op.getName().getStringRef().str() + " op";
+    if (llvm::any_of(op.getResults(), tooLarge))
+      return makeError(ErrorKind::BadInput, source + ": " + label + ": an output of more than " +
+                                                std::to_string(kMaxElements) + " elements");
+    if (llvm::all_of(op.getResults(), resolved))
+      continue;
     return makeError(ErrorKind::BadInput,
                      source + ": " + label +
                          ": its output's shape depends on values computed at run time "
@@ -350,11 +371,33 @@ llvm::Expected<ModelSignature> readSignature(const std::string &onnxPath) {
   return signatureOf(model, onnxPath);
 }
 
+llvm::Expected<LoadedModel> loadModel(const std::string &path, const std::string &expectedDigest) {
+  auto bytes = readFile(path);
+  if (!bytes)
+    return bytes.takeError();
+  LoadedModel loaded{path, sha256Digest(*bytes), nullptr, {}};
+  if (!expectedDigest.empty() && loaded.digest != expectedDigest)
+    return makeError(ErrorKind::Corrupt, path + ": its bytes have digest " + loaded.digest +
+                                             ", not the " + expectedDigest + " recorded for it");
+  auto model = std::make_shared<onnx::ModelProto>();
+  if (llvm::Error error = parseOnnxModel(*bytes, path, *model))
+    return error;
+  auto signature = signatureOf(*model, path);
+  if (!signature)
+    return signature.takeError();
+  loaded.proto = std::move(model);
+  loaded.signature = std::move(*signature);
+  return loaded;
+}
+
 size_t CompileOptions::fixShapeInputs(const ModelSignature &signature,
                                       const std::vector<Tensor> &inputs) {
   size_t fixed = 0;
   for (size_t i = 0; i < inputs.size() && i < signature.inputs.size(); ++i)
-    if (inputs[i].dtype == DType::Int64 && inputs[i].elementCount() <= kShapeInputElements) {
+    // An empty one is left out: ONNX 1.12's data propagation reads past
+    // the end of an empty shape broadcast against one of size 1 (an Add).
+    if (inputs[i].dtype == DType::Int64 && inputs[i].elementCount() > 0 &&
+        inputs[i].elementCount() <= kShapeInputElements) {
       fixedInputs[signature.inputs[i].name] = inputs[i];
       ++fixed;
     }
@@ -374,11 +417,17 @@ llvm::Expected<std::unique_ptr<CompiledModel>>
 CompiledModel::compile(const std::string &onnxPath,
                        const std::vector<std::vector<int64_t>> &inputShapes,
                        const CompileOptions &options) {
-  onnx::ModelProto model;
-  if (llvm::Error error = readOnnxModel(onnxPath, model))
-    return error;
-  return compileLoaded(std::move(model), onnxPath, inputShapes, options,
-                       [&] { return sha256File(onnxPath); });
+  auto loaded = loadModel(onnxPath);
+  if (!loaded)
+    return loaded.takeError();
+  return compile(*loaded, inputShapes, options);
+}
+
+llvm::Expected<std::unique_ptr<CompiledModel>>
+CompiledModel::compile(const LoadedModel &model,
+                       const std::vector<std::vector<int64_t>> &inputShapes,
+                       const CompileOptions &options) {
+  return compileModel(*model.proto, model.path, inputShapes, options, model.digest);
 }
 
 llvm::Expected<std::unique_ptr<CompiledModel>>
@@ -505,6 +554,15 @@ llvm::Expected<std::vector<Tensor>> CompiledModel::run(const std::vector<Tensor>
 llvm::Expected<std::vector<Tensor>>
 runBatched(const std::string &onnxPath, const std::vector<Tensor> &inputs, int64_t batchSize,
            const std::function<void(int64_t, int64_t)> &progress, const CompileOptions &options) {
+  auto loaded = loadModel(onnxPath);
+  if (!loaded)
+    return loaded.takeError();
+  return runBatched(*loaded, inputs, batchSize, progress, options);
+}
+
+llvm::Expected<std::vector<Tensor>>
+runBatched(const LoadedModel &loaded, const std::vector<Tensor> &inputs, int64_t batchSize,
+           const std::function<void(int64_t, int64_t)> &progress, const CompileOptions &options) {
   if (inputs.empty() || inputs[0].shape.empty())
     return makeError(ErrorKind::BadInput, "runBatched needs inputs with a sample axis");
   int64_t total = inputs[0].shape[0];
@@ -531,7 +589,7 @@ runBatched(const std::string &onnxPath, const std::vector<Tensor> &inputs, int64
     }
     auto &model = compiled[count];
     if (!model) {
-      auto fresh = CompiledModel::compile(onnxPath, shapes, options);
+      auto fresh = CompiledModel::compile(loaded, shapes, options);
       if (!fresh)
         return fresh.takeError();
       model = std::move(*fresh);

@@ -11,9 +11,7 @@
 #include "Prepare.h"
 #include "graceful/compiler/Importer.h"
 #include "graceful/compiler/Jit.h"
-#include "graceful/support/digest.h"
 #include "graceful/support/error.h"
-#include "graceful/support/files.h"
 
 #include <algorithm>
 #include <map>
@@ -174,7 +172,7 @@ llvm::Error replaceByOutputs(onnx::ModelProto &model, int index,
         continue;
       onnx::NodeProto &constant = *nodes.Add();
       constant.set_op_type("Constant");
-      constant.set_name(node.name() + ".computed" + std::to_string(o));
+      constant.set_name(node.name()); // errors about it name the model's node
       constant.add_output(node.output(o));
       onnx::AttributeProto &value = *constant.add_attribute();
       value.set_name("value");
@@ -249,8 +247,9 @@ llvm::Expected<std::vector<Tensor>> runInStages(onnx::ModelProto model, const st
     if (names.empty() && !hasHostKernel(node))
       return makeError(ErrorKind::BadInput,
                        source + ": " + labelOf(node) +
-                           ": its output's shape depends on values computed at run time that "
-                           "the compiler cannot take as constants");
+                           ": no output shape follows from its inputs' values, computed at run "
+                           "time (a value invalid for the op, or an operand the compiler cannot "
+                           "take as a constant)");
     auto values = computeValues(model, names, inputs, source);
     if (!values)
       return values.takeError();
@@ -271,32 +270,32 @@ llvm::Expected<std::vector<Tensor>> runInStages(onnx::ModelProto model, const st
 llvm::Expected<std::vector<Tensor>> runModel(const std::string &onnxPath,
                                              const std::vector<Tensor> &inputs,
                                              const CompileOptions &options) {
+  auto loaded = loadModel(onnxPath);
+  if (!loaded)
+    return loaded.takeError();
+  return runModel(*loaded, inputs, options);
+}
+
+llvm::Expected<std::vector<Tensor>> runModel(const LoadedModel &loaded,
+                                             const std::vector<Tensor> &inputs,
+                                             const CompileOptions &options) {
   std::vector<std::vector<int64_t>> shapes;
   for (const Tensor &tensor : inputs)
     shapes.push_back(tensor.shape);
-  // The file is read once: a model swapped for another under us is not
-  // run in part.
-  auto bytes = readFile(onnxPath);
-  if (!bytes)
-    return bytes.takeError();
-  onnx::ModelProto model;
-  if (llvm::Error error = parseOnnxModel(*bytes, onnxPath, model))
-    return error;
-  auto compiled =
-      CompiledModel::compileModel(model, onnxPath, shapes, options, sha256Digest(*bytes));
+  auto compiled = CompiledModel::compile(loaded, shapes, options);
   if (compiled)
     return (*compiled)->run(inputs);
   // Stages only for a model a node of which has a shape that depends on
   // computed values; any other failure stands.
-  auto signature = signatureOf(model, onnxPath);
-  if (!signature)
-    return llvm::joinErrors(compiled.takeError(), signature.takeError());
+  const std::string &onnxPath = loaded.path;
+  const ModelSignature &signature = loaded.signature;
+  onnx::ModelProto model = *loaded.proto;
   auto succeeded = [](llvm::Error error) {
     bool ok = !error;
     llvm::consumeError(std::move(error));
     return ok;
   };
-  if (!succeeded(specialize(model, signature->inputs, shapes, onnxPath)) ||
+  if (!succeeded(specialize(model, signature.inputs, shapes, onnxPath)) ||
       !succeeded(fixInputs(model, options.fixedInputs, onnxPath)))
     return compiled.takeError();
   onnx::ModelProto prepared = model;
@@ -304,8 +303,8 @@ llvm::Expected<std::vector<Tensor>> runModel(const std::string &onnxPath,
     return compiled.takeError();
   llvm::consumeError(compiled.takeError());
   std::vector<Tensor> runInputs;
-  for (size_t i = 0; i < inputs.size() && i < signature->inputs.size(); ++i)
-    if (!options.fixedInputs.count(signature->inputs[i].name))
+  for (size_t i = 0; i < inputs.size() && i < signature.inputs.size(); ++i)
+    if (!options.fixedInputs.count(signature.inputs[i].name))
       runInputs.push_back(inputs[i]);
   return runInStages(std::move(model), onnxPath, runInputs);
 }

@@ -71,7 +71,7 @@ bool takesUnsigned(StringRef opType) {
       "Add", "Sub", "Mul", "Sum", "Equal", "Where", "Identity", "Reshape", "Flatten", "Squeeze",
       "Unsqueeze", "Transpose", "Concat", "Split", "Slice", "Gather", "GatherElements", "GatherND",
       "Expand", "Tile", "Pad", "Shape", "Size", "ConstantOfShape", "DepthToSpace", "SpaceToDepth",
-      "ReverseSequence", "ReduceSum", "ReduceProd"};
+      "ReverseSequence", "ReduceSum", "ReduceProd", "Constant"};
   return ops.contains(opType);
 }
 

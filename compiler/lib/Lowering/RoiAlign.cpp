@@ -115,14 +115,20 @@ Value binValue(OpBuilder &b, Location loc, const Region &r, bool largest) {
                       return SmallVector<Value>{next};
                     })[0]};
               })[0];
-  if (largest)
-    return total;
+  // A bin without samples is 0 in either mode, as ONNX Runtime gives it.
   Value count = b.create<arith::MulIOp>(loc, r.gridY, r.gridX);
-  return b.create<arith::DivFOp>(loc, total, asFloat(count));
+  Value empty = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, count, zero);
+  Value value = largest ? total
+                        : b.create<arith::DivFOp>(
+                              loc, total,
+                              asFloat(b.create<arith::MaxSIOp>(
+                                  loc, count, b.create<arith::ConstantIndexOp>(loc, 1))));
+  return b.create<arith::SelectOp>(loc, empty, constant(b, loc, type, 0.0), value);
 }
 
 // The sampling points per bin along an axis: the attribute's, or
-// ceil(size / bins) at least 1; too many fail the run.
+// ceil(size / bins), none for an empty or inverted region; too many fail
+// the run.
 Value gridPoints(OpBuilder &b, Location loc, ir::NodeOp node, int64_t ratio, Value size,
                  int64_t bins) {
   if (ratio > 0)
@@ -132,13 +138,14 @@ Value gridPoints(OpBuilder &b, Location loc, ir::NodeOp node, int64_t ratio, Val
       loc, b.create<arith::DivFOp>(loc, size, constant(b, loc, type, static_cast<double>(bins))));
   Value limit = constant(b, loc, type, static_cast<double>(kMaxGridPoints));
   Value tooMany = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, points, limit);
+  // A region of no or negative size has no points (its bins are 0).
   Value counted = b.create<arith::FPToSIOp>(
-      loc, b.getI64Type(), clamp(b, loc, points, constant(b, loc, type, 1.0), limit));
+      loc, b.getI64Type(), clamp(b, loc, points, constant(b, loc, type, 0.0), limit));
   failRunIf(b, loc, node, tooMany, counted,
             "a region needs more than {} sampling points per bin along an axis");
   Value isNaN = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNO, points, points);
   Value safe =
-      b.create<arith::SelectOp>(loc, isNaN, b.create<arith::ConstantIntOp>(loc, 1, 64), counted);
+      b.create<arith::SelectOp>(loc, isNaN, b.create<arith::ConstantIntOp>(loc, 0, 64), counted);
   return b.create<arith::IndexCastOp>(loc, b.getIndexType(), safe);
 }
 
@@ -179,6 +186,8 @@ FailureOr<SmallVector<Value>> lowerRoiAlign(ir::NodeOp node, OpBuilder &b) {
   int64_t batch = imageType.getDimSize(0);
   if (failed(checkIndexedDims(node, imageType, {0}, outType)))
     return failure();
+  if (imageType.getDimSize(2) == 0 || imageType.getDimSize(3) == 0)
+    return invalid(node, "an image of no pixels to sample");
   return SmallVector<Value>{
       b.create<linalg::GenericOp>(
            loc, TypeRange{outType}, ValueRange{}, ValueRange{emptyTensor(b, loc, outType)},

@@ -6,6 +6,8 @@
 // becomes constant tables; the counting runs in scf loops per output value.
 #include "Lowering.h"
 
+#include <set>
+
 namespace graceful::compiler::lowering {
 
 using namespace mlir;
@@ -41,10 +43,16 @@ FailureOr<Pool> readPool(ir::NodeOp node, int64_t outputColumns) {
   if (pool.grams.size() != indexes.size())
     return invalid(node, "ngram_indexes of " + Twine(indexes.size()) + " entries for " +
                              Twine(pool.grams.size()) + " n-grams");
-  for (int64_t column : indexes)
+  std::set<int64_t> taken;
+  for (int64_t column : indexes) {
     if (column < 0 || column >= outputColumns)
       return invalid(node, "an ngram_indexes entry outside the output's " + Twine(outputColumns) +
                                " columns");
+    // ONNX Runtime adds the counts of n-grams sharing a column; the spec
+    // gives each n-gram its own.
+    if (!taken.insert(column).second)
+      return unsupported(node, "ngram_indexes that give two n-grams column " + Twine(column));
+  }
   pool.columns.assign(indexes.begin(), indexes.end());
   if (auto weights = dyn_cast_or_null<DenseF32ArrayAttr>(node.attr("weights"))) {
     if (static_cast<size_t>(weights.size()) != pool.grams.size())
@@ -154,6 +162,9 @@ FailureOr<SmallVector<Value>> lowerTfIdfVectorizer(ir::NodeOp node, OpBuilder &b
   if (mode != "TF" && mode != "IDF" && mode != "TFIDF")
     return invalid(node, "mode '" + mode + "' (TF, IDF or TFIDF)");
   int64_t columns = outType.getShape().back(), rowLength = type.getShape().back();
+  // Its column table is built when compiling.
+  if (columns > (int64_t{1} << 24))
+    return unsupported(node, "more than 16M output columns");
   auto pool = readPool(node, columns);
   if (failed(pool))
     return failure();
@@ -166,6 +177,8 @@ FailureOr<SmallVector<Value>> lowerTfIdfVectorizer(ir::NodeOp node, OpBuilder &b
   if (pool->grams.empty() || rowLength == 0)
     return SmallVector<Value>{zeros};
   Tables t = makeTables(b, loc, *pool, columns);
+  // Beyond the row's length no gram of two or more tokens fits.
+  maxSkip = std::min(maxSkip, rowLength);
   unsigned rank = static_cast<unsigned>(outType.getRank());
   return SmallVector<Value>{
       b.create<linalg::GenericOp>(

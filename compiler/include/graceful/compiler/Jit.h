@@ -31,6 +31,21 @@ struct ModelSignature {
 };
 llvm::Expected<ModelSignature> readSignature(const std::string &onnxPath);
 
+// An ONNX file read once: the digest of its bytes, the model they hold and
+// its signature. A command loads a model once and passes this down, so
+// every compile and run of the command uses the same bytes, whatever
+// happens to the file meanwhile.
+struct LoadedModel {
+  std::string path;   // names the model in messages
+  std::string digest; // "sha256:<hex>" of the file's bytes
+  std::shared_ptr<const onnx::ModelProto> proto;
+  ModelSignature signature;
+};
+// With `expectedDigest` (a registry's), bytes of another digest are refused
+// as corrupt.
+llvm::Expected<LoadedModel> loadModel(const std::string &path,
+                                      const std::string &expectedDigest = "");
+
 // Fixes the graph inputs to `inputShapes` (one per input, in graph order;
 // dimensions the model fixes must agree) and drops derived shapes, so
 // shape inference at import makes the whole graph static.
@@ -70,7 +85,7 @@ struct CompileOptions {
   // Int64 inputs of at most this many elements are taken as shape-like.
   static constexpr int64_t kShapeInputElements = 16;
   // Adds to fixedInputs each shape-like input among `inputs` (given in the
-  // order of `signature`'s inputs): int64, at most kShapeInputElements
+  // order of `signature`'s inputs): int64, 1 to kShapeInputElements
   // elements. Returns how many it fixed.
   size_t fixShapeInputs(const ModelSignature &signature, const std::vector<Tensor> &inputs);
 };
@@ -83,6 +98,9 @@ public:
   // is unsupported.
   static llvm::Expected<std::unique_ptr<CompiledModel>>
   compile(const std::string &onnxPath, const std::vector<std::vector<int64_t>> &inputShapes,
+          const CompileOptions &options = {});
+  static llvm::Expected<std::unique_ptr<CompiledModel>>
+  compile(const LoadedModel &model, const std::vector<std::vector<int64_t>> &inputShapes,
           const CompileOptions &options = {});
   // The same for a model in memory (named `sourceName` in errors); the
   // cache keys it by `digest` (its file's), else by the digest of its
@@ -120,6 +138,9 @@ private:
 // small inputs then become constants of the rest. Stages are compiled for
 // these inputs alone and never cached. Errors name a node that cannot be
 // resolved so.
+llvm::Expected<std::vector<Tensor>> runModel(const LoadedModel &model,
+                                             const std::vector<Tensor> &inputs,
+                                             const CompileOptions &options = {});
 llvm::Expected<std::vector<Tensor>> runModel(const std::string &onnxPath,
                                              const std::vector<Tensor> &inputs,
                                              const CompileOptions &options = {});
@@ -128,6 +149,10 @@ llvm::Expected<std::vector<Tensor>> runModel(const std::string &onnxPath,
 // of `batchSize` (the last batch may be smaller and is compiled for its own
 // size), concatenating outputs along the first axis. `progress` is told how
 // many samples are done after each batch.
+llvm::Expected<std::vector<Tensor>>
+runBatched(const LoadedModel &model, const std::vector<Tensor> &inputs, int64_t batchSize,
+           const std::function<void(int64_t done, int64_t total)> &progress = {},
+           const CompileOptions &options = {});
 llvm::Expected<std::vector<Tensor>>
 runBatched(const std::string &onnxPath, const std::vector<Tensor> &inputs, int64_t batchSize,
            const std::function<void(int64_t done, int64_t total)> &progress = {},

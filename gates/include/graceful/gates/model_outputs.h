@@ -3,6 +3,7 @@
 // not re-run the models.
 #pragma once
 
+#include "graceful/compiler/Jit.h"
 #include "graceful/support/tensor.h"
 
 #include <llvm/Support/Error.h>
@@ -53,6 +54,9 @@ public:
   int64_t cacheHits() const { return cacheHits_; }
 
 private:
+  // The model's file read once per ModelOutputs, its bytes checked against
+  // the digest the registry recorded: every run compiles those bytes.
+  llvm::Expected<const compiler::LoadedModel *> load(const ModelRef &model);
   llvm::Expected<std::string> dataDigest(const std::string &path);
   llvm::Expected<std::string> dataDigest(const SampleFiles &files);
 
@@ -61,6 +65,7 @@ private:
   bool showProgress_;
   std::map<std::string, Tensor> samples_;
   std::map<std::string, std::string> dataDigests_;
+  std::map<std::pair<std::string, std::string>, compiler::LoadedModel> models_;
   int64_t modelRuns_ = 0, cacheHits_ = 0;
 };
 
