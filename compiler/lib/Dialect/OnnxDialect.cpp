@@ -1,5 +1,6 @@
 #include "graceful/compiler/OnnxDialect.h"
 
+#include "../Import/OnnxProto.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectImplementation.h"
@@ -26,11 +27,7 @@ std::string NodeOp::nodeName() {
   return "";
 }
 
-std::string NodeOp::label() {
-  std::string name = nodeName();
-  return "node " + (name.empty() ? std::string("(unnamed)") : "'" + name + "'") + " (" +
-         getOpType().str() + ")";
-}
+std::string NodeOp::label() { return graceful::compiler::nodeLabel(nodeName(), getOpType()); }
 
 int64_t NodeOp::intAttr(llvm::StringRef name, int64_t fallback) {
   if (auto value = dyn_cast_or_null<IntegerAttr>(attr(name)))

@@ -1,5 +1,6 @@
 #include "CeilModePooling.h"
 
+#include "OnnxProto.h"
 #include "graceful/support/error.h"
 
 #include <map>
@@ -8,13 +9,6 @@
 
 namespace graceful::compiler {
 namespace {
-
-const onnx::AttributeProto *attributeOf(const onnx::NodeProto &node, const std::string &name) {
-  for (const auto &attribute : node.attribute())
-    if (attribute.name() == name)
-      return &attribute;
-  return nullptr;
-}
 
 std::vector<int64_t> intsOr(const onnx::NodeProto &node, const std::string &name, size_t count,
                             int64_t fallback) {

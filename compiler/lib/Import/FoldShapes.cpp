@@ -1,5 +1,6 @@
 #include "FoldShapes.h"
 
+#include "OnnxProto.h"
 #include "graceful/compiler/Einsum.h"
 
 #include <algorithm>
@@ -40,55 +41,50 @@ std::optional<size_t> foldableCount(const std::vector<int64_t> &dims) {
   return count;
 }
 
-std::optional<Known> knownBools(const onnx::TensorProto &tensor, Known known) {
-  std::optional<size_t> count = foldableCount(known.dims);
-  if (!count || tensor.data_location() == onnx::TensorProto::EXTERNAL)
+// The `count` values of `tensor`, stored as `Stored`, as `Wanted`s; none
+// when the tensor does not hold exactly that many.
+template <typename Stored, typename Wanted>
+std::optional<std::vector<Wanted>> valuesAs(const onnx::TensorProto &tensor, size_t count) {
+  auto bytes = tensorProtoBytes(tensor, count, sizeof(Stored), tensor.name());
+  if (!bytes) {
+    llvm::consumeError(bytes.takeError());
     return std::nullopt;
-  known.type = onnx::TensorProto::BOOL;
-  if (!tensor.raw_data().empty())
-    for (char byte : tensor.raw_data())
-      known.values.push_back(byte != 0);
-  else
-    for (int32_t value : tensor.int32_data())
-      known.values.push_back(value != 0);
-  if (known.values.size() != *count)
-    return std::nullopt;
-  return known;
+  }
+  std::vector<Wanted> values(count);
+  for (size_t i = 0; i < count; ++i) {
+    Stored value;
+    std::memcpy(&value, bytes->data() + i * sizeof(Stored), sizeof(Stored));
+    values[i] = static_cast<Wanted>(value);
+  }
+  return values;
 }
 
 std::optional<Known> knownOf(const onnx::TensorProto &tensor) {
-  if (tensor.data_type() != onnx::TensorProto::INT64 &&
-      tensor.data_type() != onnx::TensorProto::INT32 &&
-      tensor.data_type() != onnx::TensorProto::BOOL)
+  Known known{{tensor.dims().begin(), tensor.dims().end()}, {}, tensor.data_type()};
+  std::optional<size_t> count = foldableCount(known.dims);
+  if (!count)
     return std::nullopt;
-  Known known{{tensor.dims().begin(), tensor.dims().end()}, {}};
-  if (tensor.data_type() == onnx::TensorProto::BOOL)
-    return knownBools(tensor, std::move(known));
-  std::optional<size_t> foldable = foldableCount(known.dims);
-  if (!foldable || tensor.data_location() == onnx::TensorProto::EXTERNAL)
+  std::optional<std::vector<int64_t>> values;
+  switch (tensor.data_type()) {
+  case onnx::TensorProto::INT64:
+    values = valuesAs<int64_t, int64_t>(tensor, *count);
+    break;
+  case onnx::TensorProto::INT32:
+    known.type = onnx::TensorProto::INT64;
+    values = valuesAs<int32_t, int64_t>(tensor, *count);
+    break;
+  case onnx::TensorProto::BOOL:
+    values = valuesAs<uint8_t, int64_t>(tensor, *count);
+    if (values)
+      for (int64_t &value : *values)
+        value = value != 0;
+    break;
+  default:
     return std::nullopt;
-  size_t count = *foldable;
-  bool wide = tensor.data_type() == onnx::TensorProto::INT64;
-  if (!tensor.raw_data().empty()) {
-    size_t width = wide ? 8 : 4;
-    if (tensor.raw_data().size() != count * width)
-      return std::nullopt;
-    for (size_t i = 0; i < count; ++i) {
-      int64_t value = 0;
-      int32_t narrow = 0;
-      if (wide)
-        std::memcpy(&value, tensor.raw_data().data() + i * 8, 8);
-      else
-        std::memcpy(&narrow, tensor.raw_data().data() + i * 4, 4), value = narrow;
-      known.values.push_back(value);
-    }
-  } else if (wide) {
-    known.values.assign(tensor.int64_data().begin(), tensor.int64_data().end());
-  } else {
-    known.values.assign(tensor.int32_data().begin(), tensor.int32_data().end());
   }
-  if (known.values.size() != count)
+  if (!values)
     return std::nullopt;
+  known.values = std::move(*values);
   return known;
 }
 
@@ -108,18 +104,6 @@ onnx::TensorProto tensorOf(const Known &known, const std::string &name) {
     else
       tensor.add_int64_data(value);
   return tensor;
-}
-
-const onnx::AttributeProto *attributeOf(const onnx::NodeProto &node, const std::string &name) {
-  for (const auto &attribute : node.attribute())
-    if (attribute.name() == name)
-      return &attribute;
-  return nullptr;
-}
-
-int64_t intAttribute(const onnx::NodeProto &node, const std::string &name, int64_t fallback) {
-  const onnx::AttributeProto *attribute = attributeOf(node, name);
-  return attribute ? attribute->i() : fallback;
 }
 
 // Integer Mod without fmod: the result takes the divisor's sign.
@@ -303,14 +287,6 @@ std::optional<Known> concat(const std::vector<Known> &inputs) {
   return result;
 }
 
-// Row-major strides of `dims`.
-std::vector<int64_t> stridesOf(const std::vector<int64_t> &dims) {
-  std::vector<int64_t> strides(dims.size(), 1);
-  for (size_t d = dims.size(); d-- > 1;)
-    strides[d - 1] = strides[d] * dims[d];
-  return strides;
-}
-
 // Slice along one axis with constant starts, ends, axes and steps (shape
 // vectors, and the pad tables torch builds by reversing a [rank, 2] table).
 std::optional<Known> slice(const std::vector<Known> &inputs) {
@@ -339,7 +315,7 @@ std::optional<Known> slice(const std::vector<Known> &inputs) {
     picked.push_back(i);
   Known result{data.dims, {}, data.type};
   result.dims[static_cast<size_t>(axis)] = static_cast<int64_t>(picked.size());
-  std::vector<int64_t> strides = stridesOf(data.dims);
+  std::vector<int64_t> strides = rowMajorStrides(data.dims);
   int64_t outer = 1, inner = strides[static_cast<size_t>(axis)];
   for (int64_t d = 0; d < axis; ++d)
     outer *= data.dims[static_cast<size_t>(d)];
@@ -384,7 +360,7 @@ std::optional<Known> transpose(const onnx::NodeProto &node, const Known &data) {
   Known result{{}, {}, data.type};
   for (int64_t p : perm)
     result.dims.push_back(data.dims[static_cast<size_t>(p)]);
-  std::vector<int64_t> from = stridesOf(data.dims), to = stridesOf(result.dims);
+  std::vector<int64_t> from = rowMajorStrides(data.dims), to = rowMajorStrides(result.dims);
   result.values.resize(data.values.size());
   for (size_t i = 0; i < data.values.size(); ++i) {
     int64_t source = 0, rest = static_cast<int64_t>(i);
@@ -699,8 +675,11 @@ std::optional<std::vector<int64_t>> maxUnpoolDims(const onnx::GraphProto &graph,
 // Range's and MaxUnpool's. True when it set any.
 bool completeOpenShapes(onnx::GraphProto &graph) {
   bool any = false;
+  static const std::set<std::string> kCompleted = {"Einsum", "OneHot", "Range", "MaxUnpool"};
   for (const onnx::NodeProto &node : graph.node()) {
-    if (!node.domain().empty() || node.output_size() != 1 || staticDims(graph, node.output(0)))
+    // The op first: finding a value's shape searches the graph.
+    if (!node.domain().empty() || !kCompleted.count(node.op_type()) || node.output_size() != 1 ||
+        staticDims(graph, node.output(0)))
       continue;
     std::optional<std::vector<int64_t>> dims;
     if (node.op_type() == "Einsum")
@@ -764,39 +743,24 @@ std::optional<std::vector<int64_t>> stftDims(onnx::InferenceContext &context) {
 } // namespace
 
 std::optional<double> scalarOf(const onnx::TensorProto &tensor) {
-  if (tensor.data_location() == onnx::TensorProto::EXTERNAL)
-    return std::nullopt;
-  const std::string &raw = tensor.raw_data();
-  auto fromRaw = [&raw](auto value) -> std::optional<double> {
-    if (raw.size() != sizeof(value))
-      return std::nullopt;
-    std::memcpy(&value, raw.data(), sizeof(value));
-    return static_cast<double>(value);
-  };
+  std::optional<std::vector<double>> value;
   switch (tensor.data_type()) {
   case onnx::TensorProto::FLOAT:
-    return raw.empty()
-               ? (tensor.float_data_size() == 1 ? std::optional<double>(tensor.float_data(0))
-                                                : std::nullopt)
-               : fromRaw(float{});
+    value = valuesAs<float, double>(tensor, 1);
+    break;
   case onnx::TensorProto::DOUBLE:
-    return raw.empty()
-               ? (tensor.double_data_size() == 1 ? std::optional<double>(tensor.double_data(0))
-                                                 : std::nullopt)
-               : fromRaw(double{});
+    value = valuesAs<double, double>(tensor, 1);
+    break;
   case onnx::TensorProto::INT64:
-    return raw.empty() ? (tensor.int64_data_size() == 1
-                              ? std::optional<double>(static_cast<double>(tensor.int64_data(0)))
-                              : std::nullopt)
-                       : fromRaw(int64_t{});
+    value = valuesAs<int64_t, double>(tensor, 1);
+    break;
   case onnx::TensorProto::INT32:
-    return raw.empty()
-               ? (tensor.int32_data_size() == 1 ? std::optional<double>(tensor.int32_data(0))
-                                                : std::nullopt)
-               : fromRaw(int32_t{});
+    value = valuesAs<int32_t, double>(tensor, 1);
+    break;
   default:
     return std::nullopt;
   }
+  return value ? std::optional<double>(value->front()) : std::nullopt;
 }
 
 void correctStftInference() {

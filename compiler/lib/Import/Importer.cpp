@@ -3,6 +3,7 @@
 
 #include "CeilModePooling.h"
 #include "FoldShapes.h"
+#include "OnnxProto.h"
 #include "graceful/compiler/OnnxDialect.h"
 #include "graceful/compiler/OnnxTypes.h"
 #include "graceful/support/error.h"
@@ -65,8 +66,6 @@ private:
   llvm::Expected<Type> tensorType(const onnx::TypeProto &type, const std::string &where);
   llvm::Expected<ElementsAttr> tensorValue(const onnx::TensorProto &tensor,
                                            const std::string &where);
-  llvm::Expected<std::string> tensorBytes(const onnx::TensorProto &tensor, Type element,
-                                          int64_t count, const std::string &where);
   llvm::Expected<Attribute> attribute(const onnx::AttributeProto &attribute,
                                       const std::string &where);
   llvm::Error importNode(const onnx::NodeProto &node, int index);
@@ -123,49 +122,6 @@ llvm::Expected<Type> ModelImporter::tensorType(const onnx::TypeProto &type,
   return RankedTensorType::get(shape, *element);
 }
 
-llvm::Expected<std::string> ModelImporter::tensorBytes(const onnx::TensorProto &tensor,
-                                                       Type element, int64_t count,
-                                                       const std::string &where) {
-  if (tensor.data_location() == onnx::TensorProto::EXTERNAL)
-    return importError(where, "tensor '" + tensor.name() +
-                                  "' keeps its data in an external file, which is not supported");
-  int64_t width = elementByteWidth(element);
-  std::string bytes;
-  if (tensor.has_raw_data()) {
-    bytes = tensor.raw_data();
-  } else {
-    auto append = [&](const auto &field) {
-      for (auto value : field)
-        bytes.append(reinterpret_cast<const char *>(&value), static_cast<size_t>(width));
-    };
-    switch (tensor.data_type()) {
-    case onnx::TensorProto::FLOAT:
-      append(tensor.float_data());
-      break;
-    case onnx::TensorProto::DOUBLE:
-      append(tensor.double_data());
-      break;
-    case onnx::TensorProto::INT64:
-      append(tensor.int64_data());
-      break;
-    case onnx::TensorProto::UINT32:
-    case onnx::TensorProto::UINT64:
-      append(tensor.uint64_data());
-      break;
-    default:
-      // int32_data carries every narrower type, one element per entry;
-      // little-endian, so the low bytes come first.
-      append(tensor.int32_data());
-      break;
-    }
-  }
-  if (static_cast<int64_t>(bytes.size()) != count * width)
-    return importError(where, "tensor '" + tensor.name() + "' holds " +
-                                  std::to_string(bytes.size()) + " bytes, its shape needs " +
-                                  std::to_string(count * width));
-  return bytes;
-}
-
 llvm::Expected<ElementsAttr> ModelImporter::tensorValue(const onnx::TensorProto &tensor,
                                                         const std::string &where) {
   std::optional<Type> element = mlirElementType(tensor.data_type(), context_);
@@ -183,7 +139,8 @@ llvm::Expected<ElementsAttr> ModelImporter::tensorValue(const onnx::TensorProto 
       return importError(where, "tensor '" + tensor.name() + "' declares dims whose size " +
                                     (dim < 0 ? "is negative" : "overflows 64 bits"));
   auto type = RankedTensorType::get(shape, *element);
-  auto data = tensorBytes(tensor, *element, count, where);
+  auto data = tensorProtoBytes(tensor, static_cast<size_t>(count),
+                               static_cast<size_t>(elementByteWidth(*element)), where);
   if (!data)
     return data.takeError();
   if (element->isInteger(1)) {
@@ -447,7 +404,7 @@ llvm::Error checkGraphBeforeInference(const onnx::GraphProto &graph, const std::
     if (llvm::Error error = define(initializer.name(), "initializer"))
       return error;
   for (const onnx::NodeProto &node : graph.node()) {
-    std::string where = "node '" + node.name() + "' (" + node.op_type() + ")";
+    std::string where = labelOf(node);
     if (llvm::Error error = checkAttributeRanges(node, source + ": " + where))
       return error;
     for (const std::string &input : node.input())

@@ -1,5 +1,6 @@
 #include "HostKernels.h"
 
+#include "../Import/OnnxProto.h"
 #include "Prepare.h"
 #include "graceful/support/error.h"
 
@@ -17,18 +18,6 @@ namespace {
 
 llvm::Error nodeError(const onnx::NodeProto &node, const std::string &what) {
   return makeError(ErrorKind::BadInput, labelOf(node) + ": " + what);
-}
-
-int64_t intAttribute(const onnx::NodeProto &node, const std::string &name, int64_t fallback) {
-  for (const auto &attribute : node.attribute())
-    if (attribute.name() == name)
-      return attribute.i();
-  return fallback;
-}
-
-bool hasAttribute(const onnx::NodeProto &node, const std::string &name) {
-  return std::any_of(node.attribute().begin(), node.attribute().end(),
-                     [&](const onnx::AttributeProto &a) { return a.name() == name; });
 }
 
 // Calls f with a value of the tensor's C++ element type (bool as uint8_t);
@@ -71,13 +60,6 @@ template <typename F> bool withElementType(DType dtype, F &&f) {
   }
 }
 
-std::vector<int64_t> stridesOf(const std::vector<int64_t> &shape) {
-  std::vector<int64_t> strides(shape.size(), 1);
-  for (size_t d = shape.size(); d-- > 1;)
-    strides[d - 1] = strides[d] * shape[d];
-  return strides;
-}
-
 Tensor int64Tensor(std::vector<int64_t> shape, const std::vector<int64_t> &values) {
   Tensor tensor = makeTensor(DType::Int64, std::move(shape));
   std::memcpy(tensor.bytes.data(), values.data(), values.size() * sizeof(int64_t));
@@ -98,7 +80,7 @@ llvm::Expected<std::vector<Tensor>> nonZero(const onnx::NodeProto &node, const T
   if (!known)
     return nodeError(node, "unsupported: " + dtypeName(x.dtype) + " input");
   std::vector<int64_t> shape = x.shape.empty() ? std::vector<int64_t>{1} : x.shape;
-  std::vector<int64_t> strides = stridesOf(shape), coordinates;
+  std::vector<int64_t> strides = rowMajorStrides(shape), coordinates;
   auto count = static_cast<int64_t>(positions.size());
   coordinates.resize(shape.size() * positions.size());
   for (size_t d = 0; d < shape.size(); ++d)
@@ -114,7 +96,7 @@ llvm::Expected<std::vector<Tensor>> compress(const onnx::NodeProto &node, const 
                                              const Tensor &condition) {
   if (condition.shape.size() != 1 || condition.dtype != DType::Bool)
     return nodeError(node, "condition must be a 1-D bool tensor, got " + condition.describe());
-  bool flat = !hasAttribute(node, "axis");
+  bool flat = !attributeOf(node, "axis");
   std::vector<int64_t> shape = flat ? std::vector<int64_t>{input.elementCount()} : input.shape;
   auto rank = static_cast<int64_t>(shape.size());
   int64_t axis = flat ? 0 : intAttribute(node, "axis", 0);
@@ -162,7 +144,7 @@ template <typename T> bool before(T u, T v) {
 // occurrence of each, the index of each input's value among them, and
 // their counts.
 llvm::Expected<std::vector<Tensor>> unique(const onnx::NodeProto &node, const Tensor &x) {
-  bool flat = !hasAttribute(node, "axis");
+  bool flat = !attributeOf(node, "axis");
   std::vector<int64_t> shape = flat ? std::vector<int64_t>{x.elementCount()} : x.shape;
   auto rank = static_cast<int64_t>(shape.size());
   int64_t axis = flat ? 0 : intAttribute(node, "axis", 0);

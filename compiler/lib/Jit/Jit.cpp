@@ -24,12 +24,14 @@
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/Orc/RTDyldObjectLinkingLayer.h>
 #include <llvm/ExecutionEngine/SectionMemoryManager.h>
+#include <llvm/Support/Format.h>
 #include <llvm/Support/TargetSelect.h>
 #include <mutex>
 #include <onnx/onnx_pb.h>
@@ -274,17 +276,49 @@ bool readOutputShapes(const int64_t *encoded, std::vector<TensorSpec> &outputs) 
   return true;
 }
 
+// For compiler developers: with GRACEFUL_TIMING set, how long each phase
+// of a compile took (and, for the lowering, each pass) goes to stderr.
+bool timingRequested() {
+  const char *timing = std::getenv("GRACEFUL_TIMING");
+  return timing != nullptr && *timing;
+}
+
+class PhaseTimer {
+public:
+  explicit PhaseTimer(const char *phase)
+      : phase_(phase), start_(std::chrono::steady_clock::now()) {}
+  ~PhaseTimer() {
+    if (timingRequested())
+      llvm::errs()
+          << "graceful: " << phase_ << " took "
+          << llvm::format(
+                 "%.3f",
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count())
+          << " s\n";
+  }
+
+private:
+  const char *phase_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 // Lowers the imported module to LLVM and JIT-compiles it into `state`;
 // with a non-empty `objectPath` the object code is also written there.
 llvm::Error compileModule(ModuleOp module, const std::string &onnxPath,
                           const std::string &diagnostic, const std::string &objectPath,
                           CompiledModel::State &state) {
-  PassManager manager(module.getContext());
-  if (failed(parsePassPipeline(kLoweringPipeline, manager)))
-    return makeError(ErrorKind::BadInput, "internal: the lowering pipeline does not parse");
-  if (failed(manager.run(module)))
-    return makeError(ErrorKind::BadInput,
-                     onnxPath + ": " + (diagnostic.empty() ? "lowering failed" : diagnostic));
+  {
+    PhaseTimer timer("lowering");
+    PassManager manager(module.getContext());
+    if (failed(parsePassPipeline(kLoweringPipeline, manager)))
+      return makeError(ErrorKind::BadInput, "internal: the lowering pipeline does not parse");
+    if (timingRequested())
+      manager.enableTiming();
+    if (failed(manager.run(module)))
+      return makeError(ErrorKind::BadInput,
+                       onnxPath + ": " + (diagnostic.empty() ? "lowering failed" : diagnostic));
+  }
+  PhaseTimer timer("LLVM code generation");
 
   // The options hold a function_ref: the transformer must outlive create().
   std::function<llvm::Error(llvm::Module *)> optimize = makeOptimizingTransformer(3, 0, nullptr);
@@ -494,7 +528,10 @@ CompiledModel::compileLoaded(onnx::ModelProto model, const std::string &onnxPath
       diagnostic = d.str();
     return success();
   });
-  auto module = importOnnxModel(std::move(model), onnxPath, context);
+  auto module = [&] {
+    PhaseTimer timer("import");
+    return importOnnxModel(std::move(model), onnxPath, context);
+  }();
   if (!module)
     return module.takeError();
   if (llvm::Error error = checkStaticShapes(**module, onnxPath))

@@ -1,5 +1,6 @@
 #include "Prepare.h"
 
+#include "../Import/OnnxProto.h"
 #include "graceful/compiler/Importer.h"
 #include "graceful/compiler/OnnxTypes.h"
 #include "graceful/support/error.h"
@@ -120,11 +121,6 @@ llvm::Error fixInputs(onnx::ModelProto &model, const std::map<std::string, Tenso
   return llvm::Error::success();
 }
 
-std::string labelOf(const onnx::NodeProto &node) {
-  return "node " + (node.name().empty() ? std::string("(unnamed)") : "'" + node.name() + "'") +
-         " (" + node.op_type() + ")";
-}
-
 onnx::TensorProto initializerOf(const std::string &name, const Tensor &tensor) {
   onnx::TensorProto initializer;
   initializer.set_name(name);
@@ -135,65 +131,29 @@ onnx::TensorProto initializerOf(const std::string &name, const Tensor &tensor) {
   return initializer;
 }
 
-llvm::Expected<Tensor> tensorOfInitializer(const onnx::TensorProto &initializer,
-                                           const std::string &source) {
+llvm::Expected<Tensor> tensorOfProto(const onnx::TensorProto &proto, const std::string &where) {
   auto refuse = [&](const std::string &why) {
-    return makeError(ErrorKind::BadInput,
-                     source + ": initializer '" + initializer.name() + "' " + why);
+    return makeError(ErrorKind::BadInput, where + ": tensor '" + proto.name() + "' " + why);
   };
-  auto dtype = dtypeOf(initializer.data_type());
-  if (!dtype || initializer.data_location() == onnx::TensorProto::EXTERNAL)
-    return refuse("is not a tensor the compiler reads");
-  std::vector<int64_t> shape(initializer.dims().begin(), initializer.dims().end());
-  if (std::any_of(shape.begin(), shape.end(), [](int64_t d) { return d < 0 || d > (1 << 30); }))
-    return refuse("has dims out of range");
-  Tensor tensor = makeTensor(*dtype, shape);
-  size_t count = static_cast<size_t>(tensor.elementCount()), width = dtypeSize(*dtype);
-  if (initializer.has_raw_data()) {
-    if (initializer.raw_data().size() != count * width)
-      return refuse("holds " + std::to_string(initializer.raw_data().size()) + " bytes for " +
-                    std::to_string(count) + " elements");
-    std::memcpy(tensor.bytes.data(), initializer.raw_data().data(), count * width);
-    return tensor;
-  }
-  // Typed fields hold each element widened (int32_data: the types of at most
-  // 32 bits as integers, halves as their bits).
-  auto copy = [&](const auto &field, auto narrow) -> llvm::Expected<Tensor> {
-    if (static_cast<size_t>(field.size()) != count)
-      return refuse("holds " + std::to_string(field.size()) + " values for " +
-                    std::to_string(count) + " elements");
-    for (size_t i = 0; i < count; ++i) {
-      auto value = static_cast<decltype(narrow)>(field.Get(static_cast<int>(i)));
-      std::memcpy(tensor.bytes.data() + i * width, &value, width);
-    }
-    return std::move(tensor);
-  };
-  switch (*dtype) {
-  case DType::Float32:
-    return copy(initializer.float_data(), float{});
-  case DType::Float64:
-    return copy(initializer.double_data(), double{});
-  case DType::Int64:
-    return copy(initializer.int64_data(), int64_t{});
-  case DType::UInt64:
-  case DType::UInt32:
-    return width == 8 ? copy(initializer.uint64_data(), uint64_t{})
-                      : copy(initializer.uint64_data(), uint32_t{});
-  case DType::Int32:
-    return copy(initializer.int32_data(), int32_t{});
-  case DType::Int16:
-    return copy(initializer.int32_data(), int16_t{});
-  case DType::Int8:
-    return copy(initializer.int32_data(), int8_t{});
-  case DType::UInt16:
-  case DType::Float16:
-  case DType::BFloat16:
-    return copy(initializer.int32_data(), uint16_t{});
-  case DType::UInt8:
-  case DType::Bool:
-    return copy(initializer.int32_data(), uint8_t{});
-  }
-  return refuse("has an element type the compiler does not read");
+  auto dtype = dtypeOf(proto.data_type());
+  if (!dtype)
+    return refuse("has element type " + std::to_string(proto.data_type()) +
+                  ", which the compiler does not read");
+  // Checked before anything is allocated: the dims are the file's word.
+  size_t count = 1, width = dtypeSize(*dtype), size = 0;
+  for (int64_t dim : proto.dims())
+    if (dim < 0 || __builtin_mul_overflow(count, static_cast<size_t>(dim), &count) ||
+        __builtin_mul_overflow(count, width, &size))
+      return refuse("declares dims whose size " +
+                    std::string(dim < 0 ? "is negative" : "overflows 64 bits"));
+  auto bytes = tensorProtoBytes(proto, count, width, where);
+  if (!bytes)
+    return bytes.takeError();
+  Tensor tensor;
+  tensor.dtype = *dtype;
+  tensor.shape.assign(proto.dims().begin(), proto.dims().end());
+  tensor.bytes.assign(bytes->begin(), bytes->end());
+  return tensor;
 }
 
 } // namespace graceful::compiler

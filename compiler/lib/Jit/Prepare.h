@@ -27,15 +27,7 @@ llvm::Error specialize(onnx::ModelProto &model, const std::vector<TensorSpec> &i
 llvm::Error fixInputs(onnx::ModelProto &model, const std::map<std::string, Tensor> &fixed,
                       const std::string &source);
 
-// "node 'NAME' (OpType)", or "node (unnamed) (OpType)", as errors name a
-// node.
-std::string labelOf(const onnx::NodeProto &node);
-
 // `tensor` as an initializer named `name`.
 onnx::TensorProto initializerOf(const std::string &name, const Tensor &tensor);
-
-// An initializer's values (raw or in its typed field); errors name `source`.
-llvm::Expected<Tensor> tensorOfInitializer(const onnx::TensorProto &initializer,
-                                           const std::string &source);
 
 } // namespace graceful::compiler

@@ -7,6 +7,7 @@
 // Expand fed by data) gets its small inputs as constants, from which
 // inference finds its shape. The model, now knowing more, goes to the next
 // stage, until it compiles whole.
+#include "../Import/OnnxProto.h"
 #include "HostKernels.h"
 #include "Prepare.h"
 #include "graceful/compiler/Importer.h"
@@ -124,7 +125,7 @@ llvm::Expected<std::map<std::string, Tensor>> computeValues(const onnx::ModelPro
       values[signature->inputs[i].name] = inputs[i];
   for (const onnx::TensorProto &initializer : prepared.graph().initializer())
     if (std::erase(names, initializer.name())) {
-      auto tensor = tensorOfInitializer(initializer, source);
+      auto tensor = tensorOfProto(initializer, source);
       if (!tensor)
         return tensor.takeError();
       values[initializer.name()] = std::move(*tensor);
@@ -223,11 +224,11 @@ std::vector<std::string> inputsToCompute(const onnx::ModelProto &prepared,
   return names;
 }
 
+// `model` comes prepared, with a node whose shape depends on computed
+// values; each stage resolves the first such node and prepares it anew.
 llvm::Expected<std::vector<Tensor>> runInStages(onnx::ModelProto model, const std::string &source,
                                                 const std::vector<Tensor> &inputs) {
-  for (int stage = 0; stage < kMaxStages; ++stage) {
-    if (llvm::Error error = prepareOnnxModel(model, source))
-      return error;
+  for (int stage = 0;; ++stage) {
     std::optional<int> unresolved = firstUnresolved(model.graph());
     if (!unresolved) {
       std::vector<std::vector<int64_t>> shapes;
@@ -239,6 +240,9 @@ llvm::Expected<std::vector<Tensor>> runInStages(onnx::ModelProto model, const st
         return compiled.takeError();
       return (*compiled)->run(inputs);
     }
+    if (stage == kMaxStages)
+      return makeError(ErrorKind::BadInput, source + ": more than " + std::to_string(kMaxStages) +
+                                                " nodes whose shapes depend on computed values");
     // A node given its constants that stays unresolved has none left to
     // take, so each stage makes progress or ends here.
     int index = *unresolved;
@@ -260,9 +264,9 @@ llvm::Expected<std::vector<Tensor>> runInStages(onnx::ModelProto model, const st
       feedConstants(model, index, stage, *values);
     }
     forgetInferredShapes(*model.mutable_graph());
+    if (llvm::Error error = prepareOnnxModel(model, source))
+      return error;
   }
-  return makeError(ErrorKind::BadInput, source + ": more than " + std::to_string(kMaxStages) +
-                                            " nodes whose shapes depend on computed values");
 }
 
 } // namespace
@@ -298,8 +302,7 @@ llvm::Expected<std::vector<Tensor>> runModel(const LoadedModel &loaded,
   if (!succeeded(specialize(model, signature.inputs, shapes, onnxPath)) ||
       !succeeded(fixInputs(model, options.fixedInputs, onnxPath)))
     return compiled.takeError();
-  onnx::ModelProto prepared = model;
-  if (!succeeded(prepareOnnxModel(prepared, onnxPath)) || !firstUnresolved(prepared.graph()))
+  if (!succeeded(prepareOnnxModel(model, onnxPath)) || !firstUnresolved(model.graph()))
     return compiled.takeError();
   llvm::consumeError(compiled.takeError());
   std::vector<Tensor> runInputs;

@@ -37,10 +37,8 @@ Value input(ir::NodeOp node, unsigned index) {
   return hasInput(node, index) ? node.getInputs()[index] : Value();
 }
 
-std::string nodeLabel(ir::NodeOp node) { return node.label(); }
-
 LogicalResult invalid(ir::NodeOp node, const llvm::Twine &what) {
-  return node.emitError() << nodeLabel(node) << ": " << what;
+  return node.emitError() << node.label() << ": " << what;
 }
 
 LogicalResult unsupported(ir::NodeOp node, const llvm::Twine &what) {
@@ -503,7 +501,7 @@ void failRunIf(OpBuilder &b, Location loc, ir::NodeOp node, Value condition, Val
     auto module = node->getParentOfType<ModuleOp>();
     Value text =
         then.create<memref::CastOp>(at, MemRefType::get({ShapedType::kDynamic}, then.getI8Type()),
-                                    textBuffer(then, at, module, nodeLabel(node) + ": " + message));
+                                    textBuffer(then, at, module, node.label() + ": " + message));
     callRuntime(then, module, at, "graceful_fail_run", ValueRange{text, value});
     then.create<scf::YieldOp>(at);
   });

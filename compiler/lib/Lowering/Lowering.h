@@ -190,9 +190,6 @@ using ForBody =
 mlir::ValueRange forLoop(OpBuilder &b, mlir::Location loc, Value lower, Value upper,
                          mlir::ValueRange inits, const ForBody &body);
 
-// "node 'NAME' (OpType)", as errors name a node.
-std::string nodeLabel(ir::NodeOp node);
-
 // Generated code that meets `condition` calls the runtime, which fails the
 // run with "<node label>: `message`", the last {} (which must be in
 // `message`) replaced by `value` (i64). The code goes on; the caller makes it safe to.

@@ -37,6 +37,22 @@ FailureOr<SmallVector<Value>> lowerTranspose(ir::NodeOp node, OpBuilder &b) {
   return SmallVector<Value>{gatherAffine(b, node.getLoc(), input(node, 0), outType, exprs)};
 }
 
+// Where a part of shape `part` sits in a whole that concatenates parts
+// along `axis`: from `offset` on that axis, whole along the others.
+struct AxisSlice {
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+};
+AxisSlice axisSlice(OpBuilder &b, RankedTensorType part, int64_t axis, int64_t offset) {
+  int64_t rank = part.getRank();
+  AxisSlice slice{SmallVector<OpFoldResult>(rank, b.getIndexAttr(0)),
+                  {},
+                  SmallVector<OpFoldResult>(rank, b.getIndexAttr(1))};
+  for (int64_t d = 0; d < rank; ++d)
+    slice.sizes.push_back(b.getIndexAttr(part.getDimSize(d)));
+  slice.offsets[axis] = b.getIndexAttr(offset);
+  return slice;
+}
+
 FailureOr<SmallVector<Value>> lowerConcat(ir::NodeOp node, OpBuilder &b) {
   Location loc = node.getLoc();
   RankedTensorType outType = resultType(node);
@@ -46,12 +62,9 @@ FailureOr<SmallVector<Value>> lowerConcat(ir::NodeOp node, OpBuilder &b) {
   int64_t offset = 0;
   for (Value part : node.getInputs()) {
     auto partType = cast<RankedTensorType>(part.getType());
-    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes,
-        strides(rank, b.getIndexAttr(1));
-    for (int64_t d = 0; d < rank; ++d)
-      sizes.push_back(b.getIndexAttr(partType.getDimSize(d)));
-    offsets[axis] = b.getIndexAttr(offset);
-    result = b.create<tensor::InsertSliceOp>(loc, part, result, offsets, sizes, strides);
+    AxisSlice slice = axisSlice(b, partType, axis, offset);
+    result = b.create<tensor::InsertSliceOp>(loc, part, result, slice.offsets, slice.sizes,
+                                             slice.strides);
     offset += partType.getDimSize(axis);
   }
   return SmallVector<Value>{result};
@@ -66,12 +79,9 @@ FailureOr<SmallVector<Value>> lowerSplit(ir::NodeOp node, OpBuilder &b) {
   int64_t offset = 0;
   for (Value result : node.getResults()) {
     auto type = cast<RankedTensorType>(result.getType());
-    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes,
-        strides(rank, b.getIndexAttr(1));
-    for (int64_t d = 0; d < rank; ++d)
-      sizes.push_back(b.getIndexAttr(type.getDimSize(d)));
-    offsets[axis] = b.getIndexAttr(offset);
-    results.push_back(b.create<tensor::ExtractSliceOp>(loc, type, in, offsets, sizes, strides));
+    AxisSlice slice = axisSlice(b, type, axis, offset);
+    results.push_back(
+        b.create<tensor::ExtractSliceOp>(loc, type, in, slice.offsets, slice.sizes, slice.strides));
     offset += type.getDimSize(axis);
   }
   return results;

@@ -21,9 +21,15 @@ Variants (each at every batch asked for):
 
 usage: zoo.py GRACEFUL WORK_DIR [--models all|NAME,...] [--variants V,...]
               [--batches 1,3,8] [--size N] [--table OUT.md] [--keep]
+              [--results RESULTS.jsonl]
+With --results, each model and variant checked is appended to RESULTS as
+one JSON line, and a model and variant already there (at the same batches
+and size) is not checked again: a run of the whole zoo takes hours, and
+one stopped part way goes on where it stopped.
 Exit status 1 when any run disagrees or fails on our side.
 """
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -161,6 +167,26 @@ def table(rows, batches):
     return "\n".join(lines)
 
 
+def load_results(path, batches, size):
+    """{(model, variant): results} of earlier runs at these batches and size."""
+    done = {}
+    if path and os.path.exists(path):
+        with open(path) as lines:
+            for line in lines:
+                row = json.loads(line)
+                if row["batches"] == batches and row["size"] == size:
+                    done[(row["model"], row["variant"])] = {
+                        int(b): tuple(r) for b, r in row["results"].items()}
+    return done
+
+
+def save_result(path, name, variant, batches, size, results):
+    if path:
+        with open(path, "a") as out:
+            out.write(json.dumps({"model": name, "variant": variant, "batches": batches,
+                                  "size": size, "results": results}) + "\n")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("graceful")
@@ -171,6 +197,7 @@ def main():
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--table")
     parser.add_argument("--keep", action="store_true", help="keep exported models")
+    parser.add_argument("--results")
     args = parser.parse_args()
     names = classification_models() if args.models == "all" else args.models.split(",")
     variants = args.variants.split(",")
@@ -178,6 +205,7 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     torch.set_num_threads(2)
     rows, counts = [], {"ok": 0, "FAILED": 0, "n/a": 0}
+    done = load_results(args.results, batches, args.size)
     started = time.time()
     for index, name in enumerate(names):
         if name in TOO_LARGE:
@@ -186,20 +214,25 @@ def main():
             counts["n/a"] += len(variants) * len(batches)
             continue
         size = FIXED_SIZES.get(name, max(args.size, MIN_SIZES.get(name, 0)))
-        model = build(name, size, seed=index)
+        model = None
         for variant in variants:
-            work = os.path.join(args.work, name)
-            os.makedirs(work, exist_ok=True)
-            results = check_variant(args.graceful, model, name, variant, batches, size, work,
-                                    seed=index)
+            results = done.get((name, variant))
+            if results is None:
+                if model is None:
+                    model = build(name, size, seed=index)
+                work = os.path.join(args.work, name)
+                os.makedirs(work, exist_ok=True)
+                results = check_variant(args.graceful, model, name, variant, batches, size,
+                                        work, seed=index)
+                save_result(args.results, name, variant, batches, args.size, results)
+                if not args.keep:
+                    shutil.rmtree(work, ignore_errors=True)
             rows.append((name, variant, results))
             for batch in batches:
                 verdict, detail = results[batch]
                 counts[verdict] += 1
                 print(f"[{index + 1}/{len(names)} {time.time() - started:6.0f} s] {name} "
                       f"{variant} batch {batch}: {verdict} {detail[:300]}", flush=True)
-            if not args.keep:
-                shutil.rmtree(work, ignore_errors=True)
     summary = (f"{counts['ok']} agree, {counts['FAILED']} failed, {counts['n/a']} not "
                f"applicable (torch could not export, or ONNX Runtime refused)")
     print(summary)

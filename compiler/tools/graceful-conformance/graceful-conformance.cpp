@@ -64,6 +64,8 @@ struct TestResult {
   std::string detail;
 };
 
+// A test data file. Sequences and optionals parse as nonsense tensors,
+// which tensorOfProto refuses (their data does not match their dims).
 llvm::Expected<Tensor> readTensorProto(const std::string &path) {
   auto bytes = readFile(path);
   if (!bytes)
@@ -71,51 +73,7 @@ llvm::Expected<Tensor> readTensorProto(const std::string &path) {
   onnx::TensorProto proto;
   if (!proto.ParseFromString(*bytes))
     return makeError(ErrorKind::BadInput, path + ": not a TensorProto");
-  Tensor tensor;
-  tensor.dtype = static_cast<DType>(proto.data_type());
-  size_t width = dtypeSize(tensor.dtype);
-  if (width == 0)
-    return makeError(ErrorKind::BadInput, path + ": test data of element type " +
-                                              std::to_string(proto.data_type()) +
-                                              " (strings, sequences, optionals) is not supported");
-  tensor.shape.assign(proto.dims().begin(), proto.dims().end());
-  size_t count = static_cast<size_t>(tensor.elementCount());
-  // Sequences and optionals parse as nonsense tensors: check before allocating.
-  if (tensor.elementCount() < 0 || count * width > 2 * bytes->size() + (64u << 20))
-    return makeError(ErrorKind::BadInput, path + ": test data that is not a plain tensor "
-                                                 "(sequences, optionals) is not supported");
-  if (proto.has_raw_data()) {
-    tensor.bytes.assign(proto.raw_data().begin(), proto.raw_data().end());
-  } else {
-    tensor.bytes.resize(count * width);
-    auto copyFrom = [&](const auto &field) {
-      for (size_t i = 0; i < count && i < static_cast<size_t>(field.size()); ++i) {
-        auto value = field.Get(static_cast<int>(i));
-        std::memcpy(tensor.bytes.data() + i * width, &value, width);
-      }
-    };
-    switch (proto.data_type()) {
-    case onnx::TensorProto::FLOAT:
-      copyFrom(proto.float_data());
-      break;
-    case onnx::TensorProto::DOUBLE:
-      copyFrom(proto.double_data());
-      break;
-    case onnx::TensorProto::INT64:
-      copyFrom(proto.int64_data());
-      break;
-    case onnx::TensorProto::UINT32:
-    case onnx::TensorProto::UINT64:
-      copyFrom(proto.uint64_data());
-      break;
-    default:
-      copyFrom(proto.int32_data());
-      break;
-    }
-  }
-  if (tensor.bytes.size() != count * width)
-    return makeError(ErrorKind::BadInput, path + ": data does not match the shape");
-  return tensor;
+  return compiler::tensorOfProto(proto, path);
 }
 
 // NumPy has no bfloat16, so ONNX's test generator stores bfloat16 data as

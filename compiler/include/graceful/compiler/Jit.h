@@ -15,6 +15,7 @@
 
 namespace onnx {
 class ModelProto;
+class TensorProto;
 }
 
 namespace graceful::compiler {
@@ -45,6 +46,12 @@ struct LoadedModel {
 // as corrupt.
 llvm::Expected<LoadedModel> loadModel(const std::string &path,
                                       const std::string &expectedDigest = "");
+
+// A TensorProto's values: an initializer, or a data file of ONNX's backend
+// tests (what onnx.numpy_helper.from_array writes). Its dims are checked
+// against the data it holds before anything is allocated; errors name
+// `where` and the tensor.
+llvm::Expected<Tensor> tensorOfProto(const onnx::TensorProto &proto, const std::string &where);
 
 // Fixes the graph inputs to `inputShapes` (one per input, in graph order;
 // dimensions the model fixes must agree) and drops derived shapes, so
