@@ -468,20 +468,18 @@ llvm::Expected<std::unique_ptr<CompiledModel>>
 CompiledModel::compileModel(onnx::ModelProto model, const std::string &sourceName,
                             const std::vector<std::vector<int64_t>> &inputShapes,
                             const CompileOptions &options, const std::string &digest) {
-  return compileLoaded(std::move(model), sourceName, inputShapes, options,
-                       [&]() -> llvm::Expected<FileDigest> {
-                         if (!digest.empty())
-                           return FileDigest{digest, 0};
-                         std::string bytes = model.SerializeAsString();
-                         return FileDigest{sha256Digest(bytes), static_cast<int64_t>(bytes.size())};
-                       });
+  // Taken before the model moves on (a moved-from model serializes empty,
+  // which would key every such model alike), and only for a cache.
+  std::string key = digest.empty() && !options.cacheDirectory.empty()
+                        ? sha256Digest(model.SerializeAsString())
+                        : digest;
+  return compileLoaded(std::move(model), sourceName, inputShapes, options, key);
 }
 
 llvm::Expected<std::unique_ptr<CompiledModel>>
 CompiledModel::compileLoaded(onnx::ModelProto model, const std::string &onnxPath,
                              const std::vector<std::vector<int64_t>> &inputShapes,
-                             const CompileOptions &options,
-                             const std::function<llvm::Expected<FileDigest>()> &digestOfModel) {
+                             const CompileOptions &options, const std::string &digest) {
   initializeOnce();
   auto signature = signatureOf(model, onnxPath);
   if (!signature)
@@ -505,12 +503,8 @@ CompiledModel::compileLoaded(onnx::ModelProto model, const std::string &onnxPath
   state->outputs = signature->outputs;
   std::string key, objectPath;
   CompileCache cache(options.cacheDirectory, options.cacheLimitBytes);
-  if (!options.cacheDirectory.empty()) {
-    auto digest = digestOfModel();
-    if (!digest)
-      return digest.takeError();
-    key = compileCacheKey(digest->digest, state->inputs, state->fixed);
-  }
+  if (!options.cacheDirectory.empty())
+    key = compileCacheKey(digest, state->inputs, state->fixed);
   if (!key.empty()) {
     if (loadCached(cache, key, *state))
       return std::unique_ptr<CompiledModel>(new CompiledModel(std::move(state)));

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
 
 namespace graceful::compiler {
 namespace {
@@ -81,6 +82,29 @@ TEST_F(CompileCacheTest, SecondCompileLoadsTheStoredCodeWithTheSameOutputs) {
   std::vector<char> expected = outputBytes(*first, 8);
   EXPECT_FALSE(expected.empty());
   EXPECT_EQ(outputBytes(*second, 8), expected);
+}
+
+// Models compiled from memory without a digest are keyed by their own
+// bytes: two different models of the same shapes never share an entry.
+TEST_F(CompileCacheTest, ModelsInMemoryAreKeyedByTheirOwnBytes) {
+  std::vector<std::vector<char>> fromFiles, fromMemory;
+  for (const std::string &path : {kModel, kOtherModel}) {
+    auto fromFile = compile(4, path);
+    ASSERT_TRUE(fromFile);
+    fromFiles.push_back(outputBytes(*fromFile, 4));
+  }
+  fs::remove_all(options_.cacheDirectory);
+  for (const std::string &path : {kModel, kOtherModel}) {
+    auto loaded = loadModel(path);
+    ASSERT_TRUE(static_cast<bool>(loaded)) << llvm::toString(loaded.takeError());
+    auto model = CompiledModel::compileModel(*loaded->proto, "in memory", {{4, 64}}, options_);
+    ASSERT_TRUE(static_cast<bool>(model)) << llvm::toString(model.takeError());
+    EXPECT_FALSE((*model)->loadedFromCache()) << path;
+    fromMemory.push_back(outputBytes(**model, 4));
+  }
+  EXPECT_EQ(entries().size(), 2u);
+  EXPECT_NE(fromFiles[0], fromFiles[1]);
+  EXPECT_EQ(fromMemory, fromFiles);
 }
 
 // Code loaded from the cache knows its outputs' shapes without importing

@@ -16,7 +16,7 @@
 namespace onnx {
 class ModelProto;
 class TensorProto;
-}
+} // namespace onnx
 
 namespace graceful::compiler {
 
@@ -133,7 +133,7 @@ private:
   static llvm::Expected<std::unique_ptr<CompiledModel>>
   compileLoaded(onnx::ModelProto model, const std::string &sourceName,
                 const std::vector<std::vector<int64_t>> &inputShapes, const CompileOptions &options,
-                const std::function<llvm::Expected<FileDigest>()> &digestOfModel);
+                const std::string &digest);
   std::unique_ptr<State> state_;
 };
 
