@@ -129,18 +129,15 @@ llvm::Expected<ElementsAttr> ModelImporter::tensorValue(const onnx::TensorProto 
     return importError(where, "tensor '" + tensor.name() + "' has element type " +
                                   onnxElementTypeName(tensor.data_type()) +
                                   ", which is not supported");
-  SmallVector<int64_t> shape(tensor.dims().begin(), tensor.dims().end());
   // Dims are checked before MLIR sees them: its types assume element
   // counts that fit int64.
-  int64_t count = 1, bytes = 0;
-  for (int64_t dim : shape)
-    if (dim < 0 || __builtin_mul_overflow(count, dim, &count) ||
-        __builtin_mul_overflow(count, elementByteWidth(*element), &bytes))
-      return importError(where, "tensor '" + tensor.name() + "' declares dims whose size " +
-                                    (dim < 0 ? "is negative" : "overflows 64 bits"));
+  auto width = static_cast<size_t>(elementByteWidth(*element));
+  auto count = elementCountOf(tensor, width, where);
+  if (!count)
+    return count.takeError();
+  SmallVector<int64_t> shape(tensor.dims().begin(), tensor.dims().end());
   auto type = RankedTensorType::get(shape, *element);
-  auto data = tensorProtoBytes(tensor, static_cast<size_t>(count),
-                               static_cast<size_t>(elementByteWidth(*element)), where);
+  auto data = tensorProtoBytes(tensor, *count, width, where);
   if (!data)
     return data.takeError();
   if (element->isInteger(1)) {

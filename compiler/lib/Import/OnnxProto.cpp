@@ -34,6 +34,18 @@ std::vector<int64_t> rowMajorStrides(const std::vector<int64_t> &dims) {
   return strides;
 }
 
+llvm::Expected<size_t> elementCountOf(const onnx::TensorProto &tensor, size_t width,
+                                      const std::string &where) {
+  int64_t count = 1, bytes = 0;
+  for (int64_t dim : tensor.dims())
+    if (dim < 0 || __builtin_mul_overflow(count, dim, &count) ||
+        __builtin_mul_overflow(count, static_cast<int64_t>(width), &bytes))
+      return makeError(ErrorKind::BadInput, where + ": tensor '" + tensor.name() +
+                                                "' declares dims whose size " +
+                                                (dim < 0 ? "is negative" : "overflows 64 bits"));
+  return static_cast<size_t>(count);
+}
+
 llvm::Expected<std::string> tensorProtoBytes(const onnx::TensorProto &tensor, size_t count,
                                              size_t width, const std::string &where) {
   auto refuse = [&](const std::string &why) {

@@ -25,6 +25,12 @@ int64_t intAttribute(const onnx::NodeProto &node, const std::string &name, int64
 // Row-major strides of `dims`, in elements.
 std::vector<int64_t> rowMajorStrides(const std::vector<int64_t> &dims);
 
+// How many elements `tensor`'s dims declare, refused when a dim is
+// negative or the count of `width`-byte elements overflows int64's bytes
+// (checked before anything is allocated: the dims are the file's word).
+llvm::Expected<size_t> elementCountOf(const onnx::TensorProto &tensor, size_t width,
+                                      const std::string &where);
+
 // The bytes of `tensor`'s `count` elements, `width` bytes each, from its
 // raw_data or its typed field (which holds each element widened: int32_data
 // carries every type of at most 32 bits, halves as their bits). Errors name

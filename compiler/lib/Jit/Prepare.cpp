@@ -139,14 +139,11 @@ llvm::Expected<Tensor> tensorOfProto(const onnx::TensorProto &proto, const std::
   if (!dtype)
     return refuse("has element type " + std::to_string(proto.data_type()) +
                   ", which the compiler does not read");
-  // Checked before anything is allocated: the dims are the file's word.
-  size_t count = 1, width = dtypeSize(*dtype), size = 0;
-  for (int64_t dim : proto.dims())
-    if (dim < 0 || __builtin_mul_overflow(count, static_cast<size_t>(dim), &count) ||
-        __builtin_mul_overflow(count, width, &size))
-      return refuse("declares dims whose size " +
-                    std::string(dim < 0 ? "is negative" : "overflows 64 bits"));
-  auto bytes = tensorProtoBytes(proto, count, width, where);
+  size_t width = dtypeSize(*dtype);
+  auto count = elementCountOf(proto, width, where);
+  if (!count)
+    return count.takeError();
+  auto bytes = tensorProtoBytes(proto, *count, width, where);
   if (!bytes)
     return bytes.takeError();
   Tensor tensor;
