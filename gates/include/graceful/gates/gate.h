@@ -22,7 +22,7 @@ namespace graceful::gates {
 
 // Bumped whenever GateContext, Gate, GateFactory or ModelOutputs change
 // layout or meaning; plugins built against another version are refused.
-inline constexpr int kGateAbiVersion = 3;
+inline constexpr int kGateAbiVersion = 4; // 4: ModelOutputs keeps the models it loaded
 
 // What a gate sees: the versions, how to run them and the policy.
 struct GateContext {
