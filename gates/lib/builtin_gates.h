@@ -8,10 +8,12 @@
 
 namespace graceful::gates {
 
-llvm::Expected<std::unique_ptr<Gate>> makeNfrGate(const GateSpec &spec, const Policy &policy);
+llvm::Expected<std::unique_ptr<Gate>> makeNfrGate(const GateSpec &spec, const Policy &policy,
+                                                  DataFiles &files);
 llvm::Expected<std::unique_ptr<Gate>> makeCompatibilityGate(const GateSpec &spec,
-                                                            const Policy &policy);
-llvm::Expected<std::unique_ptr<Gate>> makeEdgeGate(const GateSpec &spec, const Policy &policy);
+                                                            const Policy &policy, DataFiles &files);
+llvm::Expected<std::unique_ptr<Gate>> makeEdgeGate(const GateSpec &spec, const Policy &policy,
+                                                   DataFiles &files);
 
 // A retrieval comparison with its files resolved and settings checked.
 struct RetrievalPlan {

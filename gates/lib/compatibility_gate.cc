@@ -17,9 +17,9 @@ struct LabelledSet {
   std::vector<int64_t> labels;
 };
 
-llvm::Expected<LabelledSet> readLabelledSet(const SampleFiles &inputs,
+llvm::Expected<LabelledSet> readLabelledSet(DataFiles &files, const SampleFiles &inputs,
                                             const std::string &labelsPath) {
-  auto labels = readLabels(labelsPath);
+  auto labels = readLabels(files, labelsPath);
   if (!labels)
     return labels.takeError();
   return LabelledSet{inputs, labelsPath, std::move(*labels)};
@@ -128,10 +128,10 @@ llvm::Expected<bool> compareRetrieval(const GateContext &context, const Retrieva
                                       proto::GateResult &result) {
   setMetric(result, "measure", plan.measure.name);
   (*result.mutable_details())["metric"] = plan.similarity == Similarity::L2 ? "l2" : "cosine";
-  auto gallerySet = readLabelledSet(plan.galleryInputs, plan.galleryLabels);
+  auto gallerySet = readLabelledSet(context.files, plan.galleryInputs, plan.galleryLabels);
   if (!gallerySet)
     return gallerySet.takeError();
-  auto querySet = readLabelledSet(plan.queryInputs, plan.queryLabels);
+  auto querySet = readLabelledSet(context.files, plan.queryInputs, plan.queryLabels);
   if (!querySet)
     return querySet.takeError();
   auto gallery = embed(context, plan, oldModel, *gallerySet);
@@ -198,7 +198,7 @@ llvm::Expected<bool> compareRetrieval(const GateContext &context, const Retrieva
 }
 
 llvm::Expected<std::unique_ptr<Gate>> makeCompatibilityGate(const GateSpec &spec,
-                                                            const Policy &policy) {
+                                                            const Policy &policy, DataFiles &) {
   proto::RetrievalConfig config;
   if (llvm::Error error = readGateConfig(spec, policy, config))
     return error;

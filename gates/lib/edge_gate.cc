@@ -91,14 +91,18 @@ private:
 
 } // namespace
 
-llvm::Expected<std::unique_ptr<Gate>> makeEdgeGate(const GateSpec &spec, const Policy &policy) {
+llvm::Expected<std::unique_ptr<Gate>> makeEdgeGate(const GateSpec &spec, const Policy &policy,
+                                                   DataFiles &files) {
   proto::EdgeGateConfig config;
   if (llvm::Error error = readGateConfig(spec, policy, config))
     return error;
   auto profilePath = policyFile(spec, policy, "profile", config.profile());
   if (!profilePath)
     return profilePath.takeError();
-  auto profile = compiler::loadDeviceProfile(*profilePath);
+  auto text = files.bytes(*profilePath);
+  if (!text)
+    return text.takeError();
+  auto profile = compiler::parseDeviceProfile(**text, *profilePath);
   if (!profile)
     return profile.takeError();
   std::optional<RetrievalPlan> plan;

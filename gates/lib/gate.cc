@@ -42,7 +42,8 @@ std::string versionName(const proto::ModelVersion &version) {
   return version.name() + "@" + std::to_string(version.version());
 }
 
-llvm::Expected<std::vector<std::unique_ptr<Gate>>> buildGates(const Policy &policy) {
+llvm::Expected<std::vector<std::unique_ptr<Gate>>> buildGates(const Policy &policy,
+                                                              DataFiles &files) {
   std::vector<std::unique_ptr<Gate>> gates;
   for (const GateSpec &spec : policy.gates) {
     GateFactory factory = factoryFor(spec.name);
@@ -54,7 +55,7 @@ llvm::Expected<std::vector<std::unique_ptr<Gate>>> buildGates(const Policy &poli
                                                 ": unknown gate '" + spec.name +
                                                 "' (available: " + known + ")");
     }
-    auto gate = factory(spec, policy);
+    auto gate = factory(spec, policy, files);
     if (!gate)
       return gate.takeError();
     gates.push_back(std::move(*gate));
@@ -64,20 +65,22 @@ llvm::Expected<std::vector<std::unique_ptr<Gate>>> buildGates(const Policy &poli
 
 using FileDigests = std::vector<std::pair<std::string, std::string>>;
 
-llvm::Expected<FileDigests> fileDigestsOf(const std::vector<std::unique_ptr<Gate>> &gates) {
+llvm::Expected<FileDigests> fileDigestsOf(const std::vector<std::unique_ptr<Gate>> &gates,
+                                          DataFiles &files) {
   FileDigests digests;
   for (const auto &gate : gates)
     for (const std::string &file : gate->files()) {
-      auto digest = sha256File(file);
+      auto digest = files.digest(file);
       if (!digest)
         return digest.takeError();
-      digests.emplace_back(file, digest->digest);
+      digests.emplace_back(file, *digest);
     }
   return digests;
 }
 
-llvm::Expected<std::string> dataDigestOf(const std::vector<std::unique_ptr<Gate>> &gates) {
-  auto digests = fileDigestsOf(gates);
+llvm::Expected<std::string> dataDigestOf(const std::vector<std::unique_ptr<Gate>> &gates,
+                                         DataFiles &files) {
+  auto digests = fileDigestsOf(gates, files);
   if (!digests)
     return digests.takeError();
   Sha256Hasher hasher;
@@ -182,24 +185,27 @@ double metric(const proto::GateResult &result, const std::string &name) {
 }
 
 llvm::Expected<std::string> policyDataDigest(const Policy &policy) {
-  auto gates = buildGates(policy);
+  DataFiles files;
+  auto gates = buildGates(policy, files);
   if (!gates)
     return gates.takeError();
-  return dataDigestOf(*gates);
+  return dataDigestOf(*gates, files);
 }
 
 llvm::Expected<FileDigests> policyFileDigests(const Policy &policy) {
-  auto gates = buildGates(policy);
+  DataFiles files;
+  auto gates = buildGates(policy, files);
   if (!gates)
     return gates.takeError();
-  return fileDigestsOf(*gates);
+  return fileDigestsOf(*gates, files);
 }
 
 llvm::Error requireBudgets(const Policy &policy) {
   if (policy.gates.empty())
     return makeError(ErrorKind::BadInput,
                      policy.path + ": a protected alias's policy needs at least one gate");
-  auto gates = buildGates(policy);
+  DataFiles files;
+  auto gates = buildGates(policy, files);
   if (!gates)
     return gates.takeError();
   for (size_t i = 0; i < gates->size(); ++i)
@@ -214,25 +220,25 @@ llvm::Expected<proto::GateReport> evaluatePolicy(const Policy &policy, registry:
                                                  const proto::ModelVersion &candidate,
                                                  const std::optional<proto::ModelVersion> &baseline,
                                                  const EvaluationOptions &options) {
-  auto gates = buildGates(policy);
+  // Each data file is read once, by the gate that needs it first; the data
+  // digest, taken after the gates ran, names the bytes they judged.
+  DataFiles files;
+  auto gates = buildGates(policy, files);
   if (!gates)
     return gates.takeError();
-  auto dataDigest = dataDigestOf(*gates);
-  if (!dataDigest)
-    return dataDigest.takeError();
   proto::GateReport report;
   report.set_candidate(versionName(candidate));
   if (baseline)
     report.set_baseline(versionName(*baseline));
   report.set_policy_digest(policy.digest);
-  report.set_data_digest(*dataDigest);
   for (const proto::ModelVersion *version : {&candidate, baseline ? &*baseline : nullptr})
     if (version)
       if (llvm::Error error = store.artifacts().verify(version->digest()))
         return error;
-  ModelOutputs outputs(options.cacheDirectory, options.compileCacheDirectory, options.showProgress);
+  ModelOutputs outputs(files, options.cacheDirectory, options.compileCacheDirectory,
+                       options.showProgress);
   std::set<std::string> modelsRun;
-  GateContext context{store, candidate, baseline, policy, outputs, &modelsRun};
+  GateContext context{store, candidate, baseline, policy, files, outputs, &modelsRun};
   bool passed = true;
   for (size_t i = 0; i < gates->size(); ++i) {
     modelsRun.clear();
@@ -252,6 +258,10 @@ llvm::Expected<proto::GateReport> evaluatePolicy(const Policy &policy, registry:
     (*result->mutable_details())[std::string(kComparedWith)] = joinComparedWith(modelsRun);
     *report.add_gates() = std::move(*result);
   }
+  auto dataDigest = dataDigestOf(*gates, files);
+  if (!dataDigest)
+    return dataDigest.takeError();
+  report.set_data_digest(*dataDigest);
   report.set_verdict(passed ? "pass" : "fail");
   return report;
 }

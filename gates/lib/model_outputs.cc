@@ -163,9 +163,9 @@ std::string describeFiles(const SampleFiles &files) {
   return text;
 }
 
-ModelOutputs::ModelOutputs(std::string cacheDirectory, std::string compileCacheDirectory,
-                           bool showProgress)
-    : cacheDirectory_(std::move(cacheDirectory)),
+ModelOutputs::ModelOutputs(DataFiles &files, std::string cacheDirectory,
+                           std::string compileCacheDirectory, bool showProgress)
+    : files_(files), cacheDirectory_(std::move(cacheDirectory)),
       compileCacheDirectory_(std::move(compileCacheDirectory)), showProgress_(showProgress) {}
 
 llvm::Expected<const compiler::LoadedModel *> ModelOutputs::load(const ModelRef &model) {
@@ -178,23 +178,14 @@ llvm::Expected<const compiler::LoadedModel *> ModelOutputs::load(const ModelRef 
   return &(models_[key] = std::move(*loaded));
 }
 
-llvm::Expected<std::string> ModelOutputs::dataDigest(const std::string &path) {
-  if (auto it = dataDigests_.find(path); it != dataDigests_.end())
-    return it->second;
-  auto digest = sha256File(path);
-  if (!digest)
-    return digest.takeError();
-  return dataDigests_[path] = digest->digest;
-}
-
 // One file: its digest, as before inputs had names. Several: the digest
 // of their names and digests, so renaming or swapping files changes it.
 llvm::Expected<std::string> ModelOutputs::dataDigest(const SampleFiles &files) {
   if (files.size() == 1 && files[0].name.empty())
-    return dataDigest(files[0].path);
+    return files_.digest(files[0].path);
   std::string named;
   for (const InputFile &file : files) {
-    auto digest = dataDigest(file.path);
+    auto digest = files_.digest(file.path);
     if (!digest)
       return digest.takeError();
     named += file.name + "\t" + *digest + "\n";
@@ -203,11 +194,10 @@ llvm::Expected<std::string> ModelOutputs::dataDigest(const SampleFiles &files) {
 }
 
 llvm::Expected<const Tensor *> ModelOutputs::samples(const std::string &inputsPath) {
-  if (auto it = samples_.find(inputsPath); it != samples_.end())
-    return &it->second;
-  auto tensor = readNpy(inputsPath);
-  if (!tensor)
-    return tensor.takeError();
+  auto read = files_.npy(inputsPath);
+  if (!read)
+    return read.takeError();
+  const Tensor *tensor = *read;
   if (tensor->shape.empty() || tensor->shape[0] == 0)
     return makeError(ErrorKind::BadInput, inputsPath + ": no samples (" + tensor->describe() + ")");
   int64_t width = tensor->elementCount() / tensor->shape[0];
@@ -216,7 +206,7 @@ llvm::Expected<const Tensor *> ModelOutputs::samples(const std::string &inputsPa
       return makeError(ErrorKind::BadInput,
                        inputsPath + ": sample " + std::to_string(i / width) + " holds " +
                            (std::isnan(tensor->data<float>()[i]) ? "NaN" : "infinity"));
-  return &(samples_[inputsPath] = std::move(*tensor));
+  return tensor;
 }
 
 llvm::Expected<Tensor> ModelOutputs::run(const ModelRef &model, const std::string &inputsPath,

@@ -19,12 +19,12 @@ constexpr size_t kListedFlips = 10000;
 constexpr size_t kListedMatrixCells = 400;
 constexpr double kDefaultConfidence = 0.95;
 
-llvm::Expected<std::set<int64_t>> readSampleIds(const std::string &path) {
-  auto text = readFile(path);
+llvm::Expected<std::set<int64_t>> readSampleIds(DataFiles &files, const std::string &path) {
+  auto text = files.bytes(path);
   if (!text)
     return text.takeError();
   std::set<int64_t> ids;
-  std::istringstream lines(*text);
+  std::istringstream lines(**text);
   std::string line;
   for (int number = 1; std::getline(lines, line); ++number) {
     line = line.substr(0, line.find('#'));
@@ -76,7 +76,7 @@ public:
   llvm::Expected<proto::GateResult> evaluate(const GateContext &context) override {
     proto::GateResult result;
     result.set_name("nfr");
-    auto labels = readLabels(paths_.at("labels"));
+    auto labels = readLabels(context.files, paths_.at("labels"));
     if (!labels)
       return labels.takeError();
     if (!neverRegress_.empty() && *neverRegress_.rbegin() >= static_cast<int64_t>(labels->size()))
@@ -108,19 +108,25 @@ private:
                                                    const ModelRef &model, const char *key,
                                                    const std::vector<int64_t> &labels) {
     std::string source;
-    llvm::Expected<Tensor> outputs = Tensor{};
-    if (auto it = paths_.find(key); it != paths_.end()) {
-      source = it->second;
-      if (llvm::Error error = checkBound(key, model))
-        return error;
-      outputs = readNpy(source);
-    } else {
+    Tensor computed;
+    auto outputs = [&]() -> llvm::Expected<const Tensor *> {
+      if (auto it = paths_.find(key); it != paths_.end()) {
+        source = it->second;
+        if (llvm::Error error = checkBound(key, model))
+          return error;
+        return context.files.npy(source);
+      }
       source = model.label + " on " + describeFiles(inputs_);
-      outputs = context.outputs.run(model, inputs_, config_.output(), config_.batch());
-    }
+      auto run = context.outputs.run(model, inputs_, config_.output(), config_.batch());
+      if (!run)
+        return run.takeError();
+      computed = std::move(*run);
+      return &computed;
+    }();
     if (!outputs)
       return outputs.takeError();
-    auto predicted = predictionsOf(*outputs, source);
+    const Tensor &array = **outputs;
+    auto predicted = predictionsOf(array, source);
     if (!predicted)
       return predicted.takeError();
     if (predicted->size() != labels.size())
@@ -128,13 +134,13 @@ private:
                                                 std::to_string(labels.size()) + " labels but " +
                                                 source + " gives " +
                                                 std::to_string(predicted->size()) + " predictions");
-    if (outputs->shape.size() == 2)
+    if (array.shape.size() == 2)
       for (size_t i = 0; i < labels.size(); ++i)
-        if (labels[i] >= outputs->shape[1])
+        if (labels[i] >= array.shape[1])
           return makeError(ErrorKind::BadInput,
                            paths_.at("labels") + ": label " + std::to_string(labels[i]) +
                                " of sample " + std::to_string(i) + " is outside the " +
-                               std::to_string(outputs->shape[1]) + " classes of " + source);
+                               std::to_string(array.shape[1]) + " classes of " + source);
     return predicted;
   }
 
@@ -265,7 +271,8 @@ private:
 
 } // namespace
 
-llvm::Expected<std::unique_ptr<Gate>> makeNfrGate(const GateSpec &spec, const Policy &policy) {
+llvm::Expected<std::unique_ptr<Gate>> makeNfrGate(const GateSpec &spec, const Policy &policy,
+                                                  DataFiles &files) {
   proto::NfrGateConfig config;
   if (llvm::Error error = readGateConfig(spec, policy, config))
     return error;
@@ -274,10 +281,10 @@ llvm::Expected<std::unique_ptr<Gate>> makeNfrGate(const GateSpec &spec, const Po
   std::vector<std::pair<std::string, std::string>> wanted = {{"labels", config.labels()}};
   SampleFiles inputs;
   if (!precomputed) {
-    auto files = policySampleFiles(spec, policy, "", config.inputs(), config.named_inputs());
-    if (!files)
-      return files.takeError();
-    inputs = std::move(*files);
+    auto named = policySampleFiles(spec, policy, "", config.inputs(), config.named_inputs());
+    if (!named)
+      return named.takeError();
+    inputs = std::move(*named);
     // Listed with the other files (in key order, as bound policies
     // recorded them before inputs could be named).
     for (const InputFile &input : inputs)
@@ -307,7 +314,7 @@ llvm::Expected<std::unique_ptr<Gate>> makeNfrGate(const GateSpec &spec, const Po
                      gateLocation(spec, policy) + "max_relative_nfr must be >= 0");
   std::set<int64_t> neverRegress;
   if (paths.count("never_regress")) {
-    auto ids = readSampleIds(paths["never_regress"]);
+    auto ids = readSampleIds(files, paths["never_regress"]);
     if (!ids)
       return ids.takeError();
     neverRegress = std::move(*ids);

@@ -50,16 +50,17 @@ llvm::Expected<std::vector<int64_t>> predictionsOf(const Tensor &outputs, const 
   return predictions;
 }
 
-llvm::Expected<std::vector<int64_t>> readLabels(const std::string &path) {
-  auto tensor = readNpy(path);
-  if (!tensor)
-    return tensor.takeError();
-  if (tensor->shape.size() != 1 || (tensor->dtype != DType::Int64 && tensor->dtype != DType::Int32))
+llvm::Expected<std::vector<int64_t>> readLabels(DataFiles &files, const std::string &path) {
+  auto read = files.npy(path);
+  if (!read)
+    return read.takeError();
+  const Tensor &tensor = **read;
+  if (tensor.shape.size() != 1 || (tensor.dtype != DType::Int64 && tensor.dtype != DType::Int32))
     return makeError(ErrorKind::BadInput,
-                     path + ": labels must be a 1-D int64 array, got " + tensor->describe());
-  if (tensor->shape[0] == 0)
+                     path + ": labels must be a 1-D int64 array, got " + tensor.describe());
+  if (tensor.shape[0] == 0)
     return makeError(ErrorKind::BadInput, path + ": no labels");
-  return predictionsOf(*tensor, path); // refuses negative classes
+  return predictionsOf(tensor, path); // refuses negative classes
 }
 
 void FlipCounts::merge(const FlipCounts &other, int64_t indexOffset) {

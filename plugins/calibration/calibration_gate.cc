@@ -71,7 +71,7 @@ public:
   llvm::Expected<proto::GateResult> evaluate(const GateContext &context) override {
     proto::GateResult result;
     result.set_name("calibration");
-    auto labels = gates::readLabels(labels_);
+    auto labels = gates::readLabels(context.files, labels_);
     if (!labels)
       return labels.takeError();
     auto candidate = measure(context, context.modelOf(context.candidate), *labels);
@@ -138,8 +138,8 @@ private:
   std::string inputs_, labels_;
 };
 
-llvm::Expected<std::unique_ptr<gates::Gate>> makeCalibrationGate(const GateSpec &spec,
-                                                                 const Policy &policy) {
+llvm::Expected<std::unique_ptr<gates::Gate>>
+makeCalibrationGate(const GateSpec &spec, const Policy &policy, gates::DataFiles &) {
   CalibrationGateConfig config;
   if (llvm::Error error = gates::readGateConfig(spec, policy, config))
     return error;

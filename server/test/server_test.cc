@@ -8,6 +8,7 @@
 #include "graceful/testing/stores.h"
 #include "http_client.h"
 
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -759,6 +760,62 @@ TEST_P(ServerTest, HealthMetricsAndOpenApi) {
   HttpResult document = get(*server, "/api/v1/openapi.json", "");
   EXPECT_EQ(document.status, 200u);
   EXPECT_EQ(document.body, readAll(GRACEFUL_SOURCE_DIR "/docs/schemas/openapi.json"));
+}
+
+// Servers hold no state of their own: two over one store, with promoters
+// racing on both for the same compare-and-set, see exactly one winner per
+// race, and the history records exactly that winner.
+TEST_P(ServerTest, TwoServersOneWinnerPerRace) {
+  for (int seed = 4; seed <= 7; ++seed) {
+    models_.push_back(directory_.file("m" + std::to_string(seed) + ".onnx"));
+    writeTinyOnnxModel(models_.back(), seed);
+    ASSERT_EQ(cli({"register", "m", "--onnx", models_.back()}).exitCode, 0);
+  }
+  std::string promoter = token("release-bot", "promoter", {"--aliases", "production"});
+  auto first = serve(), second = serve();
+  int holder = 1; // SetUp promoted m@1
+  for (int race = 0; race < 4; ++race) {
+    std::vector<int> targets;
+    for (int version = 1; version <= 6; ++version)
+      if (version != holder)
+        targets.push_back(version);
+    std::vector<HttpResult> answers(targets.size());
+    std::atomic<bool> go = false;
+    std::vector<std::thread> contenders;
+    for (size_t i = 0; i < targets.size(); ++i) {
+      unsigned short port = (i % 2 ? first : second)->port();
+      std::string body = R"({"target": "m@)" + std::to_string(targets[i]) +
+                         R"(", "policy": "open.yaml", "expect": ")" + std::to_string(holder) +
+                         R"("})";
+      contenders.emplace_back([&, i, port, body] {
+        while (!go)
+          std::this_thread::yield();
+        answers[i] =
+            http(port, {"POST", "/api/v1/models/m/aliases/production/promote", promoter, body});
+      });
+    }
+    go = true;
+    for (std::thread &contender : contenders)
+      contender.join();
+    int winners = 0, winner = 0;
+    for (size_t i = 0; i < answers.size(); ++i) {
+      if (answers[i].status == 200u) {
+        EXPECT_TRUE(parseJson<proto::PromotionResult>(answers[i].body).promoted());
+        ++winners;
+        winner = targets[i];
+      } else {
+        EXPECT_EQ(answers[i].status, 409u) << answers[i].body;
+      }
+    }
+    ASSERT_EQ(winners, 1) << "race " << race;
+    auto production = parseJson<proto::ModelVersion>(cli({"show", "m@production", "--json"}).out);
+    EXPECT_EQ(production.version(), winner);
+    EXPECT_EQ(production.holder().actor(), "release-bot");
+    holder = winner;
+  }
+  auto history = parseJson<proto::AliasHistory>(cli({"history", "m@production", "--json"}).out);
+  EXPECT_EQ(history.tenures_size(), 5); // SetUp's and one per race
+  expectCheckPasses();
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ServerTest,

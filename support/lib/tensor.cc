@@ -1,5 +1,6 @@
 #include "graceful/support/tensor.h"
 
+#include "graceful/support/digest.h"
 #include "graceful/support/error.h"
 #include "graceful/support/files.h"
 
@@ -79,6 +80,7 @@ namespace {
 
 // The part of an .npy file before the data: magic, version, header.
 struct NpyPreamble {
+  std::string prefix; // the magic, version and header length, as read
   std::string header;
   size_t dataStart = 0;
 };
@@ -108,6 +110,7 @@ llvm::Expected<NpyPreamble> readPreamble(std::ifstream &in, const std::string &p
   }
   if (headerLength > (1u << 20))
     return npyError(path, "malformed .npy header (" + std::to_string(headerLength) + " bytes)");
+  preamble.prefix.assign(fixed, preamble.dataStart);
   preamble.header.resize(headerLength);
   in.clear();
   in.seekg(static_cast<std::streamoff>(preamble.dataStart));
@@ -326,9 +329,9 @@ llvm::Expected<uint64_t> dataBytesIn(std::ifstream &in, const NpyPreamble &pream
   return static_cast<uint64_t>(end) - preamble.dataStart;
 }
 
-} // namespace
-
-llvm::Expected<Tensor> readNpy(const std::string &path) {
+// With a hasher, every byte parsed goes through it: the preamble and the
+// data, which is the whole file (trailing bytes are refused).
+llvm::Expected<Tensor> readNpyHashing(const std::string &path, Sha256Hasher *hasher) {
   auto opened = openForReading(path);
   if (!opened)
     return opened.takeError();
@@ -359,7 +362,20 @@ llvm::Expected<Tensor> readNpy(const std::string &path) {
   in.read(tensor.bytes.data(), static_cast<std::streamsize>(*expected));
   if (static_cast<uint64_t>(in.gcount()) != *expected)
     return npyError(path, "read error");
+  if (hasher) {
+    hasher->update(preamble->prefix);
+    hasher->update(preamble->header);
+    hasher->update(std::string_view(tensor.bytes.data(), tensor.bytes.size()));
+  }
   return tensor;
+}
+
+} // namespace
+
+llvm::Expected<Tensor> readNpy(const std::string &path) { return readNpyHashing(path, nullptr); }
+
+llvm::Expected<Tensor> readNpy(const std::string &path, Sha256Hasher &hasher) {
+  return readNpyHashing(path, &hasher);
 }
 
 llvm::Error writeNpy(const std::string &path, const Tensor &tensor) {

@@ -10,8 +10,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <optional>
 #include <onnx/onnx_pb.h>
+#include <optional>
 
 namespace graceful::compiler {
 namespace {
@@ -38,8 +38,8 @@ int64_t defaultOpset(const onnx::ModelProto &model) {
 // Checks the model's inputs against the profile; returns the input shapes
 // to analyse with when the profile's input shape applies.
 std::optional<std::vector<std::vector<int64_t>>> checkInputs(const ModelSignature &signature,
-                                              const proto::DeviceProfile &profile,
-                                              std::vector<std::string> &violations) {
+                                                             const proto::DeviceProfile &profile,
+                                                             std::vector<std::string> &violations) {
   std::vector<std::vector<int64_t>> shapes;
   for (const TensorSpec &input : signature.inputs) {
     shapes.push_back(input.shape);
@@ -80,8 +80,9 @@ void checkLimit(const char *limit, bool set, double budget, double measured, Pro
     return;
   check.budgets.push_back(BudgetUse{limit, measured, budget});
   if (measured > budget)
-    check.violations.push_back(std::string(limit) + ": the model has " + formatNumber(measured, 15) +
-                               ", the budget is " + formatNumber(budget, 15));
+    check.violations.push_back(std::string(limit) + ": the model has " +
+                               formatNumber(measured, 15) + ", the budget is " +
+                               formatNumber(budget, 15));
 }
 
 void checkArchitecture(const proto::DeviceProfile &profile, ProfileCheck &check) {
@@ -90,8 +91,9 @@ void checkArchitecture(const proto::DeviceProfile &profile, ProfileCheck &check)
     for (const auto &[op, count] : analysis.opCounts)
       if (std::find(profile.allowed_ops().begin(), profile.allowed_ops().end(), op) ==
           profile.allowed_ops().end())
-        check.violations.push_back("op " + op + " (" + std::to_string(count) +
-                                   " node" + (count == 1 ? "" : std::string("s")) + ") is not among the device's allowed ops");
+        check.violations.push_back("op " + op + " (" + std::to_string(count) + " node" +
+                                   (count == 1 ? "" : std::string("s")) +
+                                   ") is not among the device's allowed ops");
   if (profile.has_min_opset() && check.opset < profile.min_opset())
     check.violations.push_back("opset " + std::to_string(check.opset) + " is below min_opset " +
                                std::to_string(profile.min_opset()));
@@ -109,8 +111,8 @@ void checkArchitecture(const proto::DeviceProfile &profile, ProfileCheck &check)
   checkLimit("max_macs", profile.has_max_macs(), profile.max_macs(),
              static_cast<double>(analysis.macs), check);
   checkLimit("max_peak_activation_bytes", profile.has_max_peak_activation_bytes(),
-             profile.max_peak_activation_bytes(),
-             static_cast<double>(analysis.peakActivationBytes), check);
+             profile.max_peak_activation_bytes(), static_cast<double>(analysis.peakActivationBytes),
+             check);
   checkLimit("max_model_bytes", profile.has_max_model_bytes(), profile.max_model_bytes(),
              static_cast<double>(check.modelBytes), check);
 }
@@ -121,7 +123,12 @@ llvm::Expected<proto::DeviceProfile> loadDeviceProfile(const std::string &path) 
   auto text = readFile(path);
   if (!text)
     return text.takeError();
-  auto root = parseYaml(*text, path);
+  return parseDeviceProfile(*text, path);
+}
+
+llvm::Expected<proto::DeviceProfile> parseDeviceProfile(const std::string &text,
+                                                        const std::string &path) {
+  auto root = parseYaml(text, path);
   if (!root)
     return root.takeError();
   proto::DeviceProfile profile;

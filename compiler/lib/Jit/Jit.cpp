@@ -398,32 +398,6 @@ const std::vector<TensorSpec> &CompiledModel::inputs() const { return state_->in
 const std::vector<TensorSpec> &CompiledModel::outputs() const { return state_->outputs; }
 bool CompiledModel::loadedFromCache() const { return state_->loaded != nullptr; }
 
-llvm::Expected<ModelSignature> readSignature(const std::string &onnxPath) {
-  onnx::ModelProto model;
-  if (llvm::Error error = readOnnxModel(onnxPath, model))
-    return error;
-  return signatureOf(model, onnxPath);
-}
-
-llvm::Expected<LoadedModel> loadModel(const std::string &path, const std::string &expectedDigest) {
-  auto bytes = readFile(path);
-  if (!bytes)
-    return bytes.takeError();
-  LoadedModel loaded{path, sha256Digest(*bytes), nullptr, {}};
-  if (!expectedDigest.empty() && loaded.digest != expectedDigest)
-    return makeError(ErrorKind::Corrupt, path + ": its bytes have digest " + loaded.digest +
-                                             ", not the " + expectedDigest + " recorded for it");
-  auto model = std::make_shared<onnx::ModelProto>();
-  if (llvm::Error error = parseOnnxModel(*bytes, path, *model))
-    return error;
-  auto signature = signatureOf(*model, path);
-  if (!signature)
-    return signature.takeError();
-  loaded.proto = std::move(model);
-  loaded.signature = std::move(*signature);
-  return loaded;
-}
-
 size_t CompileOptions::fixShapeInputs(const ModelSignature &signature,
                                       const std::vector<Tensor> &inputs) {
   size_t fixed = 0;

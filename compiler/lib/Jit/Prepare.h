@@ -1,6 +1,6 @@
 // Internal: what the JIT does to a ModelProto before compiling it: its
-// signature read, its inputs specialised to the shapes being run, fixed
-// inputs made initializers.
+// inputs specialised to the shapes being run, fixed inputs made
+// initializers.
 #pragma once
 
 #include "graceful/compiler/Jit.h"
@@ -12,9 +12,6 @@
 #include <vector>
 
 namespace graceful::compiler {
-
-llvm::Expected<ModelSignature> signatureOf(const onnx::ModelProto &model,
-                                           const std::string &source);
 
 // Sets the graph inputs to the shapes being run and forgets every derived
 // shape, so ONNX shape inference makes the whole graph static.

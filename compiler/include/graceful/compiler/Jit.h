@@ -2,56 +2,14 @@
 // to linalg, bufferization, LLVM, and MLIR's ExecutionEngine.
 #pragma once
 
+// Model.h declares onnx::ModelProto and what a loaded model holds.
+#include "graceful/compiler/Model.h"
 #include "graceful/support/digest.h"
-#include "graceful/support/tensor.h"
 
-#include <cstdint>
 #include <functional>
-#include <llvm/Support/Error.h>
 #include <map>
-#include <memory>
-#include <string>
-#include <vector>
-
-namespace onnx {
-class ModelProto;
-class TensorProto;
-} // namespace onnx
 
 namespace graceful::compiler {
-
-struct TensorSpec {
-  std::string name;
-  DType dtype;
-  std::vector<int64_t> shape; // -1 for a dimension the model leaves open
-};
-
-// The graph inputs and outputs of an ONNX file, without compiling it.
-struct ModelSignature {
-  std::vector<TensorSpec> inputs, outputs;
-};
-llvm::Expected<ModelSignature> readSignature(const std::string &onnxPath);
-
-// An ONNX file read once: the digest of its bytes, the model they hold and
-// its signature. A command loads a model once and passes this down, so
-// every compile and run of the command uses the same bytes, whatever
-// happens to the file meanwhile.
-struct LoadedModel {
-  std::string path;   // names the model in messages
-  std::string digest; // "sha256:<hex>" of the file's bytes
-  std::shared_ptr<const onnx::ModelProto> proto;
-  ModelSignature signature;
-};
-// With `expectedDigest` (a registry's), bytes of another digest are refused
-// as corrupt.
-llvm::Expected<LoadedModel> loadModel(const std::string &path,
-                                      const std::string &expectedDigest = "");
-
-// A TensorProto's values: an initializer, or a data file of ONNX's backend
-// tests (what onnx.numpy_helper.from_array writes). Its dims are checked
-// against the data it holds before anything is allocated; errors name
-// `where` and the tensor.
-llvm::Expected<Tensor> tensorOfProto(const onnx::TensorProto &proto, const std::string &where);
 
 // Fixes the graph inputs to `inputShapes` (one per input, in graph order;
 // dimensions the model fixes must agree) and drops derived shapes, so

@@ -13,6 +13,9 @@ namespace graceful::compiler {
 
 // Reads a profile YAML; unknown keys and wrong types name the file and line.
 llvm::Expected<proto::DeviceProfile> loadDeviceProfile(const std::string &path);
+// The same for a profile's text already read from `path`.
+llvm::Expected<proto::DeviceProfile> parseDeviceProfile(const std::string &text,
+                                                        const std::string &path);
 
 // One numeric limit of a profile and how much of it the model uses.
 struct BudgetUse {
@@ -22,9 +25,9 @@ struct BudgetUse {
 };
 
 struct ProfileCheck {
-  ModelAnalysis analysis;     // for the profile's input shape when it sets one
-  int64_t modelBytes = 0;     // the ONNX file's size
-  int64_t opset = 0;          // the model's own default-domain opset
+  ModelAnalysis analysis;              // for the profile's input shape when it sets one
+  int64_t modelBytes = 0;              // the ONNX file's size
+  int64_t opset = 0;                   // the model's own default-domain opset
   std::vector<std::string> violations; // each names the op or limit, value and budget
   std::vector<BudgetUse> budgets;      // every numeric limit the profile sets
 };

@@ -2,6 +2,7 @@
 // that plugins call, so a plugin gate is a first-class gate.
 #pragma once
 
+#include "graceful/gates/data_files.h"
 #include "graceful/gates/model_outputs.h"
 #include "graceful/gates/policy.h"
 #include "graceful/registry.pb.h"
@@ -20,9 +21,10 @@
 
 namespace graceful::gates {
 
-// Bumped whenever GateContext, Gate, GateFactory or ModelOutputs change
-// layout or meaning; plugins built against another version are refused.
-inline constexpr int kGateAbiVersion = 4; // 4: ModelOutputs keeps the models it loaded
+// Bumped whenever GateContext, Gate, GateFactory, DataFiles or ModelOutputs
+// change layout or meaning; plugins built against another version are
+// refused.
+inline constexpr int kGateAbiVersion = 4; // 4: ModelOutputs keeps the models it loaded; DataFiles
 
 // What a gate sees: the versions, how to run them and the policy.
 struct GateContext {
@@ -30,6 +32,8 @@ struct GateContext {
   proto::ModelVersion candidate;
   std::optional<proto::ModelVersion> baseline; // empty for a first promotion
   const Policy &policy;
+  // Read every data file through `files`, never by path.
+  DataFiles &files;
   ModelOutputs &outputs;
   // Filled by modelOf with the versions a gate ran, so that reports say
   // what each gate compared the candidate with (a baseline, an edge gate's
@@ -60,9 +64,10 @@ public:
 };
 
 // Builds a gate from its policy entry; rejects bad settings (unknown keys,
-// missing files) before any gate runs.
-using GateFactory = std::function<llvm::Expected<std::unique_ptr<Gate>>(const GateSpec &spec,
-                                                                        const Policy &policy)>;
+// missing files) before any gate runs. A file it reads to build the gate
+// (a device profile) is read through `files`, as evaluation reads the rest.
+using GateFactory = std::function<llvm::Expected<std::unique_ptr<Gate>>(
+    const GateSpec &spec, const Policy &policy, DataFiles &files)>;
 
 void registerGate(const std::string &name, GateFactory factory);
 // Names of the registered gates, sorted; built-ins included.

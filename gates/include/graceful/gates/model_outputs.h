@@ -4,6 +4,7 @@
 #pragma once
 
 #include "graceful/compiler/Jit.h"
+#include "graceful/gates/data_files.h"
 #include "graceful/support/tensor.h"
 
 #include <llvm/Support/Error.h>
@@ -32,10 +33,11 @@ std::string describeFiles(const SampleFiles &files);
 
 class ModelOutputs {
 public:
-  // Outputs are cached in `cacheDirectory` and compiled models in
-  // `compileCacheDirectory`; an empty directory: nothing of that kind is
-  // kept on disk.
-  ModelOutputs(std::string cacheDirectory, std::string compileCacheDirectory, bool showProgress);
+  // Sample files are read through `files`. Outputs are cached in
+  // `cacheDirectory` and compiled models in `compileCacheDirectory`; an
+  // empty directory: nothing of that kind is kept on disk.
+  ModelOutputs(DataFiles &files, std::string cacheDirectory, std::string compileCacheDirectory,
+               bool showProgress);
 
   // One output (by name; the first when `output` is empty) of a model run
   // over every sample of `files`: one array per model input (first axis =
@@ -47,7 +49,7 @@ public:
   llvm::Expected<Tensor> run(const ModelRef &model, const std::string &inputsPath,
                              const std::string &output = "", int64_t batch = 0);
 
-  // The samples of an .npy file (finite, when floating point), read once.
+  // The samples of an .npy file (finite, when floating point).
   llvm::Expected<const Tensor *> samples(const std::string &inputsPath);
 
   int64_t modelRuns() const { return modelRuns_; }
@@ -57,14 +59,12 @@ private:
   // The model's file read once per ModelOutputs, its bytes checked against
   // the digest the registry recorded: every run compiles those bytes.
   llvm::Expected<const compiler::LoadedModel *> load(const ModelRef &model);
-  llvm::Expected<std::string> dataDigest(const std::string &path);
   llvm::Expected<std::string> dataDigest(const SampleFiles &files);
 
+  DataFiles &files_;
   std::string cacheDirectory_;
   std::string compileCacheDirectory_;
   bool showProgress_;
-  std::map<std::string, Tensor> samples_;
-  std::map<std::string, std::string> dataDigests_;
   std::map<std::pair<std::string, std::string>, compiler::LoadedModel> models_;
   int64_t modelRuns_ = 0, cacheHits_ = 0;
 };

@@ -3,6 +3,7 @@
 // shards of an evaluation merge by adding them.
 #pragma once
 
+#include "graceful/gates/data_files.h"
 #include "graceful/support/tensor.h"
 
 #include <cstdint>
@@ -19,7 +20,7 @@ namespace graceful::gates {
 llvm::Expected<std::vector<int64_t>> predictionsOf(const Tensor &outputs, const std::string &what);
 
 // Class labels from an int64 (or int32) 1-D .npy array.
-llvm::Expected<std::vector<int64_t>> readLabels(const std::string &path);
+llvm::Expected<std::vector<int64_t>> readLabels(DataFiles &files, const std::string &path);
 
 struct FlipCounts {
   int64_t n = 0;

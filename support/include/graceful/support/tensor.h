@@ -9,6 +9,8 @@
 
 namespace graceful {
 
+class Sha256Hasher;
+
 // Values are ONNX TensorProto data types, so no table is needed between them.
 enum class DType : int32_t {
   Float32 = 1,
@@ -44,6 +46,10 @@ Tensor makeTensor(DType dtype, std::vector<int64_t> shape);
 
 // NumPy .npy (format 1.0-3.0, little-endian, C order).
 llvm::Expected<Tensor> readNpy(const std::string &path);
+// The same, with every byte it parses (the whole file) hashed into
+// `hasher`: the digest then names exactly the array returned, whatever
+// happens to the file around the read.
+llvm::Expected<Tensor> readNpy(const std::string &path, Sha256Hasher &hasher);
 llvm::Error writeNpy(const std::string &path, const Tensor &tensor);
 
 } // namespace graceful
