@@ -6,6 +6,7 @@
 #include <boost/math/distributions/beta.hpp>
 #include <boost/math/distributions/binomial.hpp>
 #include <cmath>
+#include <limits>
 
 namespace graceful::gates {
 
@@ -13,14 +14,18 @@ llvm::Expected<std::vector<int64_t>> predictionsOf(const Tensor &outputs, const 
   std::vector<int64_t> predictions;
   if (outputs.shape.size() == 1 &&
       (outputs.dtype == DType::Int64 || outputs.dtype == DType::Int32)) {
-    for (int64_t i = 0; i < outputs.shape[0]; ++i) {
-      predictions.push_back(outputs.dtype == DType::Int64 ? outputs.data<int64_t>()[i]
-                                                          : outputs.data<int32_t>()[i]);
-      if (predictions.back() < 0)
-        return makeError(ErrorKind::BadInput,
-                         what + ": class " + std::to_string(predictions.back()) + " of sample " +
-                             std::to_string(i) + " is negative");
-    }
+    // Sized once: class ids can number hundreds of millions.
+    predictions.resize(static_cast<size_t>(outputs.shape[0]));
+    if (outputs.dtype == DType::Int64)
+      std::copy_n(outputs.data<int64_t>(), predictions.size(), predictions.begin());
+    else
+      std::copy_n(outputs.data<int32_t>(), predictions.size(), predictions.begin());
+    auto negative = std::find_if(predictions.begin(), predictions.end(),
+                                 [](int64_t prediction) { return prediction < 0; });
+    if (negative != predictions.end())
+      return makeError(ErrorKind::BadInput,
+                       what + ": class " + std::to_string(*negative) + " of sample " +
+                           std::to_string(negative - predictions.begin()) + " is negative");
     return predictions;
   }
   if (outputs.shape.size() != 2 || outputs.shape[1] == 0 ||
@@ -80,6 +85,56 @@ void FlipCounts::merge(const FlipCounts &other, int64_t indexOffset) {
     flippedSamples.push_back(index + indexOffset);
 }
 
+namespace {
+
+// How many ids 0..largest are, saturating: an id is a file's word.
+int64_t idsUpTo(int64_t largest) {
+  return largest == std::numeric_limits<int64_t>::max() ? largest : largest + 1;
+}
+
+// The (old, new) prediction of each negative flip, counted. A flip's old
+// prediction is its label, so the cells fit a dense table whenever the
+// classes do; a sort is the fallback for huge class ids.
+std::map<std::pair<int64_t, int64_t>, int64_t>
+flipMatrixOf(const std::vector<int64_t> &flipped, const std::vector<int64_t> &oldPredictions,
+             const std::vector<int64_t> &newPredictions) {
+  int64_t rows = 0, columns = 0;
+  for (int64_t i : flipped) {
+    rows = std::max(rows, idsUpTo(oldPredictions[static_cast<size_t>(i)]));
+    columns = std::max(columns, idsUpTo(newPredictions[static_cast<size_t>(i)]));
+  }
+  std::map<std::pair<int64_t, int64_t>, int64_t> matrix;
+  constexpr int64_t kDenseCells = int64_t{1} << 22;
+  if (rows > 0 && columns <= kDenseCells / rows) {
+    std::vector<int64_t> cells(static_cast<size_t>(rows * columns));
+    for (int64_t i : flipped)
+      ++cells[static_cast<size_t>(oldPredictions[static_cast<size_t>(i)] * columns +
+                                  newPredictions[static_cast<size_t>(i)])];
+    for (size_t cell = 0; cell < cells.size(); ++cell)
+      if (cells[cell])
+        matrix.emplace_hint(
+            matrix.end(),
+            std::pair{static_cast<int64_t>(cell) / columns, static_cast<int64_t>(cell) % columns},
+            cells[cell]);
+    return matrix;
+  }
+  std::vector<std::pair<int64_t, int64_t>> pairs;
+  pairs.reserve(flipped.size());
+  for (int64_t i : flipped)
+    pairs.push_back(
+        {oldPredictions[static_cast<size_t>(i)], newPredictions[static_cast<size_t>(i)]});
+  // Sorted runs insert at the map's end in constant time each.
+  std::sort(pairs.begin(), pairs.end());
+  for (size_t start = 0, end = 0; start < pairs.size(); start = end) {
+    while (end < pairs.size() && pairs[end] == pairs[start])
+      ++end;
+    matrix.emplace_hint(matrix.end(), pairs[start], static_cast<int64_t>(end - start));
+  }
+  return matrix;
+}
+
+} // namespace
+
 FlipCounts countFlips(const std::vector<int64_t> &labels,
                       const std::vector<int64_t> &oldPredictions,
                       const std::vector<int64_t> &newPredictions) {
@@ -87,13 +142,12 @@ FlipCounts countFlips(const std::vector<int64_t> &labels,
   // turned into the sparse maps at the end.
   int64_t classes = 0;
   for (int64_t label : labels)
-    classes = std::max(classes, label + 1);
+    classes = std::max(classes, idsUpTo(label));
   bool dense = classes <= (int64_t{1} << 20);
   std::vector<int64_t> samples(dense ? static_cast<size_t>(classes) : 0),
       flips(dense ? static_cast<size_t>(classes) : 0);
   FlipCounts counts;
   counts.n = static_cast<int64_t>(labels.size());
-  std::vector<std::pair<int64_t, int64_t>> cells; // (old, new) of each negative flip
   for (size_t i = 0; i < labels.size(); ++i) {
     int64_t label = labels[i];
     bool oldRight = oldPredictions[i] == label;
@@ -104,7 +158,6 @@ FlipCounts countFlips(const std::vector<int64_t> &labels,
     if (oldRight && !newRight) {
       counts.negativeFlips++;
       dense ? ++flips[static_cast<size_t>(label)] : ++counts.negativeFlipsPerClass[label];
-      cells.push_back({oldPredictions[i], newPredictions[i]});
       counts.flippedSamples.push_back(static_cast<int64_t>(i));
     } else if (!oldRight && newRight) {
       counts.positiveFlips++;
@@ -112,14 +165,7 @@ FlipCounts countFlips(const std::vector<int64_t> &labels,
       counts.bothWrongDifferently++;
     }
   }
-  // Sorted runs insert at the map's end in constant time each.
-  std::sort(cells.begin(), cells.end());
-  for (size_t start = 0, end = 0; start < cells.size(); start = end) {
-    while (end < cells.size() && cells[end] == cells[start])
-      ++end;
-    counts.flipMatrix.emplace_hint(counts.flipMatrix.end(), cells[start],
-                                   static_cast<int64_t>(end - start));
-  }
+  counts.flipMatrix = flipMatrixOf(counts.flippedSamples, oldPredictions, newPredictions);
   for (size_t label = 0; label < samples.size(); ++label) {
     if (samples[label])
       counts.samplesPerClass[static_cast<int64_t>(label)] = samples[label];

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <gtest/gtest.h>
+#include <limits>
 
 namespace graceful::gates {
 namespace {
@@ -41,6 +42,41 @@ TEST(Statistics, MergedShardsEqualTheWhole) {
   EXPECT_EQ(merged.positiveFlips, whole.positiveFlips);
   EXPECT_EQ(merged.flippedSamples, whole.flippedSamples);
   EXPECT_EQ(merged.flipMatrix, whole.flipMatrix);
+}
+
+TEST(Statistics, HugeClassIdsCountLikeSmallOnes) {
+  // The same flips with ids spread to the ends of int64: the tables are
+  // sparse then, and no id may overflow a count.
+  constexpr int64_t kTop = std::numeric_limits<int64_t>::max();
+  auto spread = [&](std::vector<int64_t> ids) {
+    for (int64_t &id : ids)
+      id = id == 2 ? kTop : id * (kTop / 3);
+    return ids;
+  };
+  std::vector<int64_t> labels{0, 1, 2, 0, 1, 2}, old{0, 1, 2, 0, 2, 2}, fresh{0, 2, 0, 1, 2, 1};
+  FlipCounts small = countFlips(labels, old, fresh);
+  FlipCounts huge = countFlips(spread(labels), spread(old), spread(fresh));
+  EXPECT_EQ(huge.negativeFlips, 4); // samples 1, 2, 3 and 5
+  EXPECT_EQ(huge.negativeFlips, small.negativeFlips);
+  EXPECT_EQ(huge.positiveFlips, small.positiveFlips);
+  EXPECT_EQ(huge.flippedSamples, small.flippedSamples);
+  EXPECT_EQ(huge.flipMatrix.size(), small.flipMatrix.size());
+  EXPECT_EQ((huge.flipMatrix.at({kTop, 0})), (small.flipMatrix.at({2, 0})));
+  EXPECT_EQ(huge.samplesPerClass.at(kTop), 2);
+  EXPECT_EQ(huge.negativeFlipsPerClass.at(kTop / 3), 1);
+}
+
+TEST(Statistics, NegativeClassIdsAreRefusedNamingTheSample) {
+  Tensor ids = makeTensor(DType::Int32, {4});
+  int32_t values[] = {3, 0, -7, 1};
+  std::copy(values, values + 4, ids.data<int32_t>());
+  auto predictions = predictionsOf(ids, "old.npy");
+  ASSERT_FALSE(bool(predictions));
+  EXPECT_EQ(llvm::toString(predictions.takeError()), "old.npy: class -7 of sample 2 is negative");
+  ids.data<int32_t>()[2] = 7;
+  predictions = predictionsOf(ids, "old.npy");
+  ASSERT_TRUE(bool(predictions));
+  EXPECT_EQ(*predictions, (std::vector<int64_t>{3, 0, 7, 1}));
 }
 
 TEST(Statistics, ClopperPearsonUpperBound) {
