@@ -65,37 +65,93 @@ bool ranksAbove(float score, int64_t index, float otherScore, int64_t otherIndex
   return score > otherScore || (score == otherScore && index < otherIndex);
 }
 
+// Where a gallery item's score falls among the relevant items' sorted
+// scores, in constant time for most items: buckets over the relevant
+// scores' range, each knowing the first relevant item that falls in it. A
+// bucket is a monotone function of the score, so only the items of the
+// item's own bucket need comparing (a binary search, ties by index).
+class RelevantRanks {
+public:
+  // `relevant` is in rank order: score descending, then index ascending.
+  explicit RelevantRanks(const std::vector<std::pair<float, int64_t>> &relevant)
+      : relevant_(relevant), highest_(relevant.front().first) {
+    float range = highest_ - relevant.back().first;
+    buckets_ = 4 * static_cast<int64_t>(relevant.size());
+    scale_ = range > 0 && std::isfinite(range) ? static_cast<float>(buckets_) / range : 0.0f;
+    // Slot 0 is above every relevant item, slot buckets_ + 1 below all.
+    starts_.assign(static_cast<size_t>(buckets_) + 3, relevant.size());
+    starts_[0] = 0;
+    for (size_t m = relevant.size(); m-- > 0;)
+      starts_[slotOf(relevant[m].first)] = m;
+    for (size_t slot = starts_.size() - 1; slot-- > 1;)
+      starts_[slot] = std::min(starts_[slot], starts_[slot + 1]);
+  }
+
+  // How many relevant items rank above gallery item `index` of `score`.
+  size_t above(float score, int64_t index) const {
+    size_t slot = slotOf(score);
+    auto first = relevant_.begin() + static_cast<std::ptrdiff_t>(starts_[slot]);
+    auto last = relevant_.begin() + static_cast<std::ptrdiff_t>(starts_[slot + 1]);
+    return static_cast<size_t>(std::partition_point(first, last,
+                                                    [&](const auto &r) {
+                                                      return ranksAbove(r.first, r.second, score,
+                                                                        index);
+                                                    }) -
+                               relevant_.begin());
+  }
+
+private:
+  // Non-decreasing as the score falls: 0 above the highest relevant score
+  // (and for NaN, which no score is above), 1 + the bucket in the range,
+  // buckets_ + 1 below it. Scores of one slot need comparing one by one.
+  size_t slotOf(float score) const {
+    float offset = (highest_ - score) * scale_;
+    if (!(offset >= 0.0f))
+      return score > highest_ || std::isnan(score) ? 0 : 1;
+    return 1 + static_cast<size_t>(std::min(offset, static_cast<float>(buckets_)));
+  }
+
+  const std::vector<std::pair<float, int64_t>> &relevant_;
+  float highest_;
+  std::vector<size_t> starts_; // per slot, and one past the last
+  int64_t buckets_ = 1;
+  float scale_ = 0;
+};
+
+struct RankedMatches {
+  int64_t firstMatchRank = 0; // 1-based; 0 when nothing matches
+  double averagePrecision = 0;
+};
+
 // Average precision of one ranked list: the relevant items' scores sorted
-// in rank order, then the non-relevant items placed between them.
-double averagePrecision(const float *scores, const std::vector<int64_t> &galleryLabels,
-                        int64_t label) {
+// in rank order, then the non-relevant items placed between them. The
+// first match's rank comes with it: it follows the non-relevant items
+// ranked above the first relevant one.
+RankedMatches averagePrecision(const float *scores, const std::vector<int64_t> &galleryLabels,
+                               int64_t label) {
   std::vector<std::pair<float, int64_t>> relevant;
   int64_t count = static_cast<int64_t>(galleryLabels.size());
   for (int64_t j = 0; j < count; ++j)
     if (galleryLabels[j] == label)
       relevant.push_back({scores[j], j});
   if (relevant.empty())
-    return 0.0;
+    return {};
   std::sort(relevant.begin(), relevant.end(), [](const auto &a, const auto &b) {
     return ranksAbove(a.first, a.second, b.first, b.second);
   });
+  RelevantRanks ranks(relevant);
   // above[m]: non-relevant items ranking above the m-th relevant item.
   std::vector<int64_t> above(relevant.size() + 1, 0);
-  for (int64_t j = 0; j < count; ++j) {
-    if (galleryLabels[j] == label)
-      continue;
-    auto position = std::partition_point(relevant.begin(), relevant.end(), [&](const auto &r) {
-      return ranksAbove(r.first, r.second, scores[j], j);
-    });
-    above[static_cast<size_t>(position - relevant.begin())]++;
-  }
+  for (int64_t j = 0; j < count; ++j)
+    if (galleryLabels[j] != label)
+      above[ranks.above(scores[j], j)]++;
   double sum = 0;
   int64_t nonRelevantAbove = 0;
   for (size_t m = 0; m < relevant.size(); ++m) {
     nonRelevantAbove += above[m];
     sum += static_cast<double>(m + 1) / static_cast<double>(m + 1 + nonRelevantAbove);
   }
-  return sum / static_cast<double>(relevant.size());
+  return {1 + above[0], sum / static_cast<double>(relevant.size())};
 }
 
 // Rank (1-based) of the best-ranked gallery item with the query's label, or
@@ -139,6 +195,7 @@ llvm::Expected<RetrievalResult> evaluateRetrieval(const Tensor &queries,
 
   int64_t block = std::clamp<int64_t>(kScoreBudget / galleryRows, 1, 1024);
   std::vector<float> scores(static_cast<size_t>(std::min(block, queryRows) * galleryRows));
+  std::vector<RankedMatches> matches(static_cast<size_t>(std::min(block, queryRows)));
   RetrievalResult result;
   result.queries = queryRows;
   std::vector<int64_t> firstMatches(static_cast<size_t>(options.cmcDepth), 0);
@@ -150,19 +207,28 @@ llvm::Expected<RetrievalResult> evaluateRetrieval(const Tensor &queries,
                 static_cast<int>(galleryRows), static_cast<int>(dim), alpha,
                 queryVectors.data() + start * dim, static_cast<int>(dim), galleryVectors.data(),
                 static_cast<int>(dim), 0.0f, scores.data(), static_cast<int>(galleryRows));
+    // Each query's ranking is its own: the queries of a block are scanned
+    // in parallel, and tallied in order, so the sums do not depend on the
+    // number of threads.
+#pragma omp parallel for schedule(dynamic, 4)
     for (int64_t r = 0; r < rows; ++r) {
       float *row = scores.data() + r * galleryRows;
       if (options.similarity == Similarity::L2)
         for (int64_t j = 0; j < galleryRows; ++j)
           row[j] -= galleryNorms[j];
       int64_t label = queryLabels[static_cast<size_t>(start + r)];
-      int64_t rank = firstMatchRank(row, galleryLabels, label);
+      matches[static_cast<size_t>(r)] =
+          options.meanAveragePrecision
+              ? averagePrecision(row, galleryLabels, label)
+              : RankedMatches{firstMatchRank(row, galleryLabels, label), 0};
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t rank = matches[static_cast<size_t>(r)].firstMatchRank;
       if (rank == 0)
         result.queriesWithoutMatch++;
       else if (rank <= options.cmcDepth)
         firstMatches[static_cast<size_t>(rank - 1)]++;
-      if (options.meanAveragePrecision)
-        apSum += averagePrecision(row, galleryLabels, label);
+      apSum += matches[static_cast<size_t>(r)].averagePrecision;
     }
   }
   int64_t cumulative = 0;

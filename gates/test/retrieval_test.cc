@@ -1,6 +1,7 @@
 // Hand-worked retrieval cases: ranking ties, CMC, mAP, L2 and the checks.
 #include "graceful/gates/retrieval.h"
 
+#include <algorithm>
 #include <gtest/gtest.h>
 
 namespace graceful::gates {
@@ -45,8 +46,8 @@ TEST(Retrieval, CosineIgnoresLengthButL2DoesNot) {
   Tensor queries = rows({{1, 0}});
   auto cosine = evaluateRetrieval(queries, {1}, gallery, {0, 1},
                                   RetrievalOptions{Similarity::Cosine, 1, false});
-  auto l2 = evaluateRetrieval(queries, {1}, gallery, {0, 1},
-                              RetrievalOptions{Similarity::L2, 1, false});
+  auto l2 =
+      evaluateRetrieval(queries, {1}, gallery, {0, 1}, RetrievalOptions{Similarity::L2, 1, false});
   ASSERT_TRUE(cosine && l2);
   EXPECT_DOUBLE_EQ(cosine->cmc[0], 1.0);
   EXPECT_DOUBLE_EQ(l2->cmc[0], 0.0);
@@ -97,6 +98,80 @@ TEST(Retrieval, ManyQueryBlocksGiveTheSameAnswerAsOne) {
                                   RetrievalOptions{Similarity::L2, 1, false});
   ASSERT_TRUE(bool(result));
   EXPECT_DOUBLE_EQ(result->cmc[0], 1.0);
+}
+
+// mAP by the definition: each query's whole gallery sorted by rank (score
+// descending, ties to the lower index), precision summed at every hit.
+double meanAveragePrecisionBySorting(const Tensor &queries, const std::vector<int64_t> &queryLabels,
+                                     const Tensor &gallery,
+                                     const std::vector<int64_t> &galleryLabels) {
+  int64_t dim = gallery.shape[1], rows = gallery.shape[0];
+  double total = 0;
+  for (int64_t q = 0; q < queries.shape[0]; ++q) {
+    std::vector<std::pair<float, int64_t>> ranked;
+    for (int64_t g = 0; g < rows; ++g) {
+      float score = 0;
+      for (int64_t d = 0; d < dim; ++d)
+        score += queries.data<float>()[q * dim + d] * gallery.data<float>()[g * dim + d];
+      ranked.push_back({-score, g});
+    }
+    std::sort(ranked.begin(), ranked.end());
+    double sum = 0;
+    int64_t hits = 0;
+    for (size_t at = 0; at < ranked.size(); ++at)
+      if (galleryLabels[static_cast<size_t>(ranked[at].second)] == queryLabels[q])
+        sum += static_cast<double>(++hits) / static_cast<double>(at + 1);
+    total += hits ? sum / static_cast<double>(hits) : 0.0;
+  }
+  return total / static_cast<double>(queries.shape[0]);
+}
+
+TEST(Retrieval, MeanAveragePrecisionAgreesWithSortingTheWholeRanking) {
+  // One-hot-ish small integers: dot products are exact in float32 and tie
+  // often, so the ranking's tie order is exercised at every bucket; one
+  // gallery with a single score for all, one with a wide spread.
+  for (int spread : {1, 3, 40}) {
+    const int64_t galleryRows = 3000, queryRows = 60, dim = 4;
+    Tensor gallery = makeTensor(DType::Float32, {galleryRows, dim});
+    Tensor queries = makeTensor(DType::Float32, {queryRows, dim});
+    std::vector<int64_t> galleryLabels(galleryRows), queryLabels(queryRows);
+    uint32_t state = 12345;
+    auto next = [&](int range) {
+      state = state * 1664525u + 1013904223u;
+      return static_cast<int>((state >> 8) % static_cast<uint32_t>(range));
+    };
+    for (int64_t i = 0; i < galleryRows * dim; ++i)
+      gallery.data<float>()[i] = static_cast<float>(next(spread) - spread / 2);
+    for (int64_t i = 0; i < queryRows * dim; ++i)
+      queries.data<float>()[i] = static_cast<float>(next(3) - 1);
+    for (auto &label : galleryLabels)
+      label = next(7);
+    for (auto &label : queryLabels)
+      label = next(8); // label 7 has no match: AP 0
+    auto result = evaluateRetrieval(queries, queryLabels, gallery, galleryLabels,
+                                    RetrievalOptions{Similarity::L2, 1, true});
+    ASSERT_TRUE(bool(result));
+    // L2 ranks by 2 q.g - |g|^2: the reference does the same.
+    Tensor shifted = makeTensor(DType::Float32, {galleryRows, dim + 1});
+    Tensor extended = makeTensor(DType::Float32, {queryRows, dim + 1});
+    for (int64_t g = 0; g < galleryRows; ++g) {
+      float norm = 0;
+      for (int64_t d = 0; d < dim; ++d) {
+        float value = gallery.data<float>()[g * dim + d];
+        shifted.data<float>()[g * (dim + 1) + d] = value;
+        norm += value * value;
+      }
+      shifted.data<float>()[g * (dim + 1) + dim] = -norm;
+    }
+    for (int64_t q = 0; q < queryRows; ++q) {
+      for (int64_t d = 0; d < dim; ++d)
+        extended.data<float>()[q * (dim + 1) + d] = 2 * queries.data<float>()[q * dim + d];
+      extended.data<float>()[q * (dim + 1) + dim] = 1;
+    }
+    double expected = meanAveragePrecisionBySorting(extended, queryLabels, shifted, galleryLabels);
+    EXPECT_NEAR(result->meanAveragePrecision, expected, 1e-12) << "spread " << spread;
+    EXPECT_GT(expected, 0.0);
+  }
 }
 
 TEST(Retrieval, ParsesMeasuresAndMetrics) {
