@@ -48,6 +48,13 @@ void Metrics::recordPromotion(const std::string &outcome) {
   ++promotions_[outcome];
 }
 
+void Metrics::recordVerdicts(const proto::GateReport &report) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const proto::GateResult &gate : report.gates())
+    ++verdicts_[{gate.type(), gate.verdict()}];
+  ++verdicts_[{"report", report.verdict()}];
+}
+
 std::string Metrics::text() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::ostringstream out;
@@ -78,6 +85,13 @@ std::string Metrics::text() const {
          "# TYPE graceful_promotions_total counter\n";
   for (const auto &[outcome, count] : promotions_)
     out << "graceful_promotions_total{outcome=" << label(outcome) << "} " << count << "\n";
+  out << "# HELP graceful_gate_verdicts_total Verdicts of gates evaluated by this server (gate "
+         "run and promotions; reused reports are not counted), by gate type, \"report\" for a "
+         "whole report.\n"
+         "# TYPE graceful_gate_verdicts_total counter\n";
+  for (const auto &[key, count] : verdicts_)
+    out << "graceful_gate_verdicts_total{gate=" << label(key.first)
+        << ",verdict=" << label(key.second) << "} " << count << "\n";
   return out.str();
 }
 

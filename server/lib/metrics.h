@@ -1,7 +1,9 @@
 // Counters for /metrics, in Prometheus' text exposition format: requests
 // by route and status, request latency by route (a histogram), promotions
-// by outcome.
+// by outcome, gate verdicts by gate type.
 #pragma once
+
+#include "graceful/registry.pb.h"
 
 #include <atomic>
 #include <chrono>
@@ -22,6 +24,9 @@ public:
   void endRequest() { --inFlight_; }
   // promoted, refused or unchanged.
   void recordPromotion(const std::string &outcome);
+  // Each gate's verdict in a report evaluated here (not one reused), and
+  // the report's own.
+  void recordVerdicts(const proto::GateReport &report);
   std::string text() const;
 
 private:
@@ -35,6 +40,7 @@ private:
   std::map<std::pair<std::string, unsigned>, std::uint64_t> requests_;
   std::map<std::string, Latency> latency_;
   std::map<std::string, std::uint64_t> promotions_;
+  std::map<std::pair<std::string, std::string>, std::uint64_t> verdicts_; // (gate type, verdict)
 };
 
 } // namespace graceful::server

@@ -508,10 +508,47 @@ llvm::Expected<Response> promote(Call &call) {
   if (!result)
     return result.takeError();
   bool success = result->promoted() || result->unchanged();
+  if (!result->unchanged() && !result->reused_report())
+    call.metrics.recordVerdicts(result->report());
   call.metrics.recordPromotion(result->unchanged()  ? "unchanged"
                                : result->promoted() ? "promoted"
                                                     : "refused");
   return json(*result, success ? kExitSuccess : kExitGateFailed);
+}
+
+// gate run: the candidate is the path's version; the policy a name in the
+// server's policy directory. The report is stored, as the CLI stores it.
+llvm::Expected<Response> runGates(Call &call) {
+  proto::GateRunRequest request;
+  if (llvm::Error error = parseBody(call.request.body, request))
+    return error;
+  if (!request.candidate().empty() && request.candidate() != exactTarget(call))
+    return makeError(ErrorKind::BadInput, "the body names candidate '" + request.candidate() +
+                                              "', the path '" + exactTarget(call) + "'");
+  request.set_candidate(exactTarget(call));
+  if (llvm::Error error = refuseServerFiles(request.reports(), request.plugin_dirs_size()))
+    return error;
+  if (request.policy().empty())
+    return makeError(ErrorKind::BadInput, "the body names no policy");
+  // The baseline is read too: a token limited to some models may not
+  // judge against another's.
+  if (!request.baseline().empty()) {
+    auto baseline = registry::parseSelector(request.baseline());
+    if (!baseline)
+      return baseline.takeError();
+    if (llvm::Error error = call.require(Action::Read, baseline->name, "", "POST gates: baseline"))
+      return error;
+  }
+  auto policy = call.policyPath(request.policy());
+  if (!policy)
+    return policy.takeError();
+  request.set_policy(*policy);
+  auto context = call.context();
+  auto report = operations::runGates(context, request);
+  if (!report)
+    return report.takeError();
+  call.metrics.recordVerdicts(*report);
+  return json(*report, report->verdict() == "pass" ? kExitSuccess : kExitGateFailed);
 }
 
 llvm::Expected<Response> rollback(Call &call) {
@@ -610,6 +647,11 @@ const std::vector<Route> &routes() {
        Action::Publish,
        false,
        tagVersion},
+      {post,
+       {"models", "{name}", "versions", "{version}", "gates"},
+       Action::Publish,
+       false,
+       runGates},
       {get, {"models", "{name}", "aliases", "{alias}"}, Action::Read, false, showAlias},
       {put, {"models", "{name}", "aliases", "{alias}"}, Action::MoveAlias, false, setAlias},
       {delete_, {"models", "{name}", "aliases", "{alias}"}, Action::MoveAlias, false, deleteAlias},

@@ -3,6 +3,7 @@
 // checked against the CLI's own answers and the store's `check`.
 #include "graceful/registry.pb.h"
 #include "graceful/support/digest.h"
+#include "graceful/support/json.h"
 #include "graceful/support/tensor.h"
 #include "graceful/testing/process.h"
 #include "graceful/testing/stores.h"
@@ -149,6 +150,21 @@ protected:
     return parseJson<proto::AuditLog>(cli(args).out);
   }
 
+  // policies/x.npy and y.npy, six samples for the tiny models, and
+  // policies/strict.yaml, an nfr gate on them.
+  void writeEvaluationData() {
+    Tensor x = makeTensor(DType::Float32, {6, 4});
+    for (int64_t i = 0; i < 24; ++i)
+      x.data<float>()[i] = 0.5f * static_cast<float>(i % 7 - 3);
+    Tensor y = makeTensor(DType::Int64, {6});
+    for (int64_t i = 0; i < 6; ++i)
+      y.data<int64_t>()[i] = i % 3;
+    ASSERT_FALSE(writeNpy(directory_.file("policies/x.npy"), x));
+    ASSERT_FALSE(writeNpy(directory_.file("policies/y.npy"), y));
+    std::ofstream(directory_.file("policies/strict.yaml"))
+        << "gates:\n  - nfr: {inputs: x.npy, labels: y.npy, max_nfr: 1.0}\n";
+  }
+
   void expectCheckPasses() {
     ProcessResult check = cli({"check"});
     EXPECT_EQ(check.exitCode, 0) << check.out << check.err;
@@ -231,11 +247,11 @@ TEST_P(ServerTest, RoleByEndpointMatrix) {
   };
   std::vector<Caller> callers = {
       {"reader-bot", token("reader-bot", "reader"), reads},
-      {"publisher-bot", token("publisher-bot", "publisher"), with({"register", "tag"})},
+      {"publisher-bot", token("publisher-bot", "publisher"), with({"register", "tag", "gates"})},
       {"staging-bot", token("staging-bot", "promoter", {"--aliases", "staging"}),
        with({"set staging", "promote staging", "rollback staging", "delete staging"})},
       {"admin-bot", token("admin-bot", "admin"),
-       with({"register", "tag", "set staging", "promote staging", "rollback staging",
+       with({"register", "tag", "gates", "set staging", "promote staging", "rollback staging",
              "delete staging", "set production", "promote production", "force production",
              "delete production", "protect"})},
       {"other-reader", token("other-reader", "reader", {"--models", "other"}), {}},
@@ -258,6 +274,8 @@ TEST_P(ServerTest, RoleByEndpointMatrix) {
       {"download", "GET", "/api/v1/models/m/versions/1/artifact", ""},
       {"register", "POST", "/api/v1/models/m/versions?allow_duplicate=true", "", true},
       {"tag", "POST", "/api/v1/models/m/versions/1/tags", R"({"set": {"k": "v"}})"},
+      {"gates", "POST", "/api/v1/models/m/versions/2/gates",
+       R"({"policy": "open.yaml", "baseline": "m@1"})"},
       {"set staging", "PUT", "/api/v1/models/m/aliases/staging", R"({"target": "m@2"})"},
       {"promote staging", "POST", "/api/v1/models/m/aliases/staging/promote",
        R"({"target": "m@1", "policy": "open.yaml"})"},
@@ -304,8 +322,8 @@ TEST_P(ServerTest, RoleByEndpointMatrix) {
   for (const proto::AuditEvent &event : denied.events())
     ++audited[event.actor()];
   EXPECT_EQ(audited, denials);
-  // production (set, promote, force, delete), protect, register, tag.
-  EXPECT_EQ(denials["staging-bot"], 7);
+  // production (set, promote, force, delete), protect, register, tag, gates.
+  EXPECT_EQ(denials["staging-bot"], 8);
   expectCheckPasses();
 }
 
@@ -615,16 +633,7 @@ TEST_P(ServerTest, SigkillMidPromotionLeavesACheckableStore) {
 TEST_P(ServerTest, ProtectedAliasMovesOnlyThroughItsPolicy) {
   std::string admin = token("admin-bot", "admin");
   std::string promoter = token("release-bot", "promoter", {"--aliases", "production"});
-  Tensor x = makeTensor(DType::Float32, {6, 4});
-  for (int64_t i = 0; i < 24; ++i)
-    x.data<float>()[i] = 0.5f * static_cast<float>(i % 7 - 3);
-  Tensor y = makeTensor(DType::Int64, {6});
-  for (int64_t i = 0; i < 6; ++i)
-    y.data<int64_t>()[i] = i % 3;
-  ASSERT_FALSE(writeNpy(directory_.file("policies/x.npy"), x));
-  ASSERT_FALSE(writeNpy(directory_.file("policies/y.npy"), y));
-  std::ofstream(directory_.file("policies/strict.yaml"))
-      << "gates:\n  - nfr: {inputs: x.npy, labels: y.npy, max_nfr: 1.0}\n";
+  writeEvaluationData();
   auto server = serve();
   EXPECT_EQ(send(*server, "POST", "/api/v1/models/m/aliases/production/protect", promoter,
                  R"({"policy": "strict.yaml"})")
@@ -658,6 +667,69 @@ TEST_P(ServerTest, ProtectedAliasMovesOnlyThroughItsPolicy) {
   EXPECT_EQ(holder.version(), 2);
   EXPECT_EQ(holder.holder().actor(), "release-bot");
   EXPECT_EQ(holder.holder().gate_report_id(), result.report_id());
+  expectCheckPasses();
+}
+
+// gate run over HTTP: the report and exit code the CLI gives for the same
+// policy, stored, counted in /metrics; the candidate comes from the path,
+// the policy from the server's directory, and a token limited to one
+// model cannot judge against another's.
+TEST_P(ServerTest, GatesRunOnTheServerAsInTheCli) {
+  writeEvaluationData();
+  std::ofstream(directory_.file("policies/tight.yaml"))
+      << "gates:\n  - nfr: {name: tight, inputs: x.npy, labels: y.npy, max_nfr: 0.0,\n"
+         "          max_error_rate: 0.0}\n";
+  std::string publisher = token("ci-bot", "publisher", {"--models", "m"});
+  std::string reader = token("reader-bot", "reader");
+  auto server = serve();
+  for (const std::string policy : {"strict.yaml", "tight.yaml"}) {
+    HttpResult answer = send(*server, "POST", "/api/v1/models/m/versions/2/gates", publisher,
+                             R"({"policy": ")" + policy + R"(", "baseline": "m@production"})");
+    ASSERT_EQ(answer.status, 200u) << answer.body;
+    ProcessResult local = cli({"gate", "run", "--policy", directory_.file("policies/" + policy),
+                               "--candidate", "m@2", "--baseline", "m@production", "--json"});
+    EXPECT_EQ(answer.header("x-graceful-exit-code"), std::to_string(local.exitCode)) << policy;
+    auto remote = parseJson<proto::GateReport>(answer.body);
+    auto expected = parseJson<proto::GateReport>(local.out);
+    EXPECT_EQ(remote.report_id() + 1, expected.report_id()) << "each run is stored";
+    remote.clear_report_id();
+    expected.clear_report_id();
+    EXPECT_EQ(toJson(remote), toJson(expected)) << policy;
+    EXPECT_EQ(remote.candidate(), "m@2");
+    EXPECT_EQ(remote.verdict(), policy == "strict.yaml" ? "pass" : "fail");
+  }
+  HttpResult metrics = get(*server, "/metrics", "");
+  EXPECT_THAT(metrics.body, HasSubstr("graceful_gate_verdicts_total{gate=\"report\",verdict="));
+  EXPECT_THAT(metrics.body,
+              HasSubstr("graceful_gate_verdicts_total{gate=\"nfr\",verdict=\"pass\"} 1\n"));
+  struct Refused {
+    std::string token, body;
+    unsigned status;
+  };
+  for (const Refused &refused : std::vector<Refused>{
+           {reader, R"({"policy": "strict.yaml"})", 403},
+           {publisher, R"({"policy": "strict.yaml", "baseline": "other@1"})", 403},
+           {publisher, R"({"policy": "strict.yaml", "candidate": "m@1"})", 400},
+           {publisher, R"({"policy": "../strict.yaml"})", 400},
+           {publisher, R"({"policy": "/etc/passwd"})", 400},
+           {publisher, R"({})", 400},
+           {publisher, R"({"policy": "strict.yaml", "reports": {"html": "/tmp/r.html"}})", 400},
+           {publisher, R"({"policy": "strict.yaml", "plugin_dirs": ["/tmp"]})", 400},
+           {publisher, R"({"policy": "absent.yaml"})", 404},
+           {publisher, R"({"policy": "strict.yaml", "polcy": "x"})", 400},
+       }) {
+    HttpResult answer =
+        send(*server, "POST", "/api/v1/models/m/versions/2/gates", refused.token, refused.body);
+    EXPECT_EQ(answer.status, refused.status) << refused.body << ": " << answer.body;
+  }
+  EXPECT_EQ(send(*server, "POST", "/api/v1/models/m/versions/9/gates", publisher,
+                 R"({"policy": "strict.yaml"})")
+                .status,
+            404u);
+  EXPECT_EQ(
+      parseJson<proto::GateReportList>(cli({"report", "list", "m", "--json"}).out).reports_size(),
+      5)
+      << "two runs each way and the setup's promotion, nothing for the refusals";
   expectCheckPasses();
 }
 
