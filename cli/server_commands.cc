@@ -42,6 +42,8 @@ llvm::Expected<int> runServe(const ParsedArgs &args) {
   if (options.threads < 1 || options.threads > 256)
     return makeError(ErrorKind::BadInput, "--threads: between 1 and 256");
   options.policiesDir = optional(args, "policies");
+  options.tlsCertFile = optional(args, "tls-cert");
+  options.tlsKeyFile = optional(args, "tls-key");
   options.maxBodyBytes = args.values["max-body-bytes"].as<size_t>();
   options.maxUploadBytes = args.values["max-upload-bytes"].as<size_t>();
   options.maxHeaderBytes = args.values["max-header-bytes"].as<size_t>();
@@ -49,7 +51,8 @@ llvm::Expected<int> runServe(const ParsedArgs &args) {
   options.shutdownGrace = std::chrono::milliseconds(args.values["shutdown-grace-ms"].as<int>());
   options.onListening = [&](unsigned short port) {
     // Tests and supervisors read this line for the port (--listen ...:0).
-    std::cout << "graceful serve: listening on http://" << options.host << ":" << port << std::endl;
+    std::cout << "graceful serve: listening on " << (options.tlsCertFile.empty() ? "http" : "https")
+              << "://" << options.host << ":" << port << std::endl;
   };
   if (llvm::Error error = server::serve(options))
     return error;
@@ -147,14 +150,14 @@ std::vector<CommandSpec> serverCommands() {
       {"serve",
        "[--listen HOST:PORT] [--threads N] [--policies DIR] [--max-body-bytes N] "
        "[--max-upload-bytes N] [--max-header-bytes N] [--request-timeout-ms MS] "
-       "[--shutdown-grace-ms MS]",
+       "[--shutdown-grace-ms MS] [--tls-cert CERT.pem --tls-key KEY.pem]",
        "serve the registry as an HTTP JSON API under /api/v1/ (bearer tokens)",
        [](po::options_description &options, po::positional_options_description &) {
          options.add_options()("listen", po::value<std::string>()->default_value("127.0.0.1:8080"),
                                "address and port (port 0: any free one, printed)")(
              "threads", po::value<int>()->default_value(4), "threads serving connections")(
              "policies", po::value<std::string>(),
-             "directory that policy names in promote/protect requests resolve in")(
+             "directory that policy names in gate run, promote and protect requests resolve in")(
              "max-body-bytes", po::value<size_t>()->default_value(1024 * 1024),
              "largest JSON request body (413 beyond)")(
              "max-upload-bytes", po::value<size_t>()->default_value(size_t{1} << 30),
@@ -164,7 +167,10 @@ std::vector<CommandSpec> serverCommands() {
              "request-timeout-ms", po::value<int>()->default_value(30000),
              "time a client has to send a request's header (and idle keep-alive time)")(
              "shutdown-grace-ms", po::value<int>()->default_value(30000),
-             "after SIGTERM, how long requests in flight may take to finish");
+             "after SIGTERM, how long requests in flight may take to finish")(
+             "tls-cert", po::value<std::string>(),
+             "serve HTTPS (TLS 1.2+) with this PEM certificate chain (needs --tls-key)")(
+             "tls-key", po::value<std::string>(), "the certificate's PEM private key");
        },
        runServe},
       {"token create",

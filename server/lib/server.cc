@@ -2,7 +2,9 @@
 // connection on a fixed pool of threads running one io_context. Reads are
 // asynchronous, so a slow client holds no thread; a request's handler runs
 // on the pool thread that read it (store calls block, and the pool is
-// sized for that). Sessions are serialised on their own strand.
+// sized for that). Sessions are serialised on their own strand. With a
+// certificate and key, every connection is TLS (1.2 or newer) and a
+// plain-text client is dropped at the handshake.
 #include "graceful/server/server.h"
 
 #include "graceful/support/error.h"
@@ -11,12 +13,15 @@
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <condition_variable>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <list>
 #include <optional>
 #include <thread>
@@ -28,9 +33,18 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
-class Session;
+// What the listener and a shutdown need of a session, whichever its stream.
+class SessionBase {
+public:
+  virtual ~SessionBase() = default;
+  virtual void start() = 0;
+  // SIGTERM: a session waiting for its next request closes now; one busy
+  // with a request closes after answering it.
+  virtual void drain() = 0;
+};
 
 // What every session shares: the options, the router, and the set of live
 // sessions that a shutdown walks.
@@ -44,13 +58,21 @@ struct Shared {
   std::atomic<bool> draining{false};
   std::mutex mutex;
   std::condition_variable changed;
-  std::list<std::weak_ptr<Session>> sessions;
+  std::list<std::weak_ptr<SessionBase>> sessions;
   size_t live = 0;
 };
 
-class Session : public std::enable_shared_from_this<Session> {
+// Stream: beast::tcp_stream, or beast::ssl_stream over one.
+template <typename Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
 public:
-  Session(tcp::socket socket, Shared &shared) : stream_(std::move(socket)), shared_(shared) {}
+  Session(tcp::socket socket, Shared &shared) requires(!kTls)
+      : stream_(std::move(socket)), shared_(shared) {}
+  Session(tcp::socket socket, ssl::context &tls, Shared &shared) requires kTls
+      : stream_(std::move(socket), tls),
+        shared_(shared) {}
 
   ~Session() {
     removeUpload();
@@ -59,20 +81,37 @@ public:
     shared_.changed.notify_all();
   }
 
-  void start() {
-    asio::dispatch(stream_.get_executor(), [me = shared_from_this()] { me->readHeader(); });
+  void start() override {
+    asio::dispatch(stream_.get_executor(), [me = this->shared_from_this()] {
+      if constexpr (kTls)
+        me->handshake();
+      else
+        me->readHeader();
+    });
   }
 
-  // SIGTERM: a session waiting for its next request closes now; one busy
-  // with a request closes after answering it.
-  void drain() {
-    asio::post(stream_.get_executor(), [me = shared_from_this()] {
+  void drain() override {
+    asio::post(stream_.get_executor(), [me = this->shared_from_this()] {
       if (!me->busy_)
         me->close();
     });
   }
 
 private:
+  beast::tcp_stream &connection() { return beast::get_lowest_layer(stream_); }
+
+  // Within the request timeout, as a header must arrive: a client that
+  // connects and says nothing holds no more than a slow one.
+  void handshake() {
+    connection().expires_after(shared_.options.requestTimeout);
+    stream_.async_handshake(ssl::stream_base::server,
+                            [me = this->shared_from_this()](beast::error_code ec) {
+                              if (ec)
+                                return me->closeSocket(); // nothing to shut down
+                              me->readHeader();
+                            });
+  }
+
   void readHeader() {
     if (shared_.draining)
       return close();
@@ -82,10 +121,10 @@ private:
     // The route's own limit is checked once the header says which route;
     // this one only keeps the header parser from refusing an upload.
     header_->body_limit(std::max(shared_.options.maxBodyBytes, shared_.options.maxUploadBytes));
-    stream_.expires_after(shared_.options.requestTimeout);
+    connection().expires_after(shared_.options.requestTimeout);
     http::async_read_header(
         stream_, buffer_, *header_,
-        [me = shared_from_this()](beast::error_code ec, size_t) { me->onHeader(ec); });
+        [me = this->shared_from_this()](beast::error_code ec, size_t) { me->onHeader(ec); });
   }
 
   void onHeader(beast::error_code ec) {
@@ -130,7 +169,7 @@ private:
     body_.emplace(std::move(*header_));
     body_->body_limit(shared_.options.maxBodyBytes);
     http::async_read(stream_, buffer_, *body_,
-                     [me = shared_from_this()](beast::error_code ec, size_t) {
+                     [me = this->shared_from_this()](beast::error_code ec, size_t) {
                        if (!me->bodyFailed(ec, me->shared_.options.maxBodyBytes)) {
                          me->request_.body = std::move(me->body_->get().body());
                          me->answer();
@@ -153,9 +192,9 @@ private:
     upload_->get().body().open(path.c_str(), beast::file_mode::write, ec);
     if (ec)
       return refuse(http::status::service_unavailable, "cannot open the upload's file");
-    stream_.expires_after(shared_.options.uploadTimeout);
+    connection().expires_after(shared_.options.uploadTimeout);
     http::async_read(stream_, buffer_, *upload_,
-                     [me = shared_from_this()](beast::error_code ec, size_t) {
+                     [me = this->shared_from_this()](beast::error_code ec, size_t) {
                        if (!me->bodyFailed(ec, me->shared_.options.maxUploadBytes)) {
                          me->upload_->get().body().close();
                          me->request_.uploadPath = me->uploadPath_;
@@ -204,7 +243,7 @@ private:
     bool keepAlive = keepAlive_ && !shared_.draining;
     unsigned status = static_cast<unsigned>(response.status);
     shared_.metrics.recordRequest(route, status, std::chrono::steady_clock::now() - started_);
-    stream_.expires_after(shared_.options.requestTimeout);
+    connection().expires_after(shared_.options.requestTimeout);
     if (!response.filePath.empty()) {
       auto message = std::make_shared<http::response<http::file_body>>(response.status, 11);
       beast::error_code ec;
@@ -237,7 +276,7 @@ private:
 
   template <typename Message> void write(std::shared_ptr<Message> message) {
     http::async_write(stream_, *message,
-                      [me = shared_from_this(), message](beast::error_code ec, size_t) {
+                      [me = this->shared_from_this(), message](beast::error_code ec, size_t) {
                         if (ec || !message->keep_alive())
                           return me->close();
                         me->readHeader();
@@ -253,9 +292,23 @@ private:
   void close() {
     stopCounting();
     busy_ = false;
+    if constexpr (kTls) {
+      if (!closing_ && connection().socket().is_open()) {
+        // close_notify first, so the client knows the answer was whole;
+        // a peer that does not answer it is cut off at the timeout.
+        closing_ = true;
+        connection().expires_after(std::chrono::seconds(2));
+        return stream_.async_shutdown(
+            [me = this->shared_from_this()](beast::error_code) { me->closeSocket(); });
+      }
+    }
+    closeSocket();
+  }
+
+  void closeSocket() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.socket().close(ignored);
+    connection().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    connection().socket().close(ignored);
   }
 
   void removeUpload() {
@@ -267,7 +320,7 @@ private:
     uploadPath_.clear();
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   Shared &shared_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> header_;
@@ -278,12 +331,15 @@ private:
   bool keepAlive_ = true;
   bool busy_ = false;
   bool counting_ = false; // counted in the in-flight gauge
+  bool closing_ = false;  // a TLS shutdown is under way
   std::chrono::steady_clock::time_point started_;
 };
 
 class Listener {
 public:
-  Listener(asio::io_context &io, Shared &shared) : io_(io), acceptor_(io), shared_(shared) {}
+  // With `tls`, every connection starts with a TLS handshake.
+  Listener(asio::io_context &io, Shared &shared, ssl::context *tls)
+      : io_(io), acceptor_(io), shared_(shared), tls_(tls) {}
 
   llvm::Error listen(const std::string &host, unsigned short port) {
     beast::error_code ec;
@@ -310,12 +366,17 @@ public:
     acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec, tcp::socket s) {
       if (ec)
         return; // closed for shutdown
-      auto session = std::make_shared<Session>(std::move(s), shared_);
+      std::shared_ptr<SessionBase> session;
+      if (tls_)
+        session = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(std::move(s),
+                                                                                  *tls_, shared_);
+      else
+        session = std::make_shared<Session<beast::tcp_stream>>(std::move(s), shared_);
       {
         std::lock_guard<std::mutex> lock(shared_.mutex);
         ++shared_.live;
         // Forget sessions that have gone, so the list stays short.
-        shared_.sessions.remove_if([](const std::weak_ptr<Session> &s) { return s.expired(); });
+        shared_.sessions.remove_if([](const std::weak_ptr<SessionBase> &s) { return s.expired(); });
         shared_.sessions.push_back(session);
       }
       session->start();
@@ -335,7 +396,39 @@ private:
   asio::io_context &io_;
   tcp::acceptor acceptor_;
   Shared &shared_;
+  ssl::context *tls_;
 };
+
+// The server's TLS context from PEM files: the certificate (chain) and its
+// private key, which must match; TLS 1.2 and newer only.
+llvm::Expected<std::unique_ptr<ssl::context>> tlsContext(const ServerOptions &options) {
+  if (options.tlsCertFile.empty() != options.tlsKeyFile.empty())
+    return makeError(ErrorKind::BadInput, "--tls-cert and --tls-key go together");
+  if (options.tlsCertFile.empty())
+    return nullptr;
+  for (const auto &[option, path] :
+       {std::pair{"--tls-cert", options.tlsCertFile}, std::pair{"--tls-key", options.tlsKeyFile}})
+    if (!std::ifstream(path))
+      return makeError(ErrorKind::BadInput,
+                       std::string(option) + " " + path + ": does not exist or cannot be read");
+  auto context = std::make_unique<ssl::context>(ssl::context::tls_server);
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                       ssl::context::single_dh_use);
+  beast::error_code ec;
+  context->use_certificate_chain_file(options.tlsCertFile, ec);
+  if (ec)
+    return makeError(ErrorKind::BadInput, "--tls-cert " + options.tlsCertFile +
+                                              ": not a readable PEM certificate (" + ec.message() +
+                                              ")");
+  context->use_private_key_file(options.tlsKeyFile, ssl::context::pem, ec);
+  if (ec)
+    return makeError(ErrorKind::BadInput, "--tls-key " + options.tlsKeyFile +
+                                              ": not a readable PEM private key, or not the "
+                                              "certificate's (" +
+                                              ec.message() + ")");
+  return context;
+}
 
 } // namespace
 
@@ -343,6 +436,9 @@ llvm::Error serve(const ServerOptions &options) {
   // A peer or a supervisor that closed its end must not kill the server:
   // writes to it fail instead (stdout's last line, a socket asio missed).
   std::signal(SIGPIPE, SIG_IGN);
+  auto tls = tlsContext(options);
+  if (!tls)
+    return tls.takeError();
   // Opening a store first turns a wrong URI or a missing schema into an
   // error at start-up rather than a 503 on every request.
   StorePool stores(options.store);
@@ -356,7 +452,7 @@ llvm::Error serve(const ServerOptions &options) {
   // its pending handlers hold, and they use `shared` as they go.
   Shared shared(options, stores, metrics);
   asio::io_context io(options.threads);
-  Listener listener(io, shared);
+  Listener listener(io, shared, tls->get());
   if (llvm::Error error = listener.listen(options.host, options.port))
     return error;
   if (options.onListening)
@@ -372,10 +468,10 @@ llvm::Error serve(const ServerOptions &options) {
     listener.close();
     // Locked only to copy: the last reference to a session may be
     // dropped here, and its destructor takes the same lock.
-    std::vector<std::shared_ptr<Session>> live;
+    std::vector<std::shared_ptr<SessionBase>> live;
     {
       std::lock_guard<std::mutex> lock(shared.mutex);
-      for (const std::weak_ptr<Session> &weak : shared.sessions)
+      for (const std::weak_ptr<SessionBase> &weak : shared.sessions)
         if (auto session = weak.lock())
           live.push_back(std::move(session));
     }

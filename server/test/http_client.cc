@@ -4,12 +4,15 @@
 #include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <netinet/in.h>
+#include <optional>
 #include <stdexcept>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -20,6 +23,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 
 // Each answer as N.method, N.target, N.status, N.type and N.body in
 // GRACEFUL_TEST_HTTP_LOG (by default the build's http-responses), for
@@ -41,28 +45,9 @@ void record(const HttpRequest &request, const HttpResult &result) {
   std::ofstream(base + ".body", std::ios::binary) << result.body;
 }
 
-} // namespace
-
-struct HttpConnection::State {
-  asio::io_context io;
-  beast::tcp_stream stream{io};
-  beast::flat_buffer buffer;
-  bool connected = false;
-};
-
-HttpConnection::HttpConnection(unsigned short port) : state_(std::make_unique<State>()) {
-  beast::error_code ec;
-  state_->stream.socket().connect(
-      asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
-  state_->connected = !ec;
-}
-
-HttpConnection::~HttpConnection() {
-  beast::error_code ignored;
-  state_->stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-}
-
-HttpResult HttpConnection::send(const HttpRequest &request) {
+// One request and its answer on an open stream (plain or TLS).
+template <typename Stream>
+HttpResult exchange(Stream &stream, beast::flat_buffer &buffer, const HttpRequest &request) {
   http::request<http::string_body> message(http::string_to_verb(request.method), request.target,
                                            11);
   message.set(http::field::host, "127.0.0.1");
@@ -76,16 +61,14 @@ HttpResult HttpConnection::send(const HttpRequest &request) {
   message.keep_alive(true);
   message.prepare_payload();
   HttpResult result;
-  if (!state_->connected)
-    return result;
   beast::error_code ec;
-  state_->stream.expires_after(std::chrono::seconds(120));
-  http::write(state_->stream, message, ec);
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(120));
+  http::write(stream, message, ec);
   if (ec)
     return result;
   http::response_parser<http::string_body> parser;
   parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-  http::read(state_->stream, state_->buffer, parser, ec);
+  http::read(stream, buffer, parser, ec);
   if (ec)
     return result;
   const auto &response = parser.get();
@@ -99,6 +82,53 @@ HttpResult HttpConnection::send(const HttpRequest &request) {
   }
   record(request, result);
   return result;
+}
+
+} // namespace
+
+struct HttpConnection::State {
+  asio::io_context io;
+  beast::tcp_stream stream{io};
+  ssl::context tlsContext{ssl::context::tlsv12_client};
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  beast::flat_buffer buffer;
+  bool connected = false;
+  std::string failure;
+};
+
+HttpConnection::HttpConnection(unsigned short port, const std::string &caFile)
+    : state_(std::make_unique<State>()) {
+  beast::error_code ec;
+  state_->stream.socket().connect(
+      asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+  state_->connected = !ec;
+  if (!state_->connected || caFile.empty())
+    return;
+  // The server's certificate must chain to caFile and name 127.0.0.1.
+  state_->tlsContext.load_verify_file(caFile, ec);
+  state_->tlsContext.set_verify_mode(ssl::verify_peer, ec);
+  state_->tls.emplace(std::move(state_->stream), state_->tlsContext);
+  state_->tls->set_verify_callback(ssl::host_name_verification("127.0.0.1"));
+  beast::get_lowest_layer(*state_->tls).expires_after(std::chrono::seconds(60));
+  state_->tls->handshake(ssl::stream_base::client, ec);
+  state_->connected = !ec;
+  state_->failure = ec ? ec.message() : "";
+}
+
+HttpConnection::~HttpConnection() {
+  beast::error_code ignored;
+  auto &socket =
+      state_->tls ? beast::get_lowest_layer(*state_->tls).socket() : state_->stream.socket();
+  socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+}
+
+const std::string &HttpConnection::failure() const { return state_->failure; }
+
+HttpResult HttpConnection::send(const HttpRequest &request) {
+  if (!state_->connected)
+    return {};
+  return state_->tls ? exchange(*state_->tls, state_->buffer, request)
+                     : exchange(state_->stream, state_->buffer, request);
 }
 
 HttpResult http(unsigned short port, const HttpRequest &request) {

@@ -32,14 +32,17 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;
 };
 
-// One connection, kept alive across requests.
+// One connection, kept alive across requests; with `caFile`, HTTPS whose
+// certificate must chain to it and name 127.0.0.1.
 class HttpConnection {
 public:
-  explicit HttpConnection(unsigned short port);
+  explicit HttpConnection(unsigned short port, const std::string &caFile = "");
   ~HttpConnection();
   HttpConnection(const HttpConnection &) = delete;
   HttpConnection &operator=(const HttpConnection &) = delete;
   HttpResult send(const HttpRequest &request);
+  // Why the connection or its TLS handshake failed ("" when it did not).
+  const std::string &failure() const;
 
 private:
   struct State;

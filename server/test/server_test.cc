@@ -733,6 +733,83 @@ TEST_P(ServerTest, GatesRunOnTheServerAsInTheCli) {
   expectCheckPasses();
 }
 
+// A self-signed certificate for 127.0.0.1 and its key, made with the
+// openssl tool as an operator would.
+void makeCertificate(const std::string &cert, const std::string &key) {
+  std::string command = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+                        "-nodes -days 2 -subj /CN=graceful-test -addext "
+                        "subjectAltName=IP:127.0.0.1 -keyout '" +
+                        key + "' -out '" + cert + "' 2>/dev/null";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+}
+
+// HTTPS with --tls-cert and --tls-key: the same answers over TLS, with
+// keep-alive; a certificate the client does not trust fails its
+// handshake; plain HTTP on the TLS port gets no answer; clients that never
+// start a handshake hold no thread and are dropped after the timeout.
+TEST_P(ServerTest, HttpsWithACertificate) {
+  std::string cert = directory_.file("cert.pem"), key = directory_.file("key.pem");
+  std::string otherCert = directory_.file("other.pem"), otherKey = directory_.file("other-key.pem");
+  makeCertificate(cert, key);
+  makeCertificate(otherCert, otherKey);
+  std::string reader = token("reader-bot", "reader");
+  auto server = serve({"--tls-cert", cert, "--tls-key", key});
+  std::vector<std::unique_ptr<RawConnection>> silent;
+  for (int i = 0; i < 4; ++i)
+    silent.push_back(std::make_unique<RawConnection>(server->port()));
+  {
+    HttpConnection secure(server->port(), cert);
+    ASSERT_EQ(secure.failure(), "");
+    std::string expected = cli({"show", "m@production", "--json"}).out;
+    for (int i = 0; i < 3; ++i) {
+      HttpResult answer = secure.send({"GET", "/api/v1/models/m/aliases/production", reader});
+      EXPECT_EQ(answer.status, 200u);
+      EXPECT_EQ(answer.body, expected);
+    }
+    EXPECT_EQ(secure.send({"GET", "/api/v1/models/m", ""}).status, 401u);
+  }
+  HttpConnection untrusted(server->port(), otherCert);
+  EXPECT_NE(untrusted.failure(), "");
+  EXPECT_EQ(untrusted.send({"GET", "/healthz"}).status, 0u);
+  EXPECT_EQ(http(server->port(), {"GET", "/healthz"}).status, 0u) << "plain HTTP on a TLS port";
+  for (auto &connection : silent)
+    EXPECT_EQ(connection->readToEnd(), "");
+  HttpConnection again(server->port(), cert);
+  EXPECT_EQ(again.send({"GET", "/healthz"}).status, 200u);
+  EXPECT_EQ(server->stop(SIGTERM), 0);
+}
+
+// The server refuses to start without a usable certificate and key: one
+// without the other, a missing file, a key of another certificate, a
+// file that is not PEM; each exit 2 naming the option and file.
+TEST_P(ServerTest, TlsNeedsAMatchingCertificateAndKey) {
+  std::string cert = directory_.file("cert.pem"), key = directory_.file("key.pem");
+  std::string otherCert = directory_.file("other.pem"), otherKey = directory_.file("other-key.pem");
+  makeCertificate(cert, key);
+  makeCertificate(otherCert, otherKey);
+  std::ofstream(directory_.file("junk.pem")) << "-----BEGIN PRIVATE KEY-----\nnot base64\n";
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  for (const Case &refused : std::vector<Case>{
+           {{"--tls-cert", cert}, "--tls-cert and --tls-key go together"},
+           {{"--tls-key", key}, "--tls-cert and --tls-key go together"},
+           {{"--tls-cert", directory_.file("absent.pem"), "--tls-key", key},
+            "--tls-cert " + directory_.file("absent.pem") + ": does not exist"},
+           {{"--tls-cert", cert, "--tls-key", otherKey}, "--tls-key " + otherKey},
+           {{"--tls-cert", key, "--tls-key", key}, "--tls-cert " + key + ": not a readable PEM"},
+           {{"--tls-cert", cert, "--tls-key", directory_.file("junk.pem")}, "--tls-key"},
+       }) {
+    std::vector<std::string> args = {"serve", "--listen", "127.0.0.1:0"};
+    args.insert(args.end(), refused.args.begin(), refused.args.end());
+    ProcessResult result = cli(args);
+    EXPECT_EQ(result.exitCode, 2) << result.err;
+    EXPECT_THAT(result.err, HasSubstr(refused.message));
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  }
+}
+
 // DELETE of an alias removes it, audited with the token's subject and the
 // query's reason; a promoter for another alias cannot.
 TEST_P(ServerTest, DeletingAnAliasIsAuditedWithItsReason) {

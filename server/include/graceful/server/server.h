@@ -33,6 +33,9 @@ struct ServerOptions {
   // (relative names only); empty: requests name no policy files, so only
   // protected aliases (their bound policy) and forced moves promote.
   std::string policiesDir;
+  // PEM files: with both, every connection is HTTPS (TLS 1.2 or newer).
+  std::string tlsCertFile;
+  std::string tlsKeyFile;
   // Called once the socket listens, with the port bound.
   std::function<void(unsigned short)> onListening;
 };
