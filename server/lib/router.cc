@@ -486,6 +486,20 @@ llvm::Error samePlace(Call &call, const std::string &alias, const std::string &t
   return llvm::Error::success();
 }
 
+// Runs an operation whose request names a policy, once the name is
+// resolved in the server's policy directory.
+template <typename Request, typename Result>
+llvm::Expected<Result> withServerPolicy(Call &call, Request &request,
+                                        llvm::Expected<Result> (*operation)(operations::Context &,
+                                                                            const Request &)) {
+  auto policy = call.policyPath(request.policy());
+  if (!policy)
+    return policy.takeError();
+  request.set_policy(*policy);
+  auto context = call.context();
+  return operation(context, request);
+}
+
 llvm::Expected<Response> promote(Call &call) {
   proto::PromoteRequest request;
   if (llvm::Error error = parseBody(call.request.body, request))
@@ -499,12 +513,7 @@ llvm::Expected<Response> promote(Call &call) {
     if (llvm::Error error = call.require(Action::Administer, call.param("name"), request.alias(),
                                          "POST promote --force"))
       return error;
-  auto policy = call.policyPath(request.policy());
-  if (!policy)
-    return policy.takeError();
-  request.set_policy(*policy);
-  auto context = call.context();
-  auto result = operations::promote(context, request);
+  auto result = withServerPolicy(call, request, operations::promote);
   if (!result)
     return result.takeError();
   bool success = result->promoted() || result->unchanged();
@@ -539,12 +548,7 @@ llvm::Expected<Response> runGates(Call &call) {
     if (llvm::Error error = call.require(Action::Read, baseline->name, "", "POST gates: baseline"))
       return error;
   }
-  auto policy = call.policyPath(request.policy());
-  if (!policy)
-    return policy.takeError();
-  request.set_policy(*policy);
-  auto context = call.context();
-  auto report = operations::runGates(context, request);
+  auto report = withServerPolicy(call, request, operations::runGates);
   if (!report)
     return report.takeError();
   call.metrics.recordVerdicts(*report);
