@@ -102,14 +102,16 @@ public:
   }
 
 private:
-  // Non-decreasing as the score falls: 0 above the highest relevant score
-  // (and for NaN, which no score is above), 1 + the bucket in the range,
-  // buckets_ + 1 below it. Scores of one slot need comparing one by one.
+  // Non-decreasing as the score falls: 0 above the highest relevant score,
+  // 1 + the bucket in the range, buckets_ + 1 below it. Scores of one slot
+  // need comparing one by one.
   size_t slotOf(float score) const {
     float offset = (highest_ - score) * scale_;
-    if (!(offset >= 0.0f))
-      return score > highest_ || std::isnan(score) ? 0 : 1;
-    return 1 + static_cast<size_t>(std::min(offset, static_cast<float>(buckets_)));
+    if (!(offset >= 0.0f)) // above the highest, or inf - inf when the range is infinite
+      return score > highest_ ? 0 : 1;
+    // float(buckets_) may round up past it: clamped again as an integer.
+    size_t bucket = static_cast<size_t>(std::min(offset, static_cast<float>(buckets_)));
+    return 1 + std::min(bucket, static_cast<size_t>(buckets_));
   }
 
   const std::vector<std::pair<float, int64_t>> &relevant_;
@@ -170,15 +172,13 @@ firstMatchRank(const float *scores, const std::vector<int64_t> &galleryLabels, i
   for (int64_t j = 0; j < count; ++j) {
     bool match = labels[j] == label;
     matches += match;
-    best = std::max(best, match ? scores[j] : kNone); // NaN scores never win
+    best = std::max(best, match ? scores[j] : kNone);
   }
   if (matches == 0)
     return 0;
-  int64_t first = 0; // the best's index: the lowest among its ties
+  int64_t first = 0; // the best's index: the lowest among its ties (scores hold no NaN)
   while (first < count && !(labels[first] == label && scores[first] == best))
     ++first;
-  if (first == count) // every match scored NaN: the first of them, above none
-    return 1;
   int64_t above = 0;
 #pragma omp simd reduction(+ : above)
   for (int64_t j = 0; j < count; ++j)
@@ -234,6 +234,11 @@ llvm::Expected<RetrievalResult> evaluateRetrieval(const Tensor &queries,
       if (options.similarity == Similarity::L2)
         for (int64_t j = 0; j < galleryRows; ++j)
           row[j] -= galleryNorms[j];
+      // Huge embeddings can overflow a score to inf - inf: such an item
+      // ranks last, as -inf, so every ranking below is a total order.
+      for (int64_t j = 0; j < galleryRows; ++j)
+        if (std::isnan(row[j]))
+          row[j] = -std::numeric_limits<float>::infinity();
       int64_t label = queryLabels[static_cast<size_t>(start + r)];
       matches[static_cast<size_t>(r)] =
           options.meanAveragePrecision

@@ -2,6 +2,7 @@
 #include "graceful/gates/retrieval.h"
 
 #include <algorithm>
+#include <cmath>
 #include <gtest/gtest.h>
 
 namespace graceful::gates {
@@ -172,6 +173,22 @@ TEST(Retrieval, MeanAveragePrecisionAgreesWithSortingTheWholeRanking) {
     EXPECT_NEAR(result->meanAveragePrecision, expected, 1e-12) << "spread " << spread;
     EXPECT_GT(expected, 0.0);
   }
+}
+
+TEST(Retrieval, OverflowingScoresRankLastWithOrWithoutMap) {
+  // Under L2, 2 q.g - |g|^2 of embeddings near 1e20 is inf - inf: such an
+  // item ranks as -inf (last), the same whether mAP is computed or not.
+  Tensor gallery = rows({{1e20f, 1e20f}, {1, 0}, {0, 1}, {1e20f, -1e20f}, {1, 1}});
+  Tensor queries = rows({{1e20f, 1e20f}, {1, 0}, {0, 1}});
+  std::vector<int64_t> galleryLabels{0, 1, 0, 1, 0}, queryLabels{0, 1, 1};
+  auto withMap = evaluateRetrieval(queries, queryLabels, gallery, galleryLabels,
+                                   RetrievalOptions{Similarity::L2, 5, true});
+  auto without = evaluateRetrieval(queries, queryLabels, gallery, galleryLabels,
+                                   RetrievalOptions{Similarity::L2, 5, false});
+  ASSERT_TRUE(bool(withMap) && bool(without));
+  EXPECT_EQ(withMap->cmc, without->cmc);
+  EXPECT_TRUE(std::isfinite(withMap->meanAveragePrecision));
+  EXPECT_DOUBLE_EQ(withMap->cmc.back(), 1.0);
 }
 
 TEST(Retrieval, ParsesMeasuresAndMetrics) {

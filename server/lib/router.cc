@@ -163,6 +163,10 @@ struct Call {
       return makeError(ErrorKind::BadInput,
                        "this server reads no policy files (start it with --policies DIR); "
                        "promote to a protected alias, whose bound policy runs");
+    // A NUL would end the name where the file is opened, after the checks.
+    if (std::any_of(name.begin(), name.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+      return makeError(ErrorKind::BadInput, "policy names hold no control characters");
     std::filesystem::path path(name);
     bool escapes = path.is_absolute();
     for (const auto &part : path)

@@ -90,10 +90,12 @@ public:
     });
   }
 
+  // An idle session has a read pending, which a TLS shutdown would queue
+  // behind until the read's own deadline: it is closed at once instead.
   void drain() override {
     asio::post(stream_.get_executor(), [me = this->shared_from_this()] {
       if (!me->busy_)
-        me->close();
+        me->closeSocket();
     });
   }
 
@@ -128,8 +130,9 @@ private:
   }
 
   void onHeader(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset)
+    // Closed by the peer, by the timeout or by a drain: nothing to answer.
+    if (closedByPeer(ec) || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+        !connection().socket().is_open())
       return close();
     started_ = std::chrono::steady_clock::now();
     busy_ = true;
@@ -203,6 +206,13 @@ private:
                      });
   }
 
+  // A TLS client may hang up without close_notify (many do): that is a
+  // closed connection, not a malformed request.
+  static bool closedByPeer(beast::error_code ec) {
+    return ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
+           ec == ssl::error::stream_truncated;
+  }
+
   // Answers a failed body read; true when it failed.
   bool bodyFailed(beast::error_code ec, size_t limit) {
     if (!ec)
@@ -211,7 +221,7 @@ private:
       tooLarge(limit);
     else if (ec == beast::error::timeout)
       refuse(http::status::request_timeout, "the request body did not arrive in time");
-    else if (ec == http::error::end_of_stream || ec == asio::error::connection_reset)
+    else if (closedByPeer(ec))
       close();
     else
       refuse(http::status::bad_request, "malformed HTTP request body: " + ec.message());
@@ -412,6 +422,9 @@ llvm::Expected<std::unique_ptr<ssl::context>> tlsContext(const ServerOptions &op
       return makeError(ErrorKind::BadInput,
                        std::string(option) + " " + path + ": does not exist or cannot be read");
   auto context = std::make_unique<ssl::context>(ssl::context::tls_server);
+  // An encrypted key fails to load instead of prompting on a terminal.
+  context->set_password_callback(
+      [](std::size_t, ssl::context::password_purpose) { return std::string(); });
   context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
                        ssl::context::single_dh_use);

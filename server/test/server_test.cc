@@ -26,6 +26,7 @@ namespace graceful::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string readAll(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
@@ -122,9 +123,11 @@ protected:
 
   std::unique_ptr<ServerProcess> serve(const std::vector<std::string> &extra = {},
                                        Environment env = {}) {
-    std::vector<std::string> args = {
-        "--policies", directory_.file("policies"), "--request-timeout-ms", "1000", "--threads",
-        "3"};
+    // A short request timeout unless the test gives its own.
+    bool ownTimeout = std::find(extra.begin(), extra.end(), "--request-timeout-ms") != extra.end();
+    std::vector<std::string> args = {"--policies", directory_.file("policies"), "--threads", "3"};
+    if (!ownTimeout)
+      args.insert(args.end(), {"--request-timeout-ms", "1000"});
     args.insert(args.end(), extra.begin(), extra.end());
     Environment merged = env_;
     for (const auto &[key, value] : env)
@@ -712,6 +715,8 @@ TEST_P(ServerTest, GatesRunOnTheServerAsInTheCli) {
            {publisher, R"({"policy": "strict.yaml", "candidate": "m@1"})", 400},
            {publisher, R"({"policy": "../strict.yaml"})", 400},
            {publisher, R"({"policy": "/etc/passwd"})", 400},
+           {publisher, R"({"policy": "..\u0000/strict.yaml"})", 400},
+           {publisher, R"({"policy": "strict.yaml\n"})", 400},
            {publisher, R"({})", 400},
            {publisher, R"({"policy": "strict.yaml", "reports": {"html": "/tmp/r.html"}})", 400},
            {publisher, R"({"policy": "strict.yaml", "plugin_dirs": ["/tmp"]})", 400},
@@ -777,6 +782,33 @@ TEST_P(ServerTest, HttpsWithACertificate) {
   HttpConnection again(server->port(), cert);
   EXPECT_EQ(again.send({"GET", "/healthz"}).status, 200u);
   EXPECT_EQ(server->stop(SIGTERM), 0);
+}
+
+// TLS clients that leave: one that hangs up without close_notify (as many
+// do) is a closed connection, not a refused request; kept-alive clients
+// idle at SIGTERM are closed at once, not after their read's timeout.
+TEST_P(ServerTest, TlsClientsThatLeave) {
+  std::string cert = directory_.file("cert.pem"), key = directory_.file("key.pem");
+  makeCertificate(cert, key);
+  std::string reader = token("reader-bot", "reader");
+  auto server = serve({"--tls-cert", cert, "--tls-key", key, "--request-timeout-ms", "60000",
+                       "--shutdown-grace-ms", "60000"});
+  for (int i = 0; i < 3; ++i) {
+    HttpConnection abrupt(server->port(), cert);
+    EXPECT_EQ(abrupt.send({"GET", "/api/v1/models/m", reader}).status, 200u);
+  } // each closes its socket without a TLS shutdown
+  HttpConnection watcher(server->port(), cert);
+  HttpResult metrics = watcher.send({"GET", "/metrics"});
+  EXPECT_THAT(metrics.body, Not(HasSubstr("(refused)"))) << metrics.body;
+  std::vector<std::unique_ptr<HttpConnection>> idle;
+  for (int i = 0; i < 3; ++i) {
+    idle.push_back(std::make_unique<HttpConnection>(server->port(), cert));
+    EXPECT_EQ(idle.back()->send({"GET", "/healthz"}).status, 200u);
+  }
+  // A liveness bound, not a speed one: the idle reads' own deadline is 60 s.
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(server->stop(SIGTERM), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30));
 }
 
 // The server refuses to start without a usable certificate and key: one
