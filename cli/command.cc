@@ -11,7 +11,8 @@ const std::vector<CommandSpec> &allCommands() {
   static const std::vector<CommandSpec> commands = [] {
     std::vector<CommandSpec> all = registryCommands();
     for (auto group :
-         {promotionCommands(), compilerCommands(), rewriteCommands(), serverCommands()})
+         {datasetCommands(), promotionCommands(), compilerCommands(), rewriteCommands(),
+          serverCommands()})
       for (CommandSpec &command : group)
         all.push_back(std::move(command));
     return all;

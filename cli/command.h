@@ -58,6 +58,7 @@ std::vector<CommandSpec> promotionCommands();
 std::vector<CommandSpec> compilerCommands();
 std::vector<CommandSpec> rewriteCommands();
 std::vector<CommandSpec> serverCommands();
+std::vector<CommandSpec> datasetCommands();
 
 // Opens the store the common options (or the environment) name; commands
 // that only read open it read-only, so they work on a read-only store.

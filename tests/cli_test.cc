@@ -631,6 +631,105 @@ TEST_P(GateDataTest, ChangingTheBoundPolicyRowIsFound) {
   EXPECT_THAT(check.out, HasSubstr("(protect m@0): the policy record it wrote was changed"));
 }
 
+// The data a verdict rests on, held by the store: a policy that names a
+// dataset's files judges what was registered, whatever happens to the
+// files it was registered from, and a changed stored byte is refused.
+TEST_P(GateDataTest, DatasetsAreGatedAsRegisteredAndNeverChange) {
+  ProcessResult registered = run({"dataset", "register", "eval", "--inputs", "x.npy", "--labels",
+                                  "y.npy", "--description", "six samples", "--json"});
+  ASSERT_EQ(registered.exitCode, 0) << registered.err;
+  EXPECT_THAT(registered.out, HasSubstr("\"dtype\":\"float32\",\"shape\":[6,4]"));
+  EXPECT_THAT(registered.out, HasSubstr("\"existing\":false"));
+  ProcessResult again = run({"dataset", "register", "eval", "--file", "inputs=x.npy", "--file",
+                             "labels=y.npy"});
+  EXPECT_EQ(again.exitCode, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("already registered: the same files, nothing recorded"));
+  writeLabels("other.npy", {2, 1, 2, 0, 1, 2});
+  expectRefused({"dataset", "register", "eval", "--inputs", "x.npy", "--labels", "other.npy"},
+                "dataset 'eval' is registered with other files", 3);
+  EXPECT_THAT(run({"dataset", "list"}).out, ContainsRegex("eval  2 files  sha256:[0-9a-f]{64}"));
+  ProcessResult shown = run({"dataset", "show", "eval"});
+  EXPECT_THAT(shown.out, ContainsRegex("labels  sha256:[0-9a-f]{64}  176 bytes  int64\\[6\\]"));
+  EXPECT_THAT(shown.out, HasSubstr("six samples"));
+  expectRefused({"dataset", "show", "absent"}, "no dataset 'absent'");
+
+  auto gate = [&](const std::string &settings) {
+    ProcessResult result = run({"gate", "run", "--policy", nfrPolicy(settings), "--candidate",
+                                "m@2", "--baseline", "m@1", "--json"});
+    EXPECT_LE(result.exitCode, 1) << result.err;
+    size_t from = result.out.find("\"gates\":"), to = result.out.find(",\"report_id\"");
+    return from == std::string::npos ? result.out : result.out.substr(from, to - from);
+  };
+  std::string byPath = gate("inputs: x.npy, labels: y.npy, max_nfr: 0.5");
+  std::string byDataset = gate("inputs: dataset:eval/inputs, labels: dataset:eval/labels, "
+                               "max_nfr: 0.5");
+  EXPECT_THAT(byDataset, HasSubstr("\"negative_flips\":"));
+  EXPECT_EQ(byDataset, byPath);
+  // The registered bytes are judged, not the files they came from.
+  writeLabels("y.npy", {1, 1, 1, 1, 1, 1});
+  EXPECT_EQ(gate("inputs: dataset:eval/inputs, labels: dataset:eval/labels, max_nfr: 0.5"),
+            byDataset);
+  EXPECT_NE(gate("inputs: x.npy, labels: y.npy, max_nfr: 0.5"), byPath);
+
+  // Bound to a protected alias by reference, not by where the store is.
+  std::string bound =
+      nfrPolicy("inputs: dataset:eval/inputs, labels: dataset:eval/labels, max_nfr: 0.5");
+  ProcessResult protect = run({"alias", "protect", "m", "production", "--policy", bound});
+  ASSERT_EQ(protect.exitCode, 0) << protect.err;
+  EXPECT_THAT(protect.out, HasSubstr("2 data files bound by digest"));
+  ProcessResult promoted = run({"promote", "m@2", "--to", "production", "--json"});
+  EXPECT_LE(promoted.exitCode, 1) << promoted.err;
+  EXPECT_THAT(promoted.out, HasSubstr(byDataset.substr(0, 40)));
+  EXPECT_THAT(run({"audit"}).out, HasSubstr("dataset-register"));
+  EXPECT_EQ(run({"check"}).exitCode, 0) << run({"check"}).out;
+
+  // A stored byte changed behind the store's back is refused, naming it.
+  auto dataset = run({"dataset", "show", "eval", "--json"}).out;
+  size_t at = dataset.find("\"name\":\"labels\",\"digest\":\"sha256:");
+  ASSERT_NE(at, std::string::npos) << dataset;
+  std::string hex = dataset.substr(at + 33, 64);
+  std::string stored = store_.artifacts + "/sha256/" + hex.substr(0, 2) + "/" + hex;
+  ASSERT_TRUE(std::filesystem::exists(stored)) << stored;
+  std::filesystem::permissions(stored, std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::add);
+  std::ofstream(stored, std::ios::binary | std::ios::app) << "x";
+  expectRefused({"gate", "run", "--policy", bound, "--candidate", "m@2", "--baseline", "m@1"},
+                "does not hold the bytes its dataset records (sha256:");
+  EXPECT_EQ(run({"check"}).exitCode, 1);
+}
+
+TEST_P(GateDataTest, DatasetsRefuseBadFilesNamesAndReferences) {
+  expectRefused({"dataset", "register", "d", "--inputs", "absent.npy"}, "absent.npy");
+  std::ofstream(directory_.file("text.npy")) << "not an array\n";
+  expectRefused({"dataset", "register", "d", "--inputs", "text.npy"}, "text.npy");
+  std::ifstream in(directory_.file("x.npy"), std::ios::binary);
+  std::string bytes(std::istreambuf_iterator<char>(in), {});
+  std::ofstream(directory_.file("cut.npy"), std::ios::binary) << bytes.substr(0, bytes.size() - 5);
+  expectRefused({"dataset", "register", "d", "--inputs", "cut.npy"}, "cut.npy");
+  // A header that lies about the data is caught at registration.
+  writeNpyDeclaring(directory_.file("lie.npy"),
+                    makeTensor(DType::Float32, {2, 4}), "(9223372036854775807,4)");
+  expectRefused({"dataset", "register", "d", "--inputs", "lie.npy"}, "lie.npy");
+  expectRefused({"dataset", "register", "d"}, "names no files");
+  expectRefused({"dataset", "register", "d", "--file", "inputs"}, "expected NAME=PATH");
+  expectRefused({"dataset", "register", "d", "--file", "=x.npy"}, "expected NAME=PATH");
+  expectRefused({"dataset", "register", "d", "--inputs", "x.npy", "--file", "inputs=y.npy"},
+                "file 'inputs' is given twice");
+  expectRefused({"dataset", "register", "d", "--file", "../up=x.npy"}, "invalid dataset file name");
+  expectRefused({"dataset", "register", "../d", "--inputs", "x.npy"}, "invalid dataset name");
+  expectRefused({"dataset", "register", "d\x1b[2J", "--inputs", "x.npy"}, "invalid dataset name");
+  EXPECT_THAT(run({"dataset", "list"}).out, HasSubstr("no datasets"));
+
+  ASSERT_EQ(run({"dataset", "register", "eval", "--inputs", "x.npy", "--labels", "y.npy"}).exitCode,
+            0);
+  expectGateRefused("inputs: dataset:nope/inputs, labels: y.npy",
+                    "nfr.yaml:3: no dataset 'nope' is registered");
+  expectGateRefused("inputs: dataset:eval/pixels, labels: y.npy",
+                    "dataset 'eval' has no file 'pixels' (it has inputs, labels)");
+  expectGateRefused("inputs: dataset:eval, labels: y.npy", "name a dataset's file as");
+  expectGateRefused("inputs: 'dataset:../eval/inputs', labels: y.npy", "invalid dataset name");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, GateDataTest,
                          ::testing::Values(Backend::Sqlite, Backend::Postgres),
                          [](const auto &info) { return backendName(info.param); });

@@ -6,7 +6,16 @@
 
 namespace graceful::gates {
 
+llvm::Error DataFiles::changedPinnedFile(const std::string &path) const {
+  return makeError(ErrorKind::Corrupt, path + ": does not hold the bytes its dataset records (" +
+                                           pinned_.at(path) +
+                                           "): the artifact store was changed; nothing was "
+                                           "recorded");
+}
+
 llvm::Expected<DataFiles::File *> DataFiles::record(const std::string &path, std::string digest) {
+  if (auto pinned = pinned_.find(path); pinned != pinned_.end() && pinned->second != digest)
+    return changedPinnedFile(path);
   auto [it, inserted] = files_.try_emplace(path);
   if (inserted)
     it->second.digest = std::move(digest);
@@ -34,6 +43,12 @@ llvm::Expected<const Tensor *> DataFiles::npy(const std::string &path) {
     return &*it->second.array;
   Sha256Hasher hasher;
   auto array = readNpy(path, hasher);
+  if (!array && pinned_.contains(path)) {
+    // A dataset's file parsed when it was registered: one that no longer
+    // does holds other bytes, and that is what to say.
+    llvm::consumeError(array.takeError());
+    return changedPinnedFile(path);
+  }
   if (!array)
     return array.takeError();
   auto file = record(path, hasher.finish());

@@ -65,7 +65,19 @@ llvm::Expected<std::vector<std::unique_ptr<Gate>>> buildGates(const Policy &poli
 
 using FileDigests = std::vector<std::pair<std::string, std::string>>;
 
-llvm::Expected<FileDigests> fileDigestsOf(const std::vector<std::unique_ptr<Gate>> &gates,
+// The data files an evaluation of `policy` reads, with its datasets' files
+// pinned to their recorded digests.
+DataFiles dataFilesFor(const Policy &policy) {
+  std::map<std::string, std::string> pinned;
+  for (const auto &[path, file] : policy.datasetFiles)
+    pinned.emplace(path, file.digest);
+  return DataFiles(std::move(pinned));
+}
+
+// Each file the gates read, named as the policy names it (a dataset's file
+// by its reference), with its digest.
+llvm::Expected<FileDigests> fileDigestsOf(const Policy &policy,
+                                          const std::vector<std::unique_ptr<Gate>> &gates,
                                           DataFiles &files) {
   FileDigests digests;
   for (const auto &gate : gates)
@@ -73,14 +85,17 @@ llvm::Expected<FileDigests> fileDigestsOf(const std::vector<std::unique_ptr<Gate
       auto digest = files.digest(file);
       if (!digest)
         return digest.takeError();
-      digests.emplace_back(file, *digest);
+      auto dataset = policy.datasetFiles.find(file);
+      digests.emplace_back(dataset == policy.datasetFiles.end() ? file : dataset->second.reference,
+                           *digest);
     }
   return digests;
 }
 
-llvm::Expected<std::string> dataDigestOf(const std::vector<std::unique_ptr<Gate>> &gates,
+llvm::Expected<std::string> dataDigestOf(const Policy &policy,
+                                         const std::vector<std::unique_ptr<Gate>> &gates,
                                          DataFiles &files) {
-  auto digests = fileDigestsOf(gates, files);
+  auto digests = fileDigestsOf(policy, gates, files);
   if (!digests)
     return digests.takeError();
   Sha256Hasher hasher;
@@ -137,6 +152,10 @@ llvm::Expected<std::string> policyFile(const GateSpec &spec, const Policy &polic
                                        const std::string &key, const std::string &value) {
   if (value.empty())
     return makeError(ErrorKind::BadInput, gateLocation(spec, policy) + "'" + key + "' is missing");
+  if (value.starts_with(kDatasetPrefix))
+    return makeError(ErrorKind::BadInput, gateLocation(spec, policy) + key + " names " + value +
+                                              ", a registered dataset: only a command that opens "
+                                              "the store reads this policy");
   std::filesystem::path path(value);
   if (path.is_relative() && !policy.directory.empty())
     path = std::filesystem::path(policy.directory) / path;
@@ -185,26 +204,26 @@ double metric(const proto::GateResult &result, const std::string &name) {
 }
 
 llvm::Expected<std::string> policyDataDigest(const Policy &policy) {
-  DataFiles files;
+  DataFiles files = dataFilesFor(policy);
   auto gates = buildGates(policy, files);
   if (!gates)
     return gates.takeError();
-  return dataDigestOf(*gates, files);
+  return dataDigestOf(policy, *gates, files);
 }
 
 llvm::Expected<FileDigests> policyFileDigests(const Policy &policy) {
-  DataFiles files;
+  DataFiles files = dataFilesFor(policy);
   auto gates = buildGates(policy, files);
   if (!gates)
     return gates.takeError();
-  return fileDigestsOf(*gates, files);
+  return fileDigestsOf(policy, *gates, files);
 }
 
 llvm::Error requireBudgets(const Policy &policy) {
   if (policy.gates.empty())
     return makeError(ErrorKind::BadInput,
                      policy.path + ": a protected alias's policy needs at least one gate");
-  DataFiles files;
+  DataFiles files = dataFilesFor(policy);
   auto gates = buildGates(policy, files);
   if (!gates)
     return gates.takeError();
@@ -222,7 +241,7 @@ llvm::Expected<proto::GateReport> evaluatePolicy(const Policy &policy, registry:
                                                  const EvaluationOptions &options) {
   // Each data file is read once, by the gate that needs it first; the data
   // digest, taken after the gates ran, names the bytes they judged.
-  DataFiles files;
+  DataFiles files = dataFilesFor(policy);
   auto gates = buildGates(policy, files);
   if (!gates)
     return gates.takeError();
@@ -258,7 +277,7 @@ llvm::Expected<proto::GateReport> evaluatePolicy(const Policy &policy, registry:
     (*result->mutable_details())[std::string(kComparedWith)] = joinComparedWith(modelsRun);
     *report.add_gates() = std::move(*result);
   }
-  auto dataDigest = dataDigestOf(*gates, files);
+  auto dataDigest = dataDigestOf(policy, *gates, files);
   if (!dataDigest)
     return dataDigest.takeError();
   report.set_data_digest(*dataDigest);

@@ -43,12 +43,19 @@ gates::EvaluationOptions evaluationOptions(const Context &context) {
   return options;
 }
 
-// The policy, with the gate plugins it may use loaded first.
-llvm::Expected<gates::Policy> loadPolicyWith(const std::vector<std::string> &plugins,
+// The policy, with the gate plugins it may use loaded first and the
+// datasets it names resolved in the store.
+llvm::Expected<gates::Policy> loadPolicyWith(registry::Store &store,
+                                             const std::vector<std::string> &plugins,
                                              const std::string &path) {
   if (llvm::Error error = gates::loadPlugins(gates::pluginDirectories(plugins)))
     return error;
-  return gates::loadPolicy(path);
+  auto policy = gates::loadPolicy(path);
+  if (!policy)
+    return policy.takeError();
+  if (llvm::Error error = resolveDatasets(store, *policy))
+    return error;
+  return policy;
 }
 
 // PromoteRequest::expect: empty (no compare-and-set beyond the gates'
@@ -94,13 +101,16 @@ llvm::Expected<GateOutcome> gateReportFor(Context &context, const gates::Policy 
 
 // The policy bound to a protected alias, as it was read when bound, once
 // the data files it names are checked to hold the same bytes.
-llvm::Expected<gates::Policy> boundPolicy(const std::vector<std::string> &plugins,
+llvm::Expected<gates::Policy> boundPolicy(registry::Store &store,
+                                          const std::vector<std::string> &plugins,
                                           const proto::AliasProtection &protection) {
   if (llvm::Error error = gates::loadPlugins(gates::pluginDirectories(plugins)))
     return error;
   auto policy = gates::parsePolicy(protection.policy(), protection.policy_path());
   if (!policy)
     return policy.takeError();
+  if (llvm::Error error = resolveDatasets(store, *policy))
+    return error;
   auto files = gates::policyFileDigests(*policy);
   if (!files)
     return files.takeError();
@@ -132,10 +142,10 @@ promotionPolicy(Context &context, const proto::PromoteRequest &request, const st
   if (!*protection) {
     if (given.empty())
       return makeError(ErrorKind::BadInput, "missing --policy (see --help)");
-    return loadPolicyWith(plugins, given);
+    return loadPolicyWith(context.store, plugins, given);
   }
   if (!given.empty()) {
-    auto chosen = loadPolicyWith(plugins, given);
+    auto chosen = loadPolicyWith(context.store, plugins, given);
     if (!chosen)
       return chosen.takeError();
     if (chosen->digest != (*protection)->policy_digest())
@@ -145,7 +155,7 @@ promotionPolicy(Context &context, const proto::PromoteRequest &request, const st
                            "); --policy " + given + " is another (" + chosen->digest +
                            "): omit --policy, promotion runs the bound one");
   }
-  return boundPolicy(plugins, **protection);
+  return boundPolicy(context.store, plugins, **protection);
 }
 
 std::string describeHolder(int version) {
@@ -208,7 +218,7 @@ llvm::Expected<proto::GateReport> runGates(Context &context, const proto::GateRu
     return candidateSelector.takeError();
   if (llvm::Error error = gates::checkReportPaths(reportPaths(request.reports())))
     return error;
-  auto policy = loadPolicyWith(pluginDirs(request.plugin_dirs()), request.policy());
+  auto policy = loadPolicyWith(context.store, pluginDirs(request.plugin_dirs()), request.policy());
   if (!policy)
     return policy.takeError();
   auto candidate = context.store.getVersion(*candidateSelector);
@@ -333,7 +343,7 @@ llvm::Expected<proto::AliasProtection> protectAlias(Context &context,
   if (llvm::Error error = checkLength("--reason", request.reason(), kMaxReasonBytes))
     return error;
   auto absolute = std::filesystem::absolute(request.policy()).lexically_normal().string();
-  auto policy = loadPolicyWith(pluginDirs(request.plugin_dirs()), absolute);
+  auto policy = loadPolicyWith(context.store, pluginDirs(request.plugin_dirs()), absolute);
   if (!policy)
     return policy.takeError();
   if (llvm::Error error = gates::requireBudgets(*policy))

@@ -105,6 +105,11 @@ llvm::Error addCurrentRecords(SqlConnection &db, const ChainedEvent &event,
                      " LEFT JOIN model_tags t ON t.model_id = m.id WHERE m.name = ?"
                      " ORDER BY t.tag_key",
                      {event.model}, 4, true);
+  if (event.action == "dataset-register")
+    return addDigest(db, records, "dataset",
+                     "SELECT name, description, digest, files, created_at, created_by"
+                     " FROM datasets WHERE name = ?",
+                     {event.after}, 6, true);
   if (event.action == "gate-report")
     return addDigest(db, records, "report",
                      "SELECT r.id, m.name, v.version, r.baseline_id, r.policy_digest, r.verdict,"

@@ -47,7 +47,7 @@ struct ChainedEvent {
 std::string chainHash(const ChainedEvent &event);
 
 // Record digests by component: version, lineage, tags, alias, policy,
-// model, report.
+// model, report, dataset.
 // Stored as "name sha256:..." lines in name order.
 using RecordDigests = std::map<std::string, std::string>;
 std::string formatRecords(const RecordDigests &records);

@@ -51,6 +51,18 @@ llvm::Error validateAliasName(std::string_view alias) {
       "use 1-64 lowercase letters, digits, '.', '_' or '-', starting with a letter");
 }
 
+llvm::Error validateDatasetName(std::string_view name) {
+  return validateWord("dataset name", name, 128, isAlnum, "._-", isAlnum,
+                      "use 1-128 letters, digits, '.', '_' or '-', starting with a letter or "
+                      "digit");
+}
+
+llvm::Error validateDatasetFileName(std::string_view name) {
+  return validateWord("dataset file name", name, 64, isAlnum, "._-", isAlnum,
+                      "use 1-64 letters, digits, '.', '_' or '-', starting with a letter or "
+                      "digit");
+}
+
 llvm::Error validateTagKey(std::string_view key) {
   return validateWord("tag key", key, 128, isAlnum, "._/-", isAlnum,
                       "use 1-128 letters, digits, '.', '_', '/' or '-', starting with a letter "

@@ -104,6 +104,24 @@ const char *const kVersion4Tokens[] = {
     " created_by TEXT NOT NULL, expires_at BIGINT NOT NULL, revoked_at BIGINT NOT NULL)",
 };
 
+// Version 5: datasets, content-addressed evaluation data that policies name
+// as dataset:NAME/FILE. files holds one "name digest size dtype shape" line
+// per file. Like gate reports, a dataset never changes once registered.
+const char *const kVersion5Datasets[] = {
+    "CREATE TABLE datasets ("
+    " id {ID}, name TEXT NOT NULL UNIQUE, description TEXT NOT NULL, digest TEXT NOT NULL,"
+    " files TEXT NOT NULL, created_at BIGINT NOT NULL, created_by TEXT NOT NULL)",
+};
+const char *const kSqliteDatasetsImmutable[] = {
+    "CREATE TRIGGER datasets_no_update BEFORE UPDATE ON datasets"
+    " BEGIN SELECT RAISE(ABORT, 'datasets is append-only'); END",
+    "CREATE TRIGGER datasets_no_delete BEFORE DELETE ON datasets"
+    " BEGIN SELECT RAISE(ABORT, 'datasets is append-only'); END",
+};
+const char *const kPostgresDatasetsImmutable =
+    "CREATE TRIGGER datasets_append_only BEFORE UPDATE OR DELETE ON datasets"
+    " FOR EACH ROW EXECUTE FUNCTION graceful_refuse_change()";
+
 std::string forDialect(std::string statement, SqlDialect dialect) {
   const std::string placeholder = "{ID}";
   const std::string id =
@@ -162,13 +180,25 @@ llvm::Error migrateToVersion4(SqlConnection &connection) {
   return executeAll(connection, statements);
 }
 
+llvm::Error migrateToVersion5(SqlConnection &connection) {
+  std::vector<std::string> statements;
+  for (const char *statement : kVersion5Datasets)
+    statements.push_back(forDialect(statement, connection.dialect()));
+  if (connection.dialect() == SqlDialect::Sqlite)
+    statements.insert(statements.end(), std::begin(kSqliteDatasetsImmutable),
+                      std::end(kSqliteDatasetsImmutable));
+  else
+    statements.push_back(kPostgresDatasetsImmutable);
+  return executeAll(connection, statements);
+}
+
 struct Migration {
   int toVersion;
   llvm::Error (*apply)(SqlConnection &);
 };
 const Migration kMigrations[] = {
     {1, &migrateToVersion1}, {2, &migrateToVersion2}, {3, &migrateToVersion3},
-    {4, &migrateToVersion4}};
+    {4, &migrateToVersion4}, {5, &migrateToVersion5}};
 
 } // namespace
 

@@ -11,7 +11,7 @@ namespace graceful::registry {
 // and aliases can be protected by a bound policy; 3: models have a
 // description and tags of their own; 4: API tokens for `graceful serve`,
 // kept as hashes.
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 // 0 for a database without our schema.
 llvm::Expected<int> readSchemaVersion(SqlConnection &connection);

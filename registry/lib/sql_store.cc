@@ -83,6 +83,9 @@ public:
   findGateReport(const std::string &candidate, const std::string &baseline,
                  const std::string &policyDigest, const std::string &dataDigest) override;
   llvm::Expected<proto::CheckReport> check(const std::optional<ChainHead> &pinned) override;
+  llvm::Expected<proto::DatasetResult> registerDataset(const DatasetRequest &request) override;
+  llvm::Expected<proto::DatasetList> listDatasets() override;
+  llvm::Expected<std::optional<proto::Dataset>> findDataset(const std::string &name) override;
   llvm::Expected<proto::ApiToken> createToken(const TokenRequest &request) override;
   llvm::Expected<proto::ApiTokenList> listTokens() override;
   llvm::Expected<proto::ApiToken> revokeToken(std::int64_t id, const std::string &actor,
@@ -151,6 +154,12 @@ private:
   llvm::Error checkChain(proto::CheckReport &report, const std::optional<ChainHead> &pinned);
   llvm::Expected<std::vector<StoredToken>> readTokens(const std::string &where,
                                                       const std::vector<SqlValue> &params);
+  llvm::Expected<std::vector<proto::Dataset>> readDatasets(const std::string &where,
+                                                           const std::vector<SqlValue> &params);
+  llvm::Expected<proto::Dataset> storeDatasetFiles(const DatasetRequest &request,
+                                                   std::vector<std::string> &created);
+  llvm::Expected<proto::DatasetResult> recordDataset(const proto::Dataset &dataset,
+                                                     const std::string &actor);
 
   std::unique_ptr<SqlConnection> db_;
   ArtifactStore artifacts_;
@@ -355,12 +364,16 @@ llvm::Expected<proto::RegisterResult> SqlStore::registerModel(const RegisterRequ
   return version;
 }
 
-// A failed register leaves no artifact behind unless a version refers to
-// it (identical bytes registered meanwhile). If the store cannot even be
+// A failed register leaves no artifact behind unless a version or a
+// dataset refers to it (identical bytes registered meanwhile). If the store cannot even be
 // read, the file stays: an orphan is harmless and `check` counts it.
 void SqlStore::discardUnreferenced(const std::string &digest) {
   auto referenced = inTransaction<bool>(TransactionMode::Read, [&]() -> llvm::Expected<bool> {
-    auto count = db_->queryInteger("SELECT count(*) FROM versions WHERE digest = ?", {digest});
+    // Dataset files are listed in one text column; a digest is long enough
+    // that a substring match is exact.
+    auto count = db_->queryInteger("SELECT (SELECT count(*) FROM versions WHERE digest = ?) +"
+                                   " (SELECT count(*) FROM datasets WHERE files LIKE ?)",
+                                   {digest, "%" + digest + "%"});
     if (!count)
       return count.takeError();
     return count->value_or(0) > 0;
@@ -1339,6 +1352,18 @@ llvm::Error SqlStore::checkArtifacts(proto::CheckReport &report) {
       report.set_artifacts_verified(report.artifacts_verified() + 1);
   }
   report.set_versions(static_cast<int>(versions->size()));
+  auto datasets = readDatasets("ORDER BY name", {});
+  if (!datasets)
+    return datasets.takeError();
+  for (const proto::Dataset &dataset : *datasets)
+    for (const proto::DatasetFile &file : dataset.files()) {
+      referenced.insert(file.digest());
+      if (llvm::Error error = artifacts_.verify(file.digest()))
+        report.add_problems("dataset " + dataset.name() + "/" + file.name() + ": " +
+                            describeError(std::move(error)).message);
+      else
+        report.set_artifacts_verified(report.artifacts_verified() + 1);
+    }
   auto present = artifacts_.listDigests();
   if (!present)
     return present.takeError();
@@ -1404,6 +1429,13 @@ llvm::Error SqlStore::checkVersionsAndAudit(proto::CheckReport &report) {
     return unaudited.takeError();
   for (const SqlRow &row : *unaudited)
     report.add_problems(row.text(0) + "@" + row.text(1) + ": no register event in the audit log");
+  auto unauditedDatasets =
+      db_->query("SELECT d.name FROM datasets d WHERE NOT EXISTS (SELECT 1 FROM audit_log a"
+                 " WHERE a.action = 'dataset-register' AND a.state_after = d.name) ORDER BY d.name");
+  if (!unauditedDatasets)
+    return unauditedDatasets.takeError();
+  for (const SqlRow &row : *unauditedDatasets)
+    report.add_problems("dataset " + row.text(0) + ": no dataset-register event in the audit log");
   auto events = db_->queryInteger("SELECT count(*) FROM audit_log", {});
   if (!events)
     return events.takeError();
@@ -1412,6 +1444,8 @@ llvm::Error SqlStore::checkVersionsAndAudit(proto::CheckReport &report) {
 }
 
 std::string eventName(const ChainedEvent &event) {
+  if (event.action == "dataset-register")
+    return "audit event #" + std::to_string(event.id) + " (dataset-register " + event.after + ")";
   return "audit event #" + std::to_string(event.id) + " (" + event.action + " " + event.model +
          "@" + std::to_string(event.version) + ")";
 }
@@ -1523,6 +1557,204 @@ llvm::Expected<proto::CheckReport> SqlStore::check(const std::optional<ChainHead
           return error;
         report.set_ok(report.problems_size() == 0);
         return report;
+      });
+}
+
+// ---- datasets ----------------------------------------------------------------
+
+// One "name digest size dtype shape" line per file; "-" for no dtype or
+// shape, a shape as "2,64" (a scalar's empty shape is "()").
+std::string formatDatasetFiles(const proto::Dataset &dataset) {
+  std::string text;
+  for (const proto::DatasetFile &file : dataset.files()) {
+    std::string shape;
+    for (std::int64_t dimension : file.shape())
+      shape += (shape.empty() ? "" : ",") + std::to_string(dimension);
+    if (file.dtype().empty())
+      shape = "-";
+    else if (shape.empty())
+      shape = "()";
+    text += (text.empty() ? "" : "\n") + file.name() + " " + file.digest() + " " +
+            std::to_string(file.size_bytes()) + " " +
+            (file.dtype().empty() ? std::string("-") : file.dtype()) + " " + shape;
+  }
+  return text;
+}
+
+llvm::Expected<proto::DatasetFile> parseDatasetFile(const std::string &line) {
+  std::istringstream fields(line);
+  proto::DatasetFile file;
+  std::string name, digest, size, dtype, shape, extra;
+  if (!(fields >> name >> digest >> size >> dtype >> shape) || (fields >> extra))
+    return makeError(ErrorKind::Corrupt, "a dataset's file line is malformed: " + line);
+  file.set_name(name);
+  file.set_digest(digest);
+  std::int64_t bytes = 0;
+  auto [end, ec] = std::from_chars(size.data(), size.data() + size.size(), bytes);
+  if (ec != std::errc() || end != size.data() + size.size())
+    return makeError(ErrorKind::Corrupt, "a dataset's file line is malformed: " + line);
+  file.set_size_bytes(bytes);
+  if (dtype != "-")
+    file.set_dtype(dtype);
+  if (shape != "-" && shape != "()") {
+    std::istringstream dimensions(shape);
+    for (std::string dimension; std::getline(dimensions, dimension, ',');)
+      file.add_shape(std::atoll(dimension.c_str()));
+  }
+  return file;
+}
+
+// Over the files' names and digests, in name order: what makes two
+// registrations the same dataset.
+std::string datasetDigest(const proto::Dataset &dataset) {
+  Sha256Hasher hasher;
+  hasher.update("graceful-dataset-v1\n");
+  for (const proto::DatasetFile &file : dataset.files())
+    hasher.update(file.name() + " " + file.digest() + "\n");
+  return hasher.finish();
+}
+
+llvm::Expected<std::vector<proto::Dataset>>
+SqlStore::readDatasets(const std::string &where, const std::vector<SqlValue> &params) {
+  auto rows = db_->query("SELECT name, description, digest, files, created_at, created_by"
+                         " FROM datasets " +
+                             where,
+                         params);
+  if (!rows)
+    return rows.takeError();
+  std::vector<proto::Dataset> datasets;
+  for (const SqlRow &row : *rows) {
+    proto::Dataset &dataset = datasets.emplace_back();
+    dataset.set_name(row.text(0));
+    dataset.set_description(row.text(1));
+    dataset.set_digest(row.text(2));
+    std::istringstream lines(row.text(3));
+    for (std::string line; std::getline(lines, line);) {
+      auto file = parseDatasetFile(line);
+      if (!file)
+        return file.takeError();
+      *dataset.add_files() = std::move(*file);
+    }
+    *dataset.mutable_created_at() = timestampOf(row.integer(4));
+    dataset.set_created_by(row.text(5));
+  }
+  return datasets;
+}
+
+// Copies the request's files in (before any transaction: if we die before
+// the commit they are orphans, never a dataset without its bytes), naming
+// those this call created in `created`.
+llvm::Expected<proto::Dataset> SqlStore::storeDatasetFiles(const DatasetRequest &request,
+                                                           std::vector<std::string> &created) {
+  proto::Dataset dataset;
+  dataset.set_name(request.name);
+  dataset.set_description(request.description);
+  std::vector<DatasetFileSource> sources = request.files;
+  std::sort(sources.begin(), sources.end(),
+            [](const auto &a, const auto &b) { return a.name < b.name; });
+  for (const DatasetFileSource &source : sources) {
+    auto stored = artifacts_.put(source.path);
+    if (!stored)
+      return stored.takeError();
+    if (stored->created)
+      created.push_back(stored->digest);
+    if (!source.digest.empty() && stored->digest != source.digest)
+      return makeError(ErrorKind::BadInput, source.path + ": changed while it was registered (read as " +
+                                                source.digest + ", copied as " + stored->digest +
+                                                "); nothing was recorded, register it again");
+    proto::DatasetFile &file = *dataset.add_files();
+    file.set_name(source.name);
+    file.set_digest(stored->digest);
+    file.set_size_bytes(static_cast<std::int64_t>(stored->sizeBytes));
+    file.set_dtype(source.dtype);
+    for (std::int64_t dimension : source.shape)
+      file.add_shape(dimension);
+  }
+  dataset.set_digest(datasetDigest(dataset));
+  return dataset;
+}
+
+llvm::Expected<proto::DatasetResult> SqlStore::recordDataset(const proto::Dataset &dataset,
+                                                             const std::string &actor) {
+  return inTransaction<proto::DatasetResult>(
+      TransactionMode::Write, [&]() -> llvm::Expected<proto::DatasetResult> {
+        auto existing = readDatasets("WHERE name = ?" + forUpdate(), {dataset.name()});
+        if (!existing)
+          return existing.takeError();
+        proto::DatasetResult result;
+        if (!existing->empty()) {
+          if (existing->front().digest() != dataset.digest())
+            return makeError(ErrorKind::Conflict,
+                             "dataset '" + dataset.name() + "' is registered with other files (" +
+                                 existing->front().digest() + ", these are " + dataset.digest() +
+                                 "); a dataset never changes: register the new data under a "
+                                 "new name");
+          *result.mutable_dataset() = std::move(existing->front());
+          result.set_existing(true);
+          return result;
+        }
+        if (llvm::Error error = db_->execute(
+                "INSERT INTO datasets (name, description, digest, files, created_at, created_by)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                {dataset.name(), dataset.description(), dataset.digest(),
+                 formatDatasetFiles(dataset), nowMicros(), actor}))
+          return error;
+        AuditRecord audit{"dataset-register", "", 0, "", "", dataset.name(), "", 0};
+        if (auto auditId = appendAudit(audit, actor); !auditId)
+          return auditId.takeError();
+        auto stored = readDatasets("WHERE name = ?", {dataset.name()});
+        if (!stored)
+          return stored.takeError();
+        *result.mutable_dataset() = std::move(stored->at(0));
+        return result;
+      });
+}
+
+llvm::Expected<proto::DatasetResult> SqlStore::registerDataset(const DatasetRequest &request) {
+  if (llvm::Error error = validateDatasetName(request.name))
+    return error;
+  if (request.files.empty())
+    return makeError(ErrorKind::BadInput, "dataset '" + request.name + "' names no files");
+  std::set<std::string> names;
+  for (const DatasetFileSource &file : request.files) {
+    if (llvm::Error error = validateDatasetFileName(file.name))
+      return error;
+    if (!names.insert(file.name).second)
+      return makeError(ErrorKind::BadInput,
+                       "dataset '" + request.name + "' names file '" + file.name + "' twice");
+  }
+  std::vector<std::string> created;
+  auto dataset = storeDatasetFiles(request, created);
+  llvm::Expected<proto::DatasetResult> result =
+      dataset ? recordDataset(*dataset, request.actor) : dataset.takeError();
+  if (!result || result->existing())
+    for (const std::string &digest : created)
+      discardUnreferenced(digest);
+  return result;
+}
+
+llvm::Expected<proto::DatasetList> SqlStore::listDatasets() {
+  return inTransaction<proto::DatasetList>(
+      TransactionMode::Read, [&]() -> llvm::Expected<proto::DatasetList> {
+        auto datasets = readDatasets("ORDER BY name", {});
+        if (!datasets)
+          return datasets.takeError();
+        proto::DatasetList list;
+        for (proto::Dataset &dataset : *datasets)
+          *list.add_datasets() = std::move(dataset);
+        return list;
+      });
+}
+
+llvm::Expected<std::optional<proto::Dataset>> SqlStore::findDataset(const std::string &name) {
+  return inTransaction<std::optional<proto::Dataset>>(
+      TransactionMode::Read, [&]() -> llvm::Expected<std::optional<proto::Dataset>> {
+        auto datasets = readDatasets("WHERE name = ?", {name});
+        if (!datasets)
+          return datasets.takeError();
+        if (datasets->empty())
+          return std::optional<proto::Dataset>();
+        return std::optional<proto::Dataset>(std::move(datasets->front()));
       });
 }
 

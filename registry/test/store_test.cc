@@ -58,6 +58,22 @@ protected:
 
   int auditCount() { return cantFail(store_->auditLog({})).events_size(); }
 
+  // A file of `bytes` under this test's directory.
+  std::string writeFile(const std::string &name, const std::string &bytes) {
+    std::string path = directory_.file(name);
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
+  }
+
+  DatasetRequest datasetRequest(const std::string &name, const std::string &inputs,
+                                const std::string &labels) {
+    return DatasetRequest{name,
+                          "eval split",
+                          {{"labels", writeFile(name + "-labels", labels), "", "int64", {3}},
+                           {"inputs", writeFile(name + "-inputs", inputs), "", "float32", {3, 2}}},
+                          "tester"};
+  }
+
   std::unique_ptr<SqlConnection> rawConnection() {
     if (GetParam() == Backend::Sqlite)
       return cantFail(openSqlite(config_.uri.substr(7), OpenMode::Existing, 1000));
@@ -369,6 +385,84 @@ TEST_P(StoreTest, CheckFindsCorruptAndMissingArtifacts) {
   EXPECT_NE(report.problems(0).find("missing"), std::string::npos);
 }
 
+TEST_P(StoreTest, DatasetsAreRegisteredOnceAndNeverChange) {
+  auto first = cantFail(store_->registerDataset(datasetRequest("eval", "xxxx", "yy")));
+  EXPECT_FALSE(first.existing());
+  const proto::Dataset &dataset = first.dataset();
+  ASSERT_EQ(dataset.files_size(), 2);
+  EXPECT_EQ(dataset.files(0).name(), "inputs"); // by name, whatever order given
+  EXPECT_EQ(dataset.files(0).size_bytes(), 4);
+  EXPECT_EQ(dataset.files(0).dtype(), "float32");
+  EXPECT_THAT(dataset.files(0).shape(), ::testing::ElementsAre(3, 2));
+  EXPECT_EQ(dataset.created_by(), "tester");
+  EXPECT_TRUE(isWellFormedDigest(dataset.digest()));
+  EXPECT_TRUE(cantFail(store_->artifacts().listDigests()).size() == 2);
+  int events = auditCount();
+
+  auto again = cantFail(store_->registerDataset(datasetRequest("eval", "xxxx", "yy")));
+  EXPECT_TRUE(again.existing());
+  EXPECT_EQ(again.dataset().digest(), dataset.digest());
+  EXPECT_EQ(auditCount(), events);
+
+  auto changed = store_->registerDataset(datasetRequest("eval", "xxxz", "yy"));
+  ASSERT_FALSE(bool(changed));
+  ErrorReport conflict = describeError(changed.takeError());
+  EXPECT_EQ(conflict.kind, ErrorKind::Conflict);
+  EXPECT_THAT(conflict.message, ::testing::HasSubstr("a dataset never changes"));
+  EXPECT_EQ(auditCount(), events);
+  // The refused registration left no bytes behind.
+  EXPECT_EQ(cantFail(store_->check()).orphan_artifacts(), 0);
+  EXPECT_EQ(cantFail(store_->findDataset("eval"))->files(0).digest(), dataset.files(0).digest());
+  EXPECT_FALSE(cantFail(store_->findDataset("absent")).has_value());
+  EXPECT_EQ(cantFail(store_->listDatasets()).datasets_size(), 1);
+
+  auto raw = rawConnection();
+  ASSERT_FALSE(raw->begin(TransactionMode::Write));
+  EXPECT_TRUE(bool(raw->execute("UPDATE datasets SET description = 'other'")));
+  raw->rollback();
+  ASSERT_FALSE(raw->begin(TransactionMode::Write));
+  EXPECT_TRUE(bool(raw->execute("DELETE FROM datasets")));
+  raw->rollback();
+}
+
+TEST_P(StoreTest, MalformedDatasetsAreRefusedBeforeAnythingIsStored) {
+  std::string path = writeFile("a", "bytes");
+  auto refused = [&](DatasetRequest request, const std::string &needle) {
+    auto result = store_->registerDataset(request);
+    ASSERT_FALSE(bool(result)) << needle;
+    ErrorReport report = describeError(result.takeError());
+    EXPECT_EQ(report.kind, ErrorKind::BadInput);
+    EXPECT_THAT(report.message, ::testing::HasSubstr(needle));
+  };
+  refused({"", "", {{"inputs", path, "", "", {}}}, "t"}, "invalid dataset name ''");
+  refused({"a/b", "", {{"inputs", path, "", "", {}}}, "t"}, "invalid dataset name 'a/b'");
+  refused({"bad\nname", "", {{"inputs", path, "", "", {}}}, "t"}, "invalid dataset name");
+  refused({"d", "", {}, "t"}, "names no files");
+  refused({"d", "", {{"in puts", path, "", "", {}}}, "t"}, "invalid dataset file name");
+  refused({"d", "", {{"x", path, "", "", {}}, {"x", path, "", "", {}}}, "t"}, "'x' twice");
+  refused({"d", "", {{"x", path, "sha256:" + std::string(64, '0'), "", {}}}, "t"},
+          "changed while it was registered");
+  auto missing = store_->registerDataset({"d", "", {{"x", directory_.file("nope"), "", "", {}}}, "t"});
+  ASSERT_FALSE(bool(missing));
+  llvm::consumeError(missing.takeError());
+  EXPECT_EQ(auditCount(), 0);
+  EXPECT_EQ(cantFail(store_->listDatasets()).datasets_size(), 0);
+  EXPECT_TRUE(cantFail(store_->artifacts().listDigests()).empty());
+}
+
+TEST_P(StoreTest, CheckVerifiesDatasetFiles) {
+  auto dataset = cantFail(store_->registerDataset(datasetRequest("eval", "xxxx", "yy"))).dataset();
+  auto report = cantFail(store_->check());
+  EXPECT_TRUE(report.ok()) << report.DebugString();
+  EXPECT_EQ(report.artifacts_verified(), 2);
+  std::string path = store_->artifacts().pathFor(dataset.files(1).digest());
+  std::ofstream(path, std::ios::app) << "flipped";
+  report = cantFail(store_->check());
+  ASSERT_EQ(report.problems_size(), 1);
+  EXPECT_THAT(report.problems(0), ::testing::HasSubstr("dataset eval/labels: "));
+  EXPECT_THAT(report.problems(0), ::testing::HasSubstr("corrupt"));
+}
+
 TEST_P(StoreTest, CheckFindsAliasesTheAuditLogDoesNotExplain) {
   registerModel("m", 0);
   registerModel("m", 1);
@@ -519,6 +613,20 @@ TEST_P(ChainTest, EventsCarryTheirLinkRecordsAndHash) {
   EXPECT_THAT(log.events(2).records(), ::testing::StartsWith("report sha256:"));
   EXPECT_THAT(log.events(3).records(), ::testing::StartsWith("alias sha256:"));
   EXPECT_EQ(head_, "6:" + previous);
+}
+
+TEST_P(ChainTest, ADatasetEditedOrInsertedBehindTheStoreIsFound) {
+  ASSERT_TRUE(bool(store_->registerDataset(datasetRequest("eval", "xxxx", "yy")))); // 7
+  ids_.push_back(cantFail(store_->auditLog({})).events(6).id());
+  EXPECT_TRUE(cantFail(store_->check()).ok());
+  std::string other = "sha256:" + std::string(64, 'b');
+  tamperWithoutTriggers("datasets", {"UPDATE datasets SET files = replace(files, 'labels sha256:',"
+                                     " 'labels sha256:b') WHERE name = 'eval'",
+                                     "INSERT INTO datasets (name, description, digest, files,"
+                                     " created_at, created_by) VALUES ('forged', '', '" +
+                                         other + "', 'inputs " + other + " 1 - -', 1, 'eve')"});
+  expectBroken(7, eventName(7, "dataset-register eval") + "the dataset record it wrote was changed");
+  expectBroken(7, "dataset forged: no dataset-register event in the audit log");
 }
 
 TEST_P(ChainTest, SwappedDigestIsFound) {

@@ -26,6 +26,37 @@ class RunFailed(Exception):
     """A run that did not produce outputs; the message says why."""
 
 
+class _OrtServer:
+    """One `node ort_run.js` for this process's runs, started on first use
+    and again if it dies (a model that crashes ONNX Runtime fails that run
+    alone)."""
+
+    def __init__(self):
+        self.process = None
+
+    def ask(self, manifest):
+        if self.process is None or self.process.poll() is not None:
+            env = dict(os.environ, NODE_PATH=os.path.abspath(NODE_PATH))
+            self.process = subprocess.Popen(
+                ["node", os.path.join(HERE, "ort_run.js")], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            self.process.stdin.write(manifest + "\n")
+            self.process.stdin.flush()
+            line = self.process.stdout.readline()
+        except BrokenPipeError:
+            line = ""
+        if not line:
+            self.process.kill()
+            error = self.process.stderr.read().strip()
+            self.process = None
+            raise RunFailed(f"ONNX Runtime died: {error[-500:]}")
+        return json.loads(line)
+
+
+_ORT = _OrtServer()
+
+
 def ort_outputs(model, inputs, threads=0, optimize=True):
     """The outputs ONNX Runtime computes for `inputs` (arrays in graph
     order), as arrays in graph order; with optimize=False, without its
@@ -39,15 +70,13 @@ def ort_outputs(model, inputs, threads=0, optimize=True):
             described.append({"file": file, "type": str(array.dtype), "dims": list(array.shape)})
         manifest = os.path.join(work, "manifest.json")
         with open(manifest, "w") as out:
-            json.dump({"model": model, "inputs": described, "output_dir": work,
+            json.dump({"model": os.path.abspath(model), "inputs": described, "output_dir": work,
                        "threads": threads, "optimize": optimize}, out)
-        env = dict(os.environ, NODE_PATH=os.path.abspath(NODE_PATH))
-        run = subprocess.run(["node", os.path.join(HERE, "ort_run.js"), manifest],
-                             capture_output=True, text=True, env=env)
-        if run.returncode != 0:
-            raise RunFailed(f"ONNX Runtime: {run.stderr.strip()}")
+        answer = _ORT.ask(manifest)
+        if "error" in answer:
+            raise RunFailed(f"ONNX Runtime: {answer['error']}")
         outputs = []
-        for output in json.loads(run.stdout):
+        for output in answer["outputs"]:
             dtype = np.dtype("bool" if output["type"] == "bool" else output["type"])
             outputs.append(np.fromfile(output["file"], dtype=dtype).reshape(output["dims"]))
         return outputs

@@ -1,13 +1,19 @@
-// Runs an ONNX model in ONNX Runtime (npm's onnxruntime-node, CPU), the
+// Runs ONNX models in ONNX Runtime (npm's onnxruntime-node, CPU), the
 // independent executor graceful's outputs are checked against.
-//   node ort_run.js MANIFEST.json
+//   node ort_run.js
+// One process serves many runs, so that a differential run of thousands
+// of graphs does not pay node's and ONNX Runtime's start-up for each: every
+// line read on stdin is the path of a manifest, and every manifest is
+// answered by one line on stdout, in order.
 // The manifest names the model, its inputs in graph order as raw
 // little-endian files ({"file", "type", "dims"}) and a directory for the
 // outputs ("optimize": false turns ONNX Runtime's graph rewrites off);
-// every graph output is written there as OUT_DIR/<index>.bin and
-// described on stdout as JSON: [{"name", "type", "dims", "file"}, ...].
+// every graph output is written there as OUT_DIR/<index>.bin, and the
+// answer is {"outputs": [{"name", "type", "dims", "file"}, ...]} or
+// {"error": "why"}.
 const fs = require('fs');
 const path = require('path');
+const readline = require('readline');
 const ort = require('onnxruntime-node');
 
 const ARRAYS = {
@@ -27,27 +33,43 @@ function tensorOf(input) {
   return new ort.Tensor(input.type, data, input.dims);
 }
 
-async function main() {
-  const manifest = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+async function run(manifestPath) {
+  const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
   const options = {intraOpNumThreads: manifest.threads || 0};
   // Unoptimized, QuantizeLinear/DequantizeLinear pairs run as the spec
   // defines them (optimized, they fuse into fixed-point integer kernels).
   if (manifest.optimize === false) options.graphOptimizationLevel = 'disabled';
   const session = await ort.InferenceSession.create(manifest.model, options);
-  if (manifest.inputs.length !== session.inputNames.length) {
-    throw new Error(`model has ${session.inputNames.length} inputs, ${manifest.inputs.length} given`);
+  try {
+    if (manifest.inputs.length !== session.inputNames.length) {
+      throw new Error(`model has ${session.inputNames.length} inputs, ${manifest.inputs.length} given`);
+    }
+    const feeds = {};
+    session.inputNames.forEach((name, i) => { feeds[name] = tensorOf(manifest.inputs[i]); });
+    const results = await session.run(feeds);
+    return session.outputNames.map((name, i) => {
+      const output = results[name];
+      const file = path.join(manifest.output_dir, `${i}.bin`);
+      fs.writeFileSync(file, Buffer.from(output.data.buffer, output.data.byteOffset,
+                                         output.data.byteLength));
+      return {name, type: output.type, dims: output.dims, file};
+    });
+  } finally {
+    await session.release();
   }
-  const feeds = {};
-  session.inputNames.forEach((name, i) => { feeds[name] = tensorOf(manifest.inputs[i]); });
-  const results = await session.run(feeds);
-  const described = session.outputNames.map((name, i) => {
-    const output = results[name];
-    const file = path.join(manifest.output_dir, `${i}.bin`);
-    fs.writeFileSync(file, Buffer.from(output.data.buffer, output.data.byteOffset,
-                                       output.data.byteLength));
-    return {name, type: output.type, dims: output.dims, file};
-  });
-  console.log(JSON.stringify(described));
 }
 
-main().catch((e) => { console.error(e.message); process.exit(2); });
+async function main() {
+  const lines = readline.createInterface({input: process.stdin, terminal: false});
+  for await (const line of lines) {
+    let answer;
+    try {
+      answer = {outputs: await run(line)};
+    } catch (e) {
+      answer = {error: String(e.message || e).replace(/\s+/g, ' ')};
+    }
+    process.stdout.write(JSON.stringify(answer) + '\n');
+  }
+}
+
+main();

@@ -14,6 +14,10 @@ namespace graceful::gates {
 
 class DataFiles {
 public:
+  // `pinned`: paths whose bytes must hash to the given digest (a dataset's
+  // files, Policy::pinnedDigests).
+  explicit DataFiles(std::map<std::string, std::string> pinned = {}) : pinned_(std::move(pinned)) {}
+
   // "sha256:..." of the bytes this evaluation reads from `path`. A file no
   // gate read is hashed now; a later read must then find the same bytes.
   llvm::Expected<std::string> digest(const std::string &path);
@@ -31,7 +35,9 @@ private:
   // Records a read of `path` that found bytes of `digest`: refused when an
   // earlier read of the file this evaluation found others.
   llvm::Expected<File *> record(const std::string &path, std::string digest);
+  llvm::Error changedPinnedFile(const std::string &path) const;
 
+  std::map<std::string, std::string> pinned_;
   std::map<std::string, File> files_;
 };
 

@@ -21,10 +21,11 @@
 
 namespace graceful::gates {
 
-// Bumped whenever GateContext, Gate, GateFactory, DataFiles or ModelOutputs
-// change layout or meaning; plugins built against another version are
-// refused.
-inline constexpr int kGateAbiVersion = 4; // 4: ModelOutputs keeps the models it loaded; DataFiles
+// Bumped whenever GateContext, Gate, GateFactory, Policy, DataFiles or
+// ModelOutputs change layout or meaning; plugins built against another
+// version are refused. 5: Policy::datasetFiles, DataFiles pins digests;
+// 4: ModelOutputs keeps the models it loaded; DataFiles.
+inline constexpr int kGateAbiVersion = 5;
 
 // What a gate sees: the versions, how to run them and the policy.
 struct GateContext {

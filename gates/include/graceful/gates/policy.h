@@ -3,6 +3,8 @@
 #pragma once
 
 #include <llvm/Support/Error.h>
+#include <map>
+#include <string_view>
 #include <string>
 #include <vector>
 #include <yaml-cpp/yaml.h>
@@ -24,7 +26,20 @@ struct Policy {
   std::string digest;    // sha256 of the file's bytes
   std::string text;      // the file's bytes
   std::vector<GateSpec> gates;
+  // The files of registered datasets the gates read, by the path they were
+  // resolved to (the caller holding the store rewrites each
+  // dataset:NAME/FILE value to its file in the artifact store): a read that
+  // finds bytes other than the dataset's digest is refused, and a bound
+  // policy names the file by its reference, not by where the store is.
+  struct DatasetFileRef {
+    std::string reference; // dataset:NAME/FILE
+    std::string digest;    // sha256:... as the dataset records it
+  };
+  std::map<std::string, DatasetFileRef> datasetFiles;
 };
+
+// The prefix of a policy value that names a registered dataset's file.
+inline constexpr std::string_view kDatasetPrefix = "dataset:";
 
 llvm::Expected<Policy> loadPolicy(const std::string &path);
 // A policy from its text, as if read from `path` (a policy stored with a

@@ -5,6 +5,7 @@
 // the exit code or HTTP status.
 #pragma once
 
+#include "graceful/gates/policy.h"
 #include "graceful/operations.pb.h"
 #include "graceful/registry.pb.h"
 #include "graceful/registry/store.h"
@@ -78,6 +79,24 @@ llvm::Expected<std::map<std::string, std::string>> parseTags(const std::vector<s
 // by the model itself or by one version that holds all the rest.
 llvm::Expected<proto::ModelList> listModels(registry::Store &store,
                                             const std::map<std::string, std::string> &tags);
+
+// ---- datasets -------------------------------------------------------------
+
+// Registers a dataset (audited as dataset-register): each .npy file is
+// parsed whole before anything is stored, other files are kept as bytes.
+// The same name with the same files again is `existing`; other files under
+// a registered name are a Conflict.
+llvm::Expected<proto::DatasetResult> registerDataset(Context &context,
+                                                     const proto::DatasetRegisterRequest &request);
+
+// A registered dataset; a NotFound error naming it when there is none.
+llvm::Expected<proto::Dataset> showDataset(registry::Store &store, const std::string &name);
+
+// Rewrites each dataset:NAME/FILE value in the policy's gates to the file's
+// place in the artifact store and pins it to the dataset's digest
+// (Policy::datasetFiles); an unknown dataset or file is an error naming
+// the policy's line.
+llvm::Error resolveDatasets(registry::Store &store, gates::Policy &policy);
 
 // ---- read-back ------------------------------------------------------------
 

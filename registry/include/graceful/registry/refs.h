@@ -14,6 +14,11 @@ namespace graceful::registry {
 llvm::Error validateModelName(std::string_view name);
 // Aliases: 1-64 of [a-z0-9._-], starting with a letter (so never a number).
 llvm::Error validateAliasName(std::string_view alias);
+// Dataset names: the rules of model names.
+llvm::Error validateDatasetName(std::string_view name);
+// A file's name within a dataset: 1-64 of [A-Za-z0-9._-], starting with a
+// letter or digit.
+llvm::Error validateDatasetFileName(std::string_view name);
 // Tag keys: 1-128 of [A-Za-z0-9._/-], starting with a letter or digit.
 llvm::Error validateTagKey(std::string_view key);
 

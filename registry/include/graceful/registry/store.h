@@ -99,6 +99,22 @@ struct ProtectRequest {
   std::string reason;
 };
 
+// A dataset to register. Each file is copied into the artifact store; its
+// digest, as the caller read it while checking it, must be what is copied.
+struct DatasetFileSource {
+  std::string name; // within the dataset: validateDatasetFileName
+  std::string path;
+  std::string digest; // sha256:... the caller read; empty: not checked
+  std::string dtype;  // a .npy file's element type, else empty
+  std::vector<std::int64_t> shape;
+};
+struct DatasetRequest {
+  std::string name; // validateDatasetName
+  std::string description;
+  std::vector<DatasetFileSource> files;
+  std::string actor;
+};
+
 struct AuditFilter {
   std::string model; // empty: all models
   int limit = 0;     // 0: no limit; otherwise the newest `limit` events
@@ -220,6 +236,15 @@ public:
   // pinned earlier and the history since only grew).
   virtual llvm::Expected<proto::CheckReport>
   check(const std::optional<ChainHead> &pinned = std::nullopt) = 0;
+
+  // Registers a dataset, audited as "dataset-register". The same name with
+  // the same file names and digests returns the stored one (existing);
+  // other files under a registered name are a Conflict: a dataset never
+  // changes.
+  virtual llvm::Expected<proto::DatasetResult> registerDataset(const DatasetRequest &request) = 0;
+  virtual llvm::Expected<proto::DatasetList> listDatasets() = 0;
+  // nullopt when no dataset has this name.
+  virtual llvm::Expected<std::optional<proto::Dataset>> findDataset(const std::string &name) = 0;
 
   // Bearer tokens (server/). Creating and revoking are audited
   // (token-create, token-revoke); revoking twice is a no-op.
