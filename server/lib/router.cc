@@ -275,6 +275,21 @@ llvm::Expected<Response> audit(Call &call) {
   return json(*log);
 }
 
+// Datasets are evaluation data, not a model's: every token may read them.
+llvm::Expected<Response> listDatasets(Call &call) {
+  auto datasets = call.store.listDatasets();
+  if (!datasets)
+    return datasets.takeError();
+  return json(*datasets);
+}
+
+llvm::Expected<Response> showDataset(Call &call) {
+  auto dataset = operations::showDataset(call.store, call.param("name"));
+  if (!dataset)
+    return dataset.takeError();
+  return json(*dataset);
+}
+
 // The model a report's candidate ("m@3") belongs to.
 std::string candidateModel(const proto::StoredGateReport &stored) {
   const std::string &candidate = stored.report().candidate();
@@ -688,6 +703,8 @@ const std::vector<Route> &routes() {
       {get, {"models", "{name}", "reports"}, Action::Read, false, listReports},
       {get, {"reports", "{selector}"}, Action::Read, true, showReport},
       {get, {"audit"}, Action::Read, true, audit},
+      {get, {"datasets"}, Action::Read, true, listDatasets},
+      {get, {"datasets", "{name}"}, Action::Read, true, showDataset},
   };
   return table;
 }

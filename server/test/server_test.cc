@@ -738,6 +738,44 @@ TEST_P(ServerTest, GatesRunOnTheServerAsInTheCli) {
   expectCheckPasses();
 }
 
+// Datasets registered in the store: any token reads them, and a policy
+// naming them runs on the server to the verdict a path-named one gives,
+// with no data file on the server's disk beside the store.
+TEST_P(ServerTest, DatasetsAreReadByEveryTokenAndGatedOnTheServer) {
+  writeEvaluationData();
+  ProcessResult registered = cli({"dataset", "register", "eval", "--inputs",
+                                  directory_.file("policies/x.npy"), "--labels",
+                                  directory_.file("policies/y.npy")});
+  ASSERT_EQ(registered.exitCode, 0) << registered.err;
+  std::ofstream(directory_.file("policies/stored.yaml"))
+      << "gates:\n  - nfr: {inputs: dataset:eval/inputs, labels: dataset:eval/labels,"
+         " max_nfr: 1.0}\n";
+  std::string reader = token("other-reader", "reader", {"--models", "other"});
+  std::string publisher = token("ci-bot", "publisher", {"--models", "m"});
+  auto server = serve();
+  for (const auto &[target, command] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"/api/v1/datasets", {"dataset", "list", "--json"}},
+           {"/api/v1/datasets/eval", {"dataset", "show", "eval", "--json"}}}) {
+    HttpResult answer = get(*server, target, reader);
+    EXPECT_EQ(answer.status, 200u) << answer.body;
+    EXPECT_EQ(answer.body, cli(command).out) << target;
+  }
+  EXPECT_EQ(get(*server, "/api/v1/datasets/absent", reader).status, 404u);
+  EXPECT_EQ(get(*server, "/api/v1/datasets/..%2Fx", reader).status, 400u);
+  EXPECT_EQ(get(*server, "/api/v1/datasets", "").status, 401u);
+
+  std::map<std::string, proto::GateReport> reports;
+  for (const std::string policy : {"strict.yaml", "stored.yaml"}) {
+    HttpResult answer = send(*server, "POST", "/api/v1/models/m/versions/2/gates", publisher,
+                             R"({"policy": ")" + policy + R"(", "baseline": "m@production"})");
+    ASSERT_EQ(answer.status, 200u) << answer.body;
+    reports[policy] = parseJson<proto::GateReport>(answer.body);
+  }
+  EXPECT_EQ(reports["stored.yaml"].data_digest(), reports["strict.yaml"].data_digest());
+  EXPECT_EQ(toJson(reports["stored.yaml"].gates(0)), toJson(reports["strict.yaml"].gates(0)));
+  expectCheckPasses();
+}
+
 // A self-signed certificate for 127.0.0.1 and its key, made with the
 // openssl tool as an operator would.
 void makeCertificate(const std::string &cert, const std::string &key) {
