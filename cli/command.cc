@@ -10,9 +10,8 @@ namespace graceful::cli {
 const std::vector<CommandSpec> &allCommands() {
   static const std::vector<CommandSpec> commands = [] {
     std::vector<CommandSpec> all = registryCommands();
-    for (auto group :
-         {datasetCommands(), promotionCommands(), compilerCommands(), rewriteCommands(),
-          serverCommands()})
+    for (auto group : {datasetCommands(), promotionCommands(), compilerCommands(),
+                       rewriteCommands(), serverCommands()})
       for (CommandSpec &command : group)
         all.push_back(std::move(command));
     return all;

@@ -86,8 +86,8 @@ llvm::Expected<int> runDatasetList(const ParsedArgs &args) {
     if (list->datasets().empty())
       std::cout << "no datasets\n";
     for (const proto::Dataset &dataset : list->datasets())
-      std::cout << dataset.name() << "  " << dataset.files_size() << " files  "
-                << dataset.digest() << "  " << formatTime(dataset.created_at()) << "\n";
+      std::cout << dataset.name() << "  " << dataset.files_size() << " files  " << dataset.digest()
+                << "  " << formatTime(dataset.created_at()) << "\n";
   });
   return kSuccess;
 }

@@ -640,8 +640,8 @@ TEST_P(GateDataTest, DatasetsAreGatedAsRegisteredAndNeverChange) {
   ASSERT_EQ(registered.exitCode, 0) << registered.err;
   EXPECT_THAT(registered.out, HasSubstr("\"dtype\":\"float32\",\"shape\":[6,4]"));
   EXPECT_THAT(registered.out, HasSubstr("\"existing\":false"));
-  ProcessResult again = run({"dataset", "register", "eval", "--file", "inputs=x.npy", "--file",
-                             "labels=y.npy"});
+  ProcessResult again =
+      run({"dataset", "register", "eval", "--file", "inputs=x.npy", "--file", "labels=y.npy"});
   EXPECT_EQ(again.exitCode, 0) << again.err;
   EXPECT_THAT(again.out, HasSubstr("already registered: the same files, nothing recorded"));
   writeLabels("other.npy", {2, 1, 2, 0, 1, 2});
@@ -694,7 +694,7 @@ TEST_P(GateDataTest, DatasetsAreGatedAsRegisteredAndNeverChange) {
                                std::filesystem::perm_options::add);
   std::ofstream(stored, std::ios::binary | std::ios::app) << "x";
   expectRefused({"gate", "run", "--policy", bound, "--candidate", "m@2", "--baseline", "m@1"},
-                "does not hold the bytes its dataset records (sha256:");
+                "dataset:eval/labels: does not hold the bytes its dataset records (sha256:");
   EXPECT_EQ(run({"check"}).exitCode, 1);
 }
 
@@ -707,8 +707,8 @@ TEST_P(GateDataTest, DatasetsRefuseBadFilesNamesAndReferences) {
   std::ofstream(directory_.file("cut.npy"), std::ios::binary) << bytes.substr(0, bytes.size() - 5);
   expectRefused({"dataset", "register", "d", "--inputs", "cut.npy"}, "cut.npy");
   // A header that lies about the data is caught at registration.
-  writeNpyDeclaring(directory_.file("lie.npy"),
-                    makeTensor(DType::Float32, {2, 4}), "(9223372036854775807,4)");
+  writeNpyDeclaring(directory_.file("lie.npy"), makeTensor(DType::Float32, {2, 4}),
+                    "(9223372036854775807,4)");
   expectRefused({"dataset", "register", "d", "--inputs", "lie.npy"}, "lie.npy");
   expectRefused({"dataset", "register", "d"}, "names no files");
   expectRefused({"dataset", "register", "d", "--file", "inputs"}, "expected NAME=PATH");
@@ -727,6 +727,14 @@ TEST_P(GateDataTest, DatasetsRefuseBadFilesNamesAndReferences) {
   expectGateRefused("inputs: dataset:eval/pixels, labels: y.npy",
                     "dataset 'eval' has no file 'pixels' (it has inputs, labels)");
   expectGateRefused("inputs: dataset:eval, labels: y.npy", "name a dataset's file as");
+  // The data is checked against the model as any file is, and named as the
+  // policy names it.
+  writeLabels("seven.npy", {0, 1, 2});
+  ASSERT_EQ(
+      run({"dataset", "register", "short", "--inputs", "x.npy", "--labels", "seven.npy"}).exitCode,
+      0);
+  expectGateRefused("inputs: dataset:short/inputs, labels: dataset:short/labels",
+                    "dataset:short/labels has 3 labels but m@2 on dataset:short/inputs gives 6");
   expectGateRefused("inputs: 'dataset:../eval/inputs', labels: y.npy", "invalid dataset name");
 }
 

@@ -203,7 +203,29 @@ double metric(const proto::GateResult &result, const std::string &name) {
   return it == result.metrics().end() ? 0.0 : it->second.number_value();
 }
 
-llvm::Expected<std::string> policyDataDigest(const Policy &policy) {
+namespace {
+
+// An error with each dataset file named as the policy names it
+// (dataset:NAME/FILE), not by its place in the artifact store.
+llvm::Error namingDatasets(const Policy &policy, llvm::Error error) {
+  if (!error || policy.datasetFiles.empty())
+    return error;
+  ErrorReport report = describeError(std::move(error));
+  for (const auto &[path, file] : policy.datasetFiles)
+    for (size_t at = report.message.find(path); at != std::string::npos;
+         at = report.message.find(path, at + file.reference.size()))
+      report.message.replace(at, path.size(), file.reference);
+  return makeError(report.kind, report.message);
+}
+
+template <typename T>
+llvm::Expected<T> namingDatasets(const Policy &policy, llvm::Expected<T> result) {
+  if (!result)
+    return namingDatasets(policy, result.takeError());
+  return result;
+}
+
+llvm::Expected<std::string> dataDigestOfPolicy(const Policy &policy) {
   DataFiles files = dataFilesFor(policy);
   auto gates = buildGates(policy, files);
   if (!gates)
@@ -211,7 +233,7 @@ llvm::Expected<std::string> policyDataDigest(const Policy &policy) {
   return dataDigestOf(policy, *gates, files);
 }
 
-llvm::Expected<FileDigests> policyFileDigests(const Policy &policy) {
+llvm::Expected<FileDigests> fileDigestsOfPolicy(const Policy &policy) {
   DataFiles files = dataFilesFor(policy);
   auto gates = buildGates(policy, files);
   if (!gates)
@@ -219,7 +241,7 @@ llvm::Expected<FileDigests> policyFileDigests(const Policy &policy) {
   return fileDigestsOf(policy, *gates, files);
 }
 
-llvm::Error requireBudgets(const Policy &policy) {
+llvm::Error budgetsOf(const Policy &policy) {
   if (policy.gates.empty())
     return makeError(ErrorKind::BadInput,
                      policy.path + ": a protected alias's policy needs at least one gate");
@@ -235,10 +257,10 @@ llvm::Error requireBudgets(const Policy &policy) {
   return llvm::Error::success();
 }
 
-llvm::Expected<proto::GateReport> evaluatePolicy(const Policy &policy, registry::Store &store,
-                                                 const proto::ModelVersion &candidate,
-                                                 const std::optional<proto::ModelVersion> &baseline,
-                                                 const EvaluationOptions &options) {
+llvm::Expected<proto::GateReport> evaluateGates(const Policy &policy, registry::Store &store,
+                                                const proto::ModelVersion &candidate,
+                                                const std::optional<proto::ModelVersion> &baseline,
+                                                const EvaluationOptions &options) {
   // Each data file is read once, by the gate that needs it first; the data
   // digest, taken after the gates ran, names the bytes they judged.
   DataFiles files = dataFilesFor(policy);
@@ -283,6 +305,27 @@ llvm::Expected<proto::GateReport> evaluatePolicy(const Policy &policy, registry:
   report.set_data_digest(*dataDigest);
   report.set_verdict(passed ? "pass" : "fail");
   return report;
+}
+
+} // namespace
+
+llvm::Expected<std::string> policyDataDigest(const Policy &policy) {
+  return namingDatasets(policy, dataDigestOfPolicy(policy));
+}
+
+llvm::Expected<FileDigests> policyFileDigests(const Policy &policy) {
+  return namingDatasets(policy, fileDigestsOfPolicy(policy));
+}
+
+llvm::Error requireBudgets(const Policy &policy) {
+  return namingDatasets(policy, budgetsOf(policy));
+}
+
+llvm::Expected<proto::GateReport> evaluatePolicy(const Policy &policy, registry::Store &store,
+                                                 const proto::ModelVersion &candidate,
+                                                 const std::optional<proto::ModelVersion> &baseline,
+                                                 const EvaluationOptions &options) {
+  return namingDatasets(policy, evaluateGates(policy, store, candidate, baseline, options));
 }
 
 } // namespace graceful::gates

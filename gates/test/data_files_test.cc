@@ -3,9 +3,11 @@
 // reads of one evaluation is refused, never judged on mixed bytes.
 #include "graceful/gates/data_files.h"
 #include "graceful/support/digest.h"
+#include "graceful/support/error.h"
 #include "graceful/support/files.h"
 #include "graceful/testing/stores.h"
 
+#include <fstream>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -92,6 +94,39 @@ TEST(DataFiles, MissingAndMalformedFilesAreErrorsNamingThem) {
   auto digest = files.digest(path);
   ASSERT_TRUE(static_cast<bool>(digest));
   EXPECT_EQ(*digest, sha256Digest("not an array"));
+}
+
+// A dataset's file is pinned to the digest its dataset records: other
+// bytes are refused whichever way they are read, and a pinned .npy that no
+// longer parses is reported as changed, not as malformed data.
+TEST(DataFiles, PinnedFilesMustHoldTheirDigest) {
+  testing::TemporaryDirectory directory;
+  std::string path = directory.file("y.npy"), other = directory.file("ids.txt");
+  ASSERT_FALSE(writeNpy(path, labels({1, 2})));
+  std::ofstream(other) << "3\n";
+  std::string pinned = fileDigest(path), pinnedOther = fileDigest(other);
+  auto expectChanged = [&](auto result, const std::string &file) {
+    ASSERT_FALSE(static_cast<bool>(result));
+    ErrorReport report = describeError(result.takeError());
+    EXPECT_EQ(report.kind, ErrorKind::Corrupt);
+    EXPECT_THAT(report.message, HasSubstr(file + ": does not hold the bytes its dataset records"));
+  };
+  {
+    DataFiles files({{path, pinned}, {other, pinnedOther}});
+    ASSERT_TRUE(static_cast<bool>(files.npy(path)));
+    ASSERT_TRUE(static_cast<bool>(files.bytes(other)));
+  }
+  ASSERT_FALSE(writeNpy(path, labels({1, 3})));
+  std::ofstream(other, std::ios::app) << "4\n";
+  {
+    DataFiles files({{path, pinned}, {other, pinnedOther}});
+    expectChanged(files.npy(path), path);
+    expectChanged(files.digest(path), path);
+    expectChanged(files.bytes(other), other);
+  }
+  std::ofstream(path, std::ios::trunc) << "\x93NUMPY garbage";
+  DataFiles files(std::map<std::string, std::string>{{path, pinned}});
+  expectChanged(files.npy(path), path);
 }
 
 } // namespace

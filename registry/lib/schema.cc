@@ -196,9 +196,11 @@ struct Migration {
   int toVersion;
   llvm::Error (*apply)(SqlConnection &);
 };
-const Migration kMigrations[] = {
-    {1, &migrateToVersion1}, {2, &migrateToVersion2}, {3, &migrateToVersion3},
-    {4, &migrateToVersion4}, {5, &migrateToVersion5}};
+const Migration kMigrations[] = {{1, &migrateToVersion1},
+                                 {2, &migrateToVersion2},
+                                 {3, &migrateToVersion3},
+                                 {4, &migrateToVersion4},
+                                 {5, &migrateToVersion5}};
 
 } // namespace
 

@@ -1429,9 +1429,9 @@ llvm::Error SqlStore::checkVersionsAndAudit(proto::CheckReport &report) {
     return unaudited.takeError();
   for (const SqlRow &row : *unaudited)
     report.add_problems(row.text(0) + "@" + row.text(1) + ": no register event in the audit log");
-  auto unauditedDatasets =
-      db_->query("SELECT d.name FROM datasets d WHERE NOT EXISTS (SELECT 1 FROM audit_log a"
-                 " WHERE a.action = 'dataset-register' AND a.state_after = d.name) ORDER BY d.name");
+  auto unauditedDatasets = db_->query(
+      "SELECT d.name FROM datasets d WHERE NOT EXISTS (SELECT 1 FROM audit_log a"
+      " WHERE a.action = 'dataset-register' AND a.state_after = d.name) ORDER BY d.name");
   if (!unauditedDatasets)
     return unauditedDatasets.takeError();
   for (const SqlRow &row : *unauditedDatasets)
@@ -1659,7 +1659,8 @@ llvm::Expected<proto::Dataset> SqlStore::storeDatasetFiles(const DatasetRequest 
     if (stored->created)
       created.push_back(stored->digest);
     if (!source.digest.empty() && stored->digest != source.digest)
-      return makeError(ErrorKind::BadInput, source.path + ": changed while it was registered (read as " +
+      return makeError(ErrorKind::BadInput, source.path +
+                                                ": changed while it was registered (read as " +
                                                 source.digest + ", copied as " + stored->digest +
                                                 "); nothing was recorded, register it again");
     proto::DatasetFile &file = *dataset.add_files();
@@ -1734,16 +1735,16 @@ llvm::Expected<proto::DatasetResult> SqlStore::registerDataset(const DatasetRequ
 }
 
 llvm::Expected<proto::DatasetList> SqlStore::listDatasets() {
-  return inTransaction<proto::DatasetList>(
-      TransactionMode::Read, [&]() -> llvm::Expected<proto::DatasetList> {
-        auto datasets = readDatasets("ORDER BY name", {});
-        if (!datasets)
-          return datasets.takeError();
-        proto::DatasetList list;
-        for (proto::Dataset &dataset : *datasets)
-          *list.add_datasets() = std::move(dataset);
-        return list;
-      });
+  return inTransaction<proto::DatasetList>(TransactionMode::Read,
+                                           [&]() -> llvm::Expected<proto::DatasetList> {
+                                             auto datasets = readDatasets("ORDER BY name", {});
+                                             if (!datasets)
+                                               return datasets.takeError();
+                                             proto::DatasetList list;
+                                             for (proto::Dataset &dataset : *datasets)
+                                               *list.add_datasets() = std::move(dataset);
+                                             return list;
+                                           });
 }
 
 llvm::Expected<std::optional<proto::Dataset>> SqlStore::findDataset(const std::string &name) {

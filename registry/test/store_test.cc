@@ -442,7 +442,8 @@ TEST_P(StoreTest, MalformedDatasetsAreRefusedBeforeAnythingIsStored) {
   refused({"d", "", {{"x", path, "", "", {}}, {"x", path, "", "", {}}}, "t"}, "'x' twice");
   refused({"d", "", {{"x", path, "sha256:" + std::string(64, '0'), "", {}}}, "t"},
           "changed while it was registered");
-  auto missing = store_->registerDataset({"d", "", {{"x", directory_.file("nope"), "", "", {}}}, "t"});
+  auto missing =
+      store_->registerDataset({"d", "", {{"x", directory_.file("nope"), "", "", {}}}, "t"});
   ASSERT_FALSE(bool(missing));
   llvm::consumeError(missing.takeError());
   EXPECT_EQ(auditCount(), 0);
@@ -625,7 +626,8 @@ TEST_P(ChainTest, ADatasetEditedOrInsertedBehindTheStoreIsFound) {
                                      "INSERT INTO datasets (name, description, digest, files,"
                                      " created_at, created_by) VALUES ('forged', '', '" +
                                          other + "', 'inputs " + other + " 1 - -', 1, 'eve')"});
-  expectBroken(7, eventName(7, "dataset-register eval") + "the dataset record it wrote was changed");
+  expectBroken(7,
+               eventName(7, "dataset-register eval") + "the dataset record it wrote was changed");
   expectBroken(7, "dataset forged: no dataset-register event in the audit log");
 }
 

@@ -743,9 +743,9 @@ TEST_P(ServerTest, GatesRunOnTheServerAsInTheCli) {
 // with no data file on the server's disk beside the store.
 TEST_P(ServerTest, DatasetsAreReadByEveryTokenAndGatedOnTheServer) {
   writeEvaluationData();
-  ProcessResult registered = cli({"dataset", "register", "eval", "--inputs",
-                                  directory_.file("policies/x.npy"), "--labels",
-                                  directory_.file("policies/y.npy")});
+  ProcessResult registered =
+      cli({"dataset", "register", "eval", "--inputs", directory_.file("policies/x.npy"), "--labels",
+           directory_.file("policies/y.npy")});
   ASSERT_EQ(registered.exitCode, 0) << registered.err;
   std::ofstream(directory_.file("policies/stored.yaml"))
       << "gates:\n  - nfr: {inputs: dataset:eval/inputs, labels: dataset:eval/labels,"
@@ -753,7 +753,8 @@ TEST_P(ServerTest, DatasetsAreReadByEveryTokenAndGatedOnTheServer) {
   std::string reader = token("other-reader", "reader", {"--models", "other"});
   std::string publisher = token("ci-bot", "publisher", {"--models", "m"});
   auto server = serve();
-  for (const auto &[target, command] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+  for (const auto &[target, command] :
+       std::vector<std::pair<std::string, std::vector<std::string>>>{
            {"/api/v1/datasets", {"dataset", "list", "--json"}},
            {"/api/v1/datasets/eval", {"dataset", "show", "eval", "--json"}}}) {
     HttpResult answer = get(*server, target, reader);

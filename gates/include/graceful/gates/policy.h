@@ -4,8 +4,8 @@
 
 #include <llvm/Support/Error.h>
 #include <map>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <vector>
 #include <yaml-cpp/yaml.h>
 
