@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -17,7 +19,10 @@ class SqliteConnection final : public SqlConnection {
 public:
   SqliteConnection(sqlite3 *db, std::string path, int busyTimeoutMs)
       : db_(db), path_(std::move(path)), busyTimeoutMs_(busyTimeoutMs) {}
-  ~SqliteConnection() override { sqlite3_close_v2(db_); }
+  ~SqliteConnection() override {
+    statements_.clear(); // finalized before the connection closes
+    sqlite3_close_v2(db_);
+  }
 
   SqlDialect dialect() const override { return SqlDialect::Sqlite; }
   std::string describe() const override { return "sqlite:" + path_; }
@@ -33,22 +38,46 @@ public:
 
   llvm::Expected<SqlRows> query(std::string_view sql,
                                 const std::vector<SqlValue> &params) override {
-    sqlite3_stmt *statement = nullptr;
-    int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &statement, nullptr);
-    if (rc != SQLITE_OK)
-      return failure(rc);
-    std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> guard(statement, &sqlite3_finalize);
+    auto statement = prepared(sql);
+    if (!statement)
+      return statement.takeError();
     for (size_t i = 0; i < params.size(); ++i)
-      bind(statement, static_cast<int>(i + 1), params[i]);
+      bind(*statement, static_cast<int>(i + 1), params[i]);
     SqlRows rows;
-    while ((rc = sqlite3_step(statement)) == SQLITE_ROW)
-      rows.push_back(readRow(statement));
+    int rc;
+    while ((rc = sqlite3_step(*statement)) == SQLITE_ROW)
+      rows.push_back(readRow(*statement));
+    // Reset at once: a statement left active would hold its read snapshot
+    // past the transaction's end.
+    sqlite3_reset(*statement);
+    sqlite3_clear_bindings(*statement);
     if (rc != SQLITE_DONE)
       return failure(rc);
     return rows;
   }
 
 private:
+  using Statement = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
+
+  // The statement for `sql`, prepared once per connection: the server asks
+  // the same few queries on every request, and preparing them was a good
+  // part of a read's time. The set of distinct statements is small (the
+  // store's queries); past kMaxStatements they are all prepared afresh.
+  llvm::Expected<sqlite3_stmt *> prepared(std::string_view sql) {
+    auto found = statements_.find(sql);
+    if (found != statements_.end())
+      return found->second.get();
+    sqlite3_stmt *statement = nullptr;
+    int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &statement, nullptr);
+    if (rc != SQLITE_OK)
+      return failure(rc);
+    if (statements_.size() >= kMaxStatements)
+      statements_.clear();
+    return statements_.emplace(std::string(sql), Statement(statement, &sqlite3_finalize))
+        .first->second.get();
+  }
+  static constexpr size_t kMaxStatements = 256;
+
   static void bind(sqlite3_stmt *statement, int index, const SqlValue &value) {
     if (const auto *integer = std::get_if<std::int64_t>(&value))
       sqlite3_bind_int64(statement, index, *integer);
@@ -102,6 +131,7 @@ private:
   sqlite3 *db_;
   std::string path_;
   int busyTimeoutMs_;
+  std::map<std::string, Statement, std::less<>> statements_;
 };
 
 // What sqlite3_open_v2 opens. A WAL database needs its -shm file to be
