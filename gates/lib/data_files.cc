@@ -44,10 +44,16 @@ llvm::Expected<const Tensor *> DataFiles::npy(const std::string &path) {
   Sha256Hasher hasher;
   auto array = readNpy(path, hasher);
   if (!array && pinned_.contains(path)) {
-    // A dataset's file parsed when it was registered: one that no longer
-    // does holds other bytes, and that is what to say.
-    llvm::consumeError(array.takeError());
-    return changedPinnedFile(path);
+    // A dataset's file that no longer parses may hold other bytes: then
+    // that is what to say. Its own bytes not being an array (a policy
+    // naming a dataset's id list as labels) is the parse error's to say.
+    auto now = sha256File(path);
+    if (now && now->digest != pinned_.at(path)) {
+      llvm::consumeError(array.takeError());
+      return changedPinnedFile(path);
+    }
+    if (!now)
+      llvm::consumeError(now.takeError());
   }
   if (!array)
     return array.takeError();

@@ -33,6 +33,12 @@ llvm::Expected<bool> looksLikeNpy(const std::string &path) {
 llvm::Expected<registry::DatasetFileSource> describeFile(const std::string &name,
                                                          const std::string &path) {
   registry::DatasetFileSource source{name, path, "", "", {}};
+  // A pipe would be drained by this read and copied empty; a device or a
+  // FIFO might never end.
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+    return makeError(ErrorKind::BadInput,
+                     path + ": not a regular file (a dataset holds files, not pipes or devices)");
   auto npy = looksLikeNpy(path);
   if (!npy)
     return npy.takeError();

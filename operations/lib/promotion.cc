@@ -122,10 +122,13 @@ llvm::Expected<gates::Policy> boundPolicy(registry::Store &store,
       return makeError(ErrorKind::BadInput, where + ": the bound policy now reads " + path +
                                                 ", which it did not when it was bound");
     if (bound[static_cast<int>(i)].digest() != digest)
-      return makeError(ErrorKind::BadInput, where + ": " + path +
-                                                " changed since the policy was bound (" +
-                                                bound[static_cast<int>(i)].digest() + ", now " +
-                                                digest + "); protect the alias again to accept it");
+      return makeError(ErrorKind::BadInput,
+                       where + ": " + path + " changed since the policy was bound (" +
+                           bound[static_cast<int>(i)].digest() + ", now " + digest + "); " +
+                           (path.starts_with(gates::kDatasetPrefix)
+                                ? "a dataset never changes: its record was edited behind the "
+                                  "store (graceful check)"
+                                : "protect the alias again to accept it"));
   }
   return policy;
 }

@@ -70,9 +70,15 @@ llvm::Error ArtifactStore::discard(std::string_view digest) const {
 llvm::Error ArtifactStore::verify(std::string_view digest) const {
   std::string path = pathFor(digest);
   std::error_code ec;
-  if (!fs::exists(path, ec))
+  fs::file_status status = fs::symlink_status(path, ec);
+  if (!fs::exists(status))
     return makeError(ErrorKind::Corrupt,
                      "artifact " + std::string(digest) + " is missing (" + path + ")");
+  // The store writes only regular files: a link or a device in their place
+  // was put there by hand (and /dev/zero would never finish hashing).
+  if (!fs::is_regular_file(status))
+    return makeError(ErrorKind::Corrupt,
+                     "artifact " + std::string(digest) + " is not a regular file (" + path + ")");
   llvm::Expected<FileDigest> actual = sha256File(path);
   if (!actual)
     return actual.takeError();

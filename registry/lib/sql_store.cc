@@ -120,6 +120,14 @@ private:
   llvm::Expected<std::optional<proto::AliasProvenance>> provenance(const std::string &model,
                                                                    const std::string &alias);
   void discardUnreferenced(const std::string &digest);
+  // Serialises writers that put or discard artifacts (every write appends
+  // to the chain and takes this lock anyway). Assumes an open write
+  // transaction.
+  llvm::Error lockChainHead();
+  // Puts the artifact back from `sourcePath` if a failed concurrent register
+  // discarded it after this one's put found it stored. Takes the chain
+  // head's lock; assumes an open write transaction.
+  llvm::Error keepArtifact(const std::string &digest, const std::string &sourcePath);
   llvm::Expected<std::int64_t> lockModel(const std::string &name, bool createIfMissing);
   llvm::Expected<std::int64_t> findModelId(const std::string &name);
   llvm::Expected<VersionRow> resolve(const VersionSelector &selector);
@@ -159,7 +167,7 @@ private:
   llvm::Expected<proto::Dataset> storeDatasetFiles(const DatasetRequest &request,
                                                    std::vector<std::string> &created);
   llvm::Expected<proto::DatasetResult> recordDataset(const proto::Dataset &dataset,
-                                                     const std::string &actor);
+                                                     const DatasetRequest &request);
 
   std::unique_ptr<SqlConnection> db_;
   ArtifactStore artifacts_;
@@ -368,22 +376,50 @@ llvm::Expected<proto::RegisterResult> SqlStore::registerModel(const RegisterRequ
 // dataset refers to it (identical bytes registered meanwhile). If the store cannot even be
 // read, the file stays: an orphan is harmless and `check` counts it.
 void SqlStore::discardUnreferenced(const std::string &digest) {
-  auto referenced = inTransaction<bool>(TransactionMode::Read, [&]() -> llvm::Expected<bool> {
-    // Dataset files are listed in one text column; a digest is long enough
-    // that a substring match is exact.
-    auto count = db_->queryInteger("SELECT (SELECT count(*) FROM versions WHERE digest = ?) +"
-                                   " (SELECT count(*) FROM datasets WHERE files LIKE ?)",
-                                   {digest, "%" + digest + "%"});
-    if (!count)
-      return count.takeError();
-    return count->value_or(0) > 0;
-  });
-  if (!referenced) {
-    llvm::consumeError(referenced.takeError());
-    return;
-  }
-  if (!*referenced)
-    llvm::consumeError(artifacts_.discard(digest));
+  // Under the chain head's lock, as keepArtifact checks: a concurrent
+  // register that found these bytes already stored either committed its
+  // reference before this count, or puts the bytes back after the discard.
+  llvm::Error error =
+      inTransaction<bool>(TransactionMode::Write, [&]() -> llvm::Expected<bool> {
+        if (llvm::Error locked = lockChainHead())
+          return locked;
+        // Dataset files are listed in one text column; a
+        // digest is long enough that a substring match is exact.
+        auto count = db_->queryInteger("SELECT (SELECT count(*) FROM versions WHERE digest = ?) +"
+                                       " (SELECT count(*) FROM datasets WHERE files LIKE ?)",
+                                       {digest, "%" + digest + "%"});
+        if (!count)
+          return count.takeError();
+        if (count->value_or(0) == 0)
+          if (llvm::Error discarded = artifacts_.discard(digest))
+            return discarded;
+        return true;
+      }).takeError();
+  // If the store cannot even be written, the file stays: an orphan is
+  // harmless and `check` counts it.
+  llvm::consumeError(std::move(error));
+}
+
+llvm::Error SqlStore::lockChainHead() {
+  auto head = db_->queryInteger("SELECT seq FROM audit_head WHERE id = 1" + forUpdate(), {});
+  return head ? llvm::Error::success() : head.takeError();
+}
+
+llvm::Error SqlStore::keepArtifact(const std::string &digest, const std::string &sourcePath) {
+  if (llvm::Error error = lockChainHead())
+    return error;
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(artifacts_.pathFor(digest), ec))
+    return llvm::Error::success();
+  auto stored = artifacts_.put(sourcePath);
+  if (!stored)
+    return stored.takeError();
+  if (stored->digest != digest)
+    return makeError(ErrorKind::BadInput, sourcePath +
+                                              ": changed while it was registered (read as " +
+                                              digest + ", then as " + stored->digest +
+                                              "); nothing was recorded, register it again");
+  return llvm::Error::success();
 }
 
 // The oldest version of the model holding these bytes, if any.
@@ -406,6 +442,8 @@ llvm::Expected<proto::RegisterResult> SqlStore::recordVersion(const RegisterRequ
                                                               const FileDigest &stored) {
   return inTransaction<proto::RegisterResult>(
       TransactionMode::Write, [&]() -> llvm::Expected<proto::RegisterResult> {
+        if (llvm::Error error = keepArtifact(stored.digest, request.artifactPath))
+          return error;
         std::vector<std::pair<VersionRow, std::string>> parents;
         for (const ParentSpec &spec : request.parents) {
           llvm::Expected<VersionRow> parent = resolve(spec.parent);
@@ -1352,10 +1390,19 @@ llvm::Error SqlStore::checkArtifacts(proto::CheckReport &report) {
       report.set_artifacts_verified(report.artifacts_verified() + 1);
   }
   report.set_versions(static_cast<int>(versions->size()));
-  auto datasets = readDatasets("ORDER BY name", {});
-  if (!datasets)
-    return datasets.takeError();
-  for (const proto::Dataset &dataset : *datasets)
+  auto names = db_->query("SELECT name FROM datasets ORDER BY name");
+  if (!names)
+    return names.takeError();
+  std::vector<proto::Dataset> datasets;
+  for (const SqlRow &row : *names) {
+    // One malformed row is a problem to report, not a reason to stop.
+    auto one = readDatasets("WHERE name = ?", {row.text(0)});
+    if (one)
+      datasets.push_back(std::move(one->at(0)));
+    else
+      report.add_problems(describeError(one.takeError()).message);
+  }
+  for (const proto::Dataset &dataset : datasets)
     for (const proto::DatasetFile &file : dataset.files()) {
       referenced.insert(file.digest());
       if (llvm::Error error = artifacts_.verify(file.digest()))
@@ -1585,8 +1632,10 @@ llvm::Expected<proto::DatasetFile> parseDatasetFile(const std::string &line) {
   std::istringstream fields(line);
   proto::DatasetFile file;
   std::string name, digest, size, dtype, shape, extra;
-  if (!(fields >> name >> digest >> size >> dtype >> shape) || (fields >> extra))
-    return makeError(ErrorKind::Corrupt, "a dataset's file line is malformed: " + line);
+  // A digest names a path in the artifact store: only a well-formed one.
+  if (!(fields >> name >> digest >> size >> dtype >> shape) || (fields >> extra) ||
+      !isWellFormedDigest(digest))
+    return makeError(ErrorKind::Corrupt, "a file line is malformed: " + line);
   file.set_name(name);
   file.set_digest(digest);
   std::int64_t bytes = 0;
@@ -1632,7 +1681,9 @@ SqlStore::readDatasets(const std::string &where, const std::vector<SqlValue> &pa
     for (std::string line; std::getline(lines, line);) {
       auto file = parseDatasetFile(line);
       if (!file)
-        return file.takeError();
+        return makeError(ErrorKind::Corrupt, "dataset " + dataset.name() + ": " +
+                                                 describeError(file.takeError()).message +
+                                                 " (the store was edited: graceful check)");
       *dataset.add_files() = std::move(*file);
     }
     *dataset.mutable_created_at() = timestampOf(row.integer(4));
@@ -1676,9 +1727,16 @@ llvm::Expected<proto::Dataset> SqlStore::storeDatasetFiles(const DatasetRequest 
 }
 
 llvm::Expected<proto::DatasetResult> SqlStore::recordDataset(const proto::Dataset &dataset,
-                                                             const std::string &actor) {
+                                                             const DatasetRequest &request) {
   return inTransaction<proto::DatasetResult>(
       TransactionMode::Write, [&]() -> llvm::Expected<proto::DatasetResult> {
+        // Under the chain head's lock (keepArtifact), two registrations of
+        // one name are serialised too: the second finds the first's row.
+        for (const DatasetFileSource &source : request.files)
+          for (const proto::DatasetFile &file : dataset.files())
+            if (file.name() == source.name)
+              if (llvm::Error error = keepArtifact(file.digest(), source.path))
+                return error;
         auto existing = readDatasets("WHERE name = ?" + forUpdate(), {dataset.name()});
         if (!existing)
           return existing.takeError();
@@ -1698,10 +1756,10 @@ llvm::Expected<proto::DatasetResult> SqlStore::recordDataset(const proto::Datase
                 "INSERT INTO datasets (name, description, digest, files, created_at, created_by)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 {dataset.name(), dataset.description(), dataset.digest(),
-                 formatDatasetFiles(dataset), nowMicros(), actor}))
+                 formatDatasetFiles(dataset), nowMicros(), request.actor}))
           return error;
         AuditRecord audit{"dataset-register", "", 0, "", "", dataset.name(), "", 0};
-        if (auto auditId = appendAudit(audit, actor); !auditId)
+        if (auto auditId = appendAudit(audit, request.actor); !auditId)
           return auditId.takeError();
         auto stored = readDatasets("WHERE name = ?", {dataset.name()});
         if (!stored)
@@ -1727,7 +1785,7 @@ llvm::Expected<proto::DatasetResult> SqlStore::registerDataset(const DatasetRequ
   std::vector<std::string> created;
   auto dataset = storeDatasetFiles(request, created);
   llvm::Expected<proto::DatasetResult> result =
-      dataset ? recordDataset(*dataset, request.actor) : dataset.takeError();
+      dataset ? recordDataset(*dataset, request) : dataset.takeError();
   if (!result || result->existing())
     for (const std::string &digest : created)
       discardUnreferenced(digest);

@@ -462,6 +462,28 @@ TEST_P(StoreTest, CheckVerifiesDatasetFiles) {
   ASSERT_EQ(report.problems_size(), 1);
   EXPECT_THAT(report.problems(0), ::testing::HasSubstr("dataset eval/labels: "));
   EXPECT_THAT(report.problems(0), ::testing::HasSubstr("corrupt"));
+  // A device in an artifact's place is reported, not read forever.
+  std::filesystem::remove(path);
+  std::filesystem::create_symlink("/dev/zero", path);
+  report = cantFail(store_->check());
+  ASSERT_EQ(report.problems_size(), 1);
+  EXPECT_THAT(report.problems(0), ::testing::HasSubstr("is not a regular file"));
+  // A malformed row is one problem among the others, not the end of check.
+  auto raw = rawConnection();
+  ASSERT_FALSE(raw->begin(TransactionMode::Write));
+  for (const std::string &statement :
+       GetParam() == Backend::Sqlite
+           ? std::vector<std::string>{"DROP TRIGGER datasets_no_update"}
+           : std::vector<std::string>{"DROP TRIGGER datasets_append_only ON datasets"})
+    ASSERT_FALSE(raw->execute(statement));
+  ASSERT_FALSE(raw->execute("UPDATE datasets SET files = files || ' garbage'"));
+  ASSERT_FALSE(raw->commit());
+  report = cantFail(store_->check());
+  std::string all;
+  for (const std::string &problem : report.problems())
+    all += problem + "\n";
+  EXPECT_THAT(all, ::testing::HasSubstr("dataset eval: a file line is malformed"));
+  EXPECT_THAT(all, ::testing::HasSubstr("the dataset record it wrote was changed"));
 }
 
 TEST_P(StoreTest, CheckFindsAliasesTheAuditLogDoesNotExplain) {
