@@ -9,6 +9,7 @@
 #include <cstring>
 #include <libpq-fe.h>
 #include <poll.h>
+#include <map>
 #include <pqxx/errorhandler>
 #include <pqxx/pqxx>
 #include <string_view>
@@ -172,8 +173,10 @@ public:
     }
     SqlRows rows;
     llvm::Error error = guarded([&] {
-      pqxx::result result =
-          work_->exec_params(numberPlaceholders(sql), pqxx::prepare::make_dynamic_params(values));
+      const std::string *name = preparedName(sql);
+      auto parameters = pqxx::prepare::make_dynamic_params(values);
+      pqxx::result result = name ? work_->exec_prepared(*name, parameters)
+                                 : work_->exec_params(numberPlaceholders(sql), parameters);
       for (const pqxx::row &row : result) {
         std::vector<std::optional<std::string>> cells;
         for (const pqxx::field &field : row)
@@ -217,6 +220,24 @@ public:
   }
 
 private:
+  // The name `sql` is prepared under in this session, prepared on first
+  // use: the server asks the same few queries on every request. Only
+  // statements PostgreSQL can prepare, and at most kMaxPrepared of them.
+  const std::string *preparedName(std::string_view sql) {
+    if (auto found = prepared_.find(sql); found != prepared_.end())
+      return &found->second;
+    static constexpr std::string_view kPreparable[] = {"SELECT ", "INSERT ", "UPDATE ",
+                                                       "DELETE "};
+    bool preparable = std::any_of(std::begin(kPreparable), std::end(kPreparable),
+                                  [&](std::string_view verb) { return sql.starts_with(verb); });
+    if (!preparable || prepared_.size() >= kMaxPrepared)
+      return nullptr;
+    std::string name = "graceful_" + std::to_string(prepared_.size());
+    connection_->prepare(name, numberPlaceholders(sql));
+    return &prepared_.emplace(std::string(sql), std::move(name)).first->second;
+  }
+  static constexpr size_t kMaxPrepared = 256;
+
   // The server's notices ("terminating connection due to immediate
   // shutdown command") would reach stderr raw, beside our one-line error;
   // a failure's message carries what matters. Declared first so it is the
@@ -226,6 +247,7 @@ private:
   std::unique_ptr<QuietConnection> connection_;
   std::unique_ptr<pqxx::dbtransaction> work_;
   std::string uri_;
+  std::map<std::string, std::string, std::less<>> prepared_;
 };
 
 } // namespace
