@@ -2,6 +2,7 @@
 // Prints one JSON line: {"ms_per_batch": (median over the runs), "compile_ms": ...,
 // "cached_compile_ms": ...} (the second compile loads from a scratch cache).
 //   model_bench MODEL.onnx BATCH ITERATIONS
+#include "graceful/compiler/Blas.h"
 #include "graceful/compiler/Jit.h"
 #include "graceful/support/error.h"
 
@@ -19,6 +20,7 @@ static double millisecondsSince(Clock::time_point start) {
 }
 
 int main(int argc, char **argv) {
+  selectBlasKernels(argv);
   if (argc != 4) {
     std::cerr << "usage: model_bench MODEL.onnx BATCH ITERATIONS\n";
     return 2;

@@ -1,5 +1,6 @@
 // graceful: a model registry with update gating.
 #include "command.h"
+#include "graceful/compiler/Blas.h"
 #include "graceful/support/error.h"
 
 #include <iostream>
@@ -149,6 +150,7 @@ int runHelp(std::vector<std::string> args) {
 } // namespace graceful::cli
 
 int main(int argc, char **argv) {
+  graceful::selectBlasKernels(argv);
   using namespace graceful::cli;
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
