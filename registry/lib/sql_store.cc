@@ -442,8 +442,6 @@ llvm::Expected<proto::RegisterResult> SqlStore::recordVersion(const RegisterRequ
                                                               const FileDigest &stored) {
   return inTransaction<proto::RegisterResult>(
       TransactionMode::Write, [&]() -> llvm::Expected<proto::RegisterResult> {
-        if (llvm::Error error = keepArtifact(stored.digest, request.artifactPath))
-          return error;
         std::vector<std::pair<VersionRow, std::string>> parents;
         for (const ParentSpec &spec : request.parents) {
           llvm::Expected<VersionRow> parent = resolve(spec.parent);
@@ -456,6 +454,11 @@ llvm::Expected<proto::RegisterResult> SqlStore::recordVersion(const RegisterRequ
         auto modelId = lockModel(request.name, /*createIfMissing=*/true);
         if (!modelId)
           return modelId.takeError();
+        // After the model's lock, as every writer takes the two (the chain
+        // head last, when it appends its event): another order could
+        // deadlock with a promotion on PostgreSQL.
+        if (llvm::Error error = keepArtifact(stored.digest, request.artifactPath))
+          return error;
         proto::RegisterResult result;
         if (!request.allowDuplicate) {
           // Checked under the model's lock, so two retries of one job that
