@@ -736,7 +736,9 @@ TEST_P(GateDataTest, DatasetsRefuseBadFilesNamesAndReferences) {
                     "nfr.yaml:3: no dataset 'nope' is registered");
   expectGateRefused("inputs: dataset:eval/pixels, labels: y.npy",
                     "dataset 'eval' has no file 'pixels' (it has inputs, labels)");
-  expectGateRefused("inputs: dataset:eval, labels: y.npy", "name a dataset's file as");
+  expectGateRefused("inputs: dataset:eval, labels: y.npy", "names a dataset's file as");
+  expectGateRefused("inputs: \"dataset:e\\x1bval/inputs\", labels: y.npy",
+                    "invalid dataset name in a dataset reference");
   // The data is checked against the model as any file is, and named as the
   // policy names it.
   writeLabels("seven.npy", {0, 1, 2});

@@ -59,19 +59,28 @@ llvm::Expected<registry::DatasetFileSource> describeFile(const std::string &name
   return source;
 }
 
-// dataset:NAME/FILE, split.
+// dataset:NAME/FILE, split. Messages name no text of the policy that did
+// not pass these checks (a policy's errors never echo its values).
 llvm::Expected<std::pair<std::string, std::string>> parseReference(std::string_view value,
                                                                    const std::string &where) {
   std::string_view rest = value.substr(gates::kDatasetPrefix.size());
   size_t slash = rest.find('/');
   if (slash == std::string_view::npos)
-    return makeError(ErrorKind::BadInput, where + "'" + std::string(value) +
-                                              "': name a dataset's file as dataset:NAME/FILE");
+    return makeError(ErrorKind::BadInput,
+                     where + "a dataset reference names a dataset's file as dataset:NAME/FILE");
   std::string name(rest.substr(0, slash)), file(rest.substr(slash + 1));
-  if (llvm::Error error = registry::validateDatasetName(name))
-    return makeError(ErrorKind::BadInput, where + describeError(std::move(error)).message);
-  if (llvm::Error error = registry::validateDatasetFileName(file))
-    return makeError(ErrorKind::BadInput, where + describeError(std::move(error)).message);
+  if (llvm::Error error = registry::validateDatasetName(name)) {
+    llvm::consumeError(std::move(error));
+    return makeError(ErrorKind::BadInput, where +
+                                              "invalid dataset name in a dataset reference: use "
+                                              "1-128 letters, digits, '.', '_' or '-'");
+  }
+  if (llvm::Error error = registry::validateDatasetFileName(file)) {
+    llvm::consumeError(std::move(error));
+    return makeError(ErrorKind::BadInput, where +
+                                              "invalid dataset file name in a dataset reference: "
+                                              "use 1-64 letters, digits, '.', '_' or '-'");
+  }
   return std::make_pair(name, file);
 }
 
