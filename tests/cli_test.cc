@@ -1046,10 +1046,14 @@ TEST_P(CliTest, LockedStore) {
     lock.abort();
   }
   EXPECT_THAT(run({"show", "m"}).out, ::testing::Not(HasSubstr("m@2")));
-  // The refused register left no artifact behind.
+  // Removing the refused register's copy takes the write lock (a
+  // concurrent register of the same bytes may be about to commit them):
+  // PostgreSQL's lock here is on the models table only, so it is removed;
+  // SQLite's whole file is locked, so it stays, an orphan check counts.
   ProcessResult check = run({"check"});
   EXPECT_EQ(check.exitCode, 0) << check.out;
-  EXPECT_THAT(check.out, HasSubstr(" 0 orphan artifacts"));
+  EXPECT_THAT(check.out, HasSubstr(GetParam() == Backend::Sqlite ? " 1 orphan artifacts"
+                                                                 : " 0 orphan artifacts"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CliTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
