@@ -11,7 +11,7 @@ const std::vector<CommandSpec> &allCommands() {
   static const std::vector<CommandSpec> commands = [] {
     std::vector<CommandSpec> all = registryCommands();
     for (auto group : {datasetCommands(), promotionCommands(), compilerCommands(),
-                       rewriteCommands(), serverCommands()})
+                       rewriteCommands(), serverCommands(), webhookCommands()})
       for (CommandSpec &command : group)
         all.push_back(std::move(command));
     return all;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "graceful/registry/store.h"
+#include "graceful/server/webhooks.h"
 #include "graceful/support/error.h"
 #include "graceful/support/tensor.h"
 
@@ -48,6 +49,9 @@ struct CommandSpec {
   std::string summary; // one line for `graceful --help`
   std::function<void(po::options_description &, po::positional_options_description &)> declare;
   std::function<llvm::Expected<int>(const ParsedArgs &)> run;
+  // Whether it may run a model: only those choose OpenBLAS's kernels
+  // first (compiler/Blas.h), which can mean running the program again.
+  bool runsModels = false;
 };
 
 // Every subcommand, in the order `graceful --help` lists them.
@@ -59,6 +63,11 @@ std::vector<CommandSpec> compilerCommands();
 std::vector<CommandSpec> rewriteCommands();
 std::vector<CommandSpec> serverCommands();
 std::vector<CommandSpec> datasetCommands();
+std::vector<CommandSpec> webhookCommands();
+
+// The options of webhook delivery, which serve and `webhook deliver` share.
+void declareDeliveryOptions(po::options_description &options);
+llvm::Expected<server::DeliveryOptions> deliveryOptionsFrom(const ParsedArgs &args);
 
 // Opens the store the common options (or the environment) name; commands
 // that only read open it read-only, so they work on a read-only store.

@@ -213,7 +213,8 @@ std::vector<CommandSpec> compilerCommands() {
              "samples per compiled batch when the model's first axis is open");
          pos.add("model", 1);
        },
-       runRun},
+       runRun,
+       /*runsModels=*/true},
   };
 }
 

@@ -150,7 +150,6 @@ int runHelp(std::vector<std::string> args) {
 } // namespace graceful::cli
 
 int main(int argc, char **argv) {
-  graceful::selectBlasKernels(argv);
   using namespace graceful::cli;
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
@@ -173,6 +172,8 @@ int main(int argc, char **argv) {
         {graceful::ErrorKind::BadInput, "unknown command '" + name + "' (see graceful --help)"},
         json, "");
   }
+  if (command->runsModels)
+    graceful::selectBlasKernels(argv);
   llvm::Expected<int> code = runGuarded(*command, args, json);
   if (code)
     return *code;

@@ -238,7 +238,8 @@ std::vector<CommandSpec> promotionCommands() {
              "baseline", po::value<std::string>(), "the version it replaces");
          declareGateOptions(options);
        },
-       runGate},
+       runGate,
+       /*runsModels=*/true},
       {"alias protect", "NAME ALIAS --policy P.yaml [--reason TEXT]",
        "bind a policy to an alias: promotion to it then always runs that policy",
        [](po::options_description &options, po::positional_options_description &pos) {
@@ -270,7 +271,8 @@ std::vector<CommandSpec> promotionCommands() {
          declareGateOptions(options);
          pos.add("target", 1);
        },
-       runPromote},
+       runPromote,
+       /*runsModels=*/true},
       {"rollback", "NAME@ALIAS [--reason TEXT]   (or NAME --alias ALIAS)",
        "move an alias back to its previous holder",
        [](po::options_description &options, po::positional_options_description &pos) {

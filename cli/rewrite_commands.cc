@@ -374,7 +374,8 @@ std::vector<CommandSpec> rewriteCommands() {
              "register the result as a version of NAME (rewritten-from lineage)");
          pos.add("model", 1);
        },
-       runRewrite},
+       runRewrite,
+       /*runsModels=*/true},
       {"compat fit", "--old OLD.onnx --new NEW.onnx --input X.npy --out NEW_COMPAT.onnx",
        "append a learned linear map so NEW embeds into OLD's space",
        [](po::options_description &options, po::positional_options_description &) {
@@ -385,7 +386,8 @@ std::vector<CommandSpec> rewriteCommands() {
              "inputs", po::value<std::string>(), "the same as --input (older spelling)")(
              "out", po::value<std::string>(), "where to write the compatible model");
        },
-       runCompatFit},
+       runCompatFit,
+       /*runsModels=*/true},
   };
 }
 

@@ -1,6 +1,7 @@
 // `graceful serve` and the bearer tokens it accepts: token create, list,
 // revoke. The server itself lives in server/.
 #include "command.h"
+#include "graceful/operations/operations.h"
 #include "graceful/server/server.h"
 #include "graceful/server/tokens.h"
 #include "graceful/support/format.h"
@@ -49,6 +50,14 @@ llvm::Expected<int> runServe(const ParsedArgs &args) {
   options.maxHeaderBytes = args.values["max-header-bytes"].as<size_t>();
   options.requestTimeout = std::chrono::milliseconds(args.values["request-timeout-ms"].as<int>());
   options.shutdownGrace = std::chrono::milliseconds(args.values["shutdown-grace-ms"].as<int>());
+  auto webhooks = deliveryOptionsFrom(args);
+  if (!webhooks)
+    return webhooks.takeError();
+  options.webhooks = *webhooks;
+  int poll = args.values["webhook-poll-ms"].as<int>();
+  if (poll < 1)
+    return makeError(ErrorKind::BadInput, "--webhook-poll-ms: at least 1");
+  options.webhookPoll = std::chrono::milliseconds(poll);
   options.onListening = [&](unsigned short port) {
     // Tests and supervisors read this line for the port (--listen ...:0).
     std::cout << "graceful serve: listening on " << (options.tlsCertFile.empty() ? "http" : "https")
@@ -123,20 +132,16 @@ llvm::Expected<int> runTokenRevoke(const ParsedArgs &args) {
   auto text = required(args, "id");
   if (!text)
     return text.takeError();
-  std::string_view digits = *text;
-  if (digits.starts_with("#"))
-    digits.remove_prefix(1);
-  std::int64_t id = 0;
-  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
-  if (ec != std::errc() || end != digits.data() + digits.size() || id <= 0)
-    return makeError(ErrorKind::BadInput, "token '" + *text + "': expected a token id");
+  auto id = operations::parseRecordId(*text, "token");
+  if (!id)
+    return id.takeError();
   auto reason = optionalText(args, "reason", kMaxReasonBytes);
   if (!reason)
     return reason.takeError();
   auto store = openStoreFor(args.common);
   if (!store)
     return store.takeError();
-  auto token = (*store)->revokeToken(id, currentActor(), *reason);
+  auto token = (*store)->revokeToken(*id, currentActor(), *reason);
   if (!token)
     return token.takeError();
   emit(args.common.json, *token, [&] { printToken(*token); });
@@ -150,7 +155,9 @@ std::vector<CommandSpec> serverCommands() {
       {"serve",
        "[--listen HOST:PORT] [--threads N] [--policies DIR] [--max-body-bytes N] "
        "[--max-upload-bytes N] [--max-header-bytes N] [--request-timeout-ms MS] "
-       "[--shutdown-grace-ms MS] [--tls-cert CERT.pem --tls-key KEY.pem]",
+       "[--shutdown-grace-ms MS] [--tls-cert CERT.pem --tls-key KEY.pem] [--webhook-poll-ms MS] "
+       "[--webhook-attempts N] [--webhook-retry-ms MS] [--webhook-timeout-ms MS] "
+       "[--webhook-ca CA.pem]",
        "serve the registry as an HTTP JSON API under /api/v1/ (bearer tokens)",
        [](po::options_description &options, po::positional_options_description &) {
          options.add_options()("listen", po::value<std::string>()->default_value("127.0.0.1:8080"),
@@ -170,9 +177,13 @@ std::vector<CommandSpec> serverCommands() {
              "after SIGTERM, how long requests in flight may take to finish")(
              "tls-cert", po::value<std::string>(),
              "serve HTTPS (TLS 1.2+) with this PEM certificate chain (needs --tls-key)")(
-             "tls-key", po::value<std::string>(), "the certificate's PEM private key");
+             "tls-key", po::value<std::string>(), "the certificate's PEM private key")(
+             "webhook-poll-ms", po::value<int>()->default_value(1000),
+             "how often to look for webhook deliveries that are due");
+         declareDeliveryOptions(options);
        },
-       runServe},
+       runServe,
+       /*runsModels=*/true},
       {"token create",
        "--subject S --role reader|publisher|promoter|admin [--models GLOB] [--aliases GLOB] "
        "[--expires never|30m|12h|90d|TIME]",

@@ -19,11 +19,12 @@ import tempfile
 
 import jsonschema
 
-TWO_WORD = {"gate", "report", "alias", "compat", "model", "token"}
+TWO_WORD = {"gate", "report", "alias", "compat", "model", "token", "dataset", "webhook"}
 # Commands whose outputs the suites must have produced at least once.
 REQUIRED = ["init", "register", "list", "show", "history", "audit", "check", "gate run",
             "promote", "rollback", "report show", "report list", "inspect", "alias delete",
-            "model describe", "model tag", "error"]
+            "model describe", "model tag", "dataset register", "dataset show",
+            "webhook create", "webhook deliveries", "error"]
 
 
 def command_of(args):

@@ -165,8 +165,9 @@ std::string describeHolder(int version) {
   return version ? "version " + std::to_string(version) : "nothing";
 }
 
-// Moves the alias when the gates passed or were overridden; stores a
-// refused promotion's report, so the failure is on record.
+// Moves the alias when the gates passed or were overridden; records a
+// refused promotion (audited as refuse) with its report, so the failure is
+// on record and announced to webhooks.
 llvm::Expected<proto::PromotionResult> moveIfPassed(Context &context,
                                                     const proto::PromoteRequest &request,
                                                     const registry::VersionSelector &target,
@@ -197,11 +198,16 @@ llvm::Expected<proto::PromotionResult> moveIfPassed(Context &context,
     reportId = moved->gate_report_id();
     result.set_promoted(true);
     *result.mutable_move() = std::move(*moved);
-  } else if (!outcome.storedId) {
-    auto stored = context.store.storeGateReport(outcome.report, context.actor);
-    if (!stored)
-      return stored.takeError();
-    reportId = stored->id();
+  } else {
+    registry::RefusalRequest refusal{target.name,  request.alias(), *target.version,
+                                     observed,     context.actor,   request.reason(),
+                                     std::nullopt, outcome.storedId};
+    if (!outcome.storedId)
+      refusal.gateReport = outcome.report;
+    auto refused = context.store.recordRefusal(refusal);
+    if (!refused)
+      return refused.takeError();
+    reportId = *refused;
   }
   outcome.report.set_report_id(reportId);
   result.set_report_id(reportId);

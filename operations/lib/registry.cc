@@ -318,6 +318,43 @@ llvm::Error parseAuditSince(const std::string &text, const std::string &what,
   return llvm::Error::success();
 }
 
+llvm::Expected<std::int64_t> parseRecordId(const std::string &text, const std::string &what) {
+  std::string_view digits = text;
+  if (digits.starts_with("#"))
+    digits.remove_prefix(1);
+  std::int64_t id = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+  if (ec != std::errc() || end != digits.data() + digits.size() || id <= 0)
+    return makeError(ErrorKind::BadInput,
+                     what + " '" + text.substr(0, 64) + "': expected a " + what + " id");
+  return id;
+}
+
+llvm::Expected<registry::DeliveryFilter>
+deliveryFilter(const std::string &webhook, const std::string &status, const std::string &limit) {
+  registry::DeliveryFilter filter;
+  if (!webhook.empty()) {
+    auto id = parseRecordId(webhook, "webhook");
+    if (!id)
+      return id.takeError();
+    filter.webhookId = *id;
+  }
+  constexpr std::string_view kStatuses[] = {"pending", "delivered", "failed", "cancelled"};
+  if (!status.empty() &&
+      std::find(std::begin(kStatuses), std::end(kStatuses), status) == std::end(kStatuses))
+    return makeError(ErrorKind::BadInput,
+                     "status '" + status.substr(0, 64) +
+                         "': expected pending, delivered, failed or cancelled");
+  filter.status = status;
+  if (!limit.empty()) {
+    auto [end, ec] = std::from_chars(limit.data(), limit.data() + limit.size(), filter.limit);
+    if (ec != std::errc() || end != limit.data() + limit.size() || filter.limit < 0)
+      return makeError(ErrorKind::BadInput,
+                       "limit '" + limit.substr(0, 64) + "': expected a count");
+  }
+  return filter;
+}
+
 llvm::Expected<proto::StoredGateReport> showReport(registry::Store &store,
                                                    const proto::ReportShowRequest &request) {
   if (request.selector().empty())

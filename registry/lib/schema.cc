@@ -122,6 +122,24 @@ const char *const kPostgresDatasetsImmutable =
     "CREATE TRIGGER datasets_append_only BEFORE UPDATE OR DELETE ON datasets"
     " FOR EACH ROW EXECUTE FUNCTION graceful_refuse_change()";
 
+// Version 6: webhooks and the deliveries queued for them. A delivery row
+// is written in the transaction of the audit event it announces; its body
+// is made from that (append-only) event when it is sent.
+const char *const kVersion6Webhooks[] = {
+    "CREATE TABLE webhooks ("
+    " id {ID}, url TEXT NOT NULL, models TEXT NOT NULL, aliases TEXT NOT NULL,"
+    " events TEXT NOT NULL, secret TEXT NOT NULL, created_at BIGINT NOT NULL,"
+    " created_by TEXT NOT NULL, deleted_at BIGINT NOT NULL)",
+    "CREATE TABLE webhook_deliveries ("
+    " id {ID}, webhook_id BIGINT NOT NULL REFERENCES webhooks(id),"
+    " audit_id BIGINT NOT NULL REFERENCES audit_log(id), event TEXT NOT NULL,"
+    " model TEXT NOT NULL, alias TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,"
+    " created_at BIGINT NOT NULL, next_attempt_at BIGINT NOT NULL, lease_until BIGINT NOT NULL,"
+    " last_attempt_at BIGINT NOT NULL, last_response TEXT NOT NULL,"
+    " delivered_at BIGINT NOT NULL)",
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at)",
+};
+
 std::string forDialect(std::string statement, SqlDialect dialect) {
   const std::string placeholder = "{ID}";
   const std::string id =
@@ -192,15 +210,20 @@ llvm::Error migrateToVersion5(SqlConnection &connection) {
   return executeAll(connection, statements);
 }
 
+llvm::Error migrateToVersion6(SqlConnection &connection) {
+  std::vector<std::string> statements;
+  for (const char *statement : kVersion6Webhooks)
+    statements.push_back(forDialect(statement, connection.dialect()));
+  return executeAll(connection, statements);
+}
+
 struct Migration {
   int toVersion;
   llvm::Error (*apply)(SqlConnection &);
 };
-const Migration kMigrations[] = {{1, &migrateToVersion1},
-                                 {2, &migrateToVersion2},
-                                 {3, &migrateToVersion3},
-                                 {4, &migrateToVersion4},
-                                 {5, &migrateToVersion5}};
+const Migration kMigrations[] = {{1, &migrateToVersion1}, {2, &migrateToVersion2},
+                                 {3, &migrateToVersion3}, {4, &migrateToVersion4},
+                                 {5, &migrateToVersion5}, {6, &migrateToVersion6}};
 
 } // namespace
 

@@ -10,8 +10,8 @@ namespace graceful::registry {
 // 1: the first schema; 2: the audit log is a hash chain (audit_chain.h)
 // and aliases can be protected by a bound policy; 3: models have a
 // description and tags of their own; 4: API tokens for `graceful serve`,
-// kept as hashes.
-inline constexpr int kSchemaVersion = 5;
+// kept as hashes; 5: datasets; 6: webhooks and their queued deliveries.
+inline constexpr int kSchemaVersion = 6;
 
 // 0 for a database without our schema.
 llvm::Expected<int> readSchemaVersion(SqlConnection &connection);

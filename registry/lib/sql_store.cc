@@ -9,6 +9,7 @@
 #include "graceful/support/json.h"
 #include "schema.h"
 #include "sql_connection.h"
+#include "webhook_queue.h"
 
 #include <algorithm>
 #include <charconv>
@@ -92,6 +93,18 @@ public:
                                               const std::string &reason) override;
   llvm::Expected<std::optional<StoredToken>> findToken(std::int64_t id) override;
   llvm::Error recordDenial(const DenialRecord &denial) override;
+  llvm::Expected<std::int64_t> recordRefusal(const RefusalRequest &request) override;
+  llvm::Expected<proto::Webhook> createWebhook(const WebhookRequest &request) override;
+  llvm::Expected<proto::WebhookList> listWebhooks() override;
+  llvm::Expected<proto::Webhook> deleteWebhook(std::int64_t id, const std::string &actor,
+                                               const std::string &reason) override;
+  llvm::Expected<proto::WebhookDeliveryList> listDeliveries(const DeliveryFilter &filter) override;
+  llvm::Expected<std::vector<DueDelivery>> claimDeliveries(std::int64_t nowMicros, int limit,
+                                                           std::int64_t leaseUntilMicros) override;
+  llvm::Expected<proto::WebhookDelivery>
+  recordDeliveryAttempt(const DeliveryOutcome &outcome) override;
+  llvm::Expected<proto::WebhookDelivery> redeliver(std::int64_t id,
+                                                   const std::string &actor) override;
 
 private:
   // Runs `body` in one transaction, committed only if `body` succeeds.
@@ -160,6 +173,9 @@ private:
   llvm::Error checkAliases(proto::CheckReport &report);
   llvm::Error checkVersionsAndAudit(proto::CheckReport &report);
   llvm::Error checkChain(proto::CheckReport &report, const std::optional<ChainHead> &pinned);
+  llvm::Expected<proto::Webhook> webhookById(std::int64_t id);
+  llvm::Expected<proto::WebhookDelivery> deliveryById(std::int64_t id);
+  llvm::Expected<DueDelivery> dueDelivery(proto::WebhookDelivery delivery);
   llvm::Expected<std::vector<StoredToken>> readTokens(const std::string &where,
                                                       const std::vector<SqlValue> &params);
   llvm::Expected<std::vector<proto::Dataset>> readDatasets(const std::string &where,
@@ -347,6 +363,9 @@ llvm::Expected<std::int64_t> SqlStore::appendAudit(const AuditRecord &record,
     return id.takeError();
   if (llvm::Error error = db_->execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1",
                                        {event.seq, event.hash}))
+    return error;
+  if (llvm::Error error = webhook_queue::enqueue(*db_, id->value_or(0), event.action, event.model,
+                                                 event.alias, event.occurredAt))
     return error;
   return id->value_or(0);
 }
@@ -1116,6 +1135,8 @@ void addTypedFacts(proto::AuditEvent &event) {
   if (isAliasAction(event.action())) {
     event.set_before_version(versionOf(event.before()));
     event.set_after_version(versionOf(event.after()));
+  } else if (event.action() == "refuse") {
+    event.set_before_version(versionOf(event.before()));
   } else if (event.action() == "gate-report") {
     event.set_verdict(event.after());
     event.set_baseline(event.before());
@@ -1944,6 +1965,233 @@ llvm::Error SqlStore::recordDenial(const DenialRecord &denial) {
                        denial.actor);
   });
   return id ? llvm::Error::success() : id.takeError();
+}
+
+// ---- refusals and webhooks ---------------------------------------------------
+
+llvm::Expected<std::int64_t> SqlStore::recordRefusal(const RefusalRequest &request) {
+  return inTransaction<std::int64_t>(TransactionMode::Write, [&]() -> llvm::Expected<std::int64_t> {
+    std::int64_t reportId = request.storedGateReportId;
+    if (request.gateReport) {
+      auto stored = insertGateReport(*request.gateReport, request.actor);
+      if (!stored)
+        return stored.takeError();
+      reportId = *stored;
+    }
+    AuditRecord audit{"refuse",
+                      request.model,
+                      request.version,
+                      request.alias,
+                      request.holder ? std::to_string(request.holder) : "",
+                      "",
+                      request.reason,
+                      reportId};
+    if (auto auditId = appendAudit(audit, request.actor); !auditId)
+      return auditId.takeError();
+    return reportId;
+  });
+}
+
+llvm::Expected<proto::Webhook> SqlStore::webhookById(std::int64_t id) {
+  auto webhooks = webhook_queue::readWebhooks(*db_, "WHERE id = ?", {id});
+  if (!webhooks)
+    return webhooks.takeError();
+  if (webhooks->empty())
+    return makeError(ErrorKind::NotFound, "no webhook #" + std::to_string(id));
+  return std::move(webhooks->front());
+}
+
+// What an audit line may say of a webhook's URL: its origin. The path and
+// query can hold a receiver's own secret (chat services put it there), and
+// every reader sees the audit log.
+std::string urlOrigin(const std::string &url) {
+  size_t scheme = url.find("://");
+  size_t path = scheme == std::string::npos ? url.size() : url.find_first_of("/?#", scheme + 3);
+  return url.substr(0, path);
+}
+
+llvm::Expected<proto::Webhook> SqlStore::createWebhook(const WebhookRequest &request) {
+  return inTransaction<proto::Webhook>(
+      TransactionMode::Write, [&]() -> llvm::Expected<proto::Webhook> {
+        auto id = webhook_queue::insertWebhook(*db_, request, nowMicros());
+        if (!id)
+          return id.takeError();
+        std::string events;
+        for (const std::string &event : request.events)
+          events += (events.empty() ? "" : ",") + event;
+        AuditRecord audit{"webhook-create",
+                          "",
+                          0,
+                          "",
+                          "",
+                          "#" + std::to_string(*id) + " " + urlOrigin(request.url) + " models=" +
+                              request.models + " aliases=" + request.aliases + " events=" + events,
+                          "",
+                          0};
+        if (auto auditId = appendAudit(audit, request.actor); !auditId)
+          return auditId.takeError();
+        auto webhook = webhookById(*id);
+        if (webhook)
+          webhook->set_secret(request.secret);
+        return webhook;
+      });
+}
+
+llvm::Expected<proto::WebhookList> SqlStore::listWebhooks() {
+  return inTransaction<proto::WebhookList>(
+      TransactionMode::Read, [&]() -> llvm::Expected<proto::WebhookList> {
+        auto webhooks = webhook_queue::readWebhooks(*db_, "ORDER BY id", {});
+        if (!webhooks)
+          return webhooks.takeError();
+        proto::WebhookList list;
+        for (proto::Webhook &webhook : *webhooks)
+          *list.add_webhooks() = std::move(webhook);
+        return list;
+      });
+}
+
+llvm::Expected<proto::Webhook> SqlStore::deleteWebhook(std::int64_t id, const std::string &actor,
+                                                       const std::string &reason) {
+  return inTransaction<proto::Webhook>(
+      TransactionMode::Write, [&]() -> llvm::Expected<proto::Webhook> {
+        auto webhooks = webhook_queue::readWebhooks(*db_, "WHERE id = ?" + forUpdate(), {id});
+        if (!webhooks)
+          return webhooks.takeError();
+        if (webhooks->empty())
+          return makeError(ErrorKind::NotFound, "no webhook #" + std::to_string(id));
+        if (webhooks->front().has_deleted_at())
+          return std::move(webhooks->front());
+        if (llvm::Error error = webhook_queue::markDeleted(*db_, id, nowMicros()))
+          return error;
+        AuditRecord audit{"webhook-delete",
+                          "",
+                          0,
+                          "",
+                          "",
+                          "#" + std::to_string(id) + " " + urlOrigin(webhooks->front().url()),
+                          reason,
+                          0};
+        if (auto auditId = appendAudit(audit, actor); !auditId)
+          return auditId.takeError();
+        return webhookById(id);
+      });
+}
+
+llvm::Expected<proto::WebhookDeliveryList> SqlStore::listDeliveries(const DeliveryFilter &filter) {
+  return inTransaction<proto::WebhookDeliveryList>(
+      TransactionMode::Read, [&]() -> llvm::Expected<proto::WebhookDeliveryList> {
+        std::string where = "WHERE 1 = 1";
+        std::vector<SqlValue> params;
+        if (filter.webhookId != 0) {
+          where += " AND webhook_id = ?";
+          params.emplace_back(filter.webhookId);
+        }
+        if (!filter.status.empty()) {
+          where += " AND status = ?";
+          params.emplace_back(filter.status);
+        }
+        where += " ORDER BY id DESC";
+        if (filter.limit > 0) {
+          where += " LIMIT ?";
+          params.emplace_back(std::int64_t{filter.limit});
+        }
+        auto deliveries = webhook_queue::readDeliveries(*db_, where, params);
+        if (!deliveries)
+          return deliveries.takeError();
+        proto::WebhookDeliveryList list;
+        // Oldest first, as the audit log lists its events.
+        for (auto it = deliveries->rbegin(); it != deliveries->rend(); ++it)
+          *list.add_deliveries() = std::move(*it);
+        return list;
+      });
+}
+
+// A claimed delivery with its webhook's URL and secret and its body, made
+// from the audit event it announces.
+llvm::Expected<DueDelivery> SqlStore::dueDelivery(proto::WebhookDelivery delivery) {
+  auto webhooks = webhook_queue::readWebhooks(*db_, "WHERE id = ?", {delivery.webhook_id()}, true);
+  if (!webhooks)
+    return webhooks.takeError();
+  auto events = readAudit("WHERE id = ?", {delivery.audit_id()});
+  if (!events)
+    return events.takeError();
+  if (webhooks->empty() || events->empty())
+    return makeError(ErrorKind::Corrupt, describe() + ": webhook delivery #" +
+                                             std::to_string(delivery.id()) +
+                                             " names a webhook or audit event that is not there");
+  proto::WebhookEvent body;
+  body.set_event(delivery.event());
+  body.set_delivery_id(delivery.id());
+  body.set_webhook_id(delivery.webhook_id());
+  *body.mutable_audit_event() = std::move(events->front());
+  DueDelivery due{std::move(delivery), webhooks->front().url(), webhooks->front().secret(),
+                  toJson(body)};
+  return due;
+}
+
+llvm::Expected<std::vector<DueDelivery>>
+SqlStore::claimDeliveries(std::int64_t nowMicros, int limit, std::int64_t leaseUntilMicros) {
+  return inTransaction<std::vector<DueDelivery>>(
+      TransactionMode::Write, [&]() -> llvm::Expected<std::vector<DueDelivery>> {
+        auto leased = webhook_queue::leaseDue(*db_, nowMicros, limit, leaseUntilMicros);
+        if (!leased)
+          return leased.takeError();
+        std::vector<DueDelivery> due;
+        for (proto::WebhookDelivery &delivery : *leased) {
+          auto claimed = dueDelivery(std::move(delivery));
+          if (!claimed)
+            return claimed.takeError();
+          due.push_back(std::move(*claimed));
+        }
+        return due;
+      });
+}
+
+llvm::Expected<proto::WebhookDelivery> SqlStore::deliveryById(std::int64_t id) {
+  auto deliveries = webhook_queue::readDeliveries(*db_, "WHERE id = ?", {id});
+  if (!deliveries)
+    return deliveries.takeError();
+  if (deliveries->empty())
+    return makeError(ErrorKind::NotFound, "no webhook delivery #" + std::to_string(id));
+  return std::move(deliveries->front());
+}
+
+llvm::Expected<proto::WebhookDelivery>
+SqlStore::recordDeliveryAttempt(const DeliveryOutcome &outcome) {
+  return inTransaction<proto::WebhookDelivery>(
+      TransactionMode::Write, [&]() -> llvm::Expected<proto::WebhookDelivery> {
+        auto recorded = webhook_queue::recordAttempt(*db_, outcome, nowMicros());
+        if (!recorded)
+          return recorded.takeError();
+        return deliveryById(outcome.id);
+      });
+}
+
+llvm::Expected<proto::WebhookDelivery> SqlStore::redeliver(std::int64_t id,
+                                                           const std::string &actor) {
+  return inTransaction<proto::WebhookDelivery>(
+      TransactionMode::Write, [&]() -> llvm::Expected<proto::WebhookDelivery> {
+        auto delivery = deliveryById(id);
+        if (!delivery)
+          return delivery.takeError();
+        if (delivery->status() == "cancelled")
+          return makeError(ErrorKind::Conflict, "webhook delivery #" + std::to_string(id) +
+                                                    " was cancelled: its webhook is deleted");
+        auto requeued = webhook_queue::requeue(*db_, id, nowMicros());
+        if (!requeued)
+          return requeued.takeError();
+        AuditRecord audit{"webhook-redeliver",
+                          delivery->model(),
+                          0,
+                          delivery->alias(),
+                          delivery->status(),
+                          "#" + std::to_string(id) + " " + delivery->event(),
+                          "",
+                          0};
+        if (auto auditId = appendAudit(audit, actor); !auditId)
+          return auditId.takeError();
+        return deliveryById(id);
+      });
 }
 
 // ---- opening -----------------------------------------------------------------

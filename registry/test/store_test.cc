@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <gmock/gmock.h>
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
 namespace graceful::registry {
@@ -793,6 +794,154 @@ TEST_P(StoreTest, InitChainsTheEventsOfAnOlderStore) {
   ASSERT_FALSE(raw->begin(TransactionMode::Write));
   EXPECT_TRUE(bool(raw->execute("UPDATE audit_log SET reason = 'x'")));
   raw->rollback();
+}
+
+// ---- webhooks ------------------------------------------------------------------
+
+WebhookRequest webhook(const std::string &models, const std::string &aliases,
+                       std::vector<std::string> events) {
+  return {"https://hooks.example/services/T1/SECRET-PATH?key=k",
+          models,
+          aliases,
+          std::move(events),
+          "whsec_test",
+          "admin"};
+}
+
+std::vector<std::string> queued(Store &store, std::int64_t webhookId) {
+  std::vector<std::string> events;
+  proto::WebhookDeliveryList list = cantFail(store.listDeliveries({webhookId, "", 0}));
+  for (const proto::WebhookDelivery &delivery : list.deliveries())
+    events.push_back(delivery.event() + " " + delivery.model() +
+                     (delivery.alias().empty() ? "" : "@" + delivery.alias()));
+  return events;
+}
+
+// Each event is queued, in the transaction that records it, for exactly
+// the webhooks whose event list and globs match; a write that fails
+// queues nothing.
+TEST_P(StoreTest, EventsAreQueuedForTheWebhooksTheyMatch) {
+  auto production = cantFail(store_->createWebhook(
+      webhook("m*", "production", {"registered", "promoted", "rolled-back"})));
+  auto refusals = cantFail(store_->createWebhook(webhook("*", "*", {"refused", "forced"})));
+  registerModel("m", 0);
+  registerModel("m", 1);
+  registerModel("other", 2);
+  ASSERT_TRUE(bool(move("m", "staging", 1, 0)));
+  ASSERT_TRUE(bool(move("m", "production", 1, 0)));
+  ASSERT_TRUE(bool(move("m", "production", 2, 1)));
+  EXPECT_FALSE(bool(move("m", "production", 1, 1))) << "a failed compare-and-set";
+  ASSERT_TRUE(bool(store_->rollbackAlias("m", "production", "tester", "bad")));
+  ASSERT_TRUE(bool(store_->moveAlias(
+      {"other", "production", 1, 0, AliasAction::Override, "tester", "hotfix", std::nullopt})));
+  proto::GateReport report;
+  report.set_candidate("m@2");
+  report.set_verdict("fail");
+  report.set_policy_digest("sha256:" + std::string(64, 'a'));
+  auto refusedReport =
+      cantFail(store_->recordRefusal({"m", "production", 2, 1, "ci", "", report, 0}));
+  EXPECT_GT(refusedReport, 0);
+  EXPECT_THAT(queued(*store_, production.id()),
+              ::testing::ElementsAre("registered m", "registered m", "promoted m@production",
+                                     "promoted m@production", "rolled-back m@production"));
+  EXPECT_THAT(queued(*store_, refusals.id()),
+              ::testing::ElementsAre("forced other@production", "refused m@production"));
+  // The refusal is on the chain with its report, which it stored.
+  proto::AuditLog log = cantFail(store_->auditLog({"m", 1, 0, 0, "refuse"}));
+  ASSERT_EQ(log.events_size(), 1);
+  EXPECT_EQ(log.events(0).gate_report_id(), refusedReport);
+  EXPECT_EQ(log.events(0).before_version(), 1);
+  EXPECT_EQ(cantFail(store_->getGateReport(refusedReport)).report().verdict(), "fail");
+  // Creating a webhook shows its URL's origin only: the path can be a
+  // receiver's own secret, and every reader sees the audit log.
+  log = cantFail(store_->auditLog({"", 0, 0, 0, "webhook-create"}));
+  ASSERT_EQ(log.events_size(), 2);
+  EXPECT_THAT(log.events(0).after(), ::testing::HasSubstr("https://hooks.example "));
+  EXPECT_THAT(log.events(0).after(), ::testing::Not(::testing::HasSubstr("SECRET")));
+  EXPECT_TRUE(cantFail(store_->check()).ok());
+  // The secret is answered on creation only.
+  EXPECT_EQ(production.secret(), "whsec_test");
+  EXPECT_EQ(cantFail(store_->listWebhooks()).webhooks(0).secret(), "");
+}
+
+// A delivery is claimed by one sender at a time, carries its event as
+// the audit log has it, waits out its retry delay, and is not revived by
+// a late sender once delivered.
+TEST_P(StoreTest, DeliveriesAreLeasedRetriedAndDeliveredOnce) {
+  auto hook = cantFail(store_->createWebhook(webhook("*", "*", {"registered"})));
+  registerModel("m", 0);
+  std::int64_t now = 4'000'000'000'000'000;
+  auto claimed = cantFail(store_->claimDeliveries(now, 10, now + 1000));
+  ASSERT_EQ(claimed.size(), 1u);
+  const DueDelivery &due = claimed[0];
+  EXPECT_EQ(due.secret, "whsec_test");
+  EXPECT_EQ(due.url, hook.url());
+  proto::WebhookEvent body;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(due.body, &body).ok()) << due.body;
+  EXPECT_EQ(body.event(), "registered");
+  EXPECT_EQ(body.delivery_id(), due.delivery.id());
+  proto::AuditLog log = cantFail(store_->auditLog({"m"}));
+  EXPECT_EQ(body.audit_event().hash(), log.events(0).hash());
+  EXPECT_TRUE(cantFail(store_->claimDeliveries(now, 10, now + 1000)).empty()) << "leased";
+  auto retried =
+      cantFail(store_->recordDeliveryAttempt({due.delivery.id(), false, "HTTP 503", now + 5000}));
+  EXPECT_EQ(retried.status(), "pending");
+  EXPECT_EQ(retried.attempts(), 1);
+  EXPECT_EQ(retried.last_response(), "HTTP 503");
+  EXPECT_TRUE(cantFail(store_->claimDeliveries(now + 4999, 10, now + 9000)).empty());
+  auto again = cantFail(store_->claimDeliveries(now + 5000, 10, now + 9000));
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].body, due.body) << "the same bytes on every attempt";
+  auto delivered =
+      cantFail(store_->recordDeliveryAttempt({due.delivery.id(), true, "HTTP 200", 0}));
+  EXPECT_EQ(delivered.status(), "delivered");
+  EXPECT_EQ(delivered.attempts(), 2);
+  EXPECT_TRUE(delivered.has_delivered_at());
+  // A sender whose lease ran out reports late: nothing changes.
+  auto late = cantFail(store_->recordDeliveryAttempt({due.delivery.id(), false, "timeout", now}));
+  EXPECT_EQ(late.status(), "delivered");
+  EXPECT_EQ(late.attempts(), 2);
+  EXPECT_TRUE(cantFail(store_->claimDeliveries(now + 1'000'000'000, 10, now)).empty());
+  // Given up after the last attempt, then sent again by hand.
+  registerModel("m", 1);
+  auto second = cantFail(store_->claimDeliveries(now, 10, now + 1000));
+  ASSERT_EQ(second.size(), 1u);
+  auto failed =
+      cantFail(store_->recordDeliveryAttempt({second[0].delivery.id(), false, "HTTP 500", 0}));
+  EXPECT_EQ(failed.status(), "failed");
+  EXPECT_EQ(cantFail(store_->listDeliveries({0, "failed", 0})).deliveries_size(), 1);
+  auto requeued = cantFail(store_->redeliver(failed.id(), "ann"));
+  EXPECT_EQ(requeued.status(), "pending");
+  EXPECT_EQ(requeued.attempts(), 0);
+  EXPECT_EQ(cantFail(store_->auditLog({"", 0, 0, 0, "webhook-redeliver"})).events_size(), 1);
+  EXPECT_TRUE(cantFail(store_->check()).ok());
+}
+
+// Deleting a webhook cancels what it has pending and queues nothing more;
+// a cancelled delivery is not sent again, and unknown ids are NotFound.
+TEST_P(StoreTest, DeletedWebhooksGetNothingMore) {
+  auto hook = cantFail(store_->createWebhook(webhook("*", "*", {"registered"})));
+  registerModel("m", 0);
+  auto deleted = cantFail(store_->deleteWebhook(hook.id(), "ann", "receiver retired"));
+  EXPECT_TRUE(deleted.has_deleted_at());
+  auto twice = cantFail(store_->deleteWebhook(hook.id(), "ann", ""));
+  EXPECT_EQ(twice.deleted_at().seconds(), deleted.deleted_at().seconds());
+  EXPECT_EQ(cantFail(store_->auditLog({"", 0, 0, 0, "webhook-delete"})).events_size(), 1);
+  registerModel("m", 1);
+  auto deliveries = cantFail(store_->listDeliveries({}));
+  ASSERT_EQ(deliveries.deliveries_size(), 1);
+  EXPECT_EQ(deliveries.deliveries(0).status(), "cancelled");
+  EXPECT_TRUE(cantFail(store_->claimDeliveries(4'000'000'000'000'000, 10, 0)).empty());
+  auto redelivered = store_->redeliver(deliveries.deliveries(0).id(), "ann");
+  ASSERT_FALSE(bool(redelivered));
+  EXPECT_EQ(describeError(redelivered.takeError()).kind, ErrorKind::Conflict);
+  auto missingWebhook = store_->deleteWebhook(99, "ann", "");
+  ASSERT_FALSE(bool(missingWebhook));
+  EXPECT_EQ(describeError(missingWebhook.takeError()).kind, ErrorKind::NotFound);
+  auto missingDelivery = store_->redeliver(99, "ann");
+  ASSERT_FALSE(bool(missingDelivery));
+  EXPECT_EQ(describeError(missingDelivery.takeError()).kind, ErrorKind::NotFound);
+  EXPECT_TRUE(cantFail(store_->check()).ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),

@@ -55,6 +55,11 @@ void Metrics::recordVerdicts(const proto::GateReport &report) {
   ++verdicts_[{"report", report.verdict()}];
 }
 
+void Metrics::recordDelivery(std::string_view outcome) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++deliveries_[std::string(outcome)];
+}
+
 std::string Metrics::text() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::ostringstream out;
@@ -92,6 +97,15 @@ std::string Metrics::text() const {
   for (const auto &[key, count] : verdicts_)
     out << "graceful_gate_verdicts_total{gate=" << label(key.first)
         << ",verdict=" << label(key.second) << "} " << count << "\n";
+  out << "# HELP graceful_webhook_deliveries_total Webhook delivery attempts made by this "
+         "server, by outcome (delivered; retried: failed, to be tried again; failed: for the "
+         "last time).\n"
+         "# TYPE graceful_webhook_deliveries_total counter\n";
+  for (std::string_view outcome : {"delivered", "retried", "failed"}) {
+    auto it = deliveries_.find(std::string(outcome));
+    out << "graceful_webhook_deliveries_total{outcome=\"" << outcome << "\"} "
+        << (it == deliveries_.end() ? 0 : it->second) << "\n";
+  }
   return out.str();
 }
 

@@ -1,6 +1,6 @@
 // Counters for /metrics, in Prometheus' text exposition format: requests
 // by route and status, request latency by route (a histogram), promotions
-// by outcome, gate verdicts by gate type.
+// by outcome, gate verdicts by gate type, webhook deliveries by outcome.
 #pragma once
 
 #include "graceful/registry.pb.h"
@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace graceful::server {
@@ -27,6 +28,8 @@ public:
   // Each gate's verdict in a report evaluated here (not one reused), and
   // the report's own.
   void recordVerdicts(const proto::GateReport &report);
+  // A webhook delivery attempt: delivered, retried or failed.
+  void recordDelivery(std::string_view outcome);
   std::string text() const;
 
 private:
@@ -41,6 +44,7 @@ private:
   std::map<std::string, Latency> latency_;
   std::map<std::string, std::uint64_t> promotions_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> verdicts_; // (gate type, verdict)
+  std::map<std::string, std::uint64_t> deliveries_;
 };
 
 } // namespace graceful::server

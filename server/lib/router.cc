@@ -2,10 +2,12 @@
 
 #include "graceful/operations/operations.h"
 #include "graceful/server/tokens.h"
+#include "graceful/server/webhooks.h"
 #include "graceful/support/digest.h"
 #include "graceful/support/error.h"
 #include "graceful/support/identity.h"
 #include "graceful/support/json.h"
+#include "graceful/support/limits.h"
 #include "openapi.h"
 
 #include <charconv>
@@ -642,6 +644,61 @@ llvm::Expected<Response> protect(Call &call) {
   return json(*protection);
 }
 
+// ---- webhooks (admin) ------------------------------------------------------------
+
+llvm::Expected<Response> listWebhooks(Call &call) {
+  auto webhooks = call.store.listWebhooks();
+  if (!webhooks)
+    return webhooks.takeError();
+  return json(*webhooks);
+}
+
+llvm::Expected<Response> createWebhook(Call &call) {
+  proto::WebhookCreateRequest request;
+  if (llvm::Error error = parseBody(call.request.body, request))
+    return error;
+  auto webhook = server::createWebhook(call.store, request, call.grant.subject);
+  if (!webhook)
+    return webhook.takeError();
+  Response response = json(*webhook);
+  response.status = http::status::created;
+  return response;
+}
+
+llvm::Expected<Response> deleteWebhook(Call &call) {
+  auto id = operations::parseRecordId(call.param("id"), "webhook");
+  if (!id)
+    return id.takeError();
+  std::string reason = one(call.target, "reason");
+  if (llvm::Error error = checkLength("reason", reason, kMaxReasonBytes))
+    return error;
+  auto webhook = call.store.deleteWebhook(*id, call.grant.subject, reason);
+  if (!webhook)
+    return webhook.takeError();
+  return json(*webhook);
+}
+
+llvm::Expected<Response> listDeliveries(Call &call) {
+  auto filter = operations::deliveryFilter(one(call.target, "webhook"), one(call.target, "status"),
+                                           one(call.target, "limit"));
+  if (!filter)
+    return filter.takeError();
+  auto deliveries = call.store.listDeliveries(*filter);
+  if (!deliveries)
+    return deliveries.takeError();
+  return json(*deliveries);
+}
+
+llvm::Expected<Response> redeliver(Call &call) {
+  auto id = operations::parseRecordId(call.param("id"), "delivery");
+  if (!id)
+    return id.takeError();
+  auto delivery = call.store.redeliver(*id, call.grant.subject);
+  if (!delivery)
+    return delivery.takeError();
+  return json(*delivery);
+}
+
 // ---- the table -----------------------------------------------------------------
 
 struct Route {
@@ -705,6 +762,11 @@ const std::vector<Route> &routes() {
       {get, {"audit"}, Action::Read, true, audit},
       {get, {"datasets"}, Action::Read, true, listDatasets},
       {get, {"datasets", "{name}"}, Action::Read, true, showDataset},
+      {get, {"webhooks"}, Action::Administer, false, listWebhooks},
+      {post, {"webhooks"}, Action::Administer, false, createWebhook},
+      {delete_, {"webhooks", "{id}"}, Action::Administer, false, deleteWebhook},
+      {get, {"webhooks", "deliveries"}, Action::Administer, false, listDeliveries},
+      {post, {"webhooks", "deliveries", "{id}", "redeliver"}, Action::Administer, false, redeliver},
   };
   return table;
 }

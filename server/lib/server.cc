@@ -461,6 +461,8 @@ llvm::Error serve(const ServerOptions &options) {
       return lease.takeError();
   }
   Metrics metrics;
+  WebhookSender webhooks(options.store, options.webhooks, options.webhookPoll,
+                         [&metrics](std::string_view outcome) { metrics.recordDelivery(outcome); });
   // Declared before the io_context: destroying it destroys the sessions
   // its pending handlers hold, and they use `shared` as they go.
   Shared shared(options, stores, metrics);

@@ -74,27 +74,34 @@ llvm::Expected<std::int64_t> parseExpiry(std::string_view text, std::int64_t now
                        "': expected never, a duration (30m, 12h, 90d) or an RFC 3339 time");
 }
 
-llvm::Expected<proto::ApiToken> createToken(registry::Store &store, const TokenSpec &spec,
-                                            const std::string &actor) {
-  if (spec.subject.empty())
-    return makeError(ErrorKind::BadInput, "missing --subject (see --help)");
+llvm::Expected<std::string> randomSecretHex() {
   unsigned char secret[kSecretBytes];
   if (RAND_bytes(secret, sizeof secret) != 1)
     return makeError(ErrorKind::Unavailable, "the system's random source failed");
   std::string secretHex = hexOf(secret, sizeof secret);
   OPENSSL_cleanse(secret, sizeof secret);
+  return secretHex;
+}
+
+llvm::Expected<proto::ApiToken> createToken(registry::Store &store, const TokenSpec &spec,
+                                            const std::string &actor) {
+  if (spec.subject.empty())
+    return makeError(ErrorKind::BadInput, "missing --subject (see --help)");
+  auto secretHex = randomSecretHex();
+  if (!secretHex)
+    return secretHex.takeError();
   registry::TokenRequest request;
   request.subject = spec.subject;
   request.role = std::string(roleName(spec.role));
   request.models = spec.models;
   request.aliases = spec.aliases;
   request.expiresMicros = spec.expiresMicros;
-  request.secretSha256 = sha256Digest(secretHex);
+  request.secretSha256 = sha256Digest(*secretHex);
   request.actor = actor;
   auto token = store.createToken(request);
   if (!token)
     return token.takeError();
-  token->set_token(std::string(kPrefix) + std::to_string(token->id()) + "_" + secretHex);
+  token->set_token(std::string(kPrefix) + std::to_string(token->id()) + "_" + *secretHex);
   return token;
 }
 
@@ -161,7 +168,7 @@ std::optional<std::string> denial(const Grant &grant, Action action, const std::
   case Action::Administer:
     if (grant.role == Role::Admin)
       return std::nullopt;
-    return who + " may not force, protect aliases or manage tokens";
+    return who + " may not force, protect aliases or manage tokens and webhooks";
   }
   return who + " may not do this";
 }

@@ -8,6 +8,7 @@
 #include "graceful/testing/process.h"
 #include "graceful/testing/stores.h"
 #include "http_client.h"
+#include "webhook_receiver.h"
 
 #include <atomic>
 #include <csignal>
@@ -17,6 +18,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
+#include <set>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <thread>
@@ -256,7 +258,7 @@ TEST_P(ServerTest, RoleByEndpointMatrix) {
       {"admin-bot", token("admin-bot", "admin"),
        with({"register", "tag", "gates", "set staging", "promote staging", "rollback staging",
              "delete staging", "set production", "promote production", "force production",
-             "delete production", "protect"})},
+             "delete production", "protect", "webhooks", "deliveries"})},
       {"other-reader", token("other-reader", "reader", {"--models", "other"}), {}},
   };
   std::ofstream(directory_.file("upload.onnx")) << readAll(models_[2]);
@@ -292,6 +294,8 @@ TEST_P(ServerTest, RoleByEndpointMatrix) {
        R"({"target": "m@2", "policy": "open.yaml", "force": true, "reason": "drill"})"},
       {"protect", "POST", "/api/v1/models/m/aliases/production/protect",
        R"({"policy": "absent.yaml"})"},
+      {"webhooks", "GET", "/api/v1/webhooks", ""},
+      {"deliveries", "GET", "/api/v1/webhooks/deliveries?status=pending", ""},
   };
   auto server = serve();
   std::map<std::string, int> denials;
@@ -325,8 +329,9 @@ TEST_P(ServerTest, RoleByEndpointMatrix) {
   for (const proto::AuditEvent &event : denied.events())
     ++audited[event.actor()];
   EXPECT_EQ(audited, denials);
-  // production (set, promote, force, delete), protect, register, tag, gates.
-  EXPECT_EQ(denials["staging-bot"], 8);
+  // production (set, promote, force, delete), protect, register, tag, gates,
+  // webhooks, deliveries.
+  EXPECT_EQ(denials["staging-bot"], 10);
   expectCheckPasses();
 }
 
@@ -980,6 +985,197 @@ TEST_P(ServerTest, HealthMetricsAndOpenApi) {
   HttpResult document = get(*server, "/api/v1/openapi.json", "");
   EXPECT_EQ(document.status, 200u);
   EXPECT_EQ(document.body, readAll(GRACEFUL_SOURCE_DIR "/docs/schemas/openapi.json"));
+}
+
+// Webhooks as a receiver sees them: made by an admin over HTTP, each
+// matching event POSTed with a signature its secret verifies and the
+// audit event it announces; a receiver that fails gets the same delivery
+// (same key, same bytes) again until it answers 2xx.
+TEST_P(ServerTest, WebhooksArriveSignedAndAreRetried) {
+  WebhookReceiver receiver;
+  receiver.answerWith(503);
+  std::string admin = token("release-admin", "admin");
+  std::string promoter = token("ci", "promoter");
+  auto server = serve({"--webhook-poll-ms", "50", "--webhook-retry-ms", "200"});
+  std::string url = "http://127.0.0.1:" + std::to_string(receiver.port()) + "/hooks?team=vision";
+  std::string body =
+      R"({"url": ")" + url +
+      R"(", "models": "m", "aliases": "production", "events": ["promoted", "rolled-back"]})";
+  EXPECT_EQ(send(*server, "POST", "/api/v1/webhooks", promoter, body).status, 403u);
+  HttpResult created = send(*server, "POST", "/api/v1/webhooks", admin, body);
+  ASSERT_EQ(created.status, 201u) << created.body;
+  auto webhook = parseJson<proto::Webhook>(created.body);
+  EXPECT_THAT(webhook.secret(), ::testing::StartsWith("whsec_"));
+  EXPECT_EQ(send(*server, "POST", "/api/v1/webhooks", admin, R"({"url": "ftp://host/"})").status,
+            400u);
+  EXPECT_EQ(send(*server, "POST", "/api/v1/webhooks", admin,
+                 R"({"url": "http://127.0.0.1/", "events": ["promotd"]})")
+                .status,
+            400u);
+  // Events on staging, and on other models, are not this webhook's.
+  ASSERT_EQ(send(*server, "POST", "/api/v1/models/m/aliases/staging/promote", promoter,
+                 R"({"target": "m@2", "policy": "open.yaml"})")
+                .status,
+            200u);
+  HttpResult promoted = send(*server, "POST", "/api/v1/models/m/aliases/production/promote",
+                             promoter, R"({"target": "m@2", "policy": "open.yaml"})");
+  ASSERT_EQ(promoted.status, 200u) << promoted.body;
+  ASSERT_TRUE(receiver.waitForPosts(2, std::chrono::seconds(20)));
+  receiver.answerWith(200);
+  ASSERT_TRUE(receiver.waitForPosts(3, std::chrono::seconds(20)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::vector<ReceivedPost> posts = receiver.posts();
+  ASSERT_EQ(posts.size(), 3u) << "delivered once, after two 503s";
+  proto::AuditLog log = audit({"--action", "promote", "--alias", "production"});
+  for (const ReceivedPost &post : posts) {
+    EXPECT_EQ(post.target, "/hooks?team=vision");
+    EXPECT_TRUE(signatureVerifies(post, webhook.secret())) << post.header("graceful-signature");
+    EXPECT_FALSE(signatureVerifies(post, webhook.secret() + "x"));
+    EXPECT_EQ(post.header("graceful-event"), "promoted");
+    EXPECT_EQ(post.header("idempotency-key"), posts[0].header("idempotency-key"));
+    EXPECT_EQ(post.body, posts[0].body);
+    auto event = parseJson<proto::WebhookEvent>(post.body);
+    EXPECT_EQ(event.event(), "promoted");
+    EXPECT_EQ(event.webhook_id(), webhook.id());
+    EXPECT_EQ("graceful-delivery-" + std::to_string(event.delivery_id()),
+              post.header("idempotency-key"));
+    EXPECT_EQ(event.audit_event().hash(), log.events(log.events_size() - 1).hash());
+    EXPECT_EQ(event.audit_event().actor(), "ci");
+    EXPECT_EQ(event.audit_event().after_version(), 2);
+  }
+  HttpResult deliveries =
+      get(*server, "/api/v1/webhooks/deliveries?webhook=" + std::to_string(webhook.id()), admin);
+  ASSERT_EQ(deliveries.status, 200u) << deliveries.body;
+  auto list = parseJson<proto::WebhookDeliveryList>(deliveries.body);
+  ASSERT_EQ(list.deliveries_size(), 1);
+  EXPECT_EQ(list.deliveries(0).status(), "delivered");
+  EXPECT_EQ(list.deliveries(0).attempts(), 3);
+  EXPECT_EQ(list.deliveries(0).last_response(), "HTTP 200");
+  HttpResult metrics = get(*server, "/metrics", "");
+  EXPECT_THAT(metrics.body,
+              HasSubstr("graceful_webhook_deliveries_total{outcome=\"delivered\"} 1\n"));
+  EXPECT_THAT(metrics.body,
+              HasSubstr("graceful_webhook_deliveries_total{outcome=\"retried\"} 2\n"));
+  // Sent again by hand: the same delivery, the same key.
+  HttpResult redelivered =
+      send(*server, "POST",
+           "/api/v1/webhooks/deliveries/" + std::to_string(list.deliveries(0).id()) + "/redeliver",
+           admin, "");
+  ASSERT_EQ(redelivered.status, 200u) << redelivered.body;
+  ASSERT_TRUE(receiver.waitForPosts(4, std::chrono::seconds(20)));
+  EXPECT_EQ(receiver.posts()[3].header("idempotency-key"), posts[0].header("idempotency-key"));
+  // A rollback is announced too; after the webhook is deleted nothing is.
+  ASSERT_EQ(
+      send(*server, "POST", "/api/v1/models/m/aliases/production/rollback", promoter, "{}").status,
+      200u);
+  ASSERT_TRUE(receiver.waitForPosts(5, std::chrono::seconds(20)));
+  EXPECT_EQ(receiver.posts()[4].header("graceful-event"), "rolled-back");
+  HttpResult listed = get(*server, "/api/v1/webhooks", admin);
+  ASSERT_EQ(listed.status, 200u);
+  EXPECT_THAT(listed.body, Not(HasSubstr("whsec_"))) << "secrets are shown once";
+  HttpResult deleted =
+      send(*server, "DELETE",
+           "/api/v1/webhooks/" + std::to_string(webhook.id()) + "?reason=retired", admin, "");
+  ASSERT_EQ(deleted.status, 200u) << deleted.body;
+  EXPECT_TRUE(parseJson<proto::Webhook>(deleted.body).has_deleted_at());
+  ASSERT_EQ(send(*server, "POST", "/api/v1/models/m/aliases/production/promote", promoter,
+                 R"({"target": "m@2", "policy": "open.yaml"})")
+                .status,
+            200u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(receiver.posts().size(), 5u);
+  expectCheckPasses();
+}
+
+// Deliveries live in the store: events recorded while no server runs, and
+// attempts a server made before it was killed, are delivered by the next
+// server once the receiver is back, each exactly once.
+TEST_P(ServerTest, WebhooksSurviveARestartAndAReceiverOutage) {
+  unsigned short port = 0;
+  {
+    WebhookReceiver reserve; // a port nothing listens on once it is gone
+    port = reserve.port();
+  }
+  std::string url = "http://127.0.0.1:" + std::to_string(port) + "/events";
+  ProcessResult created = cli({"webhook", "create", "--url", url, "--json"});
+  ASSERT_EQ(created.exitCode, 0) << created.err;
+  auto webhook = parseJson<proto::Webhook>(created.out);
+  ASSERT_EQ(webhook.events_size(), 5) << "every event by default";
+  // Recorded by the CLI, with no server running: queued, not lost.
+  ASSERT_EQ(cli({"promote", "m@2", "--to", "production", "--policy",
+                 directory_.file("policies/open.yaml")})
+                .exitCode,
+            0);
+  ASSERT_EQ(cli({"register", "other", "--onnx", models_[0]}).exitCode, 0);
+  {
+    auto server = serve({"--webhook-poll-ms", "50", "--webhook-retry-ms", "100"});
+    // The receiver is down: attempts fail and are retried.
+    for (int i = 0; i < 100; ++i) {
+      auto pending =
+          parseJson<proto::WebhookDeliveryList>(cli({"webhook", "deliveries", "--json"}).out);
+      if (pending.deliveries_size() == 2 && pending.deliveries(0).attempts() >= 2 &&
+          pending.deliveries(1).attempts() >= 2)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(server->stop(SIGKILL), -1);
+  }
+  auto pending =
+      parseJson<proto::WebhookDeliveryList>(cli({"webhook", "deliveries", "--json"}).out);
+  ASSERT_EQ(pending.deliveries_size(), 2);
+  for (const proto::WebhookDelivery &delivery : pending.deliveries()) {
+    EXPECT_EQ(delivery.status(), "pending");
+    EXPECT_GE(delivery.attempts(), 2);
+    EXPECT_THAT(delivery.last_response(), HasSubstr("cannot connect"));
+  }
+  WebhookReceiver receiver(port);
+  auto server = serve({"--webhook-poll-ms", "50", "--webhook-retry-ms", "100"});
+  ASSERT_TRUE(receiver.waitForPosts(2, std::chrono::seconds(20)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::vector<ReceivedPost> posts = receiver.posts();
+  ASSERT_EQ(posts.size(), 2u);
+  std::set<std::string> events;
+  for (const ReceivedPost &post : posts) {
+    EXPECT_TRUE(signatureVerifies(post, webhook.secret()));
+    events.insert(post.header("graceful-event"));
+  }
+  EXPECT_EQ(events, (std::set<std::string>{"promoted", "registered"}));
+  auto delivered =
+      parseJson<proto::WebhookDeliveryList>(cli({"webhook", "deliveries", "--json"}).out);
+  for (const proto::WebhookDelivery &delivery : delivered.deliveries())
+    EXPECT_EQ(delivery.status(), "delivered");
+  expectCheckPasses();
+}
+
+// A refused promotion is on the audit log with its report, and announced;
+// `webhook deliver` sends what is due without a server.
+TEST_P(ServerTest, RefusalsAreAnnouncedAndDeliverRunsWithoutAServer) {
+  WebhookReceiver receiver;
+  std::string url = "http://127.0.0.1:" + std::to_string(receiver.port()) + "/";
+  ProcessResult created =
+      cli({"webhook", "create", "--url", url, "--event", "refused", "--event", "forced", "--json"});
+  ASSERT_EQ(created.exitCode, 0) << created.err;
+  auto webhook = parseJson<proto::Webhook>(created.out);
+  writeEvaluationData();
+  std::ofstream(directory_.file("policies/tight.yaml"))
+      << "gates:\n  - nfr: {inputs: x.npy, labels: y.npy, max_nfr: 0.0, max_error_rate: 0.0}\n";
+  ProcessResult refused = cli(
+      {"promote", "m@2", "--to", "production", "--policy", directory_.file("policies/tight.yaml")});
+  ASSERT_EQ(refused.exitCode, 1) << refused.out << refused.err;
+  proto::AuditLog log = audit({"--action", "refuse"});
+  ASSERT_EQ(log.events_size(), 1);
+  EXPECT_GT(log.events(0).gate_report_id(), 0);
+  EXPECT_EQ(log.events(0).before_version(), 1);
+  ProcessResult deliver = cli({"webhook", "deliver"});
+  ASSERT_EQ(deliver.exitCode, 0) << deliver.err;
+  EXPECT_THAT(deliver.out, HasSubstr("1 delivered, 0 to retry, 0 failed"));
+  ASSERT_EQ(receiver.posts().size(), 1u);
+  auto event = parseJson<proto::WebhookEvent>(receiver.posts()[0].body);
+  EXPECT_EQ(event.event(), "refused");
+  EXPECT_EQ(event.audit_event().gate_report_id(), log.events(0).gate_report_id());
+  EXPECT_TRUE(signatureVerifies(receiver.posts()[0], webhook.secret()));
+  EXPECT_THAT(cli({"webhook", "deliver"}).out, HasSubstr("0 delivered"));
+  expectCheckPasses();
 }
 
 // Servers hold no state of their own: two over one store, with promoters

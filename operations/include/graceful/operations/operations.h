@@ -129,6 +129,16 @@ llvm::Expected<proto::StoredGateReport> showReport(registry::Store &store,
 
 llvm::Expected<proto::GateReportList> listReports(registry::Store &store, const std::string &model);
 
+// A record's id as typed: "12" or "#12", positive; `what` names the
+// record in the error ("token", "webhook").
+llvm::Expected<std::int64_t> parseRecordId(const std::string &text, const std::string &what);
+
+// Which webhook deliveries to list, from the CLI's options or the server's
+// query: a webhook id (empty: all), a status (pending, delivered, failed,
+// cancelled; empty: all) and a count of the newest (empty: all).
+llvm::Expected<registry::DeliveryFilter>
+deliveryFilter(const std::string &webhook, const std::string &status, const std::string &limit);
+
 // Splits "NAME@ALIAS" or takes "NAME" with a separate alias: rollback and
 // history accept both spellings. An alias given twice must agree.
 llvm::Expected<std::pair<std::string, std::string>> modelAndAlias(const std::string &target,

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -153,6 +154,62 @@ struct DenialRecord {
   std::string what; // the route and why, e.g. "POST promote: role reader"
 };
 
+// A promotion the gates refused, audited as "refuse" (the webhook event
+// "refused"): with a new report (`gateReport`, stored in the same
+// transaction) or one stored earlier (`storedGateReportId`).
+struct RefusalRequest {
+  std::string model;
+  std::string alias;
+  int version = 0; // the candidate
+  int holder = 0;  // the alias's version when the gates ran (0: none)
+  std::string actor;
+  std::string reason;
+  std::optional<proto::GateReport> gateReport;
+  std::int64_t storedGateReportId = 0;
+};
+
+// A webhook subscription to create; the caller makes the secret and checks
+// the URL (server/webhooks.h).
+struct WebhookRequest {
+  std::string url;
+  std::string models = "*";
+  std::string aliases = "*";
+  std::vector<std::string> events; // names from webhookEvents(), at least one
+  std::string secret;
+  std::string actor;
+};
+
+// The webhook events, in the order docs list them, and the one an audit
+// action announces ("" for none): register -> registered, promote ->
+// promoted, refuse -> refused, rollback -> rolled-back, force -> forced.
+std::span<const std::string_view> webhookEvents();
+std::string_view webhookEventOf(std::string_view action);
+
+struct DeliveryFilter {
+  std::int64_t webhookId = 0; // 0: every webhook
+  std::string status;         // empty: every status
+  int limit = 0;              // 0: all; otherwise the newest `limit`
+};
+
+// A delivery claimed for one attempt, with what sending it needs: the
+// webhook's URL and secret and the body (a WebhookEvent's JSON, the same
+// bytes on every attempt).
+struct DueDelivery {
+  proto::WebhookDelivery delivery;
+  std::string url;
+  std::string secret;
+  std::string body;
+};
+
+// How one attempt ended. Not delivered with retryAtMicros 0: given up
+// (failed).
+struct DeliveryOutcome {
+  std::int64_t id = 0;
+  bool delivered = false;
+  std::string response; // "HTTP 200", "HTTP 503", or why no answer came
+  std::int64_t retryAtMicros = 0;
+};
+
 // A position on the audit hash chain: how many events it holds and the
 // hash of the newest, written "N:sha256:<hex>" (`check --head`).
 struct ChainHead {
@@ -255,6 +312,34 @@ public:
   // nullopt when no token has this id.
   virtual llvm::Expected<std::optional<StoredToken>> findToken(std::int64_t id) = 0;
   virtual llvm::Error recordDenial(const DenialRecord &denial) = 0;
+
+  // A refused promotion; the id of the report it was refused on.
+  virtual llvm::Expected<std::int64_t> recordRefusal(const RefusalRequest &request) = 0;
+
+  // Webhooks (server/webhooks.h). Every event an active webhook matches is
+  // queued for it in the transaction that records the event, so none is
+  // lost to a crash or restart. Creating and deleting are audited
+  // (webhook-create, webhook-delete); deleting cancels what is still
+  // pending for it, and deleting twice is a no-op.
+  virtual llvm::Expected<proto::Webhook> createWebhook(const WebhookRequest &request) = 0;
+  virtual llvm::Expected<proto::WebhookList> listWebhooks() = 0;
+  virtual llvm::Expected<proto::Webhook> deleteWebhook(std::int64_t id, const std::string &actor,
+                                                       const std::string &reason) = 0;
+  virtual llvm::Expected<proto::WebhookDeliveryList>
+  listDeliveries(const DeliveryFilter &filter) = 0;
+  // Up to `limit` pending deliveries due at `nowMicros`, oldest first, each
+  // leased until `leaseUntilMicros`: no other sender claims them before,
+  // and one that dies mid-attempt leaves them to be claimed after.
+  virtual llvm::Expected<std::vector<DueDelivery>>
+  claimDeliveries(std::int64_t nowMicros, int limit, std::int64_t leaseUntilMicros) = 0;
+  // Records an attempt of a claimed delivery; one no longer pending (a
+  // sender whose lease ran out, a deleted webhook) is left as it is.
+  virtual llvm::Expected<proto::WebhookDelivery>
+  recordDeliveryAttempt(const DeliveryOutcome &outcome) = 0;
+  // Queues a delivery again, due now with its attempts reset (`webhook
+  // redeliver`); audited as webhook-redeliver. A cancelled one stays so.
+  virtual llvm::Expected<proto::WebhookDelivery> redeliver(std::int64_t id,
+                                                           const std::string &actor) = 0;
 };
 
 // Opens an existing store; fails with a clear error if there is none.

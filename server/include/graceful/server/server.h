@@ -5,6 +5,7 @@
 #pragma once
 
 #include "graceful/registry/store.h"
+#include "graceful/server/webhooks.h"
 
 #include <chrono>
 #include <cstddef>
@@ -36,6 +37,10 @@ struct ServerOptions {
   // PEM files: with both, every connection is HTTPS (TLS 1.2 or newer).
   std::string tlsCertFile;
   std::string tlsKeyFile;
+  // Webhook deliveries the store queued are sent from a thread of the
+  // server, checking for due ones every webhookPoll.
+  DeliveryOptions webhooks;
+  std::chrono::milliseconds webhookPoll{1000};
   // Called once the socket listens, with the port bound.
   std::function<void(unsigned short)> onListening;
 };

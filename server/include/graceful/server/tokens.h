@@ -35,6 +35,10 @@ struct TokenSpec {
   std::int64_t expiresMicros = 0; // 0: never
 };
 
+// 256 bits from the system's random source (OpenSSL RAND_bytes), as 64
+// hex digits: a token's or a webhook's secret.
+llvm::Expected<std::string> randomSecretHex();
+
 // Makes a token with a fresh random secret (OpenSSL RAND_bytes) and
 // records its hash; the answer carries the token text, once.
 llvm::Expected<proto::ApiToken> createToken(registry::Store &store, const TokenSpec &spec,

@@ -1,0 +1,75 @@
+// Webhook URLs as users type them (and as they should not), and the
+// signature against one computed independently (Python's hmac module).
+#include "graceful/server/webhooks.h"
+#include "graceful/support/error.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace graceful::server {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(WebhookUrl, ParsesWhatReceiversUse) {
+  auto plain = parseWebhookUrl("http://127.0.0.1:9000/hooks/graceful?team=vision");
+  ASSERT_TRUE(bool(plain));
+  EXPECT_FALSE(plain->tls);
+  EXPECT_EQ(plain->host, "127.0.0.1");
+  EXPECT_EQ(plain->port, 9000);
+  EXPECT_EQ(plain->target, "/hooks/graceful?team=vision");
+  auto secure = parseWebhookUrl("https://hooks.example.com");
+  ASSERT_TRUE(bool(secure));
+  EXPECT_TRUE(secure->tls);
+  EXPECT_EQ(secure->port, 0) << "the scheme's port";
+  EXPECT_EQ(secure->target, "/");
+  auto query = parseWebhookUrl("https://hooks.example.com?x=1");
+  ASSERT_TRUE(bool(query));
+  EXPECT_EQ(query->target, "/?x=1");
+  auto ipv6 = parseWebhookUrl("http://[::1]:8081/x");
+  ASSERT_TRUE(bool(ipv6));
+  EXPECT_EQ(ipv6->host, "::1");
+  EXPECT_EQ(ipv6->port, 8081);
+}
+
+TEST(WebhookUrl, RefusesWhatCannotBeSentOrShouldNotBeStored) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"ftp://host/x", "expected http://"},
+      {"HTTP://host/x", "expected http://"},
+      {"hooks.example.com/x", "expected http://"},
+      {"http:///x", "names no host"},
+      {"http://:80/x", "names no host"},
+      {"http://host:0/", "port"},
+      {"http://host:65536/", "port"},
+      {"http://host:-1/", "port"},
+      {"http://host:99999999999999999999/", "port"},
+      {"http://host:80x/", "port"},
+      {"http://user:pw@host/", "user information"},
+      {"http://host/x#frag", "fragment"},
+      {"http://host/a b", "spaces or control"},
+      {std::string("http://host/a\nb"), "spaces or control"},
+      {std::string("http://host/a\0b", 15), "spaces or control"},
+      {"http://[::1/x", "not closed"},
+      {"http://[::1]x/", "PORT"},
+      {"http://host/" + std::string(3000, 'a'), "longer than 2048"},
+  };
+  for (const auto &[url, why] : cases) {
+    auto parsed = parseWebhookUrl(url);
+    ASSERT_FALSE(bool(parsed)) << url;
+    ErrorReport report = describeError(parsed.takeError());
+    EXPECT_EQ(report.kind, ErrorKind::BadInput) << url;
+    EXPECT_THAT(report.message, HasSubstr(why)) << url;
+    EXPECT_EQ(report.message.find('\n'), std::string::npos) << "one line: " << report.message;
+    EXPECT_LT(report.message.size(), 400u) << "a huge URL is not echoed whole";
+  }
+}
+
+TEST(WebhookSignature, MatchesAnIndependentHmac) {
+  // python3 -c "import hmac,hashlib; print(hmac.new(b'whsec_test',
+  //   b'1764950000.{\"event\":\"promoted\"}', hashlib.sha256).hexdigest())"
+  EXPECT_EQ(webhookSignature("whsec_test", 1764950000, R"({"event":"promoted"})"),
+            "t=1764950000,v1=05230c5348225d3bfab40576835211afb311e15a45c73efb20ba51d3244a5fd0");
+}
+
+} // namespace
+} // namespace graceful::server
