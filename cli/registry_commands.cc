@@ -647,8 +647,8 @@ std::vector<CommandSpec> registryCommands() {
              "only events after this event id, or at or after this RFC 3339 time")(
              "action", po::value<std::string>(),
              "only this action (register, tag, describe, model-tag, promote, force, rollback, "
-             "alias-move, alias-delete, gate-report, protect)")("alias", po::value<std::string>(),
-                                                                "only events on this alias")(
+             "alias-move, alias-delete, gate-report, refuse, protect, deny, ...)")(
+             "alias", po::value<std::string>(), "only events on this alias")(
              "limit", po::value<int>()->default_value(0), "only the newest N events");
        },
        runAudit},

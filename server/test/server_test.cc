@@ -11,6 +11,7 @@
 #include "webhook_receiver.h"
 
 #include <atomic>
+#include <boost/asio/ip/tcp.hpp>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -1175,6 +1176,59 @@ TEST_P(ServerTest, RefusalsAreAnnouncedAndDeliverRunsWithoutAServer) {
   EXPECT_EQ(event.audit_event().gate_report_id(), log.events(0).gate_report_id());
   EXPECT_TRUE(signatureVerifies(receiver.posts()[0], webhook.secret()));
   EXPECT_THAT(cli({"webhook", "deliver"}).out, HasSubstr("0 delivered"));
+  expectCheckPasses();
+}
+
+// Receivers that do not deliver: one that never answers is cut off at
+// the timeout, a redirect is not followed, and the last attempt fails the
+// delivery; `webhook redeliver` gives it fresh attempts.
+TEST_P(ServerTest, SilentAndRedirectingReceiversDoNotDeliver) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor silent(
+      io, {boost::asio::ip::make_address("127.0.0.1"), 0}); // listens, never accepts
+  WebhookReceiver redirecting;
+  redirecting.answerWith(302);
+  for (unsigned short port : {silent.local_endpoint().port(), redirecting.port()})
+    ASSERT_EQ(cli({"webhook", "create", "--url", "http://127.0.0.1:" + std::to_string(port) + "/",
+                   "--event", "registered"})
+                  .exitCode,
+              0);
+  ASSERT_EQ(cli({"register", "other", "--onnx", models_[0]}).exitCode, 0);
+  ProcessResult first = cli({"webhook", "deliver", "--webhook-timeout-ms", "300"});
+  ASSERT_EQ(first.exitCode, 0) << first.err;
+  EXPECT_THAT(first.out, HasSubstr("0 delivered, 2 to retry, 0 failed"));
+  auto pending =
+      parseJson<proto::WebhookDeliveryList>(cli({"webhook", "deliveries", "--json"}).out);
+  ASSERT_EQ(pending.deliveries_size(), 2);
+  EXPECT_THAT(pending.deliveries(0).last_response(), HasSubstr("no answer"));
+  EXPECT_EQ(pending.deliveries(1).last_response(), "HTTP 302");
+  EXPECT_EQ(redirecting.posts().size(), 1u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100)); // the first retry's delay
+  ProcessResult last =
+      cli({"webhook", "deliver", "--webhook-timeout-ms", "300", "--webhook-attempts", "2"});
+  EXPECT_THAT(last.out, HasSubstr("0 delivered, 0 to retry, 2 failed"));
+  auto failed = parseJson<proto::WebhookDeliveryList>(
+      cli({"webhook", "deliveries", "--status", "failed", "--json"}).out);
+  ASSERT_EQ(failed.deliveries_size(), 2);
+  redirecting.answerWith(200);
+  ASSERT_EQ(cli({"webhook", "redeliver", std::to_string(failed.deliveries(1).id())}).exitCode, 0);
+  EXPECT_THAT(cli({"webhook", "deliver"}).out, HasSubstr("1 delivered"));
+  for (const std::vector<std::string> &bad : std::vector<std::vector<std::string>>{
+           {"webhook", "redeliver", "0"},
+           {"webhook", "redeliver", "x"},
+           {"webhook", "delete", "-1"},
+           {"webhook", "deliveries", "--status", "lost"},
+           {"webhook", "deliveries", "--webhook", "1e3"},
+           {"webhook", "deliver", "--webhook-attempts", "0"},
+           {"webhook", "create", "--url", "http://h/\x01"},
+           {"webhook", "create", "--url", "http://h/", "--models", "a\nb"}}) {
+    ProcessResult refused = cli(bad);
+    EXPECT_EQ(refused.exitCode, 2) << bad[1] << " " << refused.err;
+    EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1) << refused.err;
+  }
+  EXPECT_EQ(cli({"webhook", "redeliver", "99"}).exitCode, 2) << "not found";
+  EXPECT_EQ(parseJson<proto::WebhookList>(cli({"webhook", "list", "--json"}).out).webhooks_size(),
+            2);
   expectCheckPasses();
 }
 
