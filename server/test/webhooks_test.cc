@@ -1,5 +1,6 @@
 // Webhook URLs as users type them (and as they should not), and the
 // signature against one computed independently (Python's hmac module).
+#include "graceful/server/client.h"
 #include "graceful/server/webhooks.h"
 #include "graceful/support/error.h"
 
@@ -11,28 +12,28 @@ namespace {
 
 using ::testing::HasSubstr;
 
-TEST(WebhookUrl, ParsesWhatReceiversUse) {
-  auto plain = parseWebhookUrl("http://127.0.0.1:9000/hooks/graceful?team=vision");
+TEST(HttpUrl, ParsesWhatReceiversUse) {
+  auto plain = parseHttpUrl("http://127.0.0.1:9000/hooks/graceful?team=vision", "webhook URL");
   ASSERT_TRUE(bool(plain));
   EXPECT_FALSE(plain->tls);
   EXPECT_EQ(plain->host, "127.0.0.1");
   EXPECT_EQ(plain->port, 9000);
   EXPECT_EQ(plain->target, "/hooks/graceful?team=vision");
-  auto secure = parseWebhookUrl("https://hooks.example.com");
+  auto secure = parseHttpUrl("https://hooks.example.com", "webhook URL");
   ASSERT_TRUE(bool(secure));
   EXPECT_TRUE(secure->tls);
   EXPECT_EQ(secure->port, 0) << "the scheme's port";
   EXPECT_EQ(secure->target, "/");
-  auto query = parseWebhookUrl("https://hooks.example.com?x=1");
+  auto query = parseHttpUrl("https://hooks.example.com?x=1", "webhook URL");
   ASSERT_TRUE(bool(query));
   EXPECT_EQ(query->target, "/?x=1");
-  auto ipv6 = parseWebhookUrl("http://[::1]:8081/x");
+  auto ipv6 = parseHttpUrl("http://[::1]:8081/x", "webhook URL");
   ASSERT_TRUE(bool(ipv6));
   EXPECT_EQ(ipv6->host, "::1");
   EXPECT_EQ(ipv6->port, 8081);
 }
 
-TEST(WebhookUrl, RefusesWhatCannotBeSentOrShouldNotBeStored) {
+TEST(HttpUrl, RefusesWhatCannotBeSentOrShouldNotBeStored) {
   const std::pair<std::string, std::string> cases[] = {
       {"ftp://host/x", "expected http://"},
       {"HTTP://host/x", "expected http://"},
@@ -45,6 +46,7 @@ TEST(WebhookUrl, RefusesWhatCannotBeSentOrShouldNotBeStored) {
       {"http://host:99999999999999999999/", "port"},
       {"http://host:80x/", "port"},
       {"http://user:pw@host/", "user information"},
+      {"http://host:80@evil/", "user information"},
       {"http://host/x#frag", "fragment"},
       {"http://host/a b", "spaces or control"},
       {std::string("http://host/a\nb"), "spaces or control"},
@@ -54,7 +56,7 @@ TEST(WebhookUrl, RefusesWhatCannotBeSentOrShouldNotBeStored) {
       {"http://host/" + std::string(3000, 'a'), "longer than 2048"},
   };
   for (const auto &[url, why] : cases) {
-    auto parsed = parseWebhookUrl(url);
+    auto parsed = parseHttpUrl(url, "webhook URL");
     ASSERT_FALSE(bool(parsed)) << url;
     ErrorReport report = describeError(parsed.takeError());
     EXPECT_EQ(report.kind, ErrorKind::BadInput) << url;

@@ -27,21 +27,10 @@
 
 namespace graceful::server {
 
-struct WebhookUrl {
-  bool tls = false;
-  std::string host;
-  unsigned short port = 0;
-  std::string target; // path and query, "/" at least
-};
-
-// http(s)://HOST[:PORT][/PATH][?QUERY], at most 2,048 bytes: no user
-// information (a password would be stored and shown), no fragment, no
-// spaces or control characters.
-llvm::Expected<WebhookUrl> parseWebhookUrl(std::string_view url);
-
-// Checks the request (URL, globs, events: none means all) and stores the
-// subscription with a fresh secret, "whsec_" and 64 hex digits, which the
-// answer carries once.
+// Checks the request (URL as parseHttpUrl takes it, globs, events: none
+// means all) and stores the
+// subscription with a fresh secret, "whsec_" and 64 hex digits, which
+// the answer carries once.
 llvm::Expected<proto::Webhook> createWebhook(registry::Store &store,
                                              const proto::WebhookCreateRequest &request,
                                              const std::string &actor);
