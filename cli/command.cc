@@ -22,6 +22,11 @@ const std::vector<CommandSpec> &allCommands() {
 llvm::Expected<std::unique_ptr<registry::Store>> openStoreFor(const CommonOptions &options,
                                                               StoreAccess access) {
   auto config = registry::storeConfigFromEnvironment(options.store, options.artifacts);
+  if (config.uri.starts_with("http://") || config.uri.starts_with("https://"))
+    return makeError(ErrorKind::BadInput,
+                     "store '" + config.uri.substr(0, 200) +
+                         "' is a server: this command works on the store itself (sqlite:PATH "
+                         "or postgresql://...), not through graceful serve");
   config.readOnly = access == StoreAccess::ReadOnly;
   return registry::openStore(config);
 }

@@ -6,6 +6,7 @@
 #include "graceful/server/webhooks.h"
 #include "graceful/support/error.h"
 #include "graceful/support/tensor.h"
+#include "remote.h"
 
 #include <boost/program_options.hpp>
 #include <functional>
@@ -70,10 +71,29 @@ void declareDeliveryOptions(po::options_description &options);
 llvm::Expected<server::DeliveryOptions> deliveryOptionsFrom(const ParsedArgs &args);
 
 // Opens the store the common options (or the environment) name; commands
-// that only read open it read-only, so they work on a read-only store.
+// that only read open it read-only, so they work on a read-only store. A
+// server (http(s)://) is refused: onStore runs the commands a server can.
 enum class StoreAccess { ReadWrite, ReadOnly };
 llvm::Expected<std::unique_ptr<registry::Store>>
 openStoreFor(const CommonOptions &options, StoreAccess access = StoreAccess::ReadWrite);
+
+// Runs a command against the store the common options name: through the
+// server (`remote`) when it is http(s)://, else on the store opened with
+// `access` (`local`).
+template <typename T, typename RemoteCall, typename LocalCall>
+llvm::Expected<T> onStore(const CommonOptions &options, StoreAccess access, RemoteCall remote,
+                          LocalCall local) {
+  auto server =
+      remoteFor(registry::storeConfigFromEnvironment(options.store, options.artifacts).uri);
+  if (!server)
+    return server.takeError();
+  if (*server)
+    return remote(**server);
+  auto store = openStoreFor(options, access);
+  if (!store)
+    return store.takeError();
+  return local(**store);
+}
 
 // Runs a model with the graceful compiler: in batches of `batch` when every
 // input has the model's open sample axis first, else at the exact shapes.

@@ -76,10 +76,10 @@ llvm::Expected<int> runDatasetRegister(const ParsedArgs &args) {
 }
 
 llvm::Expected<int> runDatasetList(const ParsedArgs &args) {
-  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
-  if (!store)
-    return store.takeError();
-  auto list = (*store)->listDatasets();
+  auto list = onStore<proto::DatasetList>(
+      args.common, StoreAccess::ReadOnly,
+      [&](const Remote &server) { return remote::listDatasets(server); },
+      [&](registry::Store &store) { return store.listDatasets(); });
   if (!list)
     return list.takeError();
   emit(args.common.json, *list, [&] {
@@ -96,10 +96,10 @@ llvm::Expected<int> runDatasetShow(const ParsedArgs &args) {
   auto name = required(args, "name");
   if (!name)
     return name.takeError();
-  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
-  if (!store)
-    return store.takeError();
-  auto dataset = operations::showDataset(**store, *name);
+  auto dataset = onStore<proto::Dataset>(
+      args.common, StoreAccess::ReadOnly,
+      [&](const Remote &server) { return remote::showDataset(server, *name); },
+      [&](registry::Store &store) { return operations::showDataset(store, *name); });
   if (!dataset)
     return dataset.takeError();
   emit(args.common.json, *dataset, [&] { printDataset(*dataset); });

@@ -64,11 +64,13 @@ llvm::Expected<int> runGate(const ParsedArgs &args) {
   request.set_baseline(optional(args, "baseline"));
   *request.mutable_reports() = reportFiles(args);
   addPlugins(args, *request.mutable_plugin_dirs());
-  auto store = openStoreFor(args.common);
-  if (!store)
-    return store.takeError();
-  operations::Context context{**store, currentActor(), !args.common.json};
-  auto report = operations::runGates(context, request);
+  auto report = onStore<proto::GateReport>(
+      args.common, StoreAccess::ReadWrite,
+      [&](const Remote &server) { return remote::runGates(server, request); },
+      [&](registry::Store &store) {
+        operations::Context context{store, currentActor(), !args.common.json};
+        return operations::runGates(context, request);
+      });
   if (!report)
     return report.takeError();
   emit(args.common.json, *report, [&] {
@@ -113,11 +115,13 @@ llvm::Expected<int> runPromote(const ParsedArgs &args) {
   request.set_reason(optional(args, "reason"));
   *request.mutable_reports() = reportFiles(args);
   addPlugins(args, *request.mutable_plugin_dirs());
-  auto store = openStoreFor(args.common);
-  if (!store)
-    return store.takeError();
-  operations::Context context{**store, currentActor(), !args.common.json};
-  auto result = operations::promote(context, request);
+  auto result = onStore<proto::PromotionResult>(
+      args.common, StoreAccess::ReadWrite,
+      [&](const Remote &server) { return remote::promote(server, request); },
+      [&](registry::Store &store) {
+        operations::Context context{store, currentActor(), !args.common.json};
+        return operations::promote(context, request);
+      });
   if (!result)
     return result.takeError();
   emit(args.common.json, *result, [&] { printPromotion(*result, request); });
@@ -140,11 +144,13 @@ llvm::Expected<int> runProtect(const ParsedArgs &args) {
   request.set_policy(*policy);
   request.set_reason(optional(args, "reason"));
   addPlugins(args, *request.mutable_plugin_dirs());
-  auto store = openStoreFor(args.common);
-  if (!store)
-    return store.takeError();
-  operations::Context context{**store, currentActor(), false};
-  auto protection = operations::protectAlias(context, request);
+  auto protection = onStore<proto::AliasProtection>(
+      args.common, StoreAccess::ReadWrite,
+      [&](const Remote &server) { return remote::protectAlias(server, request); },
+      [&](registry::Store &store) {
+        operations::Context context{store, currentActor(), false};
+        return operations::protectAlias(context, request);
+      });
   if (!protection)
     return protection.takeError();
   emit(args.common.json, *protection, [&] {
@@ -159,11 +165,13 @@ llvm::Expected<int> runRollback(const ParsedArgs &args) {
   auto request = aliasRequest<proto::RollbackRequest>(args, "name");
   if (!request)
     return request.takeError();
-  auto store = openStoreFor(args.common);
-  if (!store)
-    return store.takeError();
-  operations::Context context{**store, currentActor(), false};
-  auto move = operations::rollback(context, *request);
+  auto move = onStore<proto::AliasMove>(
+      args.common, StoreAccess::ReadWrite,
+      [&](const Remote &server) { return remote::rollback(server, *request); },
+      [&](registry::Store &store) {
+        operations::Context context{store, currentActor(), false};
+        return operations::rollback(context, *request);
+      });
   if (!move)
     return move.takeError();
   emit(args.common.json, *move, [&] {
@@ -183,10 +191,10 @@ llvm::Expected<int> runReportShow(const ParsedArgs &args) {
   proto::ReportShowRequest request;
   request.set_selector(*selector);
   *request.mutable_reports() = reportFiles(args);
-  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
-  if (!store)
-    return store.takeError();
-  auto stored = operations::showReport(**store, request);
+  auto stored = onStore<proto::StoredGateReport>(
+      args.common, StoreAccess::ReadOnly,
+      [&](const Remote &server) { return remote::showReport(server, request); },
+      [&](registry::Store &store) { return operations::showReport(store, request); });
   if (!stored)
     return stored.takeError();
   emit(args.common.json, *stored, [&] {
@@ -201,10 +209,10 @@ llvm::Expected<int> runReportList(const ParsedArgs &args) {
   auto name = required(args, "name");
   if (!name)
     return name.takeError();
-  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
-  if (!store)
-    return store.takeError();
-  auto list = operations::listReports(**store, *name);
+  auto list = onStore<proto::GateReportList>(
+      args.common, StoreAccess::ReadOnly,
+      [&](const Remote &server) { return remote::listReports(server, *name); },
+      [&](registry::Store &store) { return operations::listReports(store, *name); });
   if (!list)
     return list.takeError();
   emit(args.common.json, *list, [&] {

@@ -116,11 +116,13 @@ llvm::Expected<int> runRegister(const ParsedArgs &args) {
   request.mutable_tags()->insert(tags->begin(), tags->end());
   if (llvm::Error error = registry::validateModelName(*name))
     return error;
-  auto store = openStoreFor(args.common);
-  if (!store)
-    return store.takeError();
-  operations::Context context{**store, currentActor(), false};
-  auto result = operations::registerModel(context, request);
+  auto result = onStore<proto::RegisterResult>(
+      args.common, StoreAccess::ReadWrite,
+      [&](const Remote &server) { return remote::registerModel(server, request); },
+      [&](registry::Store &store) {
+        operations::Context context{store, currentActor(), false};
+        return operations::registerModel(context, request);
+      });
   if (!result)
     return result.takeError();
   emit(args.common.json, *result, [&] {
@@ -154,11 +156,13 @@ llvm::Expected<int> runTag(const ParsedArgs &args) {
   if (!reason)
     return reason.takeError();
   request.set_reason(*reason);
-  auto store = openStoreFor(args.common);
-  if (!store)
-    return store.takeError();
-  operations::Context context{**store, currentActor(), false};
-  auto version = operations::tag(context, request);
+  auto version = onStore<proto::ModelVersion>(
+      args.common, StoreAccess::ReadWrite,
+      [&](const Remote &server) { return remote::tag(server, request); },
+      [&](registry::Store &store) {
+        operations::Context context{store, currentActor(), false};
+        return operations::tag(context, request);
+      });
   if (!version)
     return version.takeError();
   emit(args.common.json, *version, [&] { printVersion(*version); });
@@ -171,10 +175,10 @@ llvm::Expected<int> runList(const ParsedArgs &args) {
   auto tags = tagsFrom(args, "tag");
   if (!tags)
     return tags.takeError();
-  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
-  if (!store)
-    return store.takeError();
-  auto models = operations::listModels(**store, *tags);
+  auto models = onStore<proto::ModelList>(
+      args.common, StoreAccess::ReadOnly,
+      [&](const Remote &server) { return remote::listModels(server, *tags); },
+      [&](registry::Store &store) { return operations::listModels(store, *tags); });
   if (!models)
     return models.takeError();
   emit(args.common.json, *models, [&] {
@@ -199,24 +203,24 @@ llvm::Expected<int> runShow(const ParsedArgs &args) {
   auto selector = registry::parseSelector(*target);
   if (!selector)
     return selector.takeError();
-  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
-  if (!store)
-    return store.takeError();
-  if (selector->alias) {
-    auto holder = operations::requireAliasHolder(**store, selector->name, *selector->alias);
-    if (!holder)
-      return holder.takeError();
-    emit(args.common.json, *holder, [&] { printVersion(*holder); });
-    return kSuccess;
-  }
-  if (selector->version) {
-    auto version = (*store)->getVersion(*selector);
+  if (selector->alias || selector->version) {
+    auto version = onStore<proto::ModelVersion>(
+        args.common, StoreAccess::ReadOnly,
+        [&](const Remote &server) { return remote::getVersion(server, *target); },
+        [&](registry::Store &store) -> llvm::Expected<proto::ModelVersion> {
+          if (selector->alias)
+            return operations::requireAliasHolder(store, selector->name, *selector->alias);
+          return store.getVersion(*selector);
+        });
     if (!version)
       return version.takeError();
     emit(args.common.json, *version, [&] { printVersion(*version); });
     return kSuccess;
   }
-  auto detail = (*store)->describeModel(selector->name);
+  auto detail = onStore<proto::ModelDetail>(
+      args.common, StoreAccess::ReadOnly,
+      [&](const Remote &server) { return remote::describeModel(server, selector->name); },
+      [&](registry::Store &store) { return store.describeModel(selector->name); });
   if (!detail)
     return detail.takeError();
   emit(args.common.json, *detail, [&] {
@@ -236,10 +240,10 @@ llvm::Expected<int> runDownload(const ParsedArgs &args) {
   auto out = required(args, "out");
   if (!out)
     return out.takeError();
-  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
-  if (!store)
-    return store.takeError();
-  auto version = operations::download(**store, *target, *out);
+  auto version = onStore<proto::ModelVersion>(
+      args.common, StoreAccess::ReadOnly,
+      [&](const Remote &server) { return remote::download(server, *target, *out); },
+      [&](registry::Store &store) { return operations::download(store, *target, *out); });
   if (!version)
     return version.takeError();
   emit(args.common.json, *version, [&] {
@@ -256,11 +260,14 @@ llvm::Expected<int> runAliasSet(const ParsedArgs &args) {
   auto alias = required(args, "alias");
   if (!alias)
     return alias.takeError();
-  auto store = openStoreFor(args.common);
-  if (!store)
-    return store.takeError();
-  operations::Context context{**store, currentActor(), false};
-  auto move = operations::setAlias(context, *target, *alias, optional(args, "reason"));
+  std::string reason = optional(args, "reason");
+  auto move = onStore<proto::AliasMove>(
+      args.common, StoreAccess::ReadWrite,
+      [&](const Remote &server) { return remote::setAlias(server, *target, *alias, reason); },
+      [&](registry::Store &store) {
+        operations::Context context{store, currentActor(), false};
+        return operations::setAlias(context, *target, *alias, reason);
+      });
   if (!move)
     return move.takeError();
   emit(args.common.json, *move, [&] {
@@ -275,11 +282,13 @@ llvm::Expected<int> runAliasDelete(const ParsedArgs &args) {
   auto request = aliasRequest<proto::AliasDeleteRequest>(args, "target");
   if (!request)
     return request.takeError();
-  auto store = openStoreFor(args.common);
-  if (!store)
-    return store.takeError();
-  operations::Context context{**store, currentActor(), false};
-  auto move = operations::deleteAlias(context, *request);
+  auto move = onStore<proto::AliasMove>(
+      args.common, StoreAccess::ReadWrite,
+      [&](const Remote &server) { return remote::deleteAlias(server, *request); },
+      [&](registry::Store &store) {
+        operations::Context context{store, currentActor(), false};
+        return operations::deleteAlias(context, *request);
+      });
   if (!move)
     return move.takeError();
   emit(args.common.json, *move, [&] {
@@ -387,10 +396,10 @@ llvm::Expected<int> runLineage(const ParsedArgs &args) {
     return name.takeError();
   if (llvm::Error error = registry::validateModelName(*name))
     return error;
-  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
-  if (!store)
-    return store.takeError();
-  auto lineage = (*store)->lineage(*name);
+  auto lineage = onStore<proto::Lineage>(
+      args.common, StoreAccess::ReadOnly,
+      [&](const Remote &server) { return remote::lineage(server, *name); },
+      [&](registry::Store &store) { return store.lineage(*name); });
   if (!lineage)
     return lineage.takeError();
   if (args.values["dot"].as<bool>())
@@ -416,10 +425,10 @@ llvm::Expected<int> runHistory(const ParsedArgs &args) {
   }
   if (llvm::Error error = registry::validateModelName(name))
     return error;
-  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
-  if (!store)
-    return store.takeError();
-  auto history = operations::aliasHistory(**store, name, alias);
+  auto history = onStore<proto::AliasHistory>(
+      args.common, StoreAccess::ReadOnly,
+      [&](const Remote &server) { return remote::aliasHistory(server, name, alias); },
+      [&](registry::Store &store) { return operations::aliasHistory(store, name, alias); });
   if (!history)
     return history.takeError();
   emit(args.common.json, *history, [&] {
@@ -448,13 +457,17 @@ llvm::Expected<int> runAudit(const ParsedArgs &args) {
   filter.limit = args.values["limit"].as<int>();
   filter.action = optional(args, "action");
   filter.alias = optional(args, "alias");
-  if (std::string since = optional(args, "since"); !since.empty())
+  std::string since = optional(args, "since");
+  if (!since.empty())
     if (llvm::Error error = operations::parseAuditSince(since, "--since", filter))
       return error;
-  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
-  if (!store)
-    return store.takeError();
-  auto log = (*store)->auditLog(filter);
+  auto log = onStore<proto::AuditLog>(
+      args.common, StoreAccess::ReadOnly,
+      [&](const Remote &server) {
+        return remote::auditLog(server, filter.model, since, filter.action, filter.alias,
+                                filter.limit);
+      },
+      [&](registry::Store &store) { return store.auditLog(filter); });
   if (!log)
     return log.takeError();
   emit(args.common.json, *log, [&] {

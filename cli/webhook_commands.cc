@@ -48,10 +48,12 @@ llvm::Expected<int> runWebhookCreate(const ParsedArgs &args) {
   request.set_aliases(optional(args, "aliases"));
   for (const std::string &event : many(args, "event"))
     request.add_events(event);
-  auto store = openStoreFor(args.common);
-  if (!store)
-    return store.takeError();
-  auto webhook = server::createWebhook(**store, request, currentActor());
+  auto webhook = onStore<proto::Webhook>(
+      args.common, StoreAccess::ReadWrite,
+      [&](const Remote &server) { return remote::createWebhook(server, request); },
+      [&](registry::Store &store) {
+        return server::createWebhook(store, request, currentActor());
+      });
   if (!webhook)
     return webhook.takeError();
   emit(args.common.json, *webhook, [&] {
@@ -63,10 +65,10 @@ llvm::Expected<int> runWebhookCreate(const ParsedArgs &args) {
 }
 
 llvm::Expected<int> runWebhookList(const ParsedArgs &args) {
-  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
-  if (!store)
-    return store.takeError();
-  auto webhooks = (*store)->listWebhooks();
+  auto webhooks = onStore<proto::WebhookList>(
+      args.common, StoreAccess::ReadOnly,
+      [&](const Remote &server) { return remote::listWebhooks(server); },
+      [&](registry::Store &store) { return store.listWebhooks(); });
   if (!webhooks)
     return webhooks.takeError();
   emit(args.common.json, *webhooks, [&] {
@@ -88,10 +90,10 @@ llvm::Expected<int> runWebhookDelete(const ParsedArgs &args) {
   auto reason = optionalText(args, "reason", kMaxReasonBytes);
   if (!reason)
     return reason.takeError();
-  auto store = openStoreFor(args.common);
-  if (!store)
-    return store.takeError();
-  auto webhook = (*store)->deleteWebhook(*id, currentActor(), *reason);
+  auto webhook = onStore<proto::Webhook>(
+      args.common, StoreAccess::ReadWrite,
+      [&](const Remote &server) { return remote::deleteWebhook(server, *id, *reason); },
+      [&](registry::Store &store) { return store.deleteWebhook(*id, currentActor(), *reason); });
   if (!webhook)
     return webhook.takeError();
   emit(args.common.json, *webhook, [&] { printWebhook(*webhook); });
@@ -99,15 +101,15 @@ llvm::Expected<int> runWebhookDelete(const ParsedArgs &args) {
 }
 
 llvm::Expected<int> runWebhookDeliveries(const ParsedArgs &args) {
-  auto filter =
-      operations::deliveryFilter(optional(args, "webhook"), optional(args, "status"),
-                                 args.values.count("limit") ? optional(args, "limit") : "");
+  std::string webhook = optional(args, "webhook"), status = optional(args, "status"),
+              limit = optional(args, "limit");
+  auto filter = operations::deliveryFilter(webhook, status, limit);
   if (!filter)
     return filter.takeError();
-  auto store = openStoreFor(args.common, StoreAccess::ReadOnly);
-  if (!store)
-    return store.takeError();
-  auto deliveries = (*store)->listDeliveries(*filter);
+  auto deliveries = onStore<proto::WebhookDeliveryList>(
+      args.common, StoreAccess::ReadOnly,
+      [&](const Remote &server) { return remote::listDeliveries(server, webhook, status, limit); },
+      [&](registry::Store &store) { return store.listDeliveries(*filter); });
   if (!deliveries)
     return deliveries.takeError();
   emit(args.common.json, *deliveries, [&] {
@@ -126,10 +128,10 @@ llvm::Expected<int> runWebhookRedeliver(const ParsedArgs &args) {
   auto id = operations::parseRecordId(*text, "delivery");
   if (!id)
     return id.takeError();
-  auto store = openStoreFor(args.common);
-  if (!store)
-    return store.takeError();
-  auto delivery = (*store)->redeliver(*id, currentActor());
+  auto delivery = onStore<proto::WebhookDelivery>(
+      args.common, StoreAccess::ReadWrite,
+      [&](const Remote &server) { return remote::redeliver(server, *id); },
+      [&](registry::Store &store) { return store.redeliver(*id, currentActor()); });
   if (!delivery)
     return delivery.takeError();
   emit(args.common.json, *delivery, [&] { printDelivery(*delivery); });

@@ -83,6 +83,7 @@ public:
   }
 
   const std::string &failure() const { return failure_; }
+  ErrorKind failureKind() const { return kind_; }
   HttpAnswer &answer() { return answer_; }
 
 private:
@@ -92,8 +93,11 @@ private:
   void handshake() {
     connection().expires_after(timeout_);
     stream_.async_handshake(ssl::stream_base::client, [this](beast::error_code ec) {
-      if (ec)
+      if (ec) {
+        // A certificate that does not verify will not verify on a retry.
+        kind_ = ErrorKind::StoreUnavailable;
         return fail("TLS handshake failed", ec);
+      }
       write();
     });
   }
@@ -178,6 +182,7 @@ private:
   std::optional<http::response_parser<http::file_body>> file_;
   HttpAnswer answer_;
   std::string failure_;
+  ErrorKind kind_ = ErrorKind::Unavailable;
 };
 
 template <typename Body>
@@ -204,7 +209,7 @@ llvm::Expected<HttpAnswer> run(asio::io_context &io, Stream &stream,
   exchange.start(endpoints);
   io.run();
   if (!exchange.failure().empty())
-    return makeError(ErrorKind::Unavailable, server.origin() + ": " + exchange.failure());
+    return makeError(exchange.failureKind(), server.origin() + ": " + exchange.failure());
   return std::move(exchange.answer());
 }
 

@@ -818,6 +818,19 @@ TEST_P(ServerTest, HttpsWithACertificate) {
     }
     EXPECT_EQ(secure.send({"GET", "/api/v1/models/m", ""}).status, 401u);
   }
+  // The CLI through the same server: trusting the certificate, and not.
+  Environment remote = env_;
+  remote["GRACEFUL_STORE"] = "https://127.0.0.1:" + std::to_string(server->port());
+  remote["GRACEFUL_TOKEN"] = reader;
+  remote["GRACEFUL_CA_FILE"] = cert;
+  ProcessResult trusted =
+      runGraceful({"show", "m@production", "--json"}, remote, directory_.path());
+  EXPECT_EQ(trusted.exitCode, 0) << trusted.err;
+  EXPECT_EQ(trusted.out, cli({"show", "m@production", "--json"}).out);
+  remote["GRACEFUL_CA_FILE"] = otherCert;
+  ProcessResult distrusted = runGraceful({"list"}, remote, directory_.path());
+  EXPECT_EQ(distrusted.exitCode, 2) << "a certificate that does not verify is not a retry";
+  EXPECT_THAT(distrusted.err, HasSubstr("TLS handshake failed"));
   HttpConnection untrusted(server->port(), otherCert);
   EXPECT_NE(untrusted.failure(), "");
   EXPECT_EQ(untrusted.send({"GET", "/healthz"}).status, 0u);
@@ -1229,6 +1242,124 @@ TEST_P(ServerTest, SilentAndRedirectingReceiversDoNotDeliver) {
   EXPECT_EQ(cli({"webhook", "redeliver", "99"}).exitCode, 2) << "not found";
   EXPECT_EQ(parseJson<proto::WebhookList>(cli({"webhook", "list", "--json"}).out).webhooks_size(),
             2);
+  expectCheckPasses();
+}
+
+// The CLI with --store http://HOST:PORT and GRACEFUL_TOKEN: reads answer
+// byte for byte what the same command gives on the store itself, changes
+// go through the server (the token's subject is the actor, policies are
+// the server's), report files and downloads land here, and exit codes
+// are the local ones: 1 refused, 2 bad input or not allowed, 3 conflict,
+// 4 when the server cannot be reached.
+TEST_P(ServerTest, CliWorksThroughAServerWithTheSameAnswers) {
+  writeEvaluationData();
+  std::ofstream(directory_.file("policies/tight.yaml"))
+      << "gates:\n  - nfr: {inputs: x.npy, labels: y.npy, max_nfr: 0.0, max_error_rate: 0.0}\n";
+  std::string admin = token("release-admin", "admin");
+  std::string reader = token("release-tool", "reader");
+  auto server = serve();
+  Environment remote = env_;
+  remote["GRACEFUL_STORE"] = "http://127.0.0.1:" + std::to_string(server->port());
+  remote["GRACEFUL_TOKEN"] = admin;
+  remote["GRACEFUL_ACTOR"] = "someone-else";
+  auto through = [&](const std::vector<std::string> &args) {
+    return runGraceful(args, remote, directory_.path());
+  };
+  for (const std::vector<std::string> &read : std::vector<std::vector<std::string>>{
+           {"list", "--json"},
+           {"list"},
+           {"show", "m", "--json"},
+           {"show", "m@2", "--json"},
+           {"show", "m@production"},
+           {"lineage", "m", "--json"},
+           {"lineage", "m", "--dot"},
+           {"history", "m@production", "--json"},
+           {"audit", "--json"},
+           {"audit", "--model", "m", "--since", "2", "--limit", "2"},
+           {"report", "list", "m", "--json"},
+           {"report", "show", "m@production", "--json"},
+           {"dataset", "list", "--json"},
+           {"webhook", "list", "--json"},
+       }) {
+    ProcessResult local = cli(read), viaServer = through(read);
+    EXPECT_EQ(viaServer.exitCode, 0) << read[0] << ": " << viaServer.err;
+    EXPECT_EQ(viaServer.out, local.out) << read[0] << " " << read[1];
+  }
+  // Changes, made by the server as the token's subject.
+  std::int64_t lastEvent = audit({"--limit", "1"}).events(0).id();
+  std::string copy = directory_.file("copy.onnx");
+  std::ofstream(copy, std::ios::binary) << readAll(models_[2]);
+  ProcessResult registered =
+      through({"register", "m", "--onnx", copy, "--parent", "m@2:fine-tuned-from", "--tag",
+               "stage=b", "--description", "third", "--json"});
+  ASSERT_EQ(registered.exitCode, 0) << registered.err;
+  auto result = parseJson<proto::RegisterResult>(registered.out);
+  EXPECT_EQ(result.version().version(), 3);
+  EXPECT_EQ(result.version().created_by(), "release-admin");
+  EXPECT_EQ(result.version().tags().at("stage"), "b");
+  EXPECT_EQ(result.version().parents(0).parent().version(), 2);
+  EXPECT_EQ(through({"tag", "m@3", "--set", "owner=vision"}).exitCode, 0);
+  EXPECT_EQ(cli({"show", "m@3", "--json"}).out, through({"show", "m@3", "--json"}).out);
+  std::string html = directory_.file("refused.html");
+  ProcessResult refused = through({"promote", "m@3", "--to", "production", "--policy", "tight.yaml",
+                                   "--report", html, "--json"});
+  EXPECT_EQ(refused.exitCode, 1) << refused.err;
+  EXPECT_FALSE(parseJson<proto::PromotionResult>(refused.out).promoted());
+  EXPECT_THAT(readAll(html), HasSubstr("<svg")) << "the report is written here";
+  ProcessResult promoted =
+      through({"promote", "m@3", "--to", "production", "--policy", "open.yaml", "--json"});
+  ASSERT_EQ(promoted.exitCode, 0) << promoted.err;
+  EXPECT_TRUE(parseJson<proto::PromotionResult>(promoted.out).promoted());
+  EXPECT_EQ(
+      through({"promote", "m@1", "--to", "production", "--policy", "open.yaml", "--expect", "2"})
+          .exitCode,
+      3)
+      << "a lost compare-and-set";
+  ProcessResult gates = through({"gate", "run", "--policy", "strict.yaml", "--candidate", "m@3",
+                                 "--baseline", "m@1", "--junit", directory_.file("g.xml")});
+  EXPECT_EQ(gates.exitCode, 0) << gates.err;
+  EXPECT_THAT(readAll(directory_.file("g.xml")), HasSubstr("<testsuite"));
+  EXPECT_EQ(through({"rollback", "m@production", "--reason", "drill"}).exitCode, 0);
+  EXPECT_EQ(through({"alias", "set", "m@1", "--alias", "canary"}).exitCode, 0);
+  EXPECT_EQ(through({"alias", "delete", "m@canary", "--reason", "done"}).exitCode, 0);
+  std::string out = directory_.file("downloaded.onnx");
+  ProcessResult downloaded = through({"download", "m@production", "--out", out, "--json"});
+  ASSERT_EQ(downloaded.exitCode, 0) << downloaded.err;
+  EXPECT_EQ(readAll(out), readAll(models_[0])) << "m@1, production again after the rollback";
+  ProcessResult hook = through({"webhook", "create", "--url", "http://127.0.0.1:9/", "--json"});
+  ASSERT_EQ(hook.exitCode, 0) << hook.err;
+  EXPECT_EQ(through({"webhook", "deliveries", "--status", "pending"}).exitCode, 0);
+  int changes = 0;
+  proto::AuditLog changed = audit({"--since", std::to_string(lastEvent)});
+  for (const proto::AuditEvent &event : changed.events()) {
+    EXPECT_EQ(event.actor(), "release-admin") << event.action();
+    ++changes;
+  }
+  EXPECT_GE(changes, 8) << "register, tag, refuse, promote, gate run, rollback, alias set/delete";
+  // Refusals keep their kind.
+  EXPECT_EQ(through({"show", "absent"}).exitCode, 2);
+  EXPECT_EQ(through({"promote", "m@1", "--to", "production", "--policy", "../open.yaml"}).exitCode,
+            2);
+  EXPECT_EQ(through({"check"}).exitCode, 2) << "check works on the store itself";
+  EXPECT_THAT(through({"check"}).err, HasSubstr("is a server"));
+  remote["GRACEFUL_TOKEN"] = reader;
+  ProcessResult forbidden = through({"rollback", "m@production"});
+  EXPECT_EQ(forbidden.exitCode, 2);
+  EXPECT_THAT(forbidden.err, HasSubstr("may not move aliases"));
+  EXPECT_EQ(through({"show", "m@production", "--json"}).out,
+            cli({"show", "m@production", "--json"}).out);
+  remote["GRACEFUL_TOKEN"] = "gft_1_" + std::string(64, '0');
+  EXPECT_EQ(through({"list"}).exitCode, 2);
+  remote.erase("GRACEFUL_TOKEN");
+  EXPECT_THAT(through({"list"}).err, HasSubstr("GRACEFUL_TOKEN is not set"));
+  remote["GRACEFUL_TOKEN"] = admin;
+  remote["GRACEFUL_STORE"] = "http://127.0.0.1:" + std::to_string(server->port()) + "/api/v1";
+  EXPECT_EQ(through({"list"}).exitCode, 2) << "the server, not a route";
+  remote["GRACEFUL_STORE"] = "http://127.0.0.1:" + std::to_string(server->port());
+  EXPECT_EQ(server->stop(SIGTERM), 0);
+  ProcessResult down = through({"list", "--json"});
+  EXPECT_EQ(down.exitCode, 4) << down.err;
+  EXPECT_THAT(down.err, HasSubstr("cannot connect"));
   expectCheckPasses();
 }
 

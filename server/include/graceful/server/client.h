@@ -60,9 +60,9 @@ struct HttpOptions {
   std::string caFile;                       // PEM certificates trusted besides the system's
 };
 
-// The server's answer, whatever its status; an Unavailable error naming
-// the server and why when none came (unresolvable, refused, TLS failed,
-// timed out, closed).
+// The server's answer, whatever its status; an error naming the server and
+// why when none came: Unavailable (unresolvable, refused, timed out,
+// closed: retry) or StoreUnavailable (a certificate that does not verify).
 llvm::Expected<HttpAnswer> httpCall(const HttpUrl &server, const HttpCall &call,
                                     const HttpOptions &options);
 
