@@ -23,15 +23,17 @@ void printOverview() {
     name.resize(std::max<size_t>(name.size() + 2, 12), ' ');
     std::cout << "  " << name << command.summary << "\n";
   }
-  std::cout << "\nEvery command takes --store URI (or GRACEFUL_STORE; default "
-               "sqlite:.graceful/registry.db),\n--artifacts DIR (or GRACEFUL_ARTIFACTS), --json "
-               "and --help.\nExit codes: 0 success, 1 a gate failed, 2 bad input, 3 conflict, "
-               "4 unavailable (retry).\n";
+  std::cout << "\nEvery command takes --store URI (or GRACEFUL_STORE; default\n"
+               "sqlite:.graceful/registry.db; http(s)://HOST:PORT is a graceful serve, with\n"
+               "GRACEFUL_TOKEN), --artifacts DIR (or GRACEFUL_ARTIFACTS), --json and --help.\n"
+               "Exit codes: 0 success, 1 a gate failed, 2 bad input, 3 conflict, 4 unavailable\n"
+               "(retry).\n";
 }
 
 void declareCommon(po::options_description &options, CommonOptions &common) {
   options.add_options()("help,h", "show this help")(
-      "store", po::value(&common.store), "registry URI: sqlite:PATH or postgresql://...")(
+      "store", po::value(&common.store),
+      "registry URI: sqlite:PATH, postgresql://... or http(s)://HOST:PORT (a server)")(
       "artifacts", po::value(&common.artifacts), "artifact directory")(
       "json", po::bool_switch(&common.json), "machine-readable output on stdout");
 }
