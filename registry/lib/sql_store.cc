@@ -180,10 +180,16 @@ private:
                                                       const std::vector<SqlValue> &params);
   llvm::Expected<std::vector<proto::Dataset>> readDatasets(const std::string &where,
                                                            const std::vector<SqlValue> &params);
-  llvm::Expected<proto::Dataset> storeDatasetFiles(const DatasetRequest &request,
-                                                   std::vector<std::string> &created);
-  llvm::Expected<proto::DatasetResult> recordDataset(const proto::Dataset &dataset,
-                                                     const DatasetRequest &request);
+  // A dataset whose files are in the artifact store, each beside the path
+  // it was copied from.
+  struct StagedDataset {
+    proto::Dataset dataset;
+    std::vector<std::string> sources;
+  };
+  llvm::Expected<StagedDataset> storeDatasetFiles(const DatasetRequest &request,
+                                                  std::vector<std::string> &created);
+  llvm::Expected<proto::DatasetResult> recordDataset(const StagedDataset &staged,
+                                                     const std::string &actor);
 
   std::unique_ptr<SqlConnection> db_;
   ArtifactStore artifacts_;
@@ -419,6 +425,14 @@ void SqlStore::discardUnreferenced(const std::string &digest) {
   llvm::consumeError(std::move(error));
 }
 
+// A source file whose bytes were not the same on two reads.
+llvm::Error changedWhileRegistered(const std::string &path, const std::string &first,
+                                   const std::string &second) {
+  return makeError(ErrorKind::BadInput, path + ": changed while it was registered (read as " +
+                                            first + ", then as " + second +
+                                            "); nothing was recorded, register it again");
+}
+
 llvm::Error SqlStore::lockChainHead() {
   auto head = db_->queryInteger("SELECT seq FROM audit_head WHERE id = 1" + forUpdate(), {});
   return head ? llvm::Error::success() : head.takeError();
@@ -434,10 +448,7 @@ llvm::Error SqlStore::keepArtifact(const std::string &digest, const std::string 
   if (!stored)
     return stored.takeError();
   if (stored->digest != digest)
-    return makeError(ErrorKind::BadInput, sourcePath +
-                                              ": changed while it was registered (read as " +
-                                              digest + ", then as " + stored->digest +
-                                              "); nothing was recorded, register it again");
+    return changedWhileRegistered(sourcePath, digest, stored->digest);
   return llvm::Error::success();
 }
 
@@ -1399,6 +1410,11 @@ SqlStore::findGateReport(const std::string &candidate, const std::string &baseli
 
 // ---- consistency check -------------------------------------------------------
 
+const char *const kDatasetColumns =
+    "SELECT name, description, digest, files, created_at, created_by FROM datasets ";
+// A row of kDatasetColumns; a malformed files line is Corrupt.
+llvm::Expected<proto::Dataset> datasetOfRow(const SqlRow &row);
+
 llvm::Error SqlStore::checkArtifacts(proto::CheckReport &report) {
   auto versions = db_->query("SELECT m.name, v.version, v.digest FROM versions v"
                              " JOIN models m ON m.id = v.model_id ORDER BY m.name, v.version");
@@ -1414,15 +1430,15 @@ llvm::Error SqlStore::checkArtifacts(proto::CheckReport &report) {
       report.set_artifacts_verified(report.artifacts_verified() + 1);
   }
   report.set_versions(static_cast<int>(versions->size()));
-  auto names = db_->query("SELECT name FROM datasets ORDER BY name");
-  if (!names)
-    return names.takeError();
+  auto rows = db_->query(std::string(kDatasetColumns) + "ORDER BY name");
+  if (!rows)
+    return rows.takeError();
   std::vector<proto::Dataset> datasets;
-  for (const SqlRow &row : *names) {
+  for (const SqlRow &row : *rows) {
     // One malformed row is a problem to report, not a reason to stop.
-    auto one = readDatasets("WHERE name = ?", {row.text(0)});
+    auto one = datasetOfRow(row);
     if (one)
-      datasets.push_back(std::move(one->at(0)));
+      datasets.push_back(std::move(*one));
     else
       report.add_problems(describeError(one.takeError()).message);
   }
@@ -1687,31 +1703,36 @@ std::string datasetDigest(const proto::Dataset &dataset) {
   return hasher.finish();
 }
 
+llvm::Expected<proto::Dataset> datasetOfRow(const SqlRow &row) {
+  proto::Dataset dataset;
+  dataset.set_name(row.text(0));
+  dataset.set_description(row.text(1));
+  dataset.set_digest(row.text(2));
+  std::istringstream lines(row.text(3));
+  for (std::string line; std::getline(lines, line);) {
+    auto file = parseDatasetFile(line);
+    if (!file)
+      return makeError(ErrorKind::Corrupt, "dataset " + dataset.name() + ": " +
+                                               describeError(file.takeError()).message +
+                                               " (the store was edited: graceful check)");
+    *dataset.add_files() = std::move(*file);
+  }
+  *dataset.mutable_created_at() = timestampOf(row.integer(4));
+  dataset.set_created_by(row.text(5));
+  return dataset;
+}
+
 llvm::Expected<std::vector<proto::Dataset>>
 SqlStore::readDatasets(const std::string &where, const std::vector<SqlValue> &params) {
-  auto rows = db_->query("SELECT name, description, digest, files, created_at, created_by"
-                         " FROM datasets " +
-                             where,
-                         params);
+  auto rows = db_->query(kDatasetColumns + where, params);
   if (!rows)
     return rows.takeError();
   std::vector<proto::Dataset> datasets;
   for (const SqlRow &row : *rows) {
-    proto::Dataset &dataset = datasets.emplace_back();
-    dataset.set_name(row.text(0));
-    dataset.set_description(row.text(1));
-    dataset.set_digest(row.text(2));
-    std::istringstream lines(row.text(3));
-    for (std::string line; std::getline(lines, line);) {
-      auto file = parseDatasetFile(line);
-      if (!file)
-        return makeError(ErrorKind::Corrupt, "dataset " + dataset.name() + ": " +
-                                                 describeError(file.takeError()).message +
-                                                 " (the store was edited: graceful check)");
-      *dataset.add_files() = std::move(*file);
-    }
-    *dataset.mutable_created_at() = timestampOf(row.integer(4));
-    dataset.set_created_by(row.text(5));
+    auto dataset = datasetOfRow(row);
+    if (!dataset)
+      return dataset.takeError();
+    datasets.push_back(std::move(*dataset));
   }
   return datasets;
 }
@@ -1719,9 +1740,10 @@ SqlStore::readDatasets(const std::string &where, const std::vector<SqlValue> &pa
 // Copies the request's files in (before any transaction: if we die before
 // the commit they are orphans, never a dataset without its bytes), naming
 // those this call created in `created`.
-llvm::Expected<proto::Dataset> SqlStore::storeDatasetFiles(const DatasetRequest &request,
-                                                           std::vector<std::string> &created) {
-  proto::Dataset dataset;
+llvm::Expected<SqlStore::StagedDataset>
+SqlStore::storeDatasetFiles(const DatasetRequest &request, std::vector<std::string> &created) {
+  StagedDataset staged;
+  proto::Dataset &dataset = staged.dataset;
   dataset.set_name(request.name);
   dataset.set_description(request.description);
   std::vector<DatasetFileSource> sources = request.files;
@@ -1734,10 +1756,8 @@ llvm::Expected<proto::Dataset> SqlStore::storeDatasetFiles(const DatasetRequest 
     if (stored->created)
       created.push_back(stored->digest);
     if (!source.digest.empty() && stored->digest != source.digest)
-      return makeError(ErrorKind::BadInput, source.path +
-                                                ": changed while it was registered (read as " +
-                                                source.digest + ", copied as " + stored->digest +
-                                                "); nothing was recorded, register it again");
+      return changedWhileRegistered(source.path, source.digest, stored->digest);
+    staged.sources.push_back(source.path);
     proto::DatasetFile &file = *dataset.add_files();
     file.set_name(source.name);
     file.set_digest(stored->digest);
@@ -1747,20 +1767,20 @@ llvm::Expected<proto::Dataset> SqlStore::storeDatasetFiles(const DatasetRequest 
       file.add_shape(dimension);
   }
   dataset.set_digest(datasetDigest(dataset));
-  return dataset;
+  return staged;
 }
 
-llvm::Expected<proto::DatasetResult> SqlStore::recordDataset(const proto::Dataset &dataset,
-                                                             const DatasetRequest &request) {
+llvm::Expected<proto::DatasetResult> SqlStore::recordDataset(const StagedDataset &staged,
+                                                             const std::string &actor) {
+  const proto::Dataset &dataset = staged.dataset;
   return inTransaction<proto::DatasetResult>(
       TransactionMode::Write, [&]() -> llvm::Expected<proto::DatasetResult> {
         // Under the chain head's lock (keepArtifact), two registrations of
         // one name are serialised too: the second finds the first's row.
-        for (const DatasetFileSource &source : request.files)
-          for (const proto::DatasetFile &file : dataset.files())
-            if (file.name() == source.name)
-              if (llvm::Error error = keepArtifact(file.digest(), source.path))
-                return error;
+        for (int i = 0; i < dataset.files_size(); ++i)
+          if (llvm::Error error =
+                  keepArtifact(dataset.files(i).digest(), staged.sources[static_cast<size_t>(i)]))
+            return error;
         auto existing = readDatasets("WHERE name = ?" + forUpdate(), {dataset.name()});
         if (!existing)
           return existing.takeError();
@@ -1780,10 +1800,10 @@ llvm::Expected<proto::DatasetResult> SqlStore::recordDataset(const proto::Datase
                 "INSERT INTO datasets (name, description, digest, files, created_at, created_by)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 {dataset.name(), dataset.description(), dataset.digest(),
-                 formatDatasetFiles(dataset), nowMicros(), request.actor}))
+                 formatDatasetFiles(dataset), nowMicros(), actor}))
           return error;
         AuditRecord audit{"dataset-register", "", 0, "", "", dataset.name(), "", 0};
-        if (auto auditId = appendAudit(audit, request.actor); !auditId)
+        if (auto auditId = appendAudit(audit, actor); !auditId)
           return auditId.takeError();
         auto stored = readDatasets("WHERE name = ?", {dataset.name()});
         if (!stored)
@@ -1807,9 +1827,9 @@ llvm::Expected<proto::DatasetResult> SqlStore::registerDataset(const DatasetRequ
                        "dataset '" + request.name + "' names file '" + file.name + "' twice");
   }
   std::vector<std::string> created;
-  auto dataset = storeDatasetFiles(request, created);
+  auto staged = storeDatasetFiles(request, created);
   llvm::Expected<proto::DatasetResult> result =
-      dataset ? recordDataset(*dataset, request) : dataset.takeError();
+      staged ? recordDataset(*staged, request.actor) : staged.takeError();
   if (!result || result->existing())
     for (const std::string &digest : created)
       discardUnreferenced(digest);
