@@ -60,11 +60,13 @@ llvm::Expected<int> runDatasetRegister(const ParsedArgs &args) {
     if (llvm::Error error = addFile(request, file.substr(0, equals), file.substr(equals + 1)))
       return error;
   }
-  auto store = openStoreFor(args.common);
-  if (!store)
-    return store.takeError();
-  operations::Context context{**store, currentActor(), false};
-  auto result = operations::registerDataset(context, request);
+  auto result = onStore<proto::DatasetResult>(
+      args.common, StoreAccess::ReadWrite,
+      [&](const Remote &server) { return remote::registerDataset(server, request); },
+      [&](registry::Store &store) {
+        operations::Context context{store, currentActor(), false};
+        return operations::registerDataset(context, request);
+      });
   if (!result)
     return result.takeError();
   emit(args.common.json, *result, [&] {

@@ -3,6 +3,7 @@
 #include "graceful/gates/report.h"
 #include "graceful/operations/operations.h"
 #include "graceful/registry/refs.h"
+#include "graceful/server/dataset_upload.h"
 #include "graceful/support/digest.h"
 #include "graceful/support/error.h"
 #include "graceful/support/files.h"
@@ -439,6 +440,34 @@ llvm::Expected<proto::GateReportList> listReports(const Remote &remote, const st
 
 llvm::Expected<proto::DatasetList> listDatasets(const Remote &remote) {
   return call<proto::DatasetList>(remote, "GET", route({"datasets"}));
+}
+
+llvm::Expected<proto::DatasetResult> registerDataset(const Remote &remote,
+                                                     const proto::DatasetRegisterRequest &request) {
+  std::map<std::string, std::string> files(request.files().begin(), request.files().end());
+  auto bundle = server::describeBundle(files);
+  if (!bundle)
+    return bundle.takeError();
+  std::string body =
+      (std::filesystem::temp_directory_path() / "graceful-dataset-upload-XXXXXX").string();
+  int fd = ::mkstemp(body.data());
+  if (fd < 0)
+    return makeError(ErrorKind::Unavailable, "cannot create a file for the upload");
+  ::close(fd);
+  auto removeBody = llvm::make_scope_exit([&] { std::filesystem::remove(body); });
+  if (llvm::Error error = server::writeBundle(*bundle, body))
+    return error;
+  HttpCall http;
+  http.method = "POST";
+  http.target =
+      route({"datasets", request.name()}) + query({{"description", request.description()}});
+  http.bodyFile = body;
+  http.contentType = "application/octet-stream";
+  http.headers.emplace_back("X-Graceful-Dataset-Files", server::manifestOf(*bundle));
+  auto answer = exchange(remote, std::move(http));
+  if (!answer)
+    return answer.takeError();
+  return parseAnswer<proto::DatasetResult>(*answer, remote);
 }
 
 llvm::Expected<proto::Dataset> showDataset(const Remote &remote, const std::string &name) {

@@ -65,6 +65,9 @@ llvm::Expected<proto::StoredGateReport> showReport(const Remote &remote,
                                                    const proto::ReportShowRequest &request);
 llvm::Expected<proto::GateReportList> listReports(const Remote &remote, const std::string &name);
 llvm::Expected<proto::DatasetList> listDatasets(const Remote &remote);
+// The files go up in one upload, with their sizes and digests.
+llvm::Expected<proto::DatasetResult> registerDataset(const Remote &remote,
+                                                     const proto::DatasetRegisterRequest &request);
 llvm::Expected<proto::Dataset> showDataset(const Remote &remote, const std::string &name);
 llvm::Expected<proto::WebhookList> listWebhooks(const Remote &remote);
 llvm::Expected<proto::Webhook> createWebhook(const Remote &remote,

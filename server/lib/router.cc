@@ -1,6 +1,7 @@
 #include "router.h"
 
 #include "graceful/operations/operations.h"
+#include "graceful/server/dataset_upload.h"
 #include "graceful/server/tokens.h"
 #include "graceful/server/webhooks.h"
 #include "graceful/support/digest.h"
@@ -16,6 +17,7 @@
 #include <fstream>
 #include <functional>
 #include <google/protobuf/util/json_util.h>
+#include <llvm/ADT/ScopeExit.h>
 #include <unistd.h>
 
 namespace graceful::server {
@@ -481,6 +483,38 @@ llvm::Expected<Response> registerVersion(Call &call) {
   return response;
 }
 
+// A dataset's files in one upload (dataset_upload.h): split into a
+// directory of their own, checked against the manifest, then registered as
+// the CLI registers local files.
+llvm::Expected<Response> registerDataset(Call &call) {
+  auto files = parseManifest(call.request.datasetFiles);
+  if (!files)
+    return files.takeError();
+  std::string directory =
+      (std::filesystem::temp_directory_path() / "graceful-dataset-XXXXXX").string();
+  if (::mkdtemp(directory.data()) == nullptr)
+    return makeError(ErrorKind::Unavailable, "cannot create a directory for the upload");
+  auto removeDirectory = llvm::make_scope_exit([&] {
+    std::error_code ignored;
+    std::filesystem::remove_all(directory, ignored);
+  });
+  if (llvm::Error error = unbundle(call.request.uploadPath, *files, directory))
+    return error;
+  proto::DatasetRegisterRequest request;
+  request.set_name(call.param("dataset"));
+  request.set_description(one(call.target, "description"));
+  for (const BundledFile &file : *files)
+    (*request.mutable_files())[file.name] = file.path;
+  auto context = call.context();
+  auto result = operations::registerDataset(context, request);
+  if (!result)
+    return result.takeError();
+  Response response = json(*result);
+  if (!result->existing())
+    response.status = http::status::created;
+  return response;
+}
+
 llvm::Expected<Response> tagVersion(Call &call) {
   proto::TagRequest request;
   if (llvm::Error error = parseBody(call.request.body, request))
@@ -762,6 +796,9 @@ const std::vector<Route> &routes() {
       {get, {"audit"}, Action::Read, true, audit},
       {get, {"datasets"}, Action::Read, true, listDatasets},
       {get, {"datasets", "{name}"}, Action::Read, true, showDataset},
+      // {dataset}, not {name}: the grant check reads {name} as a model's,
+      // and registering data needs a token for every model.
+      {post, {"datasets", "{dataset}"}, Action::Publish, false, registerDataset},
       {get, {"webhooks"}, Action::Administer, false, listWebhooks},
       {post, {"webhooks"}, Action::Administer, false, createWebhook},
       {delete_, {"webhooks", "{id}"}, Action::Administer, false, deleteWebhook},
@@ -893,7 +930,7 @@ bool isUpload(http::verb method, const std::string &target) {
   Params params;
   bool pathOnly = false;
   const Route *route = match(method, rest, params, pathOnly);
-  return route != nullptr && route->run == registerVersion;
+  return route != nullptr && (route->run == registerVersion || route->run == registerDataset);
 }
 
 std::string routeName(http::verb method, const std::string &target) {

@@ -24,6 +24,7 @@ struct Request {
   std::string body;         // JSON bodies
   std::string uploadPath;   // an upload's body, streamed to this file
   std::string uploadDigest; // X-Graceful-Digest the client claims for it, if any
+  std::string datasetFiles; // X-Graceful-Dataset-Files: a dataset upload's manifest
   std::string range;        // the Range header of a download, if any
   std::string ifRange;      // its If-Range (an ETag), if any
 };

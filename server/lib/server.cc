@@ -152,6 +152,7 @@ private:
     request_.target = std::string(header.target());
     request_.authorization = std::string(header[http::field::authorization]);
     request_.uploadDigest = std::string(header["X-Graceful-Digest"]);
+    request_.datasetFiles = std::string(header["X-Graceful-Dataset-Files"]);
     request_.range = std::string(header[http::field::range]);
     request_.ifRange = std::string(header[http::field::if_range]);
     keepAlive_ = header.keep_alive();

@@ -1363,6 +1363,88 @@ TEST_P(ServerTest, CliWorksThroughAServerWithTheSameAnswers) {
   expectCheckPasses();
 }
 
+// Datasets registered through the server: one upload of the files' bytes
+// with a manifest of names, kinds, sizes and digests. The CLI's `dataset
+// register` does it for the user; a manifest that does not match its body
+// (sizes, digests, names, kinds, counts) is refused with nothing recorded,
+// and only a publisher for every model may register data.
+TEST_P(ServerTest, DatasetsAreRegisteredThroughTheServer) {
+  writeEvaluationData();
+  std::string publisher = token("data-bot", "publisher");
+  std::string limited = token("m-bot", "publisher", {"--models", "m"});
+  std::string reader = token("reader-bot", "reader");
+  auto server = serve();
+  Environment remote = env_;
+  remote["GRACEFUL_STORE"] = "http://127.0.0.1:" + std::to_string(server->port());
+  remote["GRACEFUL_TOKEN"] = publisher;
+  auto through = [&](const std::vector<std::string> &args) {
+    return runGraceful(args, remote, directory_.path());
+  };
+  std::string x = directory_.file("policies/x.npy"), y = directory_.file("policies/y.npy");
+  ProcessResult registered = through({"dataset", "register", "eval", "--inputs", x, "--labels", y,
+                                      "--description", "six samples", "--json"});
+  ASSERT_EQ(registered.exitCode, 0) << registered.err;
+  auto result = parseJson<proto::DatasetResult>(registered.out);
+  EXPECT_FALSE(result.existing());
+  ASSERT_EQ(result.dataset().files_size(), 2);
+  EXPECT_EQ(result.dataset().files(0).name(), "inputs");
+  EXPECT_EQ(result.dataset().files(0).digest(), cantFail(sha256File(x)).digest);
+  EXPECT_EQ(result.dataset().files(0).dtype(), "float32");
+  EXPECT_THAT(result.dataset().files(0).shape(), ::testing::ElementsAre(6, 4));
+  EXPECT_EQ(result.dataset().files(1).digest(), cantFail(sha256File(y)).digest);
+  EXPECT_EQ(result.dataset().created_by(), "data-bot");
+  EXPECT_EQ(cli({"dataset", "show", "eval", "--json"}).out,
+            through({"dataset", "show", "eval", "--json"}).out);
+  ProcessResult again =
+      through({"dataset", "register", "eval", "--inputs", x, "--labels", y, "--json"});
+  EXPECT_EQ(again.exitCode, 0) << again.err;
+  EXPECT_TRUE(parseJson<proto::DatasetResult>(again.out).existing());
+  EXPECT_EQ(through({"dataset", "register", "eval", "--inputs", y, "--labels", y}).exitCode, 3);
+  for (const std::string &who : {limited, reader}) {
+    remote["GRACEFUL_TOKEN"] = who;
+    ProcessResult denied = through({"dataset", "register", "other", "--inputs", x});
+    EXPECT_EQ(denied.exitCode, 2);
+    EXPECT_THAT(denied.err, HasSubstr("may not"));
+  }
+  // The same upload by hand, and manifests that do not match their body.
+  std::string bytes = readAll(x);
+  std::string digest = sha256Digest(bytes);
+  auto upload = [&](const std::string &name, const std::string &manifest, const std::string &body) {
+    HttpRequest request{"POST", "/api/v1/datasets/" + name, publisher, body,
+                        "application/octet-stream"};
+    if (!manifest.empty())
+      request.headers["X-Graceful-Dataset-Files"] = manifest;
+    return http(server->port(), request);
+  };
+  std::string size = std::to_string(bytes.size());
+  HttpResult created = upload("raw", "inputs npy " + size + " " + digest, bytes);
+  ASSERT_EQ(created.status, 201u) << created.body;
+  std::string many;
+  for (int i = 0; i < 65; ++i)
+    many += (many.empty() ? "" : ", ") + std::string("f") + std::to_string(i) + " raw 0 " +
+            sha256Digest("");
+  for (const auto &[manifest, body] : std::vector<std::pair<std::string, std::string>>{
+           {"", bytes},
+           {"inputs npy " + std::to_string(bytes.size() + 1) + " " + digest, bytes},
+           {"inputs npy " + std::to_string(bytes.size() - 1) + " " + digest, bytes},
+           {"inputs npy " + size + " " + sha256Digest("other"), bytes},
+           {"inputs npy -1 " + digest, bytes},
+           {"inputs npy 18446744073709551615 " + digest + ", labels raw 2 " + digest, bytes},
+           {"inputs npy " + size + " " + digest + ", inputs raw 0 " + sha256Digest(""), bytes},
+           {"../inputs npy " + size + " " + digest, bytes},
+           {"inputs tar " + size + " " + digest, bytes},
+           {"inputs npy " + size + " sha256:xyz", bytes},
+           {"inputs npy 5 " + sha256Digest("hello"), "hello"},
+           {many, ""},
+       }) {
+    HttpResult refused = upload("bad", manifest, body);
+    EXPECT_EQ(refused.status, 400u) << manifest.substr(0, 120) << ": " << refused.body;
+  }
+  auto listed = parseJson<proto::DatasetList>(cli({"dataset", "list", "--json"}).out);
+  ASSERT_EQ(listed.datasets_size(), 2) << "eval and raw; nothing of the refused";
+  expectCheckPasses();
+}
+
 // Servers hold no state of their own: two over one store, with promoters
 // racing on both for the same compare-and-set, see exactly one winner per
 // race, and the history records exactly that winner.
