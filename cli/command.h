@@ -2,9 +2,11 @@
 // options. Handlers return an exit code; errors become one line on stderr.
 #pragma once
 
+#include "graceful/operations/operations.h"
 #include "graceful/registry/store.h"
 #include "graceful/server/webhooks.h"
 #include "graceful/support/error.h"
+#include "graceful/support/identity.h"
 #include "graceful/support/tensor.h"
 #include "remote.h"
 
@@ -93,6 +95,18 @@ llvm::Expected<T> onStore(const CommonOptions &options, StoreAccess access, Remo
   if (!store)
     return store.takeError();
   return local(**store);
+}
+
+// onStore for a command that changes the registry: the local call gets an
+// operations::Context with the actor of GRACEFUL_ACTOR (a server records
+// its token's subject instead).
+template <typename T, typename RemoteCall, typename LocalCall>
+llvm::Expected<T> changeStore(const CommonOptions &options, RemoteCall remote, LocalCall local,
+                              bool showProgress = false) {
+  return onStore<T>(options, StoreAccess::ReadWrite, remote, [&](registry::Store &store) {
+    operations::Context context{store, currentActor(), showProgress};
+    return local(context);
+  });
 }
 
 // Runs a model with the graceful compiler: in batches of `batch` when every

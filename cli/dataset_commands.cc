@@ -60,13 +60,9 @@ llvm::Expected<int> runDatasetRegister(const ParsedArgs &args) {
     if (llvm::Error error = addFile(request, file.substr(0, equals), file.substr(equals + 1)))
       return error;
   }
-  auto result = onStore<proto::DatasetResult>(
-      args.common, StoreAccess::ReadWrite,
-      [&](const Remote &server) { return remote::registerDataset(server, request); },
-      [&](registry::Store &store) {
-        operations::Context context{store, currentActor(), false};
-        return operations::registerDataset(context, request);
-      });
+  auto result = changeStore<proto::DatasetResult>(
+      args.common, [&](const Remote &server) { return remote::registerDataset(server, request); },
+      [&](operations::Context &context) { return operations::registerDataset(context, request); });
   if (!result)
     return result.takeError();
   emit(args.common.json, *result, [&] {

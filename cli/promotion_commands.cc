@@ -64,13 +64,10 @@ llvm::Expected<int> runGate(const ParsedArgs &args) {
   request.set_baseline(optional(args, "baseline"));
   *request.mutable_reports() = reportFiles(args);
   addPlugins(args, *request.mutable_plugin_dirs());
-  auto report = onStore<proto::GateReport>(
-      args.common, StoreAccess::ReadWrite,
-      [&](const Remote &server) { return remote::runGates(server, request); },
-      [&](registry::Store &store) {
-        operations::Context context{store, currentActor(), !args.common.json};
-        return operations::runGates(context, request);
-      });
+  auto report = changeStore<proto::GateReport>(
+      args.common, [&](const Remote &server) { return remote::runGates(server, request); },
+      [&](operations::Context &context) { return operations::runGates(context, request); },
+      !args.common.json);
   if (!report)
     return report.takeError();
   emit(args.common.json, *report, [&] {
@@ -115,13 +112,10 @@ llvm::Expected<int> runPromote(const ParsedArgs &args) {
   request.set_reason(optional(args, "reason"));
   *request.mutable_reports() = reportFiles(args);
   addPlugins(args, *request.mutable_plugin_dirs());
-  auto result = onStore<proto::PromotionResult>(
-      args.common, StoreAccess::ReadWrite,
-      [&](const Remote &server) { return remote::promote(server, request); },
-      [&](registry::Store &store) {
-        operations::Context context{store, currentActor(), !args.common.json};
-        return operations::promote(context, request);
-      });
+  auto result = changeStore<proto::PromotionResult>(
+      args.common, [&](const Remote &server) { return remote::promote(server, request); },
+      [&](operations::Context &context) { return operations::promote(context, request); },
+      !args.common.json);
   if (!result)
     return result.takeError();
   emit(args.common.json, *result, [&] { printPromotion(*result, request); });
@@ -144,13 +138,9 @@ llvm::Expected<int> runProtect(const ParsedArgs &args) {
   request.set_policy(*policy);
   request.set_reason(optional(args, "reason"));
   addPlugins(args, *request.mutable_plugin_dirs());
-  auto protection = onStore<proto::AliasProtection>(
-      args.common, StoreAccess::ReadWrite,
-      [&](const Remote &server) { return remote::protectAlias(server, request); },
-      [&](registry::Store &store) {
-        operations::Context context{store, currentActor(), false};
-        return operations::protectAlias(context, request);
-      });
+  auto protection = changeStore<proto::AliasProtection>(
+      args.common, [&](const Remote &server) { return remote::protectAlias(server, request); },
+      [&](operations::Context &context) { return operations::protectAlias(context, request); });
   if (!protection)
     return protection.takeError();
   emit(args.common.json, *protection, [&] {
@@ -165,13 +155,9 @@ llvm::Expected<int> runRollback(const ParsedArgs &args) {
   auto request = aliasRequest<proto::RollbackRequest>(args, "name");
   if (!request)
     return request.takeError();
-  auto move = onStore<proto::AliasMove>(
-      args.common, StoreAccess::ReadWrite,
-      [&](const Remote &server) { return remote::rollback(server, *request); },
-      [&](registry::Store &store) {
-        operations::Context context{store, currentActor(), false};
-        return operations::rollback(context, *request);
-      });
+  auto move = changeStore<proto::AliasMove>(
+      args.common, [&](const Remote &server) { return remote::rollback(server, *request); },
+      [&](operations::Context &context) { return operations::rollback(context, *request); });
   if (!move)
     return move.takeError();
   emit(args.common.json, *move, [&] {

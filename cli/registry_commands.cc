@@ -116,13 +116,9 @@ llvm::Expected<int> runRegister(const ParsedArgs &args) {
   request.mutable_tags()->insert(tags->begin(), tags->end());
   if (llvm::Error error = registry::validateModelName(*name))
     return error;
-  auto result = onStore<proto::RegisterResult>(
-      args.common, StoreAccess::ReadWrite,
-      [&](const Remote &server) { return remote::registerModel(server, request); },
-      [&](registry::Store &store) {
-        operations::Context context{store, currentActor(), false};
-        return operations::registerModel(context, request);
-      });
+  auto result = changeStore<proto::RegisterResult>(
+      args.common, [&](const Remote &server) { return remote::registerModel(server, request); },
+      [&](operations::Context &context) { return operations::registerModel(context, request); });
   if (!result)
     return result.takeError();
   emit(args.common.json, *result, [&] {
@@ -156,13 +152,9 @@ llvm::Expected<int> runTag(const ParsedArgs &args) {
   if (!reason)
     return reason.takeError();
   request.set_reason(*reason);
-  auto version = onStore<proto::ModelVersion>(
-      args.common, StoreAccess::ReadWrite,
-      [&](const Remote &server) { return remote::tag(server, request); },
-      [&](registry::Store &store) {
-        operations::Context context{store, currentActor(), false};
-        return operations::tag(context, request);
-      });
+  auto version = changeStore<proto::ModelVersion>(
+      args.common, [&](const Remote &server) { return remote::tag(server, request); },
+      [&](operations::Context &context) { return operations::tag(context, request); });
   if (!version)
     return version.takeError();
   emit(args.common.json, *version, [&] { printVersion(*version); });
@@ -261,11 +253,10 @@ llvm::Expected<int> runAliasSet(const ParsedArgs &args) {
   if (!alias)
     return alias.takeError();
   std::string reason = optional(args, "reason");
-  auto move = onStore<proto::AliasMove>(
-      args.common, StoreAccess::ReadWrite,
+  auto move = changeStore<proto::AliasMove>(
+      args.common,
       [&](const Remote &server) { return remote::setAlias(server, *target, *alias, reason); },
-      [&](registry::Store &store) {
-        operations::Context context{store, currentActor(), false};
+      [&](operations::Context &context) {
         return operations::setAlias(context, *target, *alias, reason);
       });
   if (!move)
@@ -282,13 +273,9 @@ llvm::Expected<int> runAliasDelete(const ParsedArgs &args) {
   auto request = aliasRequest<proto::AliasDeleteRequest>(args, "target");
   if (!request)
     return request.takeError();
-  auto move = onStore<proto::AliasMove>(
-      args.common, StoreAccess::ReadWrite,
-      [&](const Remote &server) { return remote::deleteAlias(server, *request); },
-      [&](registry::Store &store) {
-        operations::Context context{store, currentActor(), false};
-        return operations::deleteAlias(context, *request);
-      });
+  auto move = changeStore<proto::AliasMove>(
+      args.common, [&](const Remote &server) { return remote::deleteAlias(server, *request); },
+      [&](operations::Context &context) { return operations::deleteAlias(context, *request); });
   if (!move)
     return move.takeError();
   emit(args.common.json, *move, [&] {

@@ -154,11 +154,12 @@ llvm::Expected<int> runWebhookDeliver(const ParsedArgs &args) {
     total.delivered += tally->delivered;
     total.retried += tally->retried;
     total.failed += tally->failed;
-    if (tally->delivered + tally->retried + tally->failed < options->batch)
+    total.cancelled += tally->cancelled;
+    if (tally->delivered + tally->retried + tally->failed + tally->cancelled < options->batch)
       break;
   }
   std::cout << total.delivered << " delivered, " << total.retried << " to retry, " << total.failed
-            << " failed\n";
+            << " failed, " << total.cancelled << " cancelled (webhook deleted while sent)\n";
   return kSuccess;
 }
 

@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <libpq-fe.h>
-#include <poll.h>
 #include <map>
+#include <poll.h>
 #include <pqxx/errorhandler>
 #include <pqxx/pqxx>
 #include <string_view>
@@ -226,8 +226,7 @@ private:
   const std::string *preparedName(std::string_view sql) {
     if (auto found = prepared_.find(sql); found != prepared_.end())
       return &found->second;
-    static constexpr std::string_view kPreparable[] = {"SELECT ", "INSERT ", "UPDATE ",
-                                                       "DELETE "};
+    static constexpr std::string_view kPreparable[] = {"SELECT ", "INSERT ", "UPDATE ", "DELETE "};
     bool preparable = std::any_of(std::begin(kPreparable), std::end(kPreparable),
                                   [&](std::string_view verb) { return sql.starts_with(verb); });
     if (!preparable || prepared_.size() >= kMaxPrepared)

@@ -2074,6 +2074,10 @@ llvm::Expected<proto::Webhook> SqlStore::deleteWebhook(std::int64_t id, const st
                                                        const std::string &reason) {
   return inTransaction<proto::Webhook>(
       TransactionMode::Write, [&]() -> llvm::Expected<proto::Webhook> {
+        // The chain head first, as every writer takes it: one that appends
+        // an event then queues deliveries, which reference this row.
+        if (llvm::Error error = lockChainHead())
+          return error;
         auto webhooks = webhook_queue::readWebhooks(*db_, "WHERE id = ?" + forUpdate(), {id});
         if (!webhooks)
           return webhooks.takeError();
@@ -2151,6 +2155,13 @@ llvm::Expected<DueDelivery> SqlStore::dueDelivery(proto::WebhookDelivery deliver
 
 llvm::Expected<std::vector<DueDelivery>>
 SqlStore::claimDeliveries(std::int64_t nowMicros, int limit, std::int64_t leaseUntilMicros) {
+  // Most polls find nothing: they ask in a read, so they take no write lock.
+  auto anything = inTransaction<bool>(TransactionMode::Read,
+                                      [&] { return webhook_queue::anyDue(*db_, nowMicros); });
+  if (!anything)
+    return anything.takeError();
+  if (!*anything)
+    return std::vector<DueDelivery>();
   return inTransaction<std::vector<DueDelivery>>(
       TransactionMode::Write, [&]() -> llvm::Expected<std::vector<DueDelivery>> {
         auto leased = webhook_queue::leaseDue(*db_, nowMicros, limit, leaseUntilMicros);
@@ -2161,6 +2172,7 @@ SqlStore::claimDeliveries(std::int64_t nowMicros, int limit, std::int64_t leaseU
           auto claimed = dueDelivery(std::move(delivery));
           if (!claimed)
             return claimed.takeError();
+          claimed->leaseUntilMicros = leaseUntilMicros;
           due.push_back(std::move(*claimed));
         }
         return due;
@@ -2194,12 +2206,14 @@ llvm::Expected<proto::WebhookDelivery> SqlStore::redeliver(std::int64_t id,
         auto delivery = deliveryById(id);
         if (!delivery)
           return delivery.takeError();
-        if (delivery->status() == "cancelled")
+        auto why = webhook_queue::whyNotRequeued(*db_, id, nowMicros());
+        if (!why)
+          return why.takeError();
+        if (!why->empty())
           return makeError(ErrorKind::Conflict, "webhook delivery #" + std::to_string(id) +
-                                                    " was cancelled: its webhook is deleted");
-        auto requeued = webhook_queue::requeue(*db_, id, nowMicros());
-        if (!requeued)
-          return requeued.takeError();
+                                                    " is not sent again: " + *why);
+        if (llvm::Error error = webhook_queue::requeue(*db_, id, nowMicros()))
+          return error;
         AuditRecord audit{"webhook-redeliver",
                           delivery->model(),
                           0,

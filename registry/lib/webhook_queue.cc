@@ -107,7 +107,8 @@ llvm::Error markDeleted(SqlConnection &db, std::int64_t id, std::int64_t nowMicr
   if (llvm::Error error =
           db.execute("UPDATE webhooks SET deleted_at = ? WHERE id = ?", {nowMicros, id}))
     return error;
-  return db.execute("UPDATE webhook_deliveries SET status = 'cancelled', lease_until = 0"
+  // The lease stays: an attempt under way records itself on the row.
+  return db.execute("UPDATE webhook_deliveries SET status = 'cancelled'"
                     " WHERE webhook_id = ? AND status = 'pending'",
                     {id});
 }
@@ -174,6 +175,7 @@ leaseDue(SqlConnection &db, std::int64_t nowMicros, int limit, std::int64_t leas
   std::string lock = db.dialect() == SqlDialect::Postgres ? " FOR UPDATE SKIP LOCKED" : "";
   auto due = readDeliveries(db,
                             "WHERE status = 'pending' AND next_attempt_at <= ? AND lease_until <= ?"
+                            " AND webhook_id IN (SELECT id FROM webhooks WHERE deleted_at = 0)"
                             " ORDER BY next_attempt_at, id LIMIT ?" +
                                 lock,
                             {nowMicros, nowMicros, std::int64_t{limit}});
@@ -192,24 +194,48 @@ llvm::Expected<bool> recordAttempt(SqlConnection &db, const DeliveryOutcome &out
                        : outcome.retryAtMicros ? "pending"
                                                : "failed";
   auto changed = db.query(
-      "UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, last_attempt_at = ?,"
-      " last_response = ?, next_attempt_at = ?, lease_until = 0, delivered_at = ?"
-      " WHERE id = ? AND status = 'pending' RETURNING id",
+      "UPDATE webhook_deliveries SET status = CASE WHEN status = 'cancelled' THEN status ELSE ?"
+      " END, attempts = attempts + 1, last_attempt_at = ?, last_response = ?,"
+      " next_attempt_at = ?, lease_until = 0, delivered_at = ?"
+      " WHERE id = ? AND lease_until = ? AND status IN ('pending', 'cancelled') RETURNING id",
       {status, nowMicros, outcome.response, outcome.retryAtMicros,
-       outcome.delivered ? nowMicros : std::int64_t{0}, outcome.id});
+       outcome.delivered ? nowMicros : std::int64_t{0}, outcome.id, outcome.leaseUntilMicros});
   if (!changed)
     return changed.takeError();
   return !changed->empty();
 }
 
-llvm::Expected<bool> requeue(SqlConnection &db, std::int64_t id, std::int64_t nowMicros) {
-  auto changed = db.query("UPDATE webhook_deliveries SET status = 'pending', attempts = 0,"
-                          " next_attempt_at = ?, lease_until = 0, delivered_at = 0"
-                          " WHERE id = ? AND status <> 'cancelled' RETURNING id",
-                          {nowMicros, id});
-  if (!changed)
-    return changed.takeError();
-  return !changed->empty();
+llvm::Expected<std::string> whyNotRequeued(SqlConnection &db, std::int64_t id,
+                                           std::int64_t nowMicros) {
+  auto rows = db.query("SELECT d.status, d.lease_until, w.deleted_at FROM webhook_deliveries d"
+                       " JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = ?",
+                       {id});
+  if (!rows)
+    return rows.takeError();
+  if (rows->empty())
+    return std::string("no such delivery");
+  const SqlRow &row = rows->front();
+  if (row.integer(2) != 0 || row.text(0) == "cancelled")
+    return std::string("its webhook is deleted");
+  if (row.text(0) == "pending" && row.integer(1) > nowMicros)
+    return std::string("it is being sent now: see webhook deliveries once that attempt is "
+                       "recorded");
+  return std::string();
+}
+
+llvm::Error requeue(SqlConnection &db, std::int64_t id, std::int64_t nowMicros) {
+  return db.execute("UPDATE webhook_deliveries SET status = 'pending', attempts = 0,"
+                    " next_attempt_at = ?, lease_until = 0, delivered_at = 0 WHERE id = ?",
+                    {nowMicros, id});
+}
+
+llvm::Expected<bool> anyDue(SqlConnection &db, std::int64_t nowMicros) {
+  auto due = db.queryInteger("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'"
+                             " AND next_attempt_at <= ? AND lease_until <= ?",
+                             {nowMicros, nowMicros});
+  if (!due)
+    return due.takeError();
+  return due->value_or(0) > 0;
 }
 
 } // namespace webhook_queue

@@ -39,13 +39,20 @@ readDeliveries(SqlConnection &db, std::string_view where, const std::vector<SqlV
 llvm::Expected<std::vector<proto::WebhookDelivery>>
 leaseDue(SqlConnection &db, std::int64_t nowMicros, int limit, std::int64_t leaseUntilMicros);
 
-// Writes an attempt's outcome to a pending delivery; false when it is no
-// longer pending (left as it is).
+// Writes an attempt's outcome to the delivery it claimed (still leased
+// under outcome.leaseUntilMicros): its status, unless it was cancelled
+// meanwhile; false when another sender holds it now (left as it is).
 llvm::Expected<bool> recordAttempt(SqlConnection &db, const DeliveryOutcome &outcome,
                                    std::int64_t nowMicros);
 
-// Makes a delivery pending again, due now, with no attempts; false when it
-// was cancelled (left as it is).
-llvm::Expected<bool> requeue(SqlConnection &db, std::int64_t id, std::int64_t nowMicros);
+// Why a delivery cannot be queued again, or "" when it can.
+llvm::Expected<std::string> whyNotRequeued(SqlConnection &db, std::int64_t id,
+                                           std::int64_t nowMicros);
+// Makes a delivery pending again, due now, with no attempts.
+llvm::Error requeue(SqlConnection &db, std::int64_t id, std::int64_t nowMicros);
+
+// Whether any delivery is due at `nowMicros` (a read: the poll that finds
+// nothing takes no write lock).
+llvm::Expected<bool> anyDue(SqlConnection &db, std::int64_t nowMicros);
 
 } // namespace graceful::registry::webhook_queue

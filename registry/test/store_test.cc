@@ -883,8 +883,12 @@ TEST_P(StoreTest, DeliveriesAreLeasedRetriedAndDeliveredOnce) {
   proto::AuditLog log = cantFail(store_->auditLog({"m"}));
   EXPECT_EQ(body.audit_event().hash(), log.events(0).hash());
   EXPECT_TRUE(cantFail(store_->claimDeliveries(now, 10, now + 1000)).empty()) << "leased";
-  auto retried =
-      cantFail(store_->recordDeliveryAttempt({due.delivery.id(), false, "HTTP 503", now + 5000}));
+  EXPECT_EQ(due.leaseUntilMicros, now + 1000);
+  auto busy = store_->redeliver(due.delivery.id(), "ann");
+  ASSERT_FALSE(bool(busy)) << "not while it is being sent";
+  EXPECT_EQ(describeError(busy.takeError()).kind, ErrorKind::Conflict);
+  auto retried = cantFail(store_->recordDeliveryAttempt(
+      {due.delivery.id(), now + 1000, false, "HTTP 503", now + 5000}));
   EXPECT_EQ(retried.status(), "pending");
   EXPECT_EQ(retried.attempts(), 1);
   EXPECT_EQ(retried.last_response(), "HTTP 503");
@@ -892,13 +896,19 @@ TEST_P(StoreTest, DeliveriesAreLeasedRetriedAndDeliveredOnce) {
   auto again = cantFail(store_->claimDeliveries(now + 5000, 10, now + 9000));
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(again[0].body, due.body) << "the same bytes on every attempt";
+  // The first claim's sender, late, records nothing over the second's.
+  auto stale =
+      cantFail(store_->recordDeliveryAttempt({due.delivery.id(), now + 1000, false, "timeout", 0}));
+  EXPECT_EQ(stale.status(), "pending");
+  EXPECT_EQ(stale.attempts(), 1);
   auto delivered =
-      cantFail(store_->recordDeliveryAttempt({due.delivery.id(), true, "HTTP 200", 0}));
+      cantFail(store_->recordDeliveryAttempt({due.delivery.id(), now + 9000, true, "HTTP 200", 0}));
   EXPECT_EQ(delivered.status(), "delivered");
   EXPECT_EQ(delivered.attempts(), 2);
   EXPECT_TRUE(delivered.has_delivered_at());
   // A sender whose lease ran out reports late: nothing changes.
-  auto late = cantFail(store_->recordDeliveryAttempt({due.delivery.id(), false, "timeout", now}));
+  auto late = cantFail(
+      store_->recordDeliveryAttempt({due.delivery.id(), now + 9000, false, "timeout", now}));
   EXPECT_EQ(late.status(), "delivered");
   EXPECT_EQ(late.attempts(), 2);
   EXPECT_TRUE(cantFail(store_->claimDeliveries(now + 1'000'000'000, 10, now)).empty());
@@ -906,8 +916,8 @@ TEST_P(StoreTest, DeliveriesAreLeasedRetriedAndDeliveredOnce) {
   registerModel("m", 1);
   auto second = cantFail(store_->claimDeliveries(now, 10, now + 1000));
   ASSERT_EQ(second.size(), 1u);
-  auto failed =
-      cantFail(store_->recordDeliveryAttempt({second[0].delivery.id(), false, "HTTP 500", 0}));
+  auto failed = cantFail(store_->recordDeliveryAttempt(
+      {second[0].delivery.id(), second[0].leaseUntilMicros, false, "HTTP 500", 0}));
   EXPECT_EQ(failed.status(), "failed");
   EXPECT_EQ(cantFail(store_->listDeliveries({0, "failed", 0})).deliveries_size(), 1);
   auto requeued = cantFail(store_->redeliver(failed.id(), "ann"));
@@ -921,18 +931,37 @@ TEST_P(StoreTest, DeliveriesAreLeasedRetriedAndDeliveredOnce) {
 // a cancelled delivery is not sent again, and unknown ids are NotFound.
 TEST_P(StoreTest, DeletedWebhooksGetNothingMore) {
   auto hook = cantFail(store_->createWebhook(webhook("*", "*", {"registered"})));
+  std::int64_t now = 4'000'000'000'000'000;
+  // One delivered before the delete, one under way when it comes.
   registerModel("m", 0);
+  auto sent = cantFail(store_->claimDeliveries(now, 10, now + 1000));
+  ASSERT_EQ(sent.size(), 1u);
+  cantFail(store_->recordDeliveryAttempt({sent[0].delivery.id(), now + 1000, true, "HTTP 200", 0}));
+  registerModel("m", 2);
+  auto inFlight = cantFail(store_->claimDeliveries(now, 10, now + 1000));
+  ASSERT_EQ(inFlight.size(), 1u);
   auto deleted = cantFail(store_->deleteWebhook(hook.id(), "ann", "receiver retired"));
   EXPECT_TRUE(deleted.has_deleted_at());
+  // The attempt under way is recorded; the delivery stays cancelled.
+  auto answered = cantFail(
+      store_->recordDeliveryAttempt({inFlight[0].delivery.id(), now + 1000, true, "HTTP 200", 0}));
+  EXPECT_EQ(answered.status(), "cancelled");
+  EXPECT_EQ(answered.attempts(), 1);
+  EXPECT_EQ(answered.last_response(), "HTTP 200");
   auto twice = cantFail(store_->deleteWebhook(hook.id(), "ann", ""));
   EXPECT_EQ(twice.deleted_at().seconds(), deleted.deleted_at().seconds());
   EXPECT_EQ(cantFail(store_->auditLog({"", 0, 0, 0, "webhook-delete"})).events_size(), 1);
   registerModel("m", 1);
   auto deliveries = cantFail(store_->listDeliveries({}));
-  ASSERT_EQ(deliveries.deliveries_size(), 1);
-  EXPECT_EQ(deliveries.deliveries(0).status(), "cancelled");
-  EXPECT_TRUE(cantFail(store_->claimDeliveries(4'000'000'000'000'000, 10, 0)).empty());
-  auto redelivered = store_->redeliver(deliveries.deliveries(0).id(), "ann");
+  ASSERT_EQ(deliveries.deliveries_size(), 2) << "nothing queued after the delete";
+  EXPECT_EQ(deliveries.deliveries(0).status(), "delivered");
+  EXPECT_EQ(deliveries.deliveries(1).status(), "cancelled");
+  EXPECT_TRUE(cantFail(store_->claimDeliveries(now, 10, 0)).empty());
+  // Neither is sent again to the retired URL.
+  auto retired = store_->redeliver(deliveries.deliveries(0).id(), "ann");
+  ASSERT_FALSE(bool(retired));
+  EXPECT_EQ(describeError(retired.takeError()).kind, ErrorKind::Conflict);
+  auto redelivered = store_->redeliver(deliveries.deliveries(1).id(), "ann");
   ASSERT_FALSE(bool(redelivered));
   EXPECT_EQ(describeError(redelivered.takeError()).kind, ErrorKind::Conflict);
   auto missingWebhook = store_->deleteWebhook(99, "ann", "");

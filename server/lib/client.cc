@@ -24,6 +24,19 @@ using tcp = asio::ip::tcp;
 constexpr size_t kMaxUrlBytes = 2048;
 
 bool isControlOrSpace(char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; }
+bool isNotAscii(char c) { return static_cast<unsigned char>(c) >= 0x80; }
+
+// A host name of letters, digits, '-' and '.' (IDNA names already in
+// their xn-- form), or an IP address.
+bool isHost(const std::string &host, bool bracketed) {
+  beast::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (!ec)
+    return bracketed == address.is_v6();
+  return !bracketed && std::all_of(host.begin(), host.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
+  });
+}
 
 llvm::Error badUrl(std::string_view what, std::string_view url, const std::string &why) {
   std::string shown(url.substr(0, 200));
@@ -35,7 +48,8 @@ llvm::Error badUrl(std::string_view what, std::string_view url, const std::strin
 llvm::Error parseAuthority(std::string_view what, std::string_view url, std::string_view authority,
                            HttpUrl &parsed) {
   std::string_view host = authority, port;
-  if (authority.starts_with("[")) {
+  bool bracketed = authority.starts_with("[");
+  if (bracketed) {
     size_t close = authority.find(']');
     if (close == std::string_view::npos)
       return badUrl(what, url, "an IPv6 address opened with [ is not closed");
@@ -44,13 +58,19 @@ llvm::Error parseAuthority(std::string_view what, std::string_view url, std::str
     if (!rest.empty() && !rest.starts_with(":"))
       return badUrl(what, url, "expected :PORT after the IPv6 address");
     port = rest.empty() ? rest : rest.substr(1);
-  } else if (size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+  } else if (size_t colon = authority.find(':'); colon != std::string_view::npos) {
     host = authority.substr(0, colon);
     port = authority.substr(colon + 1);
   }
   if (host.empty())
     return badUrl(what, url, "names no host");
   parsed.host = std::string(host);
+  if (!isHost(parsed.host, bracketed))
+    return badUrl(what, url,
+                  "the host must be a name of letters, digits, '-' and '.', an IPv4 address or "
+                  "an IPv6 address in brackets");
+  if (port.empty() && authority.ends_with(":"))
+    return badUrl(what, url, "the port must be a number from 1 to 65535");
   if (port.empty())
     return llvm::Error::success();
   unsigned value = 0;
@@ -66,12 +86,14 @@ llvm::Error parseAuthority(std::string_view what, std::string_view url, std::str
 // whole timeout; `failure` says why one did not finish.
 template <typename Stream, typename RequestBody> class Exchange {
 public:
+  // With a deadline, every step ends by it; otherwise each gets `timeout`.
   Exchange(Stream &stream, http::request<RequestBody> &request, const HttpCall &call,
-           std::chrono::milliseconds timeout)
-      : stream_(stream), request_(request), call_(call), timeout_(timeout) {}
+           std::chrono::milliseconds timeout,
+           std::optional<std::chrono::steady_clock::time_point> deadline)
+      : stream_(stream), request_(request), call_(call), timeout_(timeout), deadline_(deadline) {}
 
   void start(const tcp::resolver::results_type &endpoints) {
-    connection().expires_after(timeout_);
+    arm();
     connection().async_connect(endpoints, [this](beast::error_code ec, const tcp::endpoint &) {
       if (ec)
         return fail("cannot connect", ec);
@@ -90,8 +112,15 @@ private:
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
   beast::tcp_stream &connection() { return beast::get_lowest_layer(stream_); }
 
+  void arm() {
+    if (deadline_)
+      connection().expires_at(*deadline_);
+    else
+      connection().expires_after(timeout_);
+  }
+
   void handshake() {
-    connection().expires_after(timeout_);
+    arm();
     stream_.async_handshake(ssl::stream_base::client, [this](beast::error_code ec) {
       if (ec) {
         // A certificate that does not verify will not verify on a retry.
@@ -103,7 +132,7 @@ private:
   }
 
   void write() {
-    connection().expires_after(timeout_);
+    arm();
     http::async_write(stream_, request_, [this](beast::error_code ec, size_t) {
       if (ec)
         return fail("sending failed", ec);
@@ -112,7 +141,10 @@ private:
   }
 
   void readHeader() {
-    connection().expires_after(timeout_);
+    // The body's limit is set once the status says where it goes (none
+    // would compare below every length in Boost 1.74).
+    header_.body_limit(std::numeric_limits<std::uint64_t>::max());
+    arm();
     http::async_read_header(stream_, buffer_, header_, [this](beast::error_code ec, size_t) {
       if (ec)
         return fail("no answer", ec);
@@ -134,7 +166,7 @@ private:
   void readIntoMemory() {
     text_.emplace(std::move(header_));
     text_->body_limit(call_.maxResponseBytes);
-    connection().expires_after(timeout_);
+    arm();
     http::async_read(stream_, buffer_, *text_, [this](beast::error_code ec, size_t) {
       if (ec == http::error::body_limit)
         answer_.truncated = true;
@@ -152,7 +184,7 @@ private:
     file_->get().body().open(call_.responseFile.c_str(), beast::file_mode::write, ec);
     if (ec)
       return fail("cannot write " + call_.responseFile, ec);
-    connection().expires_after(timeout_);
+    arm();
     http::async_read(stream_, buffer_, *file_, [this](beast::error_code ec, size_t) {
       file_->get().body().close();
       if (ec)
@@ -176,6 +208,7 @@ private:
   http::request<RequestBody> &request_;
   const HttpCall &call_;
   std::chrono::milliseconds timeout_;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
   beast::flat_buffer buffer_;
   http::response_parser<http::empty_body> header_;
   std::optional<http::response_parser<http::string_body>> text_;
@@ -201,11 +234,11 @@ void prepare(http::request<Body> &request, const HttpUrl &server, const HttpCall
 }
 
 template <typename Stream, typename Body>
-llvm::Expected<HttpAnswer> run(asio::io_context &io, Stream &stream,
-                               const tcp::resolver::results_type &endpoints,
-                               http::request<Body> &request, const HttpUrl &server,
-                               const HttpCall &call, const HttpOptions &options) {
-  Exchange<Stream, Body> exchange(stream, request, call, options.timeout);
+llvm::Expected<HttpAnswer>
+run(asio::io_context &io, Stream &stream, const tcp::resolver::results_type &endpoints,
+    http::request<Body> &request, const HttpUrl &server, const HttpCall &call,
+    const HttpOptions &options, std::optional<std::chrono::steady_clock::time_point> deadline) {
+  Exchange<Stream, Body> exchange(stream, request, call, options.timeout, deadline);
   exchange.start(endpoints);
   io.run();
   if (!exchange.failure().empty())
@@ -216,6 +249,9 @@ llvm::Expected<HttpAnswer> run(asio::io_context &io, Stream &stream,
 template <typename Body>
 llvm::Expected<HttpAnswer> send(http::request<Body> &request, const HttpUrl &server,
                                 const HttpCall &call, const HttpOptions &options) {
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (options.wholeCall)
+    deadline = std::chrono::steady_clock::now() + options.timeout;
   asio::io_context io;
   beast::error_code ec;
   tcp::resolver resolver(io);
@@ -223,9 +259,13 @@ llvm::Expected<HttpAnswer> send(http::request<Body> &request, const HttpUrl &ser
   if (ec)
     return makeError(ErrorKind::Unavailable,
                      server.origin() + ": cannot resolve " + server.host + ": " + ec.message());
+  // Name lookup cannot be cut short; a call past its deadline is not begun.
+  if (deadline && std::chrono::steady_clock::now() >= *deadline)
+    return makeError(ErrorKind::Unavailable,
+                     server.origin() + ": resolving " + server.host + " took the whole timeout");
   if (!server.tls) {
     beast::tcp_stream stream(io);
-    return run(io, stream, endpoints, request, server, call, options);
+    return run(io, stream, endpoints, request, server, call, options, deadline);
   }
   ssl::context tls(ssl::context::tls_client);
   tls.set_options(ssl::context::no_sslv2 | ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
@@ -243,7 +283,7 @@ llvm::Expected<HttpAnswer> send(http::request<Body> &request, const HttpUrl &ser
   asio::ip::make_address(server.host, ec);
   if (ec && !SSL_set_tlsext_host_name(stream.native_handle(), server.host.c_str()))
     return makeError(ErrorKind::Unavailable, server.origin() + ": cannot set the TLS server name");
-  return run(io, stream, endpoints, request, server, call, options);
+  return run(io, stream, endpoints, request, server, call, options, deadline);
 }
 
 } // namespace
@@ -261,14 +301,22 @@ std::string HttpAnswer::header(const std::string &lowerCaseName) const {
 llvm::Expected<HttpUrl> parseHttpUrl(std::string_view url, std::string_view what) {
   if (url.size() > kMaxUrlBytes)
     return badUrl(what, url, "longer than " + std::to_string(kMaxUrlBytes) + " bytes");
-  if (std::any_of(url.begin(), url.end(), isControlOrSpace))
-    return badUrl(what, url, "holds spaces or control characters (percent-encode them)");
+  if (std::any_of(url.begin(), url.end(), isControlOrSpace) ||
+      std::any_of(url.begin(), url.end(), isNotAscii))
+    return badUrl(what, url,
+                  "holds spaces, control characters or non-ASCII bytes (percent-encode them)");
   HttpUrl parsed;
   std::string_view rest;
-  if (url.starts_with("https://")) {
+  auto scheme = [&](std::string_view prefix) {
+    return url.size() >= prefix.size() &&
+           std::equal(prefix.begin(), prefix.end(), url.begin(), [](char a, char b) {
+             return a == std::tolower(static_cast<unsigned char>(b));
+           });
+  };
+  if (scheme("https://")) {
     parsed.tls = true;
     rest = url.substr(8);
-  } else if (url.starts_with("http://")) {
+  } else if (scheme("http://")) {
     rest = url.substr(7);
   } else {
     return badUrl(what, url, "expected http://HOST... or https://HOST...");

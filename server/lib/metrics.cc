@@ -99,9 +99,9 @@ std::string Metrics::text() const {
         << ",verdict=" << label(key.second) << "} " << count << "\n";
   out << "# HELP graceful_webhook_deliveries_total Webhook delivery attempts made by this "
          "server, by outcome (delivered; retried: failed, to be tried again; failed: for the "
-         "last time).\n"
+         "last time; cancelled: its webhook was deleted while it was sent).\n"
          "# TYPE graceful_webhook_deliveries_total counter\n";
-  for (std::string_view outcome : {"delivered", "retried", "failed"}) {
+  for (std::string_view outcome : {"delivered", "retried", "failed", "cancelled"}) {
     auto it = deliveries_.find(std::string(outcome));
     out << "graceful_webhook_deliveries_total{outcome=\"" << outcome << "\"} "
         << (it == deliveries_.end() ? 0 : it->second) << "\n";

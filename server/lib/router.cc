@@ -56,6 +56,13 @@ Response json(const google::protobuf::Message &message, int exitCode = kExitSucc
   return response;
 }
 
+// A route's answer: the record's JSON, or its error.
+template <typename Message> llvm::Expected<Response> answer(llvm::Expected<Message> result) {
+  if (!result)
+    return result.takeError();
+  return json(*result);
+}
+
 Response errorResponse(llvm::Error error, const std::string &where) {
   ErrorReport report = describeError(std::move(error));
   Response response;
@@ -280,18 +287,10 @@ llvm::Expected<Response> audit(Call &call) {
 }
 
 // Datasets are evaluation data, not a model's: every token may read them.
-llvm::Expected<Response> listDatasets(Call &call) {
-  auto datasets = call.store.listDatasets();
-  if (!datasets)
-    return datasets.takeError();
-  return json(*datasets);
-}
+llvm::Expected<Response> listDatasets(Call &call) { return answer(call.store.listDatasets()); }
 
 llvm::Expected<Response> showDataset(Call &call) {
-  auto dataset = operations::showDataset(call.store, call.param("name"));
-  if (!dataset)
-    return dataset.takeError();
-  return json(*dataset);
+  return answer(operations::showDataset(call.store, call.param("name")));
 }
 
 // The model a report's candidate ("m@3") belongs to.
@@ -680,12 +679,7 @@ llvm::Expected<Response> protect(Call &call) {
 
 // ---- webhooks (admin) ------------------------------------------------------------
 
-llvm::Expected<Response> listWebhooks(Call &call) {
-  auto webhooks = call.store.listWebhooks();
-  if (!webhooks)
-    return webhooks.takeError();
-  return json(*webhooks);
-}
+llvm::Expected<Response> listWebhooks(Call &call) { return answer(call.store.listWebhooks()); }
 
 llvm::Expected<Response> createWebhook(Call &call) {
   proto::WebhookCreateRequest request;
@@ -706,10 +700,7 @@ llvm::Expected<Response> deleteWebhook(Call &call) {
   std::string reason = one(call.target, "reason");
   if (llvm::Error error = checkLength("reason", reason, kMaxReasonBytes))
     return error;
-  auto webhook = call.store.deleteWebhook(*id, call.grant.subject, reason);
-  if (!webhook)
-    return webhook.takeError();
-  return json(*webhook);
+  return answer(call.store.deleteWebhook(*id, call.grant.subject, reason));
 }
 
 llvm::Expected<Response> listDeliveries(Call &call) {
@@ -717,20 +708,14 @@ llvm::Expected<Response> listDeliveries(Call &call) {
                                            one(call.target, "limit"));
   if (!filter)
     return filter.takeError();
-  auto deliveries = call.store.listDeliveries(*filter);
-  if (!deliveries)
-    return deliveries.takeError();
-  return json(*deliveries);
+  return answer(call.store.listDeliveries(*filter));
 }
 
 llvm::Expected<Response> redeliver(Call &call) {
   auto id = operations::parseRecordId(call.param("id"), "delivery");
   if (!id)
     return id.takeError();
-  auto delivery = call.store.redeliver(*id, call.grant.subject);
-  if (!delivery)
-    return delivery.takeError();
-  return json(*delivery);
+  return answer(call.store.redeliver(*id, call.grant.subject));
 }
 
 // ---- the table -----------------------------------------------------------------

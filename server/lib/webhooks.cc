@@ -68,7 +68,7 @@ Answer post(const registry::DueDelivery &due, const DeliveryOptions &options) {
       {"Graceful-Delivery", std::to_string(due.delivery.id())},
       {"Idempotency-Key", "graceful-delivery-" + std::to_string(due.delivery.id())},
       {"Graceful-Signature", webhookSignature(due.secret, nowMicros() / 1'000'000, due.body)}};
-  auto answer = httpCall(*url, call, {options.timeout, options.caFile});
+  auto answer = httpCall(*url, call, {options.timeout, options.caFile, /*wholeCall=*/true});
   if (!answer)
     return {false, describeError(answer.takeError()).message};
   return {answer->status >= 200 && answer->status < 300, "HTTP " + std::to_string(answer->status)};
@@ -121,11 +121,12 @@ std::string webhookSignature(std::string_view secret, std::int64_t unixSeconds,
 }
 
 llvm::Expected<DeliveryTally> deliverDue(registry::Store &store, const DeliveryOptions &options,
-                                         const std::function<void(std::string_view)> &onOutcome) {
+                                         const std::function<void(std::string_view)> &onOutcome,
+                                         const std::function<bool()> &stopping) {
   DeliveryTally tally;
   // One claim per attempt, leased for twice the attempt's time: a sender
   // that dies mid-attempt holds back only that delivery, and not for long.
-  for (int sent = 0; sent < options.batch; ++sent) {
+  for (int sent = 0; sent < options.batch && !(stopping && stopping()); ++sent) {
     std::int64_t now = nowMicros();
     auto due = store.claimDeliveries(now, 1, now + 2000 * options.timeout.count());
     if (!due)
@@ -135,17 +136,24 @@ llvm::Expected<DeliveryTally> deliverDue(registry::Store &store, const DeliveryO
     const registry::DueDelivery &delivery = due->front();
     Answer answer = post(delivery, options);
     int attempts = delivery.delivery.attempts() + 1;
-    registry::DeliveryOutcome outcome{delivery.delivery.id(), answer.delivered, answer.response, 0};
-    std::string_view kind = "delivered";
-    if (!answer.delivered && attempts < options.maxAttempts) {
+    registry::DeliveryOutcome outcome{delivery.delivery.id(), delivery.leaseUntilMicros,
+                                      answer.delivered, answer.response, 0};
+    if (!answer.delivered && attempts < options.maxAttempts)
       outcome.retryAtMicros = nowMicros() + retryDelayMicros(options, attempts);
-      kind = "retried";
-    } else if (!answer.delivered) {
-      kind = "failed";
-    }
-    if (auto recorded = store.recordDeliveryAttempt(outcome); !recorded)
+    auto recorded = store.recordDeliveryAttempt(outcome);
+    if (!recorded)
       return recorded.takeError();
-    ++(kind == "delivered" ? tally.delivered : kind == "retried" ? tally.retried : tally.failed);
+    // What the store holds now: a delivery cancelled while it was sent
+    // stays cancelled whatever the receiver said.
+    const std::string &status = recorded->status();
+    std::string_view kind = status == "cancelled"   ? "cancelled"
+                            : answer.delivered      ? "delivered"
+                            : outcome.retryAtMicros ? "retried"
+                                                    : "failed";
+    ++(kind == "delivered" ? tally.delivered
+       : kind == "retried" ? tally.retried
+       : kind == "failed"  ? tally.failed
+                           : tally.cancelled);
     if (onOutcome)
       onOutcome(kind);
   }
@@ -177,7 +185,10 @@ WebhookSender::WebhookSender(registry::StoreConfig store, DeliveryOptions option
           std::cerr << "graceful serve: webhooks: " << llvm::toString(opened.takeError()) << "\n";
       }
       if (open) {
-        auto tally = deliverDue(*open, options, onOutcome);
+        auto tally = deliverDue(*open, options, onOutcome, [state] {
+          std::lock_guard<std::mutex> guard(state->mutex);
+          return state->stopping;
+        });
         if (!tally) {
           // A store that went away is opened afresh on the next round.
           std::cerr << "graceful serve: webhooks: " << llvm::toString(tally.takeError()) << "\n";

@@ -1445,6 +1445,32 @@ TEST_P(ServerTest, DatasetsAreRegisteredThroughTheServer) {
   expectCheckPasses();
 }
 
+// SIGTERM stops the sender before its next attempt: with three
+// deliveries due to a receiver that never answers, the server that is told
+// to stop during the first attempt makes no other.
+TEST_P(ServerTest, SigtermStartsNoMoreDeliveryAttempts) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor silent(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  ASSERT_EQ(cli({"webhook", "create", "--url",
+                 "http://127.0.0.1:" + std::to_string(silent.local_endpoint().port()) + "/",
+                 "--event", "registered"})
+                .exitCode,
+            0);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(cli({"register", "other", "--onnx", models_[i], "--allow-duplicate"}).exitCode, 0);
+  auto server = serve({"--webhook-poll-ms", "50", "--webhook-timeout-ms", "1500"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(server->stop(SIGTERM), 0);
+  auto deliveries =
+      parseJson<proto::WebhookDeliveryList>(cli({"webhook", "deliveries", "--json"}).out);
+  ASSERT_EQ(deliveries.deliveries_size(), 3);
+  int attempted = 0;
+  for (const proto::WebhookDelivery &delivery : deliveries.deliveries())
+    attempted += delivery.attempts() > 0;
+  EXPECT_EQ(attempted, 1) << "the attempt under way, and no other";
+  expectCheckPasses();
+}
+
 // Servers hold no state of their own: two over one store, with promoters
 // racing on both for the same compare-and-set, see exactly one winner per
 // race, and the history records exactly that winner.

@@ -199,12 +199,14 @@ struct DueDelivery {
   std::string url;
   std::string secret;
   std::string body;
+  std::int64_t leaseUntilMicros = 0; // the claim: its outcome is recorded only under it
 };
 
 // How one attempt ended. Not delivered with retryAtMicros 0: given up
 // (failed).
 struct DeliveryOutcome {
   std::int64_t id = 0;
+  std::int64_t leaseUntilMicros = 0; // DueDelivery's: the claim it was made under
   bool delivered = false;
   std::string response; // "HTTP 200", "HTTP 503", or why no answer came
   std::int64_t retryAtMicros = 0;
@@ -332,12 +334,15 @@ public:
   // and one that dies mid-attempt leaves them to be claimed after.
   virtual llvm::Expected<std::vector<DueDelivery>>
   claimDeliveries(std::int64_t nowMicros, int limit, std::int64_t leaseUntilMicros) = 0;
-  // Records an attempt of a claimed delivery; one no longer pending (a
-  // sender whose lease ran out, a deleted webhook) is left as it is.
+  // Records an attempt of a claimed delivery, under its claim: a sender
+  // whose lease ran out (another claimed it since) changes nothing. A
+  // delivery cancelled meanwhile (its webhook deleted) counts the attempt
+  // and stays cancelled.
   virtual llvm::Expected<proto::WebhookDelivery>
   recordDeliveryAttempt(const DeliveryOutcome &outcome) = 0;
   // Queues a delivery again, due now with its attempts reset (`webhook
-  // redeliver`); audited as webhook-redeliver. A cancelled one stays so.
+  // redeliver`); audited as webhook-redeliver. A Conflict for one being
+  // sent right now, a cancelled one, or one whose webhook is deleted.
   virtual llvm::Expected<proto::WebhookDelivery> redeliver(std::int64_t id,
                                                            const std::string &actor) = 0;
 };

@@ -26,10 +26,11 @@ struct HttpUrl {
   std::string origin() const;
 };
 
-// http(s)://HOST[:PORT][/PATH][?QUERY], at most 2,048 bytes: no user
-// information (a password would be stored and shown), no fragment, no
-// spaces or control characters. `what` names the URL in errors
-// ("webhook URL", "--store").
+// http(s)://HOST[:PORT][/PATH][?QUERY] (the scheme in any case), at most
+// 2,048 bytes of ASCII: HOST a name of letters, digits, '-' and '.', an
+// IPv4 address or a bracketed IPv6 one; no user information (a password
+// would be stored and shown), no fragment, no spaces or control
+// characters. `what` names the URL in errors ("webhook URL", "--store").
 llvm::Expected<HttpUrl> parseHttpUrl(std::string_view url, std::string_view what);
 
 struct HttpCall {
@@ -56,8 +57,11 @@ struct HttpAnswer {
 };
 
 struct HttpOptions {
-  std::chrono::milliseconds timeout{10000}; // each step
+  std::chrono::milliseconds timeout{10000}; // each step, or the whole call
   std::string caFile;                       // PEM certificates trusted besides the system's
+  // The timeout bounds the whole call (a webhook attempt, leased for a
+  // time), not each step (the CLI's long uploads and gate runs).
+  bool wholeCall = false;
 };
 
 // The server's answer, whatever its status; an error naming the server and

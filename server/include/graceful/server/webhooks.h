@@ -43,7 +43,9 @@ struct DeliveryOptions {
   int maxAttempts = 10;
   std::chrono::milliseconds firstRetry{1000}; // then 2x, 4x, ... up to maxRetry
   std::chrono::milliseconds maxRetry{3600000};
-  // Connecting, sending and the answer, each attempt.
+  // The whole of an attempt: connecting, sending and the answer. A claim
+  // is leased for twice this, so no other sender starts the same delivery
+  // while one is under way.
   std::chrono::milliseconds timeout{10000};
   // PEM certificates trusted for https receivers besides the system's.
   std::string caFile;
@@ -53,15 +55,19 @@ struct DeliveryOptions {
 // How each attempt of one pass ended.
 struct DeliveryTally {
   int delivered = 0;
-  int retried = 0; // failed, to be tried again
-  int failed = 0;  // failed for the last time
+  int retried = 0;   // failed, to be tried again
+  int failed = 0;    // failed for the last time
+  int cancelled = 0; // sent while its webhook was deleted: recorded, not counted as delivered
 };
 
 // Claims the deliveries due now, one at a time, attempts each once and
-// records how it went; `onOutcome` hears "delivered", "retried" or "failed" for each.
+// records how it went; `onOutcome` hears "delivered", "retried", "failed"
+// or "cancelled" for each. Stops before the next claim once `stopping`
+// says so (a server told to stop does not start another attempt).
 llvm::Expected<DeliveryTally>
 deliverDue(registry::Store &store, const DeliveryOptions &options,
-           const std::function<void(std::string_view)> &onOutcome = {});
+           const std::function<void(std::string_view)> &onOutcome = {},
+           const std::function<bool()> &stopping = {});
 
 // A thread that delivers what is due every `poll` over its own connection
 // to the store, until it is destroyed (after the attempt under way).
