@@ -52,13 +52,26 @@ std::string route(std::initializer_list<std::string_view> segments) {
   return target;
 }
 
-// "?k=v&..." of the parameters given (empty values left out).
-std::string query(std::initializer_list<std::pair<std::string_view, std::string_view>> params) {
-  std::string text;
-  for (const auto &[key, value] : params)
+// A query, "?k=v&...", built a parameter at a time; empty values are left
+// out.
+class Query {
+public:
+  Query &add(std::string_view key, std::string_view value) {
     if (!value.empty())
-      text += (text.empty() ? "?" : "&") + encode(key) + "=" + encode(value);
-  return text;
+      text_ += (text_.empty() ? "?" : "&") + encode(key) + "=" + encode(value);
+    return *this;
+  }
+  const std::string &text() const { return text_; }
+
+private:
+  std::string text_;
+};
+
+std::string query(std::initializer_list<std::pair<std::string_view, std::string_view>> params) {
+  Query query;
+  for (const auto &[key, value] : params)
+    query.add(key, value);
+  return query.text();
 }
 
 ErrorKind kindOfStatus(unsigned status) {
@@ -208,11 +221,10 @@ namespace remote {
 
 llvm::Expected<proto::ModelList> listModels(const Remote &remote,
                                             const std::map<std::string, std::string> &tags) {
-  std::string target = route({"models"});
+  Query query;
   for (const auto &[key, value] : tags)
-    target += (target.find('?') == std::string::npos ? "?" : "&") + std::string("tag=") +
-              encode(key + "=" + value);
-  return call<proto::ModelList>(remote, "GET", target);
+    query.add("tag", key + "=" + value);
+  return call<proto::ModelList>(remote, "GET", route({"models"}) + query.text());
 }
 
 llvm::Expected<proto::ModelDetail> describeModel(const Remote &remote, const std::string &name) {
@@ -262,19 +274,16 @@ llvm::Expected<proto::RegisterResult> registerModel(const Remote &remote,
     return digest.takeError();
   HttpCall http;
   http.method = "POST";
-  http.target = route({"models", request.name(), "versions"}) +
-                query({{"description", request.description()},
-                       {"allow_duplicate", request.allow_duplicate() ? "true" : ""}});
-  auto add = [&](std::string_view key, const std::string &value) {
-    http.target += (http.target.find('?') == std::string::npos ? "?" : "&") + std::string(key) +
-                   "=" + encode(value);
-  };
+  Query query;
+  query.add("description", request.description())
+      .add("allow_duplicate", request.allow_duplicate() ? "true" : "");
   for (const std::string &parent : request.parents())
-    add("parent", parent);
+    query.add("parent", parent);
   for (const std::string &parent : request.parents_if_exist())
-    add("parent_if_exists", parent);
+    query.add("parent_if_exists", parent);
   for (const auto &[key, value] : request.tags())
-    add("tag", key + "=" + value);
+    query.add("tag", key + "=" + value);
+  http.target = route({"models", request.name(), "versions"}) + query.text();
   http.bodyFile = request.onnx();
   http.contentType = "application/octet-stream";
   http.headers.emplace_back("X-Graceful-Digest", digest->digest);

@@ -2036,16 +2036,14 @@ llvm::Expected<proto::Webhook> SqlStore::createWebhook(const WebhookRequest &req
         auto id = webhook_queue::insertWebhook(*db_, request, nowMicros());
         if (!id)
           return id.takeError();
-        std::string events;
-        for (const std::string &event : request.events)
-          events += (events.empty() ? "" : ",") + event;
         AuditRecord audit{"webhook-create",
                           "",
                           0,
                           "",
                           "",
-                          "#" + std::to_string(*id) + " " + urlOrigin(request.url) + " models=" +
-                              request.models + " aliases=" + request.aliases + " events=" + events,
+                          "#" + std::to_string(*id) + " " + urlOrigin(request.url) +
+                              " models=" + request.models + " aliases=" + request.aliases +
+                              " events=" + webhook_queue::joinEvents(request.events),
                           "",
                           0};
         if (auto auditId = appendAudit(audit, request.actor); !auditId)

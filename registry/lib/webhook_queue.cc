@@ -34,13 +34,6 @@ std::vector<std::string> splitEvents(const std::string &text) {
   return events;
 }
 
-std::string joinEvents(const std::vector<std::string> &events) {
-  std::string text;
-  for (const std::string &event : events)
-    text += (text.empty() ? "" : ",") + event;
-  return text;
-}
-
 bool globMatches(const std::string &pattern, const std::string &text) {
   return ::fnmatch(pattern.c_str(), text.c_str(), 0) == 0;
 }
@@ -61,6 +54,13 @@ std::string_view webhookEventOf(std::string_view action) {
 }
 
 namespace webhook_queue {
+
+std::string joinEvents(const std::vector<std::string> &events) {
+  std::string text;
+  for (const std::string &event : events)
+    text += (text.empty() ? "" : ",") + event;
+  return text;
+}
 
 llvm::Expected<std::vector<proto::Webhook>> readWebhooks(SqlConnection &db, std::string_view where,
                                                          const std::vector<SqlValue> &params,

@@ -15,6 +15,10 @@
 
 namespace graceful::registry::webhook_queue {
 
+// "registered,promoted": a webhook's events as its row and its audit line
+// hold them.
+std::string joinEvents(const std::vector<std::string> &events);
+
 // Rows of webhooks after `where` (a WHERE / ORDER BY tail); never secrets
 // unless `withSecret`.
 llvm::Expected<std::vector<proto::Webhook>> readWebhooks(SqlConnection &db, std::string_view where,

@@ -63,6 +63,17 @@ template <typename Message> llvm::Expected<Response> answer(llvm::Expected<Messa
   return json(*result);
 }
 
+// A registration's answer: 201 when it recorded something, 200 when the
+// same thing was there already (`existing`).
+template <typename Result> llvm::Expected<Response> registered(llvm::Expected<Result> result) {
+  if (!result)
+    return result.takeError();
+  Response response = json(*result);
+  if (!result->existing())
+    response.status = http::status::created;
+  return response;
+}
+
 Response errorResponse(llvm::Error error, const std::string &where) {
   ErrorReport report = describeError(std::move(error));
   Response response;
@@ -473,13 +484,7 @@ llvm::Expected<Response> registerVersion(Call &call) {
     return tags.takeError();
   request.mutable_tags()->insert(tags->begin(), tags->end());
   auto context = call.context();
-  auto result = operations::registerModel(context, request);
-  if (!result)
-    return result.takeError();
-  Response response = json(*result);
-  if (!result->existing())
-    response.status = http::status::created;
-  return response;
+  return registered(operations::registerModel(context, request));
 }
 
 // A dataset's files in one upload (dataset_upload.h): split into a
@@ -505,13 +510,7 @@ llvm::Expected<Response> registerDataset(Call &call) {
   for (const BundledFile &file : *files)
     (*request.mutable_files())[file.name] = file.path;
   auto context = call.context();
-  auto result = operations::registerDataset(context, request);
-  if (!result)
-    return result.takeError();
-  Response response = json(*result);
-  if (!result->existing())
-    response.status = http::status::created;
-  return response;
+  return registered(operations::registerDataset(context, request));
 }
 
 llvm::Expected<Response> tagVersion(Call &call) {
