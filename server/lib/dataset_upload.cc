@@ -77,7 +77,9 @@ llvm::Error writeBundle(const std::vector<BundledFile> &files, const std::string
     auto in = openForReading(file.path);
     if (!in)
       return in.takeError();
-    body << in->rdbuf();
+    // Streaming an empty file's buffer would mark `body` failed.
+    if (file.size > 0)
+      body << in->rdbuf();
   }
   body.close();
   if (!body)

@@ -1400,6 +1400,12 @@ TEST_P(ServerTest, DatasetsAreRegisteredThroughTheServer) {
   EXPECT_EQ(again.exitCode, 0) << again.err;
   EXPECT_TRUE(parseJson<proto::DatasetResult>(again.out).existing());
   EXPECT_EQ(through({"dataset", "register", "eval", "--inputs", y, "--labels", y}).exitCode, 3);
+  std::string empty = directory_.file("policies/no-ids.txt");
+  std::ofstream(empty).close();
+  ProcessResult withEmpty =
+      through({"dataset", "register", "ids", "--inputs", x, "--file", "ids=" + empty, "--json"});
+  ASSERT_EQ(withEmpty.exitCode, 0) << "an empty file is a file: " << withEmpty.err;
+  EXPECT_EQ(parseJson<proto::DatasetResult>(withEmpty.out).dataset().files(0).size_bytes(), 0);
   for (const std::string &who : {limited, reader}) {
     remote["GRACEFUL_TOKEN"] = who;
     ProcessResult denied = through({"dataset", "register", "other", "--inputs", x});
@@ -1441,7 +1447,7 @@ TEST_P(ServerTest, DatasetsAreRegisteredThroughTheServer) {
     EXPECT_EQ(refused.status, 400u) << manifest.substr(0, 120) << ": " << refused.body;
   }
   auto listed = parseJson<proto::DatasetList>(cli({"dataset", "list", "--json"}).out);
-  ASSERT_EQ(listed.datasets_size(), 2) << "eval and raw; nothing of the refused";
+  ASSERT_EQ(listed.datasets_size(), 3) << "eval, ids and raw; nothing of the refused";
   expectCheckPasses();
 }
 
