@@ -4,13 +4,13 @@
 # connections, on SQLite and on a PostgreSQL server it starts itself.
 # Prints requests/s, p50 and p99 latency, errors (non-2xx other than 409,
 # failed connections, timeouts) and 409s per run.
-#   bench/server.sh [SECONDS] [THREADS]   (defaults 10 and 2: the server's pool)
+#   bench/server.sh [SECONDS] [THREADS]   (defaults 10 and 4: the server's default pool)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup" >/dev/null
 graceful="$root/build/cli/graceful"
 seconds=${1:-10}
-threads=${2:-2}
+threads=${2:-4}
 work=$(mktemp -d /tmp/graceful-serve-bench.XXXXXX)
 state="$work/pg.state"
 server=""

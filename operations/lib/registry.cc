@@ -63,6 +63,7 @@ llvm::Expected<proto::RegisterResult> registerModel(Context &context,
   record.tags = {request.tags().begin(), request.tags().end()};
   record.actor = context.actor;
   record.allowDuplicate = request.allow_duplicate();
+  record.expectedDigest = request.expected_digest();
   proto::RegisterResult skipped;
   if (llvm::Error error = resolveParents(context.store, request, record, skipped))
     return error;

@@ -18,7 +18,8 @@ std::string ArtifactStore::pathFor(std::string_view digest) const {
   return (fs::path(root_) / "sha256" / hex.substr(0, 2) / hex).string();
 }
 
-llvm::Expected<PutArtifact> ArtifactStore::put(const std::string &sourcePath) const {
+llvm::Expected<PutArtifact> ArtifactStore::put(const std::string &sourcePath,
+                                               StagedCheck accept) const {
   std::ifstream in(sourcePath, std::ios::binary);
   if (!in)
     return makeError(ErrorKind::NotFound, sourcePath + ": cannot open file");
@@ -42,6 +43,9 @@ llvm::Expected<PutArtifact> ArtifactStore::put(const std::string &sourcePath) co
   if (in.bad())
     return makeError(ErrorKind::BadInput, sourcePath + ": read error");
   result.digest = hasher.finish();
+  if (accept)
+    if (llvm::Error refused = accept((*writer)->temporaryPath(), result))
+      return refused;
   std::string destination = pathFor(result.digest);
   if (llvm::Error error = createDirectories(fs::path(destination).parent_path().string()))
     return error;

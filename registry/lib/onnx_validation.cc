@@ -52,30 +52,31 @@ std::string externalLocation(const onnx::TensorProto &tensor) {
 
 } // namespace
 
-llvm::Error validateOnnxFile(const std::string &path) {
+llvm::Error validateOnnxFile(const std::string &path, const std::string &shownAs) {
+  const std::string &shown = shownAs.empty() ? path : shownAs;
   std::ifstream in(path, std::ios::binary);
   if (!in)
-    return makeError(ErrorKind::NotFound, path + ": cannot open ONNX file");
+    return makeError(ErrorKind::NotFound, shown + ": cannot open ONNX file");
   onnx::ModelProto model;
   if (!model.ParseFromIstream(&in))
     return makeError(ErrorKind::BadInput,
-                     path + ": not an ONNX model (the protobuf does not parse; truncated or "
-                            "another format?)");
+                     shown + ": not an ONNX model (the protobuf does not parse; truncated or "
+                             "another format?)");
   if (!model.has_graph() || model.ir_version() == 0)
-    return makeError(ErrorKind::BadInput, path + ": not an ONNX model (no graph or IR version)");
+    return makeError(ErrorKind::BadInput, shown + ": not an ONNX model (no graph or IR version)");
   // A version's artifact is one file: weights kept beside it would not be
   // stored, digested or reproducible (and checking them would open paths
   // the model chooses). Refused before the checker, which stats them.
   if (const onnx::TensorProto *tensor = firstExternalTensor(model.graph()))
     return makeError(ErrorKind::BadInput,
-                     path + ": tensor '" + foldLines(tensor->name()) +
+                     shown + ": tensor '" + foldLines(tensor->name()) +
                          "' keeps its data in an external file ('" + externalLocation(*tensor) +
                          "'); the registry stores self-contained models only: inline the data "
                          "(onnx.save(onnx.load(path), path), for models under 2 GiB)");
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception &e) {
-    return makeError(ErrorKind::BadInput, path + ": ONNX checker: " + foldLines(e.what()));
+    return makeError(ErrorKind::BadInput, shown + ": ONNX checker: " + foldLines(e.what()));
   }
   return llvm::Error::success();
 }

@@ -130,10 +130,14 @@ public:
   std::string describe() const override { return uri_; }
 
   // Reads see one snapshot (a check must not see half of a commit that
-  // lands between its queries); writes lock what they change.
+  // lands between its queries); writes lock what they change. A single
+  // read is sent alone, in autocommit: its statement is its transaction.
   llvm::Error begin(TransactionMode mode) override {
+    openSingleRead(mode == TransactionMode::SingleRead);
     return guarded([&] {
-      if (mode == TransactionMode::Read)
+      if (mode == TransactionMode::SingleRead)
+        work_ = std::make_unique<pqxx::nontransaction>(*connection_);
+      else if (mode == TransactionMode::Read)
         work_ = std::make_unique<pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>>(
             *connection_);
       else
@@ -141,11 +145,13 @@ public:
     });
   }
   llvm::Error commit() override {
+    openSingleRead(false);
     llvm::Error error = guarded([&] { work_->commit(); });
     work_.reset();
     return error;
   }
   void rollback() override {
+    openSingleRead(false);
     if (!work_)
       return;
     try {
@@ -160,6 +166,8 @@ public:
                                 const std::vector<SqlValue> &params) override {
     if (!work_)
       return makeError(ErrorKind::BadInput, uri_ + ": statement outside a transaction");
+    if (llvm::Error error = claimStatement(sql))
+      return error;
     std::vector<std::string> texts(params.size());
     std::vector<const char *> values(params.size(), nullptr);
     for (size_t i = 0; i < params.size(); ++i) {
@@ -226,7 +234,8 @@ private:
   const std::string *preparedName(std::string_view sql) {
     if (auto found = prepared_.find(sql); found != prepared_.end())
       return &found->second;
-    static constexpr std::string_view kPreparable[] = {"SELECT ", "INSERT ", "UPDATE ", "DELETE "};
+    static constexpr std::string_view kPreparable[] = {"SELECT ", "WITH ", "INSERT ", "UPDATE ",
+                                                       "DELETE "};
     bool preparable = std::any_of(std::begin(kPreparable), std::end(kPreparable),
                                   [&](std::string_view verb) { return sql.starts_with(verb); });
     if (!preparable || prepared_.size() >= kMaxPrepared)
@@ -244,7 +253,7 @@ private:
   // still raise notices (the connection unregisters it when it closes).
   std::unique_ptr<pqxx::quiet_errorhandler> quiet_;
   std::unique_ptr<QuietConnection> connection_;
-  std::unique_ptr<pqxx::dbtransaction> work_;
+  std::unique_ptr<pqxx::transaction_base> work_;
   std::string uri_;
   std::map<std::string, std::string, std::less<>> prepared_;
 };

@@ -1,5 +1,7 @@
 #include "sql_connection.h"
 
+#include "graceful/support/error.h"
+
 #include <charconv>
 
 namespace graceful::registry {
@@ -36,6 +38,14 @@ SqlConnection::queryInteger(std::string_view sql, const std::vector<SqlValue> &p
   if (rows->empty() || rows->front().isNull(0))
     return std::optional<std::int64_t>();
   return std::optional<std::int64_t>(rows->front().integer(0));
+}
+
+llvm::Error SqlConnection::claimStatement(std::string_view sql) {
+  if (singleRead_ && ++singleReadStatements_ > 1)
+    return makeError(ErrorKind::StoreUnavailable,
+                     describe() + ": internal error: a single-statement read ran a second one (" +
+                         std::string(sql.substr(0, 60)) + ")");
+  return llvm::Error::success();
 }
 
 llvm::Expected<Transaction> Transaction::begin(SqlConnection &connection, TransactionMode mode) {

@@ -35,7 +35,10 @@ private:
 };
 using SqlRows = std::vector<SqlRow>;
 
-enum class TransactionMode { Read, Write };
+// Read and Write: BEGIN ... COMMIT. SingleRead: one SELECT, which has a
+// snapshot of its own without them (on PostgreSQL two round trips fewer,
+// for the reads every request makes); a second statement is refused.
+enum class TransactionMode { Read, Write, SingleRead };
 
 class SqlConnection {
 public:
@@ -53,6 +56,21 @@ public:
   // The single integer of a single-row, single-column query.
   llvm::Expected<std::optional<std::int64_t>> queryInteger(std::string_view sql,
                                                            const std::vector<SqlValue> &params);
+
+protected:
+  // For the backends' begin/commit/rollback and query: whether a
+  // SingleRead is open, and its one statement claimed (an error for the
+  // second, which would see another snapshot).
+  void openSingleRead(bool open) {
+    singleRead_ = open;
+    singleReadStatements_ = 0;
+  }
+  bool inSingleRead() const { return singleRead_; }
+  llvm::Error claimStatement(std::string_view sql);
+
+private:
+  bool singleRead_ = false;
+  int singleReadStatements_ = 0;
 };
 
 // Open flags: whether a missing SQLite file may be created, or an existing

@@ -130,8 +130,6 @@ private:
                                                       const FileDigest &stored);
   llvm::Expected<std::optional<proto::ModelVersion>> identicalVersion(std::int64_t modelId,
                                                                       const std::string &digest);
-  llvm::Expected<std::optional<proto::AliasProvenance>> provenance(const std::string &model,
-                                                                   const std::string &alias);
   void discardUnreferenced(const std::string &digest);
   // Serialises writers that put or discard artifacts (every write appends
   // to the chain and takes this lock anyway). Assumes an open write
@@ -145,6 +143,15 @@ private:
   llvm::Expected<std::int64_t> findModelId(const std::string &name);
   llvm::Expected<VersionRow> resolve(const VersionSelector &selector);
   llvm::Expected<proto::ModelVersion> loadVersion(std::int64_t versionId);
+  // The one version a join and condition on `versions v` and `models m`
+  // select, if any.
+  // With `heldAs`, the event that put the version on that alias too.
+  struct AliasName {
+    std::string model, alias;
+  };
+  llvm::Expected<std::optional<proto::ModelVersion>>
+  findVersion(const std::string &joinWhere, const std::vector<SqlValue> &whereParams,
+              const AliasName *heldAs = nullptr);
   llvm::Expected<proto::Model> loadModel(std::int64_t modelId);
   llvm::Expected<std::int64_t> appendAudit(const AuditRecord &record, const std::string &actor);
   llvm::Expected<std::int64_t> insertGateReport(const proto::GateReport &report,
@@ -251,54 +258,119 @@ llvm::Expected<VersionRow> SqlStore::resolve(const VersionSelector &selector) {
 }
 
 llvm::Expected<proto::ModelVersion> SqlStore::loadVersion(std::int64_t versionId) {
-  auto rows = db_->query("SELECT m.name, v.version, v.digest, v.size_bytes, v.created_at,"
-                         " v.created_by, v.description, v.model_id FROM versions v"
-                         " JOIN models m ON m.id = v.model_id WHERE v.id = ?",
-                         {versionId});
+  auto version = findVersion("WHERE v.id = ?", {versionId});
+  if (!version)
+    return version.takeError();
+  if (!*version)
+    return makeError(ErrorKind::NotFound, "version row " + std::to_string(versionId) + " vanished");
+  return std::move(**version);
+}
+
+// One statement for a version and all it carries (every read of a version
+// asks for all of it, and one statement sees one snapshot without a
+// transaction): rows tagged with their kind, text in columns 1-4 and
+// integers in 5-7; parents come by model, version and kind.
+namespace {
+enum VersionRowKind : std::int64_t { kVersionRow, kTagRow, kParentRow, kAliasRow, kOriginRow };
+} // namespace
+
+llvm::Expected<std::optional<proto::ModelVersion>>
+SqlStore::findVersion(const std::string &joinWhere, const std::vector<SqlValue> &whereParams,
+                      const AliasName *heldAs) {
+  // The selected version's id and model id, for the rows that hang off
+  // it. PostgreSQL looks them up once, in a common table expression;
+  // SQLite would materialise that in a table of its own per statement,
+  // which costs it more than repeating the indexed lookup.
+  const std::string from = "FROM versions v JOIN models m ON m.id = v.model_id " + joinWhere;
+  const bool shared = db_->dialect() == SqlDialect::Postgres;
+  const std::string id = shared ? "(SELECT id FROM target)" : "(SELECT v.id " + from + ")";
+  const std::string modelId =
+      shared ? "(SELECT model_id FROM target)" : "(SELECT v.model_id " + from + ")";
+  const int uses = shared ? 2 : 5;
+  std::string sql =
+      (shared ? "WITH target AS (SELECT v.id, v.model_id " + from + ") " : std::string()) +
+      "SELECT 0, m.name, v.digest, v.created_by, v.description, v.version, v.size_bytes,"
+      " v.created_at " +
+      from +
+      " UNION ALL SELECT 1, tag_key, tag_value, NULL, NULL, NULL, NULL, NULL FROM version_tags"
+      " WHERE version_id = " +
+      id +
+      " UNION ALL SELECT 2, pm.name, l.kind, NULL, NULL, pv.version, NULL, NULL FROM lineage l"
+      " JOIN versions pv ON pv.id = l.parent_id JOIN models pm ON pm.id = pv.model_id"
+      " WHERE l.child_id = " +
+      id + " UNION ALL SELECT 3, alias, NULL, NULL, NULL, NULL, NULL, NULL FROM aliases" +
+      " WHERE model_id = " + modelId + " AND version_id = " + id;
+  std::vector<SqlValue> params;
+  for (int use = 0; use < uses; ++use)
+    params.insert(params.end(), whereParams.begin(), whereParams.end());
+  if (heldAs) {
+    // The newest move of the alias: the event that put the holder there.
+    params.insert(params.end(), {heldAs->model, heldAs->alias});
+    std::string actions;
+    for (std::string_view action : aliasActions()) {
+      actions += actions.empty() ? "?" : ", ?";
+      params.emplace_back(std::string(action));
+    }
+    sql += " UNION ALL SELECT 4, action, actor, reason, NULL, id, gate_report_id, occurred_at"
+           " FROM audit_log WHERE id = (SELECT max(id) FROM audit_log"
+           " WHERE model = ? AND alias = ? AND action IN (" +
+           actions + "))";
+  }
+  auto rows = db_->query(sql, params);
   if (!rows)
     return rows.takeError();
-  if (rows->empty())
-    return makeError(ErrorKind::NotFound, "version row " + std::to_string(versionId) + " vanished");
-  const SqlRow &row = rows->front();
+  // The alias's last move is there whether or not the alias still is.
+  if (std::none_of(rows->begin(), rows->end(),
+                   [](const SqlRow &row) { return row.integer(0) == kVersionRow; }))
+    return std::nullopt;
   proto::ModelVersion version;
-  version.set_name(row.text(0));
-  version.set_version(static_cast<int>(row.integer(1)));
-  version.set_digest(row.text(2));
-  version.set_size_bytes(row.integer(3));
-  *version.mutable_created_at() = timestampOf(row.integer(4));
-  version.set_created_by(row.text(5));
-  version.set_description(row.text(6));
-  std::int64_t modelId = row.integer(7);
-
-  auto tags =
-      db_->query("SELECT tag_key, tag_value FROM version_tags WHERE version_id = ?", {versionId});
-  if (!tags)
-    return tags.takeError();
-  for (const SqlRow &tag : *tags)
-    (*version.mutable_tags())[tag.text(0)] = tag.text(1);
-
-  auto parents = db_->query("SELECT m.name, v.version, l.kind FROM lineage l"
-                            " JOIN versions v ON v.id = l.parent_id"
-                            " JOIN models m ON m.id = v.model_id WHERE l.child_id = ?"
-                            " ORDER BY m.name, v.version, l.kind",
-                            {versionId});
-  if (!parents)
-    return parents.takeError();
-  for (const SqlRow &parent : *parents) {
-    proto::LineageEdge *edge = version.add_parents();
-    edge->mutable_parent()->set_name(parent.text(0));
-    edge->mutable_parent()->set_version(static_cast<int>(parent.integer(1)));
-    edge->set_kind(parent.text(2));
+  for (const SqlRow &row : *rows) {
+    switch (row.integer(0)) {
+    case kVersionRow:
+      version.set_name(row.text(1));
+      version.set_digest(row.text(2));
+      version.set_created_by(row.text(3));
+      version.set_description(row.text(4));
+      version.set_version(static_cast<int>(row.integer(5)));
+      version.set_size_bytes(row.integer(6));
+      *version.mutable_created_at() = timestampOf(row.integer(7));
+      break;
+    case kTagRow:
+      (*version.mutable_tags())[row.text(1)] = row.text(2);
+      break;
+    case kParentRow: {
+      proto::LineageEdge *edge = version.add_parents();
+      edge->mutable_parent()->set_name(row.text(1));
+      edge->mutable_parent()->set_version(static_cast<int>(row.integer(5)));
+      edge->set_kind(row.text(2));
+      break;
+    }
+    case kAliasRow:
+      version.add_aliases(row.text(1));
+      break;
+    case kOriginRow: {
+      proto::AliasProvenance *origin = version.mutable_holder();
+      origin->set_alias(heldAs->alias);
+      origin->set_action(row.text(1));
+      origin->set_actor(row.text(2));
+      origin->set_reason(row.text(3));
+      origin->set_audit_id(row.integer(5));
+      origin->set_gate_report_id(row.isNull(6) ? 0 : row.integer(6));
+      *origin->mutable_since() = timestampOf(row.integer(7));
+      break;
+    }
+    }
   }
-
-  auto aliases =
-      db_->query("SELECT alias FROM aliases WHERE model_id = ? AND version_id = ? ORDER BY alias",
-                 {modelId, versionId});
-  if (!aliases)
-    return aliases.takeError();
-  for (const SqlRow &alias : *aliases)
-    version.add_aliases(alias.text(0));
-  return version;
+  // Sorted here rather than in SQL, where the union's order costs SQLite
+  // more than the rest of the statement.
+  auto &parents = *version.mutable_parents();
+  std::sort(parents.begin(), parents.end(),
+            [](const proto::LineageEdge &a, const proto::LineageEdge &b) {
+              return std::make_tuple(a.parent().name(), a.parent().version(), a.kind()) <
+                     std::make_tuple(b.parent().name(), b.parent().version(), b.kind());
+            });
+  std::sort(version.mutable_aliases()->begin(), version.mutable_aliases()->end());
+  return std::optional<proto::ModelVersion>(std::move(version));
 }
 
 llvm::Expected<proto::Model> SqlStore::loadModel(std::int64_t modelId) {
@@ -384,11 +456,18 @@ llvm::Expected<proto::RegisterResult> SqlStore::registerModel(const RegisterRequ
   for (const auto &[key, value] : request.tags)
     if (llvm::Error error = validateTagKey(key))
       return error;
-  if (llvm::Error error = validateOnnxFile(request.artifactPath))
-    return error;
-  // The artifact goes in first: if we die before the commit below, it is an
-  // orphan that nothing refers to, never a version without its bytes.
-  llvm::Expected<PutArtifact> stored = artifacts_.put(request.artifactPath);
+  // The staged copy is what is checked, so what is stored is what passed
+  // (the source may change under us). The artifact goes in first: if we
+  // die before the commit below, it is an orphan that nothing refers to,
+  // never a version without its bytes.
+  auto accept = [&](const std::string &staged, const FileDigest &digest) -> llvm::Error {
+    if (!request.expectedDigest.empty() && digest.digest != request.expectedDigest)
+      return makeError(ErrorKind::BadInput, request.artifactPath + ": hashes to " + digest.digest +
+                                                ", not to " + request.expectedDigest +
+                                                " (changed while being registered?)");
+    return validateOnnxFile(staged, request.artifactPath);
+  };
+  llvm::Expected<PutArtifact> stored = artifacts_.put(request.artifactPath, accept);
   if (!stored)
     return stored.takeError();
   auto version = recordVersion(request, *stored);
@@ -707,56 +786,21 @@ llvm::Expected<proto::ModelVersion> SqlStore::getVersion(const VersionSelector &
 llvm::Expected<std::optional<proto::ModelVersion>> SqlStore::aliasHolder(const std::string &model,
                                                                          const std::string &alias) {
   using Holder = std::optional<proto::ModelVersion>;
-  return inTransaction<Holder>(TransactionMode::Read, [&]() -> llvm::Expected<Holder> {
-    auto modelId = findModelId(model);
-    if (!modelId)
-      return modelId.takeError();
-    auto versionId = db_->queryInteger(
-        "SELECT version_id FROM aliases WHERE model_id = ? AND alias = ?", {*modelId, alias});
-    if (!versionId)
-      return versionId.takeError();
-    if (!*versionId)
-      return Holder();
-    auto version = loadVersion(**versionId);
-    if (!version)
-      return version.takeError();
-    auto origin = provenance(model, alias);
-    if (!origin)
-      return origin.takeError();
-    if (*origin)
-      *version->mutable_holder() = std::move(**origin);
-    return Holder(std::move(*version));
+  // Every read of an alias over HTTP asks this: one statement.
+  AliasName heldAs{model, alias};
+  auto holder = inTransaction<Holder>(TransactionMode::SingleRead, [&] {
+    return findVersion("JOIN aliases a ON a.version_id = v.id AND a.model_id = m.id"
+                       " WHERE m.name = ? AND a.alias = ?",
+                       {model, alias}, &heldAs);
   });
-}
-
-// The newest alias move of model@alias: the event that put the holder there.
-llvm::Expected<std::optional<proto::AliasProvenance>>
-SqlStore::provenance(const std::string &model, const std::string &alias) {
-  // One row, not the alias's whole history: every `show NAME@ALIAS` and
-  // every read of an alias over HTTP asks this.
-  std::vector<SqlValue> params{model, alias};
-  std::string actions;
-  for (std::string_view action : aliasActions()) {
-    actions += actions.empty() ? "?" : ", ?";
-    params.emplace_back(std::string(action));
-  }
-  auto events = readAudit("WHERE model = ? AND alias = ? AND action IN (" + actions +
-                              ") ORDER BY id DESC LIMIT 1",
-                          params);
-  if (!events)
-    return events.takeError();
-  for (const proto::AuditEvent &event : *events) {
-    proto::AliasProvenance origin;
-    origin.set_alias(alias);
-    *origin.mutable_since() = event.at();
-    origin.set_action(event.action());
-    origin.set_actor(event.actor());
-    origin.set_reason(event.reason());
-    origin.set_gate_report_id(event.gate_report_id());
-    origin.set_audit_id(event.id());
-    return std::optional<proto::AliasProvenance>(std::move(origin));
-  }
-  return std::optional<proto::AliasProvenance>();
+  if (!holder || *holder)
+    return holder;
+  // No such alias, or no such model: the answers differ.
+  if (auto modelId = inTransaction<std::int64_t>(TransactionMode::SingleRead,
+                                                 [&] { return findModelId(model); });
+      !modelId)
+    return modelId.takeError();
+  return Holder();
 }
 
 // The model's versions, their ancestors (in any model) and their direct
@@ -1969,7 +2013,7 @@ llvm::Expected<proto::ApiToken> SqlStore::revokeToken(std::int64_t id, const std
 
 llvm::Expected<std::optional<StoredToken>> SqlStore::findToken(std::int64_t id) {
   return inTransaction<std::optional<StoredToken>>(
-      TransactionMode::Read, [&]() -> llvm::Expected<std::optional<StoredToken>> {
+      TransactionMode::SingleRead, [&]() -> llvm::Expected<std::optional<StoredToken>> {
         auto tokens = readTokens("WHERE id = ?", {id});
         if (!tokens)
           return tokens.takeError();

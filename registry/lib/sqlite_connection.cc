@@ -27,17 +27,30 @@ public:
   SqlDialect dialect() const override { return SqlDialect::Sqlite; }
   std::string describe() const override { return "sqlite:" + path_; }
 
+  // A single read runs in SQLite's autocommit mode: nothing to begin or end.
   llvm::Error begin(TransactionMode mode) override {
+    openSingleRead(mode == TransactionMode::SingleRead);
+    if (inSingleRead())
+      return llvm::Error::success();
     return execute(mode == TransactionMode::Write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
   }
-  llvm::Error commit() override { return execute("COMMIT"); }
+  llvm::Error commit() override {
+    if (inSingleRead()) {
+      openSingleRead(false);
+      return llvm::Error::success();
+    }
+    return execute("COMMIT");
+  }
   void rollback() override {
+    openSingleRead(false);
     if (!sqlite3_get_autocommit(db_))
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
 
   llvm::Expected<SqlRows> query(std::string_view sql,
                                 const std::vector<SqlValue> &params) override {
+    if (llvm::Error error = claimStatement(sql))
+      return error;
     auto statement = prepared(sql);
     if (!statement)
       return statement.takeError();

@@ -2,6 +2,7 @@
 #include "../lib/schema.h"
 #include "../lib/sql_connection.h"
 #include "graceful/registry/store.h"
+#include "graceful/support/digest.h"
 #include "graceful/support/error.h"
 #include "graceful/testing/stores.h"
 
@@ -172,6 +173,95 @@ TEST_P(StoreTest, ModelsWithExternalDataAreRefusedBeforeAnythingIsRecorded) {
   }
   EXPECT_EQ(auditCount(), 0);
   EXPECT_TRUE(cantFail(store_->artifacts().listDigests()).empty());
+}
+
+TEST_P(StoreTest, BytesThatDoNotHashAsExpectedAreRefusedBeforeAnythingIsRecorded) {
+  RegisterRequest request{"cloud", models_[0], "", {}, {}, "t"};
+  request.expectedDigest = cantFail(sha256File(models_[1])).digest;
+  auto version = store_->registerVersion(request);
+  ASSERT_FALSE(bool(version));
+  ErrorReport report = describeError(version.takeError());
+  EXPECT_EQ(report.kind, ErrorKind::BadInput);
+  EXPECT_THAT(report.message, ::testing::HasSubstr("not to " + request.expectedDigest));
+  EXPECT_EQ(auditCount(), 0);
+  EXPECT_TRUE(cantFail(store_->artifacts().listDigests()).empty());
+  EXPECT_TRUE(std::filesystem::is_empty(location_.artifacts + "/tmp")) << "no staged copy is left";
+
+  request.expectedDigest = cantFail(sha256File(models_[0])).digest;
+  EXPECT_EQ(cantFail(store_->registerVersion(request)).digest(), request.expectedDigest);
+}
+
+// The check sees the staged copy, so a source rewritten after it was
+// copied (a file swapped under the registry) changes nothing stored.
+TEST_P(StoreTest, TheStagedCopyIsWhatIsCheckedAndStored) {
+  std::string source = writeFile("swapped.onnx", "");
+  std::filesystem::copy_file(models_[0], source, std::filesystem::copy_options::overwrite_existing);
+  std::string original = cantFail(sha256File(source)).digest;
+  std::string checked;
+  auto put = store_->artifacts().put(
+      source, [&](const std::string &staged, const FileDigest &digest) -> llvm::Error {
+        EXPECT_NE(staged, source);
+        std::ofstream(source, std::ios::binary | std::ios::trunc) << "not a model any more";
+        checked = cantFail(sha256File(staged)).digest;
+        EXPECT_EQ(checked, digest.digest);
+        return llvm::Error::success();
+      });
+  ASSERT_TRUE(bool(put)) << describeError(put.takeError()).message;
+  EXPECT_EQ(put->digest, original);
+  EXPECT_EQ(checked, original);
+  EXPECT_FALSE(store_->artifacts().verify(original));
+}
+
+// Parents come ordered by model, then version as a number (9 before 11),
+// tags and aliases beside them, all from one statement.
+TEST_P(StoreTest, AVersionReadsBackItsParentsTagsAndAliasesInOrder) {
+  for (int i = 0; i < 11; ++i)
+    registerModel("a", 0);
+  registerModel("b", 1);
+  RegisterRequest request{"c", models_[2], "", {{"k1", "v1"}, {"k2", "v2"}}, {}, "t"};
+  for (const char *parent : {"b@1:distilled-from", "a@11:fine-tuned-from", "a@9:retrained-from"})
+    request.parents.push_back(cantFail(parseParentSpec(parent)));
+  cantFail(store_->registerVersion(request));
+  ASSERT_TRUE(bool(move("c", "staging", 1, std::nullopt)));
+  ASSERT_TRUE(bool(move("c", "production", 1, std::nullopt)));
+  auto version = cantFail(store_->aliasHolder("c", "production"));
+  ASSERT_TRUE(version.has_value());
+  std::vector<std::string> parents;
+  for (const proto::LineageEdge &edge : version->parents())
+    parents.push_back(edge.parent().name() + "@" + std::to_string(edge.parent().version()) + ":" +
+                      edge.kind());
+  EXPECT_THAT(parents, ::testing::ElementsAre("a@9:retrained-from", "a@11:fine-tuned-from",
+                                              "b@1:distilled-from"));
+  EXPECT_THAT(version->aliases(), ::testing::ElementsAre("production", "staging"));
+  EXPECT_EQ(version->tags().size(), 2u);
+  EXPECT_EQ(version->tags().at("k2"), "v2");
+  EXPECT_EQ(version->holder().alias(), "production");
+  auto log = cantFail(store_->auditLog({}));
+  const proto::AuditEvent &newest = log.events(log.events_size() - 1);
+  ASSERT_EQ(newest.alias(), "production");
+  EXPECT_EQ(version->holder().audit_id(), newest.id());
+  EXPECT_EQ(version->holder().action(), newest.action());
+  EXPECT_EQ(version->holder().actor(), "tester");
+  EXPECT_EQ(version->holder().since().seconds(), newest.at().seconds());
+  EXPECT_FALSE(cantFail(store_->aliasHolder("c", "nowhere")).has_value());
+  auto missing = store_->aliasHolder("nobody", "production");
+  ASSERT_FALSE(bool(missing));
+  EXPECT_EQ(describeError(missing.takeError()).kind, ErrorKind::NotFound);
+}
+
+TEST_P(StoreTest, ASingleReadRunsOneStatementOnly) {
+  auto connection = rawConnection();
+  cantFail(connection->begin(TransactionMode::SingleRead));
+  EXPECT_TRUE(bool(connection->query("SELECT count(*) FROM models")));
+  auto second = connection->query("SELECT count(*) FROM versions");
+  ASSERT_FALSE(bool(second));
+  EXPECT_THAT(describeError(second.takeError()).message,
+              ::testing::HasSubstr("a single-statement read ran a second one"));
+  cantFail(connection->commit());
+  cantFail(connection->begin(TransactionMode::Read));
+  EXPECT_TRUE(bool(connection->query("SELECT count(*) FROM models")));
+  EXPECT_TRUE(bool(connection->query("SELECT count(*) FROM versions")));
+  cantFail(connection->commit());
 }
 
 TEST_P(StoreTest, AliasCompareAndSet) {

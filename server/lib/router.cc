@@ -458,18 +458,15 @@ llvm::Expected<Response> downloadAlias(Call &call) {
 // ---- changes -------------------------------------------------------------------
 
 llvm::Expected<Response> registerVersion(Call &call) {
-  if (!call.request.uploadDigest.empty()) {
-    auto received = sha256File(call.request.uploadPath);
-    if (!received)
-      return received.takeError();
-    if (received->digest != call.request.uploadDigest)
-      return makeError(ErrorKind::BadInput, "the upload hashes to " + received->digest +
-                                                ", not to the X-Graceful-Digest given (" +
-                                                call.request.uploadDigest + ")");
-  }
+  const std::string &received = call.request.uploadReceived.digest;
+  if (!call.request.uploadDigest.empty() && received != call.request.uploadDigest)
+    return makeError(ErrorKind::BadInput, "the upload hashes to " + received +
+                                              ", not to the X-Graceful-Digest given (" +
+                                              call.request.uploadDigest + ")");
   proto::RegisterRequest request;
   request.set_name(call.param("name"));
   request.set_onnx(call.request.uploadPath);
+  request.set_expected_digest(received);
   request.set_description(one(call.target, "description"));
   for (const std::string &parent : all(call.target, "parent"))
     request.add_parents(parent);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "graceful/server/server.h"
+#include "graceful/support/digest.h"
 #include "graceful/support/error.h"
 #include "metrics.h"
 #include "store_pool.h"
@@ -21,12 +22,13 @@ struct Request {
   boost::beast::http::verb method;
   std::string target; // path and query, as received
   std::string authorization;
-  std::string body;         // JSON bodies
-  std::string uploadPath;   // an upload's body, streamed to this file
-  std::string uploadDigest; // X-Graceful-Digest the client claims for it, if any
-  std::string datasetFiles; // X-Graceful-Dataset-Files: a dataset upload's manifest
-  std::string range;        // the Range header of a download, if any
-  std::string ifRange;      // its If-Range (an ETag), if any
+  std::string body;          // JSON bodies
+  std::string uploadPath;    // an upload's body, streamed to this file
+  FileDigest uploadReceived; // its digest and size, computed as it arrived
+  std::string uploadDigest;  // X-Graceful-Digest the client claims for it, if any
+  std::string datasetFiles;  // X-Graceful-Dataset-Files: a dataset upload's manifest
+  std::string range;         // the Range header of a download, if any
+  std::string ifRange;       // its If-Range (an ETag), if any
 };
 
 struct Response {

@@ -8,6 +8,7 @@
 #include "graceful/server/server.h"
 
 #include "graceful/support/error.h"
+#include "hashing_file_body.h"
 #include "router.h"
 
 #include <atomic>
@@ -181,7 +182,8 @@ private:
                      });
   }
 
-  // An upload streams into a temporary file, never into memory.
+  // An upload streams into a temporary file, never into memory, and is
+  // hashed on the way in.
   void readUpload() {
     std::string path =
         (std::filesystem::temp_directory_path() / "graceful-upload-XXXXXX.onnx").string();
@@ -193,15 +195,18 @@ private:
     upload_.emplace(std::move(*header_));
     upload_->body_limit(shared_.options.maxUploadBytes);
     beast::error_code ec;
-    upload_->get().body().open(path.c_str(), beast::file_mode::write, ec);
+    upload_->get().body().file.open(path.c_str(), beast::file_mode::write, ec);
     if (ec)
       return refuse(http::status::service_unavailable, "cannot open the upload's file");
     connection().expires_after(shared_.options.uploadTimeout);
     http::async_read(stream_, buffer_, *upload_,
                      [me = this->shared_from_this()](beast::error_code ec, size_t) {
                        if (!me->bodyFailed(ec, me->shared_.options.maxUploadBytes)) {
-                         me->upload_->get().body().close();
+                         auto &body = me->upload_->get().body();
+                         beast::error_code closed;
+                         body.file.close(closed);
                          me->request_.uploadPath = me->uploadPath_;
+                         me->request_.uploadReceived = body.received;
                          me->answer();
                        }
                      });
@@ -336,7 +341,7 @@ private:
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> header_;
   std::optional<http::request_parser<http::string_body>> body_;
-  std::optional<http::request_parser<http::file_body>> upload_;
+  std::optional<http::request_parser<HashingFileBody>> upload_;
   std::string uploadPath_;
   Request request_;
   bool keepAlive_ = true;

@@ -514,7 +514,30 @@ TEST_P(ServerTest, UploadsRegisterAfterTheChecker) {
   EXPECT_EQ(refused.status, 400u) << refused.body;
   garbage.body = bytes;
   garbage.headers["X-Graceful-Digest"] = sha256Digest("something else");
-  EXPECT_EQ(http(server->port(), garbage).status, 400u);
+  HttpResult misdigested = http(server->port(), garbage);
+  EXPECT_EQ(misdigested.status, 400u);
+  // The server names the digest of what it received, hashed on the way in.
+  EXPECT_THAT(misdigested.body,
+              ::testing::HasSubstr("the upload hashes to " + sha256Digest(bytes)));
+  // A chunked upload is hashed across its chunks: the digest it claims
+  // matches, and these bytes are the version already there.
+  {
+    RawConnection chunked(server->port());
+    std::string request = "POST /api/v1/models/m/versions HTTP/1.1\r\nHost: x\r\n"
+                          "Authorization: Bearer " +
+                          publisher + "\r\nX-Graceful-Digest: " + sha256Digest(bytes) +
+                          "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    for (size_t at = 0; at < bytes.size(); at += 700) {
+      std::string chunk = bytes.substr(at, 700);
+      char size[16];
+      std::snprintf(size, sizeof size, "%zx\r\n", chunk.size());
+      request += size + chunk + "\r\n";
+    }
+    chunked.write(request + "0\r\n\r\n");
+    std::string answer = chunked.readToEnd();
+    EXPECT_EQ(statusOf(answer), 200u) << answer;
+    EXPECT_THAT(answer, ::testing::HasSubstr("\"existing\":true"));
+  }
   garbage.body = std::string(5000, 'x');
   garbage.headers.clear();
   HttpResult tooLarge = http(server->port(), garbage);

@@ -5,6 +5,7 @@
 
 #include "graceful/support/digest.h"
 
+#include <llvm/ADT/STLFunctionalExtras.h>
 #include <llvm/Support/Error.h>
 #include <string>
 #include <vector>
@@ -25,7 +26,12 @@ public:
 
   // Copies `sourcePath` in, hashing while copying; the copy is fsync'd and
   // renamed into place, so a killed process never leaves a partial artifact.
-  llvm::Expected<PutArtifact> put(const std::string &sourcePath) const;
+  // `accept`, when given, sees the staged copy and its digest before the
+  // rename and may refuse it: what it checked is then exactly what is
+  // stored, whatever happens to the source meanwhile.
+  using StagedCheck =
+      llvm::function_ref<llvm::Error(const std::string &stagedPath, const FileDigest &staged)>;
+  llvm::Expected<PutArtifact> put(const std::string &sourcePath, StagedCheck accept = {}) const;
 
   // Removes an artifact that nothing refers to (one a failed register put
   // in); a missing file is not an error.

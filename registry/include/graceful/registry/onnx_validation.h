@@ -7,7 +7,8 @@
 namespace graceful::registry {
 
 // Parses `path` as an ONNX ModelProto and runs the ONNX checker on it. The
-// error names the file and what is wrong with it.
-llvm::Error validateOnnxFile(const std::string &path);
+// error names the file (as `shownAs` when given: the user's name for a
+// copy) and what is wrong with it.
+llvm::Error validateOnnxFile(const std::string &path, const std::string &shownAs = "");
 
 } // namespace graceful::registry

@@ -47,6 +47,9 @@ struct RegisterRequest {
   // version unchanged (RegisterResult::existing) instead of a new one, so a
   // retried job does not register its model twice.
   bool allowDuplicate = true;
+  // When set, the bytes must hash to this (a server's upload, hashed as it
+  // arrived), or nothing is registered.
+  std::string expectedDigest = {};
 };
 
 struct TagRequest {

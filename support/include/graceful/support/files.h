@@ -30,6 +30,8 @@ public:
   AtomicFileWriter &operator=(const AtomicFileWriter &) = delete;
 
   llvm::Error append(std::string_view bytes);
+  // Where the bytes are until the commit (to read them back before it).
+  const std::string &temporaryPath() const { return temporary_; }
   // Renames onto `destination`, or onto `newDestination` when given (for
   // content-addressed files whose name is known only at the end).
   llvm::Error commit(const std::string &newDestination = "");
