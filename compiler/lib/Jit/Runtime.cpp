@@ -1,6 +1,8 @@
 // Functions the generated code calls, bound into the JIT by name.
 #include "Runtime.h"
 
+#include "Winograd.h"
+
 #include <algorithm>
 #include <cblas.h>
 #include <cstdint>
@@ -458,6 +460,43 @@ extern "C" void gracefulConv2d(View<2> *filters, View<4> *in, View<3> *out, int6
   }
 }
 
+// gracefulConv2d for a 3x3 kernel at stride and dilation 1, by Winograd's
+// F(4x4, 3x3) on `transformed` (the filters' transform, made when the model
+// was compiled), unless an input is too large or not finite for the
+// transform to keep the direct sum's value (winograd::kLargestMagnitude),
+// or the views are not laid out as it needs: then directly with `filters`.
+extern "C" void gracefulWinogradConv2d(View<2> *filters, View<3> *transformed, View<4> *in,
+                                       View<3> *out, int64_t outWidth, int64_t padTop,
+                                       int64_t padLeft, int64_t accumulate, float low, float high) {
+  int64_t channels = in->sizes[1], outChannels = out->sizes[1];
+  const int64_t *ts = transformed->strides;
+  bool contiguous = ts[2] == 1 && ts[1] == channels && ts[0] == channels * outChannels &&
+                    transformed->sizes[0] == winograd::kPoints && out->strides[2] == 1;
+  winograd::Convolution convolution{
+      transformed->data(),
+      in->data(),
+      {in->strides[0], in->strides[1], in->strides[2], in->strides[3]},
+      out->data(),
+      out->strides[0],
+      out->strides[1],
+      out->sizes[0],
+      channels,
+      outChannels,
+      in->sizes[2],
+      in->sizes[3],
+      out->sizes[2] / std::max<int64_t>(outWidth, 1),
+      outWidth,
+      padTop,
+      padLeft,
+      accumulate != 0,
+      low,
+      high};
+  if (contiguous && winograd::inputsAreModerate(convolution))
+    return winograd::convolve(convolution);
+  gracefulConv2d(filters, in, out, 3, 3, outWidth, 1, 1, 1, 1, padTop, padLeft, accumulate, low,
+                 high);
+}
+
 // A memref<?xi8> as MLIR's C interface passes it.
 struct Bytes {
   const char *allocated;
@@ -490,6 +529,7 @@ std::vector<std::pair<std::string, void *>> runtimeSymbols() {
       {"_mlir_ciface_graceful_sgemm", reinterpret_cast<void *>(&gracefulSgemm)},
       {"_mlir_ciface_graceful_sgemm_per_sample", reinterpret_cast<void *>(&gracefulSgemmPerSample)},
       {"_mlir_ciface_graceful_conv2d", reinterpret_cast<void *>(&gracefulConv2d)},
+      {"_mlir_ciface_graceful_winograd_conv2d", reinterpret_cast<void *>(&gracefulWinogradConv2d)},
       {"_mlir_ciface_graceful_depthwise_conv2d",
        reinterpret_cast<void *>(&gracefulDepthwiseConv2d)},
       {"_mlir_ciface_graceful_fail_run", reinterpret_cast<void *>(&gracefulFailRun)},

@@ -1,5 +1,11 @@
+#include "../Jit/Winograd.h"
 #include "RuntimeCalls.h"
+#include "graceful/compiler/OnnxTypes.h"
 #include "graceful/compiler/Passes.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+#include <cstring>
 
 namespace graceful::compiler {
 
@@ -122,9 +128,75 @@ std::optional<Im2col> im2colOf(linalg::GenericOp product) {
   return im2col;
 }
 
+// Convolutions smaller than this, in channels or output pixels per side,
+// are faster direct: their Winograd products are too small for BLAS, or
+// their tiles mostly padding (measured on ResNet-18's and ResNet-50's
+// layers with bench/conv_bench).
+constexpr int64_t kWinogradMinimumChannels = 16;
+constexpr int64_t kWinogradMinimumSide = 8;
+
+// The constant filters [M, C*9] a 3x3 stride-1 convolution multiplies,
+// transformed for winograd::convolve into a new constant global [36, M, C];
+// a null value when the convolution is not such a one, its filters are
+// not a constant, or they are too small or too large for the transform.
+Value winogradFilters(OpBuilder &builder, ModuleOp module, linalg::GenericOp product,
+                      const Im2col &im2col) {
+  // The filters, [M, C, 3, 3], reach the product as a [M, C*9] view.
+  Value filterView = product.getDpsInputs()[0];
+  if (auto collapse = filterView.getDefiningOp<memref::CollapseShapeOp>())
+    filterView = collapse.getSrc();
+  auto filters = filterView.getDefiningOp<memref::GetGlobalOp>();
+  auto outputType = cast<MemRefType>(product.getDpsInits()[0].getType());
+  auto inputType = cast<MemRefType>(im2col.input.getType());
+  if (!filters || im2col.kernelHeight != 3 || im2col.kernelWidth != 3 || im2col.strideY != 1 ||
+      im2col.strideX != 1 || im2col.dilationY != 1 || im2col.dilationX != 1 ||
+      outputType.isDynamicDim(1) || outputType.isDynamicDim(2) || inputType.isDynamicDim(1))
+    return {};
+  int64_t outChannels = outputType.getDimSize(1), channels = inputType.getDimSize(1);
+  int64_t outHeight = outputType.getDimSize(2) / std::max<int64_t>(im2col.outWidth, 1);
+  if (channels < kWinogradMinimumChannels || outChannels < kWinogradMinimumChannels ||
+      outHeight < kWinogradMinimumSide || im2col.outWidth < kWinogradMinimumSide)
+    return {};
+  auto global =
+      SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(filters, filters.getNameAttr());
+  auto initial = global && global.getConstant()
+                     ? dyn_cast_or_null<ElementsAttr>(global.getInitialValueAttr())
+                     : ElementsAttr();
+  std::optional<std::string> bytes = initial ? rawElementBytes(initial) : std::nullopt;
+  if (!bytes || !initial.getElementType().isF32() ||
+      static_cast<int64_t>(bytes->size()) != outChannels * channels * 9 * 4)
+    return {};
+  std::vector<float> weights(static_cast<size_t>(outChannels * channels * 9));
+  std::memcpy(weights.data(), bytes->data(), bytes->size());
+  std::optional<std::vector<float>> transformed =
+      winograd::transformFilters(weights.data(), outChannels, channels);
+  if (!transformed)
+    return {};
+  auto tensorType =
+      RankedTensorType::get({winograd::kPoints, outChannels, channels}, builder.getF32Type());
+  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+      ArrayRef<char>(reinterpret_cast<const char *>(transformed->data()),
+                     transformed->size() * sizeof(float)),
+      alignof(std::max_align_t));
+  auto value = DenseResourceElementsAttr::get(tensorType, (global.getSymName() + "_winograd").str(),
+                                              std::move(blob));
+  auto memrefType = MemRefType::get(tensorType.getShape(), builder.getF32Type());
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPoint(global);
+  auto transformedGlobal = builder.create<memref::GlobalOp>(
+      global.getLoc(), (global.getSymName() + "_winograd").str(), builder.getStringAttr("private"),
+      memrefType, value, /*constant=*/true, builder.getI64IntegerAttr(64));
+  SymbolTable(module).insert(transformedGlobal);
+  builder.setInsertionPoint(product);
+  return builder.create<memref::GetGlobalOp>(product.getLoc(), memrefType,
+                                             transformedGlobal.getSymName());
+}
+
 // Replaces a per-sample product of im2col patches and the gather making
 // them by one call that gathers each sample's patches as it multiplies
-// them, reading the input's zero padding as offsets when it can.
+// them (or, for a 3x3 stride-1 convolution with constant filters, computes
+// it by Winograd's algorithm), reading the input's zero padding as offsets
+// when it can.
 void callConvolution(OpBuilder &builder, ModuleOp module, linalg::GenericOp product,
                      const Im2col &im2col) {
   Value output = product.getDpsInits()[0];
@@ -134,10 +206,14 @@ void callConvolution(OpBuilder &builder, ModuleOp module, linalg::GenericOp prod
     return callProduct(builder, module, product, "graceful_sgemm_per_sample",
                        product->getOperand(1), {});
   linalg::GenericOp gather = im2col.gather;
-  callProduct(builder, module, product, "graceful_conv2d", input,
-              {im2col.kernelHeight, im2col.kernelWidth, im2col.outWidth, im2col.strideY,
-               im2col.strideX, im2col.dilationY, im2col.dilationX, padding ? padding->top : 0,
-               padding ? padding->left : 0});
+  int64_t top = padding ? padding->top : 0, left = padding ? padding->left : 0;
+  if (Value transformed = winogradFilters(builder, module, product, im2col))
+    callKernel(builder, module, product, "graceful_winograd_conv2d",
+               {product->getOperand(0), transformed, input}, output, {im2col.outWidth, top, left});
+  else
+    callProduct(builder, module, product, "graceful_conv2d", input,
+                {im2col.kernelHeight, im2col.kernelWidth, im2col.outWidth, im2col.strideY,
+                 im2col.strideX, im2col.dilationY, im2col.dilationX, top, left});
   gather->erase();
   if (padding)
     for (Operation *padOp : padding->padOps)
