@@ -29,16 +29,15 @@ template <int Rank> struct View {
   float *data() const { return aligned + offset; }
 };
 
+constexpr float kInfinity = std::numeric_limits<float>::infinity();
+
 // The clamp a kernel applies to its results before storing them, fused
 // from a Clip or Relu that followed it: below `low` becomes `low`, above
 // `high` becomes `high`, and NaN stays NaN, as in those ops' loops.
 struct Clamp {
   float low, high;
 
-  bool active() const {
-    return low > -std::numeric_limits<float>::infinity() ||
-           high < std::numeric_limits<float>::infinity();
-  }
+  bool active() const { return low > -kInfinity || high < kInfinity; }
   float operator()(float value) const { return value < low ? low : (value > high ? high : value); }
 };
 
@@ -384,10 +383,10 @@ struct ConvGeometry {
 };
 
 // Rows [first, last) of one sample's patch matrix, [C*KH*KW, OH*OW] row
-// major: patches[(c, i, j), (y, x)] = in[c, y*sy + i*dy - top,
-// x*sx + j*dx - left], zero outside the input.
+// major with rows `rowStride` apart: patches[(c, i, j), (y, x)] =
+// in[c, y*sy + i*dy - top, x*sx + j*dx - left], zero outside the input.
 void gatherPatches(const float *in, const ConvGeometry &g, float *patches, int64_t first,
-                   int64_t last) {
+                   int64_t last, int64_t rowStride) {
   for (int64_t r = first; r < last; ++r) {
     int64_t c = r / (g.kernelHeight * g.kernelWidth), i = r / g.kernelWidth % g.kernelHeight,
             j = r % g.kernelWidth;
@@ -396,7 +395,7 @@ void gatherPatches(const float *in, const ConvGeometry &g, float *patches, int64
     int64_t begin = std::min(shift >= 0 ? 0 : (-shift + g.strideX - 1) / g.strideX, g.outWidth);
     int64_t end = g.inWidth - 1 - shift < 0 ? 0 : (g.inWidth - 1 - shift) / g.strideX + 1;
     end = std::clamp(end, begin, g.outWidth);
-    float *out = patches + r * g.pixels();
+    float *out = patches + r * rowStride;
     for (int64_t y = 0; y < g.outHeight; ++y, out += g.outWidth) {
       int64_t row = y * g.strideY + i * g.dilationY - g.padTop;
       if (row < 0 || row >= g.inHeight) {
@@ -420,11 +419,49 @@ float *patchScratch(int64_t floats) {
   return scratch.data();
 }
 
+// Late layers have so few pixels per sample that one product per sample is
+// too narrow for BLAS (it repacks the filters for each): below this many,
+// all samples' patches go side by side into one product.
+constexpr int64_t kNarrowPixels = 256;
+
+// gracefulConv2d for several samples of few pixels: patches [K, N*P], one
+// product over BLAS's threads into scratch [M, N*P], then each sample's
+// columns added or written into out[n], clamped.
+void convolveSamplesTogether(const View<2> &filters, const float *in, int64_t inSampleStride,
+                             const ConvGeometry &g, int64_t samples, const View<3> &out,
+                             bool accumulate, Clamp clamp) {
+  int64_t rows = g.patchRows(), pixels = g.pixels(), columns = samples * pixels;
+  int64_t outChannels = out.sizes[1];
+  float *patches = patchScratch(rows * columns);
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t n = 0; n < samples; ++n)
+      gatherPatches(in + n * inSampleStride, g, patches + n * pixels, r, r + 1, columns);
+  // Thread-local, so read through a pointer taken here: the threads below
+  // would each see their own.
+  thread_local std::vector<float> scratch;
+  scratch.resize(static_cast<size_t>(outChannels * columns));
+  float *products = scratch.data();
+  product(matrixOf(filters), {patches, rows, columns, columns, 1},
+          {products, outChannels, columns, columns, 1}, false, false, Clamp{-kInfinity, kInfinity});
+#pragma omp parallel for schedule(static)
+  for (int64_t m = 0; m < outChannels; ++m)
+    for (int64_t n = 0; n < samples; ++n) {
+      const float *from = products + m * columns + n * pixels;
+      float *to = out.data() + n * out.strides[0] + m * out.strides[1];
+      for (int64_t p = 0; p < pixels; ++p) {
+        float &target = to[p * out.strides[2]];
+        target = clamp(accumulate ? target + from[p] : from[p]);
+      }
+    }
+}
+
 // out[n, m, p] (+)= sum_k filters[m, k] * patches_n[k, p], clamped to [low, high]: a
 // convolution over `in` (its zero padding folded in as top/left offsets), one sample's
 // patches gathered at a time into per-thread scratch while they fit in cache, then one sgemm.
 // Samples go to threads whole, as in gracefulSgemmPerSample; a single sample gathers its
-// rows in parallel and keeps BLAS's threads.
+// rows in parallel and keeps BLAS's threads, and so do samples of few pixels, multiplied
+// together (convolveSamplesTogether).
 extern "C" void gracefulConv2d(View<2> *filters, View<4> *in, View<3> *out, int64_t kernelHeight,
                                int64_t kernelWidth, int64_t outWidth, int64_t strideY,
                                int64_t strideX, int64_t dilationY, int64_t dilationX,
@@ -448,23 +485,27 @@ extern "C" void gracefulConv2d(View<2> *filters, View<4> *in, View<3> *out, int6
     float *patches = patchScratch(rows * pixels);
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < rows; ++r)
-      gatherPatches(in->data(), g, patches, r, r + 1);
+      gatherPatches(in->data(), g, patches, r, r + 1, pixels);
     multiply(0, patches);
     return;
   }
+  if (pixels < kNarrowPixels)
+    return convolveSamplesTogether(*filters, in->data(), is[0], g, samples, *out, accumulate != 0,
+                                   Clamp{low, high});
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < samples; ++n) {
     float *patches = patchScratch(rows * pixels);
-    gatherPatches(in->data() + n * is[0], g, patches, 0, rows);
+    gatherPatches(in->data() + n * is[0], g, patches, 0, rows, pixels);
     multiply(n, patches);
   }
 }
 
 // gracefulConv2d for a 3x3 kernel at stride and dilation 1, by Winograd's
 // F(4x4, 3x3) on `transformed` (the filters' transform, made when the model
-// was compiled), unless an input is too large or not finite for the
-// transform to keep the direct sum's value (winograd::kLargestMagnitude),
-// or the views are not laid out as it needs: then directly with `filters`.
+// was compiled), unless the batch has too few tiles for it to be faster, an
+// input is too large or not finite for the transform to keep the direct
+// sum's value (winograd::kLargestMagnitude), or the views are not laid out
+// as it needs: then directly with `filters`.
 extern "C" void gracefulWinogradConv2d(View<2> *filters, View<3> *transformed, View<4> *in,
                                        View<3> *out, int64_t outWidth, int64_t padTop,
                                        int64_t padLeft, int64_t accumulate, float low, float high) {
@@ -491,7 +532,7 @@ extern "C" void gracefulWinogradConv2d(View<2> *filters, View<3> *transformed, V
       accumulate != 0,
       low,
       high};
-  if (contiguous && winograd::inputsAreModerate(convolution))
+  if (contiguous && winograd::isWorthwhile(convolution) && winograd::inputsAreModerate(convolution))
     return winograd::convolve(convolution);
   gracefulConv2d(filters, in, out, 3, 3, outWidth, 1, 1, 1, 1, padTop, padLeft, accumulate, low,
                  high);

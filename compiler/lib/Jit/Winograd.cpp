@@ -32,7 +32,7 @@ constexpr float kOutputTransform[kTile][kInput] = {
 // its transformed inputs and products stay in cache (about this many bytes).
 constexpr int64_t kBlockBytes = int64_t{3} << 20;
 // Fewer tiles than this make the products too narrow for BLAS to be fast.
-constexpr int64_t kMinimumBlockTiles = 96;
+constexpr int64_t kMinimumTiles = 96;
 
 // The last lane group of a row reads its 6 columns from 64-float loads
 // that start up to 5 columns in: 68 floats from its start.
@@ -53,10 +53,10 @@ struct Tiling {
         rowWidth(ceilDivide(tileColumns, kLanes) * kLanes * kTile + kReadPastRow) {
     int64_t allRows = c.samples * tileRows;
     int64_t fitting = kBlockBytes / (kPoints * (c.channels + c.outChannels) * 4);
-    blockRows = ceilDivide(std::max(fitting, kMinimumBlockTiles), tileColumns);
+    blockRows = ceilDivide(std::max(fitting, kMinimumTiles), tileColumns);
     // Every thread should get a block, when there are tiles enough.
     int64_t perThread = ceilDivide(allRows, int64_t{omp_get_max_threads()});
-    if (perThread * tileColumns >= kMinimumBlockTiles)
+    if (perThread * tileColumns >= kMinimumTiles)
       blockRows = std::min(blockRows, perThread);
     blockRows = std::clamp<int64_t>(blockRows, 1, allRows);
     // Blocks of even sizes.
@@ -278,6 +278,11 @@ std::optional<std::vector<float>> transformFilters(const float *filters, int64_t
       }
   }
   return transformed;
+}
+
+bool isWorthwhile(const Convolution &c) {
+  return c.samples * ceilDivide(c.outHeight, kTile) * ceilDivide(c.outWidth, kTile) >=
+         kMinimumTiles;
 }
 
 bool inputsAreModerate(const Convolution &c) {
