@@ -132,6 +132,21 @@ template <int64_t Rows>
   }
 }
 
+// half[a][j] = sum_i matrix[a][i] * x[i][j] for the 6x6 lanes x that
+// load(i, j) gives: the first half of a 2-D transform, column by column.
+template <int64_t Rows, typename Load>
+[[gnu::always_inline]] inline void transformColumns(const float (&matrix)[Rows][kInput], Load load,
+                                                    Lanes (&half)[Rows][kInput]) {
+  for (int64_t j = 0; j < kInput; ++j) {
+    Lanes column[kInput], transformed[Rows];
+    for (int64_t i = 0; i < kInput; ++i)
+      column[i] = load(i, j);
+    combine(matrix, column, transformed);
+    for (int64_t a = 0; a < Rows; ++a)
+      half[a][j] = transformed[a];
+  }
+}
+
 // Lane l = from[4 * l]: every fourth float of 64, from 4 loads and 3 shuffles.
 [[gnu::always_inline]] inline Lanes everyFourth(const float *from) {
   const LaneIndex pick = {0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28};
@@ -162,14 +177,9 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void
 transformInputs(const float *rows, int64_t rowWidth, float *out, int64_t pointStride,
                 int64_t count) {
   Lanes half[kInput][kInput]; // [a][j]: (B^T d)[a, j]
-  for (int64_t j = 0; j < kInput; ++j) {
-    Lanes column[kInput], transformed[kInput];
-    for (int64_t i = 0; i < kInput; ++i)
-      column[i] = everyFourth(rows + i * rowWidth + j);
-    combine(kInputTransform, column, transformed);
-    for (int64_t a = 0; a < kInput; ++a)
-      half[a][j] = transformed[a];
-  }
+  transformColumns(
+      kInputTransform, [&](int64_t i, int64_t j) { return everyFourth(rows + i * rowWidth + j); },
+      half);
   for (int64_t a = 0; a < kInput; ++a) {
     Lanes transformed[kInput];
     combine(kInputTransform, half[a], transformed);
@@ -189,14 +199,10 @@ transformInputs(const float *rows, int64_t rowWidth, float *out, int64_t pointSt
 __attribute__((target_clones("avx512f", "avx2", "default"))) void
 transformProducts(const float *products, int64_t pointStride, float *rows, int64_t rowWidth) {
   Lanes half[kTile][kInput]; // [a][j]: (A^T m)[a, j]
-  for (int64_t j = 0; j < kInput; ++j) {
-    Lanes column[kInput], transformed[kTile];
-    for (int64_t i = 0; i < kInput; ++i)
-      column[i] = loadLanes(products + (i * kInput + j) * pointStride);
-    combine(kOutputTransform, column, transformed);
-    for (int64_t a = 0; a < kTile; ++a)
-      half[a][j] = transformed[a];
-  }
+  transformColumns(
+      kOutputTransform,
+      [&](int64_t i, int64_t j) { return loadLanes(products + (i * kInput + j) * pointStride); },
+      half);
   for (int64_t a = 0; a < kTile; ++a) {
     Lanes pixels[kTile];
     combine(kOutputTransform, half[a], pixels);
