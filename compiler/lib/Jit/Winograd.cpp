@@ -101,7 +101,6 @@ void loadRows(const Convolution &c, const Tiling &t, int64_t n, int64_t channel,
 // kLanes floats, one per tile; GCC's vector extension makes each
 // arithmetic on them one AVX-512 instruction (two AVX2 ones).
 typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
-typedef int LaneIndex __attribute__((vector_size(kLanes * sizeof(int))));
 
 // These helpers are inlined into the clones below; the warning that a
 // 64-byte vector changes their calling convention cannot apply.
@@ -112,7 +111,7 @@ typedef int LaneIndex __attribute__((vector_size(kLanes * sizeof(int))));
   return lanes;
 }
 
-[[gnu::always_inline]] inline void storeLanes(Lanes lanes, float *to) {
+[[gnu::always_inline]] inline void storeLanes(const Lanes &lanes, float *to) {
   __builtin_memcpy(to, &lanes, sizeof lanes);
 }
 
@@ -148,27 +147,36 @@ template <int64_t Rows, typename Load>
 }
 
 // Lane l = from[4 * l]: every fourth float of 64, from 4 loads and 3 shuffles.
+// __builtin_shufflevector takes constant indices and is both GCC's and Clang's.
 [[gnu::always_inline]] inline Lanes everyFourth(const float *from) {
-  const LaneIndex pick = {0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28};
-  const LaneIndex join = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
-  Lanes low = __builtin_shuffle(loadLanes(from), loadLanes(from + 16), pick);
-  Lanes high = __builtin_shuffle(loadLanes(from + 32), loadLanes(from + 48), pick);
-  return __builtin_shuffle(low, high, join);
+  auto pick = [](Lanes a, Lanes b) {
+    return __builtin_shufflevector(a, b, 0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
+  };
+  Lanes low = pick(loadLanes(from), loadLanes(from + 16));
+  Lanes high = pick(loadLanes(from + 32), loadLanes(from + 48));
+  return __builtin_shufflevector(low, high, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+}
+
+// Lanes 0..7 of a and b interleaved, and lanes 8..15.
+[[gnu::always_inline]] inline Lanes interleaveLow(Lanes a, Lanes b) {
+  return __builtin_shufflevector(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+}
+[[gnu::always_inline]] inline Lanes interleaveHigh(Lanes a, Lanes b) {
+  return __builtin_shufflevector(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15,
+                                 31);
 }
 
 // to[4 * l + b] = columns[b][l]: the inverse of everyFourth for 4 vectors.
 [[gnu::always_inline]] inline void interleaveFour(const Lanes (&columns)[kTile], float *to) {
-  const LaneIndex low = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23};
-  const LaneIndex high = {8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
   // Pairs (b = 0, 2) and (1, 3), then the pairs of pairs.
-  Lanes even0 = __builtin_shuffle(columns[0], columns[2], low);
-  Lanes even1 = __builtin_shuffle(columns[0], columns[2], high);
-  Lanes odd0 = __builtin_shuffle(columns[1], columns[3], low);
-  Lanes odd1 = __builtin_shuffle(columns[1], columns[3], high);
-  storeLanes(__builtin_shuffle(even0, odd0, low), to);
-  storeLanes(__builtin_shuffle(even0, odd0, high), to + 16);
-  storeLanes(__builtin_shuffle(even1, odd1, low), to + 32);
-  storeLanes(__builtin_shuffle(even1, odd1, high), to + 48);
+  Lanes even0 = interleaveLow(columns[0], columns[2]);
+  Lanes even1 = interleaveHigh(columns[0], columns[2]);
+  Lanes odd0 = interleaveLow(columns[1], columns[3]);
+  Lanes odd1 = interleaveHigh(columns[1], columns[3]);
+  storeLanes(interleaveLow(even0, odd0), to);
+  storeLanes(interleaveHigh(even0, odd0), to + 16);
+  storeLanes(interleaveLow(even1, odd1), to + 32);
+  storeLanes(interleaveHigh(even1, odd1), to + 48);
 }
 
 // V[p, lane] = (B^T d B)[p] for the tiles starting at columns lane * 4 of
