@@ -149,7 +149,7 @@ template <int64_t Rows, typename Load>
 // Lane l = from[4 * l]: every fourth float of 64, from 4 loads and 3 shuffles.
 // __builtin_shufflevector takes constant indices and is both GCC's and Clang's.
 [[gnu::always_inline]] inline Lanes everyFourth(const float *from) {
-  auto pick = [](Lanes a, Lanes b) {
+  auto pick = [](const Lanes &a, const Lanes &b) {
     return __builtin_shufflevector(a, b, 0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
   };
   Lanes low = pick(loadLanes(from), loadLanes(from + 16));
@@ -158,10 +158,10 @@ template <int64_t Rows, typename Load>
 }
 
 // Lanes 0..7 of a and b interleaved, and lanes 8..15.
-[[gnu::always_inline]] inline Lanes interleaveLow(Lanes a, Lanes b) {
+[[gnu::always_inline]] inline Lanes interleaveLow(const Lanes &a, const Lanes &b) {
   return __builtin_shufflevector(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
 }
-[[gnu::always_inline]] inline Lanes interleaveHigh(Lanes a, Lanes b) {
+[[gnu::always_inline]] inline Lanes interleaveHigh(const Lanes &a, const Lanes &b) {
   return __builtin_shufflevector(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15,
                                  31);
 }
