@@ -152,7 +152,8 @@ void sumBlocksAnyTaps(const float *const *at, const float *weight, float *row, i
 // has). 3x3 and 5x5 kernels at strides 1 and 2 (MobileNet, EfficientNet)
 // get their own unrolled loops.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void
-convolvePlane(PlaneScratch &scratch, const float *filter, float *result, const PlaneGeometry &g) {
+convolvePlane(PlaneScratch &scratch, const float *filter, const float *bias, float *result,
+              const PlaneGeometry &g) {
   int64_t taps = g.kernelHeight * g.kernelWidth, blocks = roundUp(g.outWidth, kBlock) / kBlock;
   const float *padded = scratch.padded.data();
   float *row = scratch.row.data(), *weight = scratch.weight.data();
@@ -166,10 +167,14 @@ convolvePlane(PlaneScratch &scratch, const float *filter, float *result, const P
       for (int64_t j = 0; j < g.kernelWidth; ++j, ++t)
         at[t] = padded + (y * g.strideY + i * g.dilationY) * paddedWidth + j * g.dilationX;
     float *out = result + y * g.outRow;
-    if (g.accumulate)
+    if (g.accumulate) {
       gather(out, g.outColumn, row, g.outWidth);
-    else
-      std::fill_n(row, g.outWidth, 0.0f);
+      if (bias)
+        for (int64_t x = 0; x < g.outWidth; ++x)
+          row[x] += *bias;
+    } else {
+      std::fill_n(row, g.outWidth, bias ? *bias : 0.0f);
+    }
     if (taps == 9 && g.strideX == 1)
       sumBlocks<9, 1>(at, weight, row, blocks);
     else if (taps == 9 && g.strideX == 2)
@@ -186,15 +191,15 @@ convolvePlane(PlaneScratch &scratch, const float *filter, float *result, const P
   }
 }
 
-// out[n, c, y, x] (+)= sum_{i, j} in[n, c, y * sy + i * dy - top, x * sx + j * dx - left] *
-// w[c, i, j] (linalg.depthwise_conv_2d_nchw_chw with the input's zero padding folded in, and
-// its zero initial value when `accumulate` is 0), clamped to [low, high]. Planes are
-// independent and split across threads. Each plane is copied to scratch before its output is
-// written, so `out` may be `in` itself when both have the same shape and strides.
-extern "C" void gracefulDepthwiseConv2d(View<4> *in, View<3> *w, View<4> *out, int64_t strideY,
-                                        int64_t strideX, int64_t dilationY, int64_t dilationX,
-                                        int64_t padTop, int64_t padLeft, int64_t accumulate,
-                                        float low, float high) {
+// out[n, c, y, x] (+)= bias[c] + sum_{i, j} in[n, c, y * sy + i * dy - top, x * sx + j * dx -
+// left] * w[c, i, j] (linalg.depthwise_conv_2d_nchw_chw with the input's zero padding folded
+// in, and its zero initial value when `accumulate` is 0; no bias when `bias` is null),
+// clamped to [low, high]. Planes are independent and split across threads. Each plane is
+// copied to scratch before its output is written, so `out` may be `in` itself when both have
+// the same shape and strides.
+void depthwiseConv2d(View<4> *in, View<3> *w, const View<1> *bias, View<4> *out,
+                     const int64_t (&flags)[7], float low, float high) {
+  auto [strideY, strideX, dilationY, dilationX, padTop, padLeft, accumulate] = flags;
   const int64_t *is = in->strides, *ws = w->strides, *os = out->strides;
   PlaneGeometry geometry{out->sizes[2], out->sizes[3], in->sizes[2],    in->sizes[3],
                          w->sizes[1],   w->sizes[2],   strideY,         strideX,
@@ -211,9 +216,27 @@ extern "C" void gracefulDepthwiseConv2d(View<4> *in, View<3> *w, View<4> *out, i
     for (int64_t p = 0; p < planes; ++p) {
       int64_t n = p / channels, c = p % channels;
       scratch.load(in->data() + n * is[0] + c * is[1], geometry);
-      convolvePlane(scratch, w->data() + c * ws[0], out->data() + n * os[0] + c * os[1], geometry);
+      convolvePlane(scratch, w->data() + c * ws[0],
+                    bias ? bias->data() + c * bias->strides[0] : nullptr,
+                    out->data() + n * os[0] + c * os[1], geometry);
     }
   }
+}
+
+extern "C" void gracefulDepthwiseConv2d(View<4> *in, View<3> *w, View<4> *out, int64_t strideY,
+                                        int64_t strideX, int64_t dilationY, int64_t dilationX,
+                                        int64_t padTop, int64_t padLeft, int64_t accumulate,
+                                        float low, float high) {
+  depthwiseConv2d(in, w, nullptr, out,
+                  {strideY, strideX, dilationY, dilationX, padTop, padLeft, accumulate}, low, high);
+}
+
+extern "C" void gracefulDepthwiseConv2dBias(View<4> *in, View<3> *w, View<1> *bias, View<4> *out,
+                                            int64_t strideY, int64_t strideX, int64_t dilationY,
+                                            int64_t dilationX, int64_t padTop, int64_t padLeft,
+                                            int64_t accumulate, float low, float high) {
+  depthwiseConv2d(in, w, bias, out,
+                  {strideY, strideX, dilationY, dilationX, padTop, padLeft, accumulate}, low, high);
 }
 
 // A strided matrix: what one product reads or accumulates into.
@@ -573,6 +596,8 @@ std::vector<std::pair<std::string, void *>> runtimeSymbols() {
       {"_mlir_ciface_graceful_winograd_conv2d", reinterpret_cast<void *>(&gracefulWinogradConv2d)},
       {"_mlir_ciface_graceful_depthwise_conv2d",
        reinterpret_cast<void *>(&gracefulDepthwiseConv2d)},
+      {"_mlir_ciface_graceful_depthwise_conv2d_bias",
+       reinterpret_cast<void *>(&gracefulDepthwiseConv2dBias)},
       {"_mlir_ciface_graceful_fail_run", reinterpret_cast<void *>(&gracefulFailRun)},
       {"malloc", reinterpret_cast<void *>(&gracefulMalloc)},
       {"free", reinterpret_cast<void *>(&gracefulFree)}};

@@ -27,8 +27,15 @@ struct DepthwiseToRuntimePass : impl::GracefulDepthwiseToRuntimeBase<DepthwiseTo
       Value input = op.getDpsInputs()[0], filters = op.getDpsInputs()[1],
             output = op.getDpsInits()[0];
       std::optional<ZeroPadding> padding = zeroPaddingOf(input, op, op, output);
-      callKernel(builder, module, op, "graceful_depthwise_conv2d",
-                 {padding ? padding->source : input, filters}, output,
+      SmallVector<Value> inputs{padding ? padding->source : input, filters};
+      // With the bias as an operand (MobileNet's folded BatchNorm) the kernel
+      // needs no base in its output, so it may still write over its input.
+      std::optional<Value> bias = eraseChannelBiasBefore(op, output);
+      if (bias)
+        inputs.push_back(*bias);
+      callKernel(builder, module, op,
+                 bias ? "graceful_depthwise_conv2d_bias" : "graceful_depthwise_conv2d", inputs,
+                 bias ? Epilogue{output} : startingEpilogue(op, output),
                  {strides[0], strides[1], dilations[0], dilations[1], padding ? padding->top : 0,
                   padding ? padding->left : 0},
                  /*mayWriteInput=*/true);

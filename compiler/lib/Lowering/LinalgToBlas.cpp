@@ -51,7 +51,8 @@ bool isPerSampleProduct(linalg::GenericOp op) {
 // (what the runtime makes B from) and C.
 void callProduct(OpBuilder &builder, ModuleOp module, Operation *op, StringRef name, Value b,
                  SmallVector<int64_t> flags) {
-  callKernel(builder, module, op, name, {op->getOperand(0), b}, op->getOperand(2), flags);
+  callKernel(builder, module, op, name, {op->getOperand(0), b},
+             startingEpilogue(op, op->getOperand(2)), flags);
 }
 
 // The patches a per-sample product multiplies, as graceful-lower-onnx
@@ -209,7 +210,8 @@ void callConvolution(OpBuilder &builder, ModuleOp module, linalg::GenericOp prod
   int64_t top = padding ? padding->top : 0, left = padding ? padding->left : 0;
   if (Value transformed = winogradFilters(builder, module, product, im2col))
     callKernel(builder, module, product, "graceful_winograd_conv2d",
-               {product->getOperand(0), transformed, input}, output, {im2col.outWidth, top, left});
+               {product->getOperand(0), transformed, input}, startingEpilogue(product, output),
+               {im2col.outWidth, top, left});
   else
     callProduct(builder, module, product, "graceful_conv2d", input,
                 {im2col.kernelHeight, im2col.kernelWidth, im2col.outWidth, im2col.strideY,

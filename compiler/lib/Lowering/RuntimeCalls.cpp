@@ -221,15 +221,35 @@ void redirect(OpBuilder &builder, Operation *kernel, Epilogue &epilogue, Value t
 }
 
 // A kernel accumulating onto its output starts from what the last op before
-// it wrote there (a bias broadcast, say). That op can write `target`
-// instead when it writes all of the output buffer `root` without reading
-// it and nothing between it and the kernel uses `target`.
-linalg::GenericOp movableBaseWriter(Operation *kernel, Value root, Value target) {
-  auto writer = dyn_cast_or_null<linalg::GenericOp>(lastUseBefore(kernel, root));
-  if (!writer || !writer.hasPureBufferSemantics() || !overwrites(writer, root) ||
+// it wrote there (a bias broadcast, or a copy of a residual Add's other
+// buffer). That op can write `target` instead when it writes all of the
+// output buffer `root` without reading it and nothing between it and the
+// kernel uses `target`, and it does not read `target` (writing there, it
+// would read what it writes).
+Operation *movableBaseWriter(Operation *kernel, Value root, Value target) {
+  Operation *writer = lastUseBefore(kernel, root);
+  auto generic = dyn_cast_or_null<linalg::GenericOp>(writer);
+  auto copy = dyn_cast_or_null<memref::CopyOp>(writer);
+  SmallVector<Value> reads;
+  if (generic && generic.hasPureBufferSemantics() && overwrites(generic, root))
+    reads = generic.getDpsInputs();
+  else if (copy && copy.getTarget() == root && rootBuffer(copy.getSource()) != root)
+    reads = {copy.getSource()};
+  else
+    return nullptr;
+  if (llvm::any_of(reads, [&](Value read) { return rootBuffer(read) == rootBuffer(target); }) ||
       !untouchedBetween(writer, kernel, target) || !canBeAvailableAt(target, writer))
-    return {};
+    return nullptr;
   return writer;
+}
+
+// Makes `writer` (see movableBaseWriter) write `target` instead.
+void retarget(Operation *writer, Value target) {
+  makeAvailableAt(target, writer);
+  if (auto copy = dyn_cast<memref::CopyOp>(writer))
+    copy.getTargetMutable().assign(target);
+  else
+    cast<linalg::GenericOp>(writer).getDpsInitsMutable()[0].set(target);
 }
 
 // Rebuilds `writer` (see movableBaseWriter) to write what it wrote plus
@@ -330,7 +350,8 @@ Epilogue fuseEpilogue(OpBuilder &builder, Operation *kernel, ValueRange inputs, 
       Value addend = form->addend;
       bool inPlace = addend == target;
       linalg::GenericOp baseWriter;
-      if (epilogue.accumulate && (!(baseWriter = movableBaseWriter(kernel, root, target)) ||
+      if (epilogue.accumulate && (!(baseWriter = dyn_cast_or_null<linalg::GenericOp>(
+                                        movableBaseWriter(kernel, root, target))) ||
                                   !DominanceInfo().properlyDominates(addend, baseWriter) ||
                                   !untouchedBetween(baseWriter, kernel, addend)))
         break;
@@ -350,14 +371,12 @@ Epilogue fuseEpilogue(OpBuilder &builder, Operation *kernel, ValueRange inputs, 
       epilogue.accumulate = true;
     } else if (target != root) {
       // A clamp alone. An accumulating kernel's base moves with its output.
-      linalg::GenericOp baseWriter;
+      Operation *baseWriter = nullptr;
       if ((epilogue.accumulate && !(baseWriter = movableBaseWriter(kernel, root, target))) ||
           !canRedirect(kernel, follower, inputs, mayWriteInputNow, epilogue.output, target))
         break;
-      if (baseWriter) {
-        makeAvailableAt(target, baseWriter);
-        baseWriter.getDpsInitsMutable()[0].set(target);
-      }
+      if (baseWriter)
+        retarget(baseWriter, target);
       redirect(builder, kernel, epilogue, target);
     }
     follower->erase();
@@ -420,6 +439,28 @@ bool eraseZeroFillBefore(Operation *op, Value output) {
   return true;
 }
 
+std::optional<Value> eraseChannelBiasBefore(Operation *op, Value output) {
+  Value root = rootBuffer(output);
+  if (!coversRootBuffer(output))
+    return std::nullopt;
+  auto writer = dyn_cast_or_null<linalg::GenericOp>(lastUseBefore(op, root));
+  if (!writer || !writer.hasPureBufferSemantics() || !overwrites(writer, root) ||
+      writer.getNumDpsInputs() != 1 || writer.getNumLoops() < 2 ||
+      writer.getNumLoops() != writer.getNumParallelLoops())
+    return std::nullopt;
+  Value bias = writer.getDpsInputs()[0];
+  MLIRContext *context = writer.getContext();
+  AffineMap channel = AffineMap::get(writer.getNumLoops(), 0, getAffineDimExpr(1, context));
+  auto yield = cast<linalg::YieldOp>(writer.getBody()->getTerminator());
+  if (!isF32Buffer(bias, 1) || writer.getIndexingMapsArray()[0] != channel ||
+      &writer.getBody()->front() != yield.getOperation() ||
+      yield.getOperand(0) != writer.getBody()->getArgument(0) ||
+      mayChangeBetween(writer, op, rootBuffer(bias)))
+    return std::nullopt;
+  writer->erase();
+  return bias;
+}
+
 Operation *nextUseOf(Operation *op, Value root) {
   for (Operation *next = op->getNextNode(); next; next = next->getNextNode())
     if (usesBuffer(next, root))
@@ -466,10 +507,13 @@ void callRuntime(OpBuilder &builder, ModuleOp module, Location loc, StringRef na
   builder.create<func::CallOp>(loc, name, TypeRange{}, operands);
 }
 
+Epilogue startingEpilogue(Operation *kernel, Value output) {
+  return {output, !eraseZeroFillBefore(kernel, output)};
+}
+
 void callKernel(OpBuilder &builder, ModuleOp module, Operation *kernel, StringRef name,
-                ValueRange inputs, Value output, SmallVector<int64_t> flags, bool mayWriteInput) {
-  Epilogue epilogue{output, !eraseZeroFillBefore(kernel, output)};
-  epilogue = fuseEpilogue(builder, kernel, inputs, epilogue, mayWriteInput);
+                ValueRange inputs, Epilogue start, SmallVector<int64_t> flags, bool mayWriteInput) {
+  Epilogue epilogue = fuseEpilogue(builder, kernel, inputs, start, mayWriteInput);
   builder.setInsertionPoint(kernel);
   SmallVector<Value> buffers(inputs);
   buffers.push_back(epilogue.output);

@@ -57,6 +57,14 @@ bool overwrites(mlir::linalg::GenericOp op, mlir::Value buffer);
 // result rather than add it.
 bool eraseZeroFillBefore(mlir::Operation *op, mlir::Value output);
 
+// A per-channel bias the kernel can start from itself: when the last op
+// before `op` that touches `output`'s root buffer writes all of it with
+// bias[c] at [n, c, ...] (how a Conv's bias input lowers) and `output`
+// covers that buffer, the op is erased and the rank-1 bias returned. The
+// kernel then writes bias + its result: its output no longer needs to hold
+// a base before it runs, so it may write over its own input.
+std::optional<mlir::Value> eraseChannelBiasBefore(mlir::Operation *op, mlir::Value output);
+
 // A bufferized tensor.pad with zeros: an alloc that is zero-filled,
 // receives a copy of `source` in one subview at [0, 0, top, left], and is
 // read by one op. A kernel can read `source` instead and treat the border
@@ -94,11 +102,15 @@ struct Epilogue {
 Epilogue fuseEpilogue(mlir::OpBuilder &builder, mlir::Operation *kernel, mlir::ValueRange inputs,
                       Epilogue epilogue, bool mayWriteInput = false);
 
+// How `kernel` starts on `output`: from zeros when the fill before it
+// could be erased (eraseZeroFillBefore), else adding to what it holds.
+Epilogue startingEpilogue(mlir::Operation *kernel, mlir::Value output);
+
 // Replaces `kernel` by a call to the runtime's `name` on `inputs` and
-// `output`, with what fuseEpilogue takes over: the call's scalars are
+// `start.output`, with what fuseEpilogue takes over: the call's scalars are
 // `flags`, then whether it adds to its output, then the clamp's bounds.
 void callKernel(mlir::OpBuilder &builder, mlir::ModuleOp module, mlir::Operation *kernel,
-                llvm::StringRef name, mlir::ValueRange inputs, mlir::Value output,
+                llvm::StringRef name, mlir::ValueRange inputs, Epilogue start,
                 llvm::SmallVector<int64_t> flags, bool mayWriteInput = false);
 
 } // namespace graceful::compiler

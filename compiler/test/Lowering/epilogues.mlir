@@ -66,14 +66,17 @@ func.func @relu_into_depthwise_input(%x: memref<1x2x4x4xf32>, %w: memref<2x1x1xf
 }
 
 // The same Relu after a depthwise convolution with a bias (MobileNetV2's
-// folded BatchNorm): the bias broadcast runs before the kernel, so writing
-// it into the input would destroy the input before the kernel reads it.
-// The kernel keeps its own buffer and the Relu stays where it writes.
+// folded BatchNorm): the bias broadcast becomes the kernel's operand, so
+// no base has to be written into the output before the kernel reads its
+// input, and the kernel still writes over that input.
 // CHECK-LABEL: func.func @biased_relu_into_depthwise_input
-// CHECK: %[[OUT:.*]] = memref.alloc
-// CHECK: linalg.generic {{.*}} ins(%arg2 : memref<2xf32>) outs(%[[OUT]] :
-// CHECK: call @graceful_depthwise_conv2d(%{{.*}}, %{{.*}}, %{{.*}}, {{.*}}, %c1_i64, %{{.*}}, %{{.*}})
-// CHECK: linalg.generic {{.*}} ins(%[[OUT]] : {{.*}}) outs(%arg0 :
+// CHECK-NOT: memref.alloc
+// CHECK-NOT: linalg.generic
+// CHECK: %[[X:.*]] = memref.cast %arg0
+// CHECK: %[[B:.*]] = memref.cast %arg2
+// CHECK: %[[Y:.*]] = memref.cast %arg0
+// CHECK: call @graceful_depthwise_conv2d_bias(%[[X]], %{{.*}}, %[[B]], %[[Y]], {{.*}}, %c0_i64, %{{.*}}, %{{.*}})
+// CHECK-NOT: linalg.generic
 // CHECK: return
 func.func @biased_relu_into_depthwise_input(%x: memref<1x2x4x4xf32>, %w: memref<2x1x1xf32>,
                                             %bias: memref<2xf32>) {
@@ -94,6 +97,70 @@ func.func @biased_relu_into_depthwise_input(%x: memref<1x2x4x4xf32>, %w: memref<
     linalg.yield %relu : f32
   }
   memref.dealloc %out : memref<1x2x4x4xf32>
+  return
+}
+
+// A biased depthwise convolution, a residual Add and a Relu6: the Add's
+// other buffer is copied into the Clip's output, which the kernel adds the
+// bias and its sums to, clamped to [0, 6].
+// CHECK-LABEL: func.func @biased_depthwise_residual_clip
+// CHECK-NOT: linalg.generic
+// CHECK: memref.copy %arg3, %arg4
+// CHECK: call @graceful_depthwise_conv2d_bias({{.*}}, %c1_i64, %{{.*}}, %{{.*}})
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @biased_depthwise_residual_clip(%x: memref<1x2x4x4xf32>, %w: memref<2x1x1xf32>,
+                                          %bias: memref<2xf32>, %skip: memref<1x2x4x4xf32>,
+                                          %y: memref<1x2x4x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %six = arith.constant 6.0 : f32
+  %out = memref.alloc() : memref<1x2x4x4xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d1)>, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%bias : memref<2xf32>) outs(%out : memref<1x2x4x4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  }
+  linalg.depthwise_conv_2d_nchw_chw {strides = dense<1> : tensor<2xi64>, dilations = dense<1> : tensor<2xi64>}
+      ins(%x, %w : memref<1x2x4x4xf32>, memref<2x1x1xf32>) outs(%out : memref<1x2x4x4xf32>)
+  %sum = memref.alloc() : memref<1x2x4x4xf32>
+  linalg.generic {indexing_maps = [#id4, #id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%out, %skip : memref<1x2x4x4xf32>, memref<1x2x4x4xf32>) outs(%sum : memref<1x2x4x4xf32>) {
+  ^bb0(%l: f32, %r: f32, %o: f32):
+    %add = arith.addf %l, %r : f32
+    linalg.yield %add : f32
+  }
+  memref.dealloc %out : memref<1x2x4x4xf32>
+  linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%sum : memref<1x2x4x4xf32>) outs(%y : memref<1x2x4x4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %below = arith.cmpf olt, %in, %zero : f32
+    %above = arith.cmpf ogt, %in, %six : f32
+    %high = arith.select %above, %six, %in : f32
+    %clamped = arith.select %below, %zero, %high : f32
+    linalg.yield %clamped : f32
+  }
+  memref.dealloc %sum : memref<1x2x4x4xf32>
+  return
+}
+
+// A bias written before something changes it is not the bias the kernel
+// would read: the broadcast stays, and the kernel adds to its output.
+// CHECK-LABEL: func.func @bias_changed_before_depthwise
+// CHECK: linalg.generic {{.*}} ins(%arg2 : memref<2xf32>)
+// CHECK: linalg.fill
+// CHECK: call @graceful_depthwise_conv2d({{.*}}, %c1_i64, %{{.*}}, %{{.*}})
+// CHECK: return
+func.func @bias_changed_before_depthwise(%x: memref<1x2x4x4xf32>, %w: memref<2x1x1xf32>,
+                                         %bias: memref<2xf32>, %y: memref<1x2x4x4xf32>) {
+  %one = arith.constant 1.0 : f32
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d1)>, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%bias : memref<2xf32>) outs(%y : memref<1x2x4x4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  }
+  linalg.fill ins(%one : f32) outs(%bias : memref<2xf32>)
+  linalg.depthwise_conv_2d_nchw_chw {strides = dense<1> : tensor<2xi64>, dilations = dense<1> : tensor<2xi64>}
+      ins(%x, %w : memref<1x2x4x4xf32>, memref<2x1x1xf32>) outs(%y : memref<1x2x4x4xf32>)
   return
 }
 
@@ -151,6 +218,73 @@ func.func @residual_then_relu(%a: memref<2x3xf32>, %b: memref<3x4xf32>, %p: memr
     linalg.yield %relu : f32
   }
   memref.dealloc %c : memref<2x4xf32>
+  return
+}
+
+// z = relu(a * b + p) through a buffer of its own (ResNet's convolutions
+// without a bias, BatchNorm kept): the copy of p moves to z with the
+// product, and the Relu becomes the clamp.
+// CHECK-LABEL: func.func @residual_copy_then_relu
+// CHECK-NOT: memref.alloc
+// CHECK: memref.copy %arg2, %arg3
+// CHECK: %[[Z:.*]] = memref.cast %arg3
+// CHECK: call @graceful_sgemm(%{{.*}}, %{{.*}}, %[[Z]], %c0_i64, %c1_i64, %{{.*}}, %{{.*}})
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @residual_copy_then_relu(%a: memref<2x3xf32>, %b: memref<3x4xf32>, %p: memref<2x4xf32>,
+                                   %z: memref<2x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c = memref.alloc() : memref<2x4xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<2x4xf32>)
+  linalg.matmul ins(%a, %b : memref<2x3xf32>, memref<3x4xf32>) outs(%c : memref<2x4xf32>)
+  %s = memref.alloc() : memref<2x4xf32>
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c, %p : memref<2x4xf32>, memref<2x4xf32>) outs(%s : memref<2x4xf32>) {
+  ^bb0(%l: f32, %r: f32, %out: f32):
+    %sum = arith.addf %l, %r : f32
+    linalg.yield %sum : f32
+  }
+  memref.dealloc %c : memref<2x4xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%s : memref<2x4xf32>) outs(%z : memref<2x4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %below = arith.cmpf olt, %in, %zero : f32
+    %relu = arith.select %below, %zero, %in : f32
+    linalg.yield %relu : f32
+  }
+  memref.dealloc %s : memref<2x4xf32>
+  return
+}
+
+// The same with the Relu writing the Add's other buffer p: the copy of p
+// cannot move onto p itself, so the Relu stays a loop.
+// CHECK-LABEL: func.func @residual_copy_then_relu_into_addend
+// CHECK: memref.copy %arg2, %[[S:.*]] :
+// CHECK: call @graceful_sgemm({{.*}}, %c0_i64, %c1_i64, %{{.*}}, %{{.*}})
+// CHECK: linalg.generic {{.*}} ins(%[[S]] : memref<2x4xf32>) outs(%arg2 : memref<2x4xf32>)
+// CHECK: return
+func.func @residual_copy_then_relu_into_addend(%a: memref<2x3xf32>, %b: memref<3x4xf32>,
+                                               %p: memref<2x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c = memref.alloc() : memref<2x4xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<2x4xf32>)
+  linalg.matmul ins(%a, %b : memref<2x3xf32>, memref<3x4xf32>) outs(%c : memref<2x4xf32>)
+  %s = memref.alloc() : memref<2x4xf32>
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c, %p : memref<2x4xf32>, memref<2x4xf32>) outs(%s : memref<2x4xf32>) {
+  ^bb0(%l: f32, %r: f32, %out: f32):
+    %sum = arith.addf %l, %r : f32
+    linalg.yield %sum : f32
+  }
+  memref.dealloc %c : memref<2x4xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%s : memref<2x4xf32>) outs(%p : memref<2x4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %below = arith.cmpf olt, %in, %zero : f32
+    %relu = arith.select %below, %zero, %in : f32
+    linalg.yield %relu : f32
+  }
+  memref.dealloc %s : memref<2x4xf32>
   return
 }
 
