@@ -58,6 +58,7 @@ constexpr const char *kLoweringPipeline =
     "one-shot-bufferize{bufferize-function-boundaries allow-return-allocs-from-loops "
     "function-boundary-type-conversion=identity-layout-map},"
     "buffer-deallocation-pipeline, graceful-linalg-to-blas, graceful-depthwise-to-runtime, "
+    "graceful-contraction-to-blas, "
     "canonicalize,"
     "func.func(graceful-inline-copies, convert-linalg-to-loops), convert-math-to-funcs, "
     "convert-scf-to-cf, "

@@ -108,6 +108,27 @@ def GracefulLinalgToBlas : Pass<"graceful-linalg-to-blas", "mlir::ModuleOp"> {
                            "mlir::arith::ArithDialect"];
 }
 
+def GracefulContractionToBlas : Pass<"graceful-contraction-to-blas", "mlir::ModuleOp"> {
+  let summary = "Call sgemm for the batched products left as generics on buffers";
+  let description = [{
+    A linalg.generic on f32 buffers with one reduction dim k whose body
+    yields out + x * y, where x depends on batch dims, one dim m and k, and
+    y on the batch dims, k and one dim n (in any order in each operand), is
+    a batch of matrix products: attention's Q K^T and its softmax times V,
+    with the transposes and head splits folded into the indexing maps.
+    Dims only one factor has besides m and n (samples sharing weights) are
+    batch dims too. It becomes loops over the batch dims around one
+    graceful_sgemm on 2-D views per batch index. A factor that is not an operand BLAS can read
+    (the scaled queries, the softmax's division by its row sums), or an
+    operand without a unit stride along k (x) or along k or n (y), is first
+    computed into a row-major buffer by a generic of its part of the body.
+    The output needs a unit stride along n; a zero fill before it is
+    dropped. Runs after graceful-linalg-to-blas.
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect", "mlir::scf::SCFDialect"];
+}
+
 def GracefulDepthwiseToRuntime : Pass<"graceful-depthwise-to-runtime", "mlir::ModuleOp"> {
   let summary = "Call a vectorized kernel for depthwise convolutions on buffers";
   let description = [{
@@ -121,8 +142,10 @@ def GracefulDepthwiseToRuntime : Pass<"graceful-depthwise-to-runtime", "mlir::Mo
     buffer, its fill and its copy go away. Residual Adds, Clip and Relu
     after the convolution fuse into the call as for
     graceful-linalg-to-blas; the kernel may write its result over its own
-    input, as it reads each plane before writing it. Runs after
-    bufferization.
+    input, as it reads each plane before writing it. A per-channel bias
+    broadcast into the output just before (a Conv's bias input) becomes an
+    operand of graceful_depthwise_conv2d_bias instead, so that writing over
+    the input stays possible. Runs after bufferization.
   }];
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect",
                            "mlir::arith::ArithDialect"];
