@@ -7,7 +7,9 @@ Graphs mix random shapes, broadcasting and attributes (strides, pads,
 dilations, groups, axes) with the chains the fusion passes rewrite: a
 convolution or product, a bias, a BatchNorm, a residual Add and a Clip or
 Relu whose bounds come from initializers, from Constant nodes or are left
-out. A graph that disagrees is shrunk to its shortest failing prefix (the
+out; and batched products (Einsum over any axes, operands and output in any
+order, weights shared across the batch or not, the first factor scaled or
+normalised by its sums) that reach the compiler as generic contractions. A graph that disagrees is shrunk to its shortest failing prefix (the
 first value that disagrees, with only the nodes it depends on) and saved
 to --save DIR, where `--regressions DIR` replays it in the test suite.
 
@@ -260,6 +262,53 @@ def add_matmul_chain(g, value):
     return out
 
 
+def add_batched_product(g, value):
+    """A product over one axis k of `value` with a second operand, the other
+    axes of `value` split into batch axes and one row axis m: Einsum with
+    the output's axes in any order, or Transpose + MatMul. The second
+    operand is a constant of the batch axes (or of none: weights shared
+    across the batch), k and a new axis n, in any order, or `value` itself
+    (a product of a tensor with itself); `value` is first scaled by a
+    constant, or divided by its sums over k (a softmax's normalisation),
+    sometimes."""
+    name, shape = value
+    rng = g.rng
+    rank = len(shape)
+    if rank < 2 or rank > 4:
+        return None
+    letters = "abcd"[:rank]
+    k, m = (int(a) for a in rng.choice(rank, 2, replace=False))
+    batch = [a for a in range(rank) if a not in (k, m)]
+    roll = rng.random()
+    if roll < 0.2:
+        name, _ = g.add(str(rng.choice(["Mul", "Div"])), [name, g.constant(np.float32(
+            rng.choice([0.25, 0.5, 2.0, 3.0])))], shape)
+    elif roll < 0.35:
+        total, _ = g.add("ReduceSum", [name, g_int64(g, [k])],
+                         [1 if a == k else d for a, d in enumerate(shape)], keepdims=1)
+        name, _ = g.add("Div", [name, total], shape)
+    if rng.random() < 0.15:
+        # value with itself: y's letters are x's with m renamed to n.
+        y_letters = letters.replace(letters[m], "n")
+        y_name, y_shape = name, shape
+    else:
+        n = int(rng.integers(1, 9))
+        shared = rng.random() < 0.3
+        y_axes = ([] if shared else [letters[a] for a in batch]) + [letters[k], "n"]
+        y_axes = [y_axes[int(i)] for i in rng.permutation(len(y_axes))]
+        sizes = {letters[a]: shape[a] for a in range(rank)} | {"n": n}
+        y_shape = [sizes[letter] for letter in y_axes]
+        y_name = g.constant(g.random(y_shape) / np.sqrt(shape[k]))
+        y_letters = "".join(y_axes)
+    out_axes = [letters[a] for a in batch] + [letters[m], "n"]
+    if rng.random() < 0.5:
+        out_axes = [out_axes[int(i)] for i in rng.permutation(len(out_axes))]
+    sizes = {letters[a]: shape[a] for a in range(rank)} | {"n": y_shape[y_letters.index("n")]}
+    out_shape = [sizes[letter] for letter in out_axes]
+    equation = f"{letters},{y_letters}->{''.join(out_axes)}"
+    return g.add("Einsum", [name, y_name], out_shape, equation=equation)
+
+
 def add_reduction(g, value):
     name, shape = value
     rng = g.rng
@@ -306,7 +355,8 @@ def add_layout(g, value):
 
 STEPS = [(add_conv, 4, 3), (add_residual_chain, 4, 3), (add_batchnorm, 4, 1),
          (add_activation, None, 2), (add_binary, None, 2), (add_pool, 4, 1),
-         (add_matmul_chain, 4, 1), (add_reduction, None, 1), (add_layout, None, 1)]
+         (add_matmul_chain, 4, 1), (add_reduction, None, 1), (add_layout, None, 1),
+         (add_batched_product, None, 1)]
 
 
 def random_graph(seed):
