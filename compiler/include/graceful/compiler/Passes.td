@@ -129,6 +129,22 @@ def GracefulContractionToBlas : Pass<"graceful-contraction-to-blas", "mlir::Modu
                            "mlir::arith::ArithDialect", "mlir::scf::SCFDialect"];
 }
 
+def GracefulFlattenGlobals : Pass<"graceful-flatten-globals", "mlir::ModuleOp"> {
+  let summary = "Store each multi-dimensional constant as one flat array";
+  let description = [{
+    Rewrites every memref.global of rank above 1 (static shape, identity
+    layout, a dense initial value) as a rank-1 global of the same data, and
+    each memref.get_global of it as a get_global of the flat one expanded
+    back to its shape. LLVM represents a nested array constant as one
+    constant per innermost row: a 512x512x3x3 convolution's weights, as a
+    model exported with its BatchNorms folded holds them, became 786,432
+    arrays of 3 floats, each hashed and uniqued, and code generation of
+    ResNet-18 took 9 s instead of about 1.5 s. Runs before the conversion
+    to LLVM.
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect"];
+}
+
 def GracefulDepthwiseToRuntime : Pass<"graceful-depthwise-to-runtime", "mlir::ModuleOp"> {
   let summary = "Call a vectorized kernel for depthwise convolutions on buffers";
   let description = [{
