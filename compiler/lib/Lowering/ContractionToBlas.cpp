@@ -108,7 +108,9 @@ std::optional<Contraction> contractionOf(linalg::GenericOp op) {
     else
       (inX ? xOnly : yOnly).push_back(d);
   }
-  if (xOnly.empty() || yOnly.empty())
+  // The output has every parallel dim: then it lacks k.
+  if (xOnly.empty() || yOnly.empty() || c.k < 0 ||
+      op.getIndexingMapsArray().back().isFunctionOfDim(c.k))
     return std::nullopt;
   c.m = xOnly.pop_back_val(), c.n = yOnly.pop_back_val();
   llvm::append_range(c.batch, xOnly);

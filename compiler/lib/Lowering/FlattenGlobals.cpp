@@ -34,7 +34,8 @@ bool flatten(memref::GlobalOp global, ModuleOp module, SymbolTable &symbols) {
         return !isa<memref::GetGlobalOp>(use.getUser());
       }))
     return false;
-  auto flatType = MemRefType::get({type.getNumElements()}, type.getElementType());
+  auto flatType = MemRefType::get({type.getNumElements()}, type.getElementType(), AffineMap(),
+                                  type.getMemorySpace());
   ElementsAttr flatValue =
       reshaped(global.getInitialValueAttr(),
                RankedTensorType::get(flatType.getShape(), flatType.getElementType()));

@@ -224,9 +224,12 @@ void redirect(OpBuilder &builder, Operation *kernel, Epilogue &epilogue, Value t
 // it wrote there (a bias broadcast, or a copy of a residual Add's other
 // buffer). That op can write `target` instead when it writes all of the
 // output buffer `root` without reading it and nothing between it and the
-// kernel uses `target`, and it does not read `target` (writing there, it
-// would read what it writes).
-Operation *movableBaseWriter(Operation *kernel, Value root, Value target) {
+// kernel uses `target`, it does not read `target` (writing there, it would
+// read what it writes), and the kernel does not read `root` (a kernel that
+// writes over its input: that op then writes the input itself).
+Operation *movableBaseWriter(Operation *kernel, ValueRange inputs, Value root, Value target) {
+  if (llvm::any_of(inputs, [&](Value input) { return rootBuffer(input) == root; }))
+    return nullptr;
   Operation *writer = lastUseBefore(kernel, root);
   auto generic = dyn_cast_or_null<linalg::GenericOp>(writer);
   auto copy = dyn_cast_or_null<memref::CopyOp>(writer);
@@ -351,7 +354,7 @@ Epilogue fuseEpilogue(OpBuilder &builder, Operation *kernel, ValueRange inputs, 
       bool inPlace = addend == target;
       linalg::GenericOp baseWriter;
       if (epilogue.accumulate && (!(baseWriter = dyn_cast_or_null<linalg::GenericOp>(
-                                        movableBaseWriter(kernel, root, target))) ||
+                                        movableBaseWriter(kernel, inputs, root, target))) ||
                                   !DominanceInfo().properlyDominates(addend, baseWriter) ||
                                   !untouchedBetween(baseWriter, kernel, addend)))
         break;
@@ -372,7 +375,8 @@ Epilogue fuseEpilogue(OpBuilder &builder, Operation *kernel, ValueRange inputs, 
     } else if (target != root) {
       // A clamp alone. An accumulating kernel's base moves with its output.
       Operation *baseWriter = nullptr;
-      if ((epilogue.accumulate && !(baseWriter = movableBaseWriter(kernel, root, target))) ||
+      if ((epilogue.accumulate &&
+           !(baseWriter = movableBaseWriter(kernel, inputs, root, target))) ||
           !canRedirect(kernel, follower, inputs, mayWriteInputNow, epilogue.output, target))
         break;
       if (baseWriter)
@@ -440,8 +444,10 @@ bool eraseZeroFillBefore(Operation *op, Value output) {
 }
 
 std::optional<Value> eraseChannelBiasBefore(Operation *op, Value output) {
+  // The kernel's output itself, not a view: a view may number the dims
+  // otherwise, and the writer's dim 1 would not be the kernel's channels.
   Value root = rootBuffer(output);
-  if (!coversRootBuffer(output))
+  if (output != root || !isWholeBuffer(output))
     return std::nullopt;
   auto writer = dyn_cast_or_null<linalg::GenericOp>(lastUseBefore(op, root));
   if (!writer || !writer.hasPureBufferSemantics() || !overwrites(writer, root) ||

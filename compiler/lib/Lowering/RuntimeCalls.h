@@ -59,8 +59,8 @@ bool eraseZeroFillBefore(mlir::Operation *op, mlir::Value output);
 
 // A per-channel bias the kernel can start from itself: when the last op
 // before `op` that touches `output`'s root buffer writes all of it with
-// bias[c] at [n, c, ...] (how a Conv's bias input lowers) and `output`
-// covers that buffer, the op is erased and the rank-1 bias returned. The
+// bias[c] at [n, c, ...] (how a Conv's bias input lowers) and `output` is
+// that whole buffer (not a view of it), the op is erased and the rank-1 bias returned. The
 // kernel then writes bias + its result: its output no longer needs to hold
 // a base before it runs, so it may write over its own input.
 std::optional<mlir::Value> eraseChannelBiasBefore(mlir::Operation *op, mlir::Value output);

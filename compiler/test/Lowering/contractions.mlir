@@ -125,3 +125,22 @@ func.func @not_products(%x: memref<5x6xf32>, %w: memref<6x7xf32>, %yt: memref<7x
   }
   return
 }
+
+// The output indexed by the reduction dim (and not by the parallel p that
+// is summed): not a product of matrices BLAS computes; left as it is.
+// CHECK-LABEL: func.func @out_has_k
+// CHECK-NOT: call @graceful_sgemm
+// CHECK: linalg.generic
+func.func @out_has_k(%x: memref<2x3x4xf32>, %y: memref<4x5xf32>, %o: memref<2x4x5xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(m, p, k, n) -> (m, p, k)>,
+                                   affine_map<(m, p, k, n) -> (k, n)>,
+                                   affine_map<(m, p, k, n) -> (m, k, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction", "parallel"]}
+      ins(%x, %y : memref<2x3x4xf32>, memref<4x5xf32>) outs(%o : memref<2x4x5xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %out, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}

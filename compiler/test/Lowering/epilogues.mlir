@@ -143,6 +143,67 @@ func.func @biased_depthwise_residual_clip(%x: memref<1x2x4x4xf32>, %w: memref<2x
   return
 }
 
+// A biased depthwise convolution whose residual Add writes back into the
+// kernel's own input x, then a Relu into y: the kernel accumulates into x in
+// place, so x's producer (the copy) must stay where it writes, and the Relu
+// stays a loop reading x.
+// CHECK-LABEL: func.func @inplace_residual_relu
+// CHECK: %[[X:.*]] = memref.alloc
+// CHECK: memref.copy %arg0, %[[X]] :
+// CHECK: %[[IN:.*]] = memref.cast %[[X]]
+// CHECK: %[[OUT:.*]] = memref.cast %[[X]]
+// CHECK: call @graceful_depthwise_conv2d_bias(%[[IN]], %{{.*}}, %{{.*}}, %[[OUT]], {{.*}}, %c1_i64, %{{.*}}, %{{.*}})
+// CHECK: linalg.generic {{.*}} ins(%[[X]] : memref<1x2x4x4xf32>) outs(%arg3 :
+func.func @inplace_residual_relu(%a: memref<1x2x4x4xf32>, %w: memref<2x1x1xf32>,
+                                 %bias: memref<2xf32>, %y: memref<1x2x4x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %x = memref.alloc() : memref<1x2x4x4xf32>
+  memref.copy %a, %x : memref<1x2x4x4xf32> to memref<1x2x4x4xf32>
+  %out = memref.alloc() : memref<1x2x4x4xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d1)>, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%bias : memref<2xf32>) outs(%out : memref<1x2x4x4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  }
+  linalg.depthwise_conv_2d_nchw_chw {strides = dense<1> : tensor<2xi64>, dilations = dense<1> : tensor<2xi64>}
+      ins(%x, %w : memref<1x2x4x4xf32>, memref<2x1x1xf32>) outs(%out : memref<1x2x4x4xf32>)
+  linalg.generic {indexing_maps = [#id4, #id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%out, %x : memref<1x2x4x4xf32>, memref<1x2x4x4xf32>) outs(%x : memref<1x2x4x4xf32>) {
+  ^bb0(%l: f32, %r: f32, %o: f32):
+    %add = arith.addf %l, %r : f32
+    linalg.yield %add : f32
+  }
+  memref.dealloc %out : memref<1x2x4x4xf32>
+  linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<1x2x4x4xf32>) outs(%y : memref<1x2x4x4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %below = arith.cmpf olt, %in, %zero : f32
+    %relu = arith.select %below, %zero, %in : f32
+    linalg.yield %relu : f32
+  }
+  memref.dealloc %x : memref<1x2x4x4xf32>
+  return
+}
+
+// A bias broadcast into a [2, 8] buffer that the convolution writes through
+// an expand_shape as [1, 2, 2, 4]: the writer's dim 1 is not the kernel's
+// channel dim, so the broadcast stays and the kernel adds to it.
+// CHECK-LABEL: func.func @bias_through_reshape
+// CHECK: linalg.generic {{.*}} ins(%arg2 : memref<8xf32>) outs(%arg3 : memref<2x8xf32>)
+// CHECK: call @graceful_depthwise_conv2d({{.*}}, %c1_i64, %{{.*}}, %{{.*}})
+func.func @bias_through_reshape(%x: memref<1x2x2x4xf32>, %w: memref<2x1x1xf32>,
+                                %bias: memref<8xf32>, %y: memref<2x8xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%bias : memref<8xf32>) outs(%y : memref<2x8xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  }
+  %e = memref.expand_shape %y [[0, 1], [2, 3]] output_shape [1, 2, 2, 4] : memref<2x8xf32> into memref<1x2x2x4xf32>
+  linalg.depthwise_conv_2d_nchw_chw {strides = dense<1> : tensor<2xi64>, dilations = dense<1> : tensor<2xi64>}
+      ins(%x, %w : memref<1x2x2x4xf32>, memref<2x1x1xf32>) outs(%e : memref<1x2x2x4xf32>)
+  return
+}
+
 // A bias written before something changes it is not the bias the kernel
 // would read: the broadcast stays, and the kernel adds to its output.
 // CHECK-LABEL: func.func @bias_changed_before_depthwise
