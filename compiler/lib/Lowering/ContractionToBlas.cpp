@@ -109,8 +109,7 @@ std::optional<Contraction> contractionOf(linalg::GenericOp op) {
       (inX ? xOnly : yOnly).push_back(d);
   }
   // The output has every parallel dim: then it lacks k.
-  if (xOnly.empty() || yOnly.empty() || c.k < 0 ||
-      op.getIndexingMapsArray().back().isFunctionOfDim(c.k))
+  if (xOnly.empty() || yOnly.empty() || op.getIndexingMapsArray().back().isFunctionOfDim(c.k))
     return std::nullopt;
   c.m = xOnly.pop_back_val(), c.n = yOnly.pop_back_val();
   llvm::append_range(c.batch, xOnly);
@@ -138,6 +137,14 @@ std::optional<int64_t> strideOf(const Operand &operand, int64_t dim) {
   return strides[at - operand.dims.begin()];
 }
 
+// The loop dim of each result of `map`, a projected permutation.
+SmallVector<int64_t> loopDims(AffineMap map) {
+  SmallVector<int64_t> dims;
+  for (AffineExpr result : map.getResults())
+    dims.push_back(cast<AffineDimExpr>(result).getPosition());
+  return dims;
+}
+
 // The factor as the operand it is, when it is one read through a projected
 // permutation.
 std::optional<Operand> operandOf(linalg::GenericOp op, Value factor) {
@@ -147,10 +154,7 @@ std::optional<Operand> operandOf(linalg::GenericOp op, Value factor) {
   AffineMap map = op.getIndexingMapsArray()[argument.getArgNumber()];
   if (!map.isProjectedPermutation(/*allowZeroInResults=*/false))
     return std::nullopt;
-  Operand operand{op.getDpsInputs()[argument.getArgNumber()], {}};
-  for (AffineExpr result : map.getResults())
-    operand.dims.push_back(cast<AffineDimExpr>(result).getPosition());
-  return operand;
+  return Operand{op.getDpsInputs()[argument.getArgNumber()], loopDims(map)};
 }
 
 // Computes the factor into a new row-major buffer over the loop dims
@@ -255,9 +259,7 @@ struct Operands {
 
 std::optional<Operands> operandsFor(OpBuilder &builder, linalg::GenericOp op,
                                     const Contraction &c) {
-  Operand out{op.getDpsInits()[0], {}};
-  for (AffineExpr result : op.getIndexingMapsArray().back().getResults())
-    out.dims.push_back(cast<AffineDimExpr>(result).getPosition());
+  Operand out{op.getDpsInits()[0], loopDims(op.getIndexingMapsArray().back())};
   if (strideOf(out, c.n) != 1)
     return std::nullopt;
   Operands operands{{}, {}, out, false, {}};
